@@ -1,0 +1,82 @@
+# shellcheck shell=bash
+# Go-built pieces of the test bed. Sourced by scripts/testbed; needs CACHE set.
+# All module versions below are pinned and fetched through the Go module proxy by name.
+
+# FerretDB v1 (MongoDB-compatible server used by the test bed), SQLite handler.
+FERRETDB_VERSION=v1.24.2
+# mongo-tools 100.11.0. The tag is not semver, so Go addresses it by its pseudo-version
+# (commit b8a566a7f38f of tag 100.11.0).
+MONGOTOOLS_TAG=100.11.0
+MONGOTOOLS_VERSION=v0.0.0-20250131183507-b8a566a7f38f
+# MinIO server. MinIO's RELEASE.* tags are not semver either; the proxy serves this
+# pseudo-version (the last commit of the upstream repository, 2026-02-12).
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+
+go_env() {
+  export GOTOOLCHAIN=local GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0
+  export GOPATH="$CACHE/go" GOCACHE="$CACHE/go/build-cache" GOMODCACHE="$CACHE/go/pkg/mod"
+  mkdir -p "$GOCACHE" "$GOMODCACHE" "$CACHE/bin" "$CACHE/logs"
+}
+
+# The checksum database does not answer for every pinned pseudo-version here, so these
+# modules are fetched without it; their hashes are pinned instead in the go.sum files
+# kept beside this script (scripts/testbed.d/go/<name>.sum), which `go` verifies.
+export GONOSUMDB="github.com/mongodb/mongo-tools,github.com/FerretDB/FerretDB,github.com/minio/minio"
+
+# build_go NAME VERSION MODULE OUTPUT=PACKAGE... : builds each PACKAGE of MODULE@VERSION into
+# $CACHE/bin/OUTPUT from a scratch module under $CACHE/src/NAME, unless the stamp says it
+# is already built at VERSION. Logs to $CACHE/logs/NAME.log.
+build_go() {
+  local name=$1 version=$2 module=$3; shift 3
+  local stamp="$CACHE/bin/.$name.version" ok=1 spec
+  for spec in "$@"; do [[ -x $CACHE/bin/${spec%%=*} ]] || ok=0; done
+  if [[ $ok == 1 && -f $stamp && $(<"$stamp") == "$version $*" ]]; then
+    return 0
+  fi
+  go_env
+  local t0=$SECONDS
+  log "building $name $version (log: $CACHE/logs/$name.log)"
+  if ! _build_scratch "$name" "$version" "$module" "$@" >"$CACHE/logs/$name.log" 2>&1; then
+    warn "building $name $version failed; last lines of $CACHE/logs/$name.log:"
+    tail -n 20 "$CACHE/logs/$name.log" >&2
+    return 1
+  fi
+  printf '%s\n' "$version $*" >"$stamp"
+  log "built $name $version in $((SECONDS - t0))s"
+}
+
+_build_scratch() (
+  set -euo pipefail
+  local name=$1 version=$2 module=$3; shift 3
+  local dir="$CACHE/src/$name" spec ldflags=${LDFLAGS:-}
+  rm -rf "$dir"; mkdir -p "$dir"; cd "$dir"
+  printf 'module restoreproof.local/testbed-%s\n\ngo 1.24\n\nrequire %s %s\n' "$name" "$module" "$version" >go.mod
+  {
+    printf '//go:build tools\n\npackage tools\n\nimport (\n'
+    for spec in "$@"; do printf '\t_ "%s"\n' "${spec#*=}"; done
+    printf ')\n'
+  } >tools.go
+  local pinned="$TESTBED_D/go/$name.sum"
+  [[ -f $pinned ]] && cp "$pinned" go.sum
+  go mod tidy
+  for spec in "$@"; do
+    go build -trimpath -ldflags "$ldflags" -o "$CACHE/bin/${spec%%=*}" "${spec#*=}"
+  done
+  # Record the hashes the first time so later builds are verified against them.
+  [[ -f $pinned ]] || cp go.sum "$CACHE/logs/$name.go.sum"
+)
+
+build_ferretdb() {
+  build_go ferretdb "$FERRETDB_VERSION" github.com/FerretDB/FerretDB \
+    ferretdb=github.com/FerretDB/FerretDB/cmd/ferretdb
+}
+build_minio() {
+  build_go minio "$MINIO_VERSION" github.com/minio/minio minio=github.com/minio/minio
+}
+build_mongotools() {
+  local o=github.com/mongodb/mongo-tools/common/options
+  LDFLAGS="-X $o.VersionStr=$MONGOTOOLS_TAG -X $o.Gitspec=${MONGOTOOLS_VERSION##*-}" \
+    build_go mongotools "$MONGOTOOLS_VERSION" github.com/mongodb/mongo-tools \
+    mongodump=github.com/mongodb/mongo-tools/mongodump/main \
+    mongorestore=github.com/mongodb/mongo-tools/mongorestore/main
+}

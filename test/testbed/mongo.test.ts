@@ -1,0 +1,132 @@
+// Smoke test of the test bed's MongoDB-compatible server (FerretDB v1, SQLite handler) and the
+// real mongodump/mongorestore: the `mongodb` driver writes and counts, and a
+// `mongodump --archive --gzip` of a seeded database restores with
+// `mongorestore --archive --gzip --drop` into a second server with equal counts.
+// FerretDB is only the test bed's stand-in: the product targets real MongoDB.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MongoClient } from 'mongodb';
+import { requireBackends, testbed } from '../support/backends.ts';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function run(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}${r.stdout}`);
+  return `${r.stdout}${r.stderr}`;
+}
+
+describe('test bed: mongo (MongoDB-compatible server used by the test bed + mongo-tools)', function () {
+  let dir: string | undefined;
+  let mongo: Record<string, unknown> = {};
+  const procs: ChildProcess[] = [];
+  const clients: MongoClient[] = [];
+
+  async function startServer(name: string): Promise<string> {
+    const base = join(dir!, name);
+    mkdirSync(join(base, 'db'), { recursive: true });
+    mkdirSync(join(base, 'state'), { recursive: true });
+    const port = await freePort();
+    const p = spawn(String(mongo.server), [
+      `--listen-addr=127.0.0.1:${port}`, '--handler=sqlite', `--sqlite-url=file:${join(base, 'db')}/`,
+      `--state-dir=${join(base, 'state')}`, '--telemetry=disable', '--debug-addr=-', '--log-level=warn',
+    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    procs.push(p);
+    while (!(await accepts(port))) {
+      if (p.exitCode !== null) throw new Error(`ferretdb exited with ${p.exitCode}: ${stderr}`);
+      await sleep(100);
+    }
+    return `mongodb://127.0.0.1:${port}/`;
+  }
+
+  async function client(uri: string): Promise<MongoClient> {
+    const c = new MongoClient(uri, { directConnection: true, serverSelectionTimeoutMS: 30000 });
+    clients.push(c);
+    await c.connect();
+    return c;
+  }
+
+  before(function () {
+    requireBackends(this, 'mongo');
+    mongo = testbed().backends.mongo!;
+    dir = mkdtempSync(join(tmpdir(), 'restoreproof-testbed-mongo-'));
+  });
+
+  after(async function () {
+    for (const c of clients) await c.close(true).catch(() => {});
+    for (const p of procs) {
+      if (p.exitCode === null && p.signalCode === null) {
+        const exited = new Promise((r) => p.once('exit', r));
+        p.kill('SIGKILL');
+        await exited;
+      }
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the mongodb driver inserts and counts', async function () {
+    const uri = await startServer('plain');
+    const c = await client(uri);
+    const col = c.db('smoke').collection<{ _id: number; v: string }>('items');
+    await col.insertMany(Array.from({ length: 25 }, (_, i) => ({ _id: i, v: `v${i}` })));
+    assert.equal(await col.countDocuments(), 25);
+    assert.equal(await col.countDocuments({ _id: { $gte: 20 } }), 5);
+    assert.equal((await col.findOne({ _id: 7 }))?.v, 'v7');
+  });
+
+  it('mongodump --archive --gzip restores with mongorestore --archive --gzip --drop into a second server', async function () {
+    assert.match(run(String(mongo.mongodump), ['--version']), /mongodump version: 100\./);
+    const srcUri = await startServer('source');
+    const dstUri = await startServer('target');
+    const src = await client(srcUri);
+    const db = src.db('shop');
+    await db.collection('customers').insertMany(Array.from({ length: 40 }, (_, i) => ({ _id: i, name: `c${i}` })));
+    await db.collection('orders').insertMany(
+      Array.from({ length: 300 }, (_, i) => ({ n: i, customer: i % 40, total: i * 1.5, tags: ['a', `t${i % 7}`] })),
+    );
+    await db.collection('orders').createIndex({ customer: 1 });
+
+    // Something that --drop must remove from the target.
+    const dst = await client(dstUri);
+    await dst.db('shop').collection('orders').insertMany([{ stale: 1 }, { stale: 2 }]);
+
+    const archive = join(dir!, 'shop.archive.gz');
+    run(String(mongo.mongodump), [`--uri=${srcUri}`, '--db=shop', `--archive=${archive}`, '--gzip']);
+    assert.ok(statSync(archive).size > 0);
+    run(String(mongo.mongorestore), [`--uri=${dstUri}`, `--archive=${archive}`, '--gzip', '--drop']);
+
+    for (const name of ['customers', 'orders']) {
+      assert.equal(
+        await dst.db('shop').collection(name).countDocuments(),
+        await db.collection(name).countDocuments(),
+        `${name} count after restore`,
+      );
+    }
+    assert.equal(await dst.db('shop').collection('orders').countDocuments({ stale: { $exists: true } }), 0);
+    assert.equal((await dst.db('shop').collection('customers').findOne({ _id: 13 }))?.name, 'c13');
+  });
+});
