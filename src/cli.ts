@@ -1,0 +1,179 @@
+import { writeFile } from 'node:fs/promises';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { capturePostgresBaseline } from './engines/postgres/index.ts';
+import { ExitCode, RestoreproofError, UsageError, formatIssue } from './errors.ts';
+import { consoleReporter } from './report/console.ts';
+import { runtimes } from './runtimes/index.ts';
+import { planDrill } from './run/plan.ts';
+import { runDrill } from './run/run.ts';
+import { loadDrill, validateDrill } from './spec/load.ts';
+import type { RuntimeName } from './spec/types.ts';
+import { redact, registerSecret } from './util/redact.ts';
+import { toolVersion } from './version.ts';
+
+const usage = `restoreproof ${toolVersion}: prove that backups restore
+
+Usage:
+  restoreproof validate <drill.yaml...>              check drills against the schema (exit 2 if invalid)
+  restoreproof plan <drill.yaml>                     print every step a run would take; touches nothing
+  restoreproof run <drill.yaml> [options]            run the drill and write its reports
+      --runtime <name>     where stores run (${Object.keys(runtimes).join(', ')}); default: the drill's spec.runtime
+      --report-dir <dir>   where reports go (default: spec.report.dir or ./reports)
+      --keep               leave stores running afterwards and print how to reach them
+      --json               print the result document on stdout
+  restoreproof baseline capture <drill.yaml> --store <name> --from <postgres-url> -o <baseline.json>
+      [--database <db>]... [--password-env <VAR>]
+                           read counts and the schema from a live source in a READ ONLY snapshot
+
+Exit codes: 0 passed, 1 drill failed, 2 usage or config error, 130 interrupted.
+`;
+
+function parse<const O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message, 'run restoreproof --help');
+  }
+}
+
+/** Runs the CLI; returns the exit code (the caller sets process.exitCode). */
+export async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  try {
+    switch (verb) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(usage);
+        return verb === undefined ? ExitCode.usage : ExitCode.passed;
+      case '--version':
+      case 'version':
+        process.stdout.write(`${toolVersion}\n`);
+        return ExitCode.passed;
+      case 'validate':
+        return await validate(rest);
+      case 'plan':
+        return await plan(rest);
+      case 'run':
+        return await run(rest);
+      case 'baseline':
+        return await baseline(rest);
+      default:
+        throw new UsageError(`unknown command "${verb}"`, 'run restoreproof --help');
+    }
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+function reportError(err: unknown): number {
+  if (err instanceof RestoreproofError) {
+    process.stderr.write(`error ${err.code}: ${redact(err.message)}\n${err.hint ? `  hint: ${err.hint}\n` : ''}`);
+    return err.exitCode;
+  }
+  process.stderr.write(`internal error: ${redact(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
+  return ExitCode.failed;
+}
+
+async function validate(args: string[]): Promise<number> {
+  const { positionals } = parse(args, {});
+  if (positionals.length === 0) throw new UsageError('validate needs at least one drill file');
+  let invalid = 0;
+  for (const file of positionals) {
+    const issues = await validateDrill(file);
+    if (issues.length === 0) process.stdout.write(`ok ${file}\n`);
+    else {
+      invalid++;
+      for (const issue of issues) process.stderr.write(`${formatIssue(issue)}\n`);
+    }
+  }
+  return invalid ? ExitCode.usage : ExitCode.passed;
+}
+
+async function plan(args: string[]): Promise<number> {
+  const { positionals, values } = parse(args, { runtime: { type: 'string' } });
+  if (positionals.length !== 1) throw new UsageError('plan needs exactly one drill file');
+  const drill = await loadDrill(positionals[0]!);
+  const lines = await planDrill(drill, values.runtime ? { runtime: values.runtime as RuntimeName } : {});
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return ExitCode.passed;
+}
+
+async function run(args: string[]): Promise<number> {
+  const { positionals, values } = parse(args, {
+    runtime: { type: 'string' },
+    'report-dir': { type: 'string' },
+    keep: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  if (positionals.length !== 1) throw new UsageError('run needs exactly one drill file');
+  if (values.runtime && !(values.runtime in runtimes)) throw new UsageError(`unknown runtime "${values.runtime}"; available: ${Object.keys(runtimes).join(', ')}`);
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      process.stderr.write(`\n${signal}: stopping; tearing down what this run created (press Ctrl-C again to exit at once)\n`);
+      controller.abort(signal);
+    } else {
+      process.stderr.write(`${signal} again: exiting without teardown; sweep leftovers by the run id in their names\n`);
+      process.exit(ExitCode.interrupted);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const report = await runDrill(positionals[0]!, {
+      ...(values.runtime ? { runtime: values.runtime as RuntimeName } : {}),
+      ...(values['report-dir'] ? { reportDir: values['report-dir'] } : {}),
+      keep: Boolean(values.keep),
+      signal: controller.signal,
+      reporters: [consoleReporter()],
+    });
+    if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    if (report.status === 'aborted' && controller.signal.reason === 'SIGTERM') return 143;
+    return report.exitCode;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function baseline(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'capture') throw new UsageError(`unknown baseline command "${sub ?? ''}"`, 'use: restoreproof baseline capture ...');
+  const { positionals, values } = parse(rest, {
+    store: { type: 'string' },
+    from: { type: 'string' },
+    out: { type: 'string', short: 'o' },
+    database: { type: 'string', multiple: true },
+    'password-env': { type: 'string' },
+  });
+  if (positionals.length !== 1) throw new UsageError('baseline capture needs the drill file');
+  if (!values.from) throw new UsageError('--from <postgres://user@host:port/db> is required');
+  if (!values.out) throw new UsageError('-o <baseline.json> is required');
+  const drill = await loadDrill(positionals[0]!);
+  const stores = drill.document.spec.stores;
+  const storeName = values.store ?? (Object.keys(stores).length === 1 ? Object.keys(stores)[0] : undefined);
+  if (!storeName || !stores[storeName]) throw new UsageError(`--store must name one of: ${Object.keys(stores).join(', ')}`);
+  const store = stores[storeName]!;
+  let password: string | undefined;
+  if (values['password-env']) {
+    password = process.env[values['password-env']];
+    if (password === undefined) throw new UsageError(`environment variable ${values['password-env']} is not set`);
+  }
+  let url: URL;
+  try {
+    url = new URL(values.from);
+  } catch {
+    throw new UsageError('--from must be a URL such as postgres://user@host:5432/db');
+  }
+  if (url.password) registerSecret(decodeURIComponent(url.password));
+  const databases = values.database?.length ? values.database : store.restore.map((s) => s.database).filter((d): d is string => Boolean(d));
+  const result = await capturePostgresBaseline({ connectionString: values.from, ...(password !== undefined ? { password } : {}), ...(databases.length ? { databases } : {}) });
+  await writeFile(values.out, `${JSON.stringify({ ...result, store: storeName }, null, 2)}\n`);
+  const tables = Object.values(result.databases).reduce((n, d) => n + Object.keys(d.tables).length, 0);
+  process.stderr.write(`baseline of ${Object.keys(result.databases).join(', ')} (${tables} tables) written to ${values.out}\n`);
+  return ExitCode.passed;
+}

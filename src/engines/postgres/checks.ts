@@ -1,0 +1,127 @@
+import type pg from 'pg';
+import { evaluate } from '../../checks/expectations.ts';
+import type { CheckContext, CheckOutcome, CheckRunner } from '../../checks/types.ts';
+import { loadBaselineFile } from '../../spec/baseline.ts';
+import type { BaselineCheckSpec, CountCheckSpec, QueryCheckSpec, SchemaCheckSpec } from '../../spec/types.ts';
+import { connectPostgres, readOnly } from './connect.ts';
+import { quoteQualifiedName } from './identifiers.ts';
+import { countTables, diffSchema, listTables, schemaFingerprint } from './introspect.ts';
+
+async function withDatabase<T>(context: CheckContext, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = await connectPostgres({ ...context.store.endpoint, database: context.database }, `store ${context.store.name} database ${context.database}`);
+  try {
+    return await readOnly(client, () => fn(client));
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+const count: CheckRunner<CountCheckSpec> = async (check, context) => {
+  let table: string;
+  try {
+    table = quoteQualifiedName(check.table);
+  } catch (err) {
+    return { passed: false, expected: evaluate(check.expect, 0).expected, actual: null, message: `invalid table name: ${(err as Error).message}` };
+  }
+  const sql = `select count(*) as n from ${table}${check.where ? ` where ${check.where}` : ''}`;
+  const actual = await withDatabase(context, async (client) => Number((await client.query<{ n: string }>(sql)).rows[0]?.n));
+  const result = evaluate(check.expect, actual);
+  return {
+    passed: result.passed,
+    expected: result.expected,
+    actual,
+    message: result.passed ? `${check.table} has ${actual} rows` : `${check.table} has ${actual} rows, expected ${result.expected}`,
+  };
+};
+
+const query: CheckRunner<QueryCheckSpec> = async (check, context) => {
+  const { rows, fields } = await withDatabase(context, (client) => client.query(check.sql));
+  const first = rows[0] as Record<string, unknown> | undefined;
+  const column = fields[0]?.name;
+  const actual = first && column !== undefined ? normalise(first[column]) : null;
+  const result = evaluate(check.expect, actual);
+  return {
+    passed: result.passed,
+    expected: result.expected,
+    actual,
+    message: result.passed ? `query returned ${JSON.stringify(actual)}` : `query returned ${JSON.stringify(actual)}: ${result.reason}`,
+  };
+};
+
+function normalise(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'bigint') return Number(value);
+  return value ?? null;
+}
+
+interface TableMismatch {
+  table: string;
+  expected: number;
+  actual: number;
+}
+
+const baseline: CheckRunner<BaselineCheckSpec> = async (check, context) => {
+  const file = await loadBaselineFile(check.baseline, context.drill.dir);
+  const expectedTables = file.content.databases[context.database]?.tables;
+  if (!expectedTables) {
+    return {
+      passed: false,
+      expected: `baseline of database ${context.database}`,
+      actual: null,
+      message: `${check.baseline} holds no database "${context.database}" (it has: ${Object.keys(file.content.databases).join(', ') || 'none'}); set database on the check`,
+    };
+  }
+  const absolute = check.tolerance?.absolute ?? 0;
+  const percent = check.tolerance?.percent ?? 0;
+  const { restored, present } = await withDatabase(context, async (client) => {
+    const present = await listTables(client);
+    const wanted = present.filter((t) => t in expectedTables);
+    return { restored: await countTables(client, wanted), present };
+  });
+  const mismatched: TableMismatch[] = [];
+  const missing = Object.keys(expectedTables).filter((t) => !(t in restored));
+  for (const [table, want] of Object.entries(expectedTables)) {
+    const got = restored[table];
+    if (got === undefined) continue;
+    const allowed = Math.max(absolute, Math.floor((want * percent) / 100));
+    if (Math.abs(got - want) > allowed) mismatched.push({ table, expected: want, actual: got });
+  }
+  const extra = present.filter((t) => !(t in expectedTables));
+  const extraCounts = check.extraTables === 'fail';
+  const passed = mismatched.length === 0 && missing.length === 0 && !(extraCounts && extra.length > 0);
+  const tolerance = absolute || percent ? ` (tolerance ${[absolute ? `±${absolute}` : '', percent ? `±${percent}%` : ''].filter(Boolean).join(' or ')})` : '';
+  const problems = [
+    ...mismatched.map((m) => `${m.table}: ${m.actual} rows, baseline ${m.expected}`),
+    ...missing.map((t) => `${t}: missing`),
+    ...(check.extraTables === 'ignore' ? [] : extra.map((t) => `${t}: not in baseline`)),
+  ];
+  return {
+    passed,
+    expected: `${Object.keys(expectedTables).length} tables equal the baseline captured ${file.content.capturedAt}${tolerance}`,
+    actual: { tablesCompared: Object.keys(restored).length, mismatched, missing, extra: check.extraTables === 'ignore' ? [] : extra },
+    message: problems.length ? problems.slice(0, 10).join('; ') + (problems.length > 10 ? `; … ${problems.length - 10} more` : '') : `${Object.keys(restored).length} tables match the baseline`,
+    details: { baseline: { path: file.path, sha256: file.sha256, capturedAt: file.content.capturedAt, source: file.content.source } },
+  };
+};
+
+const schema: CheckRunner<SchemaCheckSpec> = async (check, context) => {
+  const file = await loadBaselineFile(check.baseline, context.drill.dir);
+  const expected = file.content.databases[context.database]?.schema;
+  if (!expected) {
+    return { passed: false, expected: `schema of database ${context.database}`, actual: null, message: `${check.baseline} holds no schema for database "${context.database}"` };
+  }
+  const actual = await withDatabase(context, (client) => schemaFingerprint(client));
+  const diff = diffSchema(expected.objects, actual.objects);
+  const passed = actual.sha256 === expected.sha256;
+  const lines = [...diff.missing.map((o) => `- ${o}`), ...diff.extra.map((o) => `+ ${o}`)];
+  return {
+    passed,
+    expected: `schema fingerprint ${expected.sha256.slice(0, 12)} (${expected.objects.length} objects)`,
+    actual: { sha256: actual.sha256, objects: actual.objects.length, missing: diff.missing, extra: diff.extra },
+    message: passed ? `schema matches (${actual.objects.length} objects)` : `schema differs from the baseline (- missing, + extra):\n${lines.slice(0, 40).join('\n')}${lines.length > 40 ? `\n… ${lines.length - 40} more` : ''}`,
+    details: { baseline: { path: file.path, sha256: file.sha256 } },
+  };
+};
+
+export const postgresChecks = { count, query, baseline, schema } satisfies Record<string, CheckRunner<never>>;
+export type { CheckOutcome };

@@ -1,0 +1,112 @@
+import pg from 'pg';
+import { ArtefactError, errorMessage } from '../../errors.ts';
+import type { StartedStore } from '../../runtimes/types.ts';
+import { openArtefact, type ArtefactInfo } from '../../sources/local.ts';
+import type { PostgresRestoreStep, PostgresStoreSpec } from '../../spec/types.ts';
+import type { RestoreContext, RestoreStepResult, VerifiedArtefact } from '../types.ts';
+import { connectPostgres } from './connect.ts';
+
+export type ResolvedFormat = 'custom' | 'plain' | 'dumpall';
+
+export function detectPostgresFormat(spec: PostgresStoreSpec, index: number, info: ArtefactInfo): ResolvedFormat {
+  const step = spec.restore[index]!;
+  if (step.compression === 'none' && info.compression !== 'none') throw new ArtefactError(step.artefact, `is ${info.compression}-compressed but compression: none was declared`);
+  if (step.compression === 'gzip' && info.compression !== 'gzip') throw new ArtefactError(step.artefact, 'is not gzip-compressed but compression: gzip was declared');
+  const isCustom = info.head.subarray(0, 5).toString('latin1') === 'PGDMP';
+  const text = info.head.toString('utf8');
+  const declared = step.format ?? 'auto';
+  if (declared === 'custom' && !isCustom) throw new ArtefactError(step.artefact, 'is not a pg_dump custom-format archive (no PGDMP header)', 'use format: plain for SQL dumps, or check that the file is complete');
+  if ((declared === 'plain' || declared === 'dumpall') && isCustom) throw new ArtefactError(step.artefact, `is a pg_dump custom-format archive, not ${declared} SQL`, 'use format: custom');
+  if (declared !== 'auto') return declared;
+  if (isCustom) return 'custom';
+  if (/database cluster dump/i.test(text)) {
+    throw new ArtefactError(step.artefact, 'looks like pg_dumpall output', 'set format: dumpall and remove database from this step');
+  }
+  if (looksBinary(info.head)) throw new ArtefactError(step.artefact, 'is neither a pg_dump custom archive nor SQL text', 'check the file; a directory-format dump is not supported yet');
+  return 'plain';
+}
+
+function looksBinary(head: Buffer): boolean {
+  return head.subarray(0, 256).includes(0);
+}
+
+export function describePostgresRestore(spec: PostgresStoreSpec, artefacts: VerifiedArtefact[]): string[] {
+  return artefacts.map((a) => {
+    const step = spec.restore[a.step]!;
+    const { tool, args } = commandFor(step, a.format as ResolvedFormat, a.info);
+    const create = step.database ? `create database ${pg.escapeIdentifier(step.database)}; ` : '';
+    const input = a.info.compression === 'gzip' ? `gunzip < ${a.info.path} | ` : '';
+    return `${create}${input}${tool} ${args.join(' ')}`;
+  });
+}
+
+function commandFor(step: PostgresRestoreStep, format: ResolvedFormat, info: ArtefactInfo): { tool: string; args: string[]; viaStdin: boolean } {
+  const viaStdin = info.compression !== 'none';
+  const extra = step.extraArgs ?? [];
+  if (format === 'custom') {
+    // pg_restore reads a compressed stream from stdin, but --jobs needs a seekable file.
+    const jobs = !viaStdin && step.jobs && step.jobs > 1 ? ['--jobs', String(step.jobs)] : [];
+    const exitOnError = step.exitOnError === false ? [] : ['--exit-on-error'];
+    return { tool: 'pg_restore', args: ['--no-owner', '--no-privileges', ...exitOnError, ...jobs, '--dbname', step.database!, ...extra, ...(viaStdin ? [] : [info.path])], viaStdin };
+  }
+  const onError = step.exitOnError === false ? [] : ['-v', 'ON_ERROR_STOP=1'];
+  const database = format === 'dumpall' ? 'postgres' : step.database!;
+  return { tool: 'psql', args: ['-X', '-q', ...onError, '--dbname', database, ...extra, ...(viaStdin ? [] : ['-f', info.path])], viaStdin };
+}
+
+export async function restorePostgres(store: StartedStore, spec: PostgresStoreSpec, artefacts: VerifiedArtefact[], context: RestoreContext): Promise<RestoreStepResult[]> {
+  const results: RestoreStepResult[] = [];
+  let failed = false;
+  for (const artefact of artefacts) {
+    const step = spec.restore[artefact.step]!;
+    const format = artefact.format as ResolvedFormat;
+    const { tool, args, viaStdin } = commandFor(step, format, artefact.info);
+    const base = { step: artefact.step, artefact: step.artefact, format, ...(step.database ? { database: step.database } : {}), tool, args };
+    if (failed || context.signal.aborted) {
+      results.push({ ...base, status: 'skipped', exitCode: null, stderr: '', startedAt: new Date().toISOString(), durationMs: 0 });
+      continue;
+    }
+    const startedAt = new Date().toISOString();
+    const t0 = performance.now();
+    context.onStepStart?.(artefact.step, `${tool} ${step.artefact}${step.database ? ` → ${step.database}` : ''}`);
+    let result: RestoreStepResult;
+    try {
+      if (step.database) await createDatabase(store, step.database);
+      const run = await store.exec(tool, args, { signal: context.signal, ...(viaStdin ? { stdin: openArtefact(artefact.info) } : {}) });
+      const ok = run.exitCode === 0;
+      result = { ...base, status: ok ? 'passed' : 'failed', exitCode: run.exitCode, stderr: trimStderr(run.stderr), startedAt, durationMs: performance.now() - t0 };
+      if (!ok) {
+        const how = run.exitCode === null ? `was killed by ${run.signal}` : `exited with code ${run.exitCode}`;
+        result.error = `${tool} ${how} restoring ${step.artefact}${lastErrorLine(run.stderr) ? `: ${lastErrorLine(run.stderr)}` : ''}`;
+      }
+    } catch (err) {
+      result = { ...base, status: 'failed', exitCode: null, stderr: '', startedAt, durationMs: performance.now() - t0, error: errorMessage(err) };
+    }
+    failed ||= result.status === 'failed';
+    results.push(result);
+    context.onStepEnd?.(result);
+  }
+  return results;
+}
+
+async function createDatabase(store: StartedStore, database: string) {
+  const client = await connectPostgres({ ...store.endpoint, database: 'postgres' }, `store ${store.name}`);
+  try {
+    // Only ever into the server this run created; template0 so the dump's own objects do not clash.
+    await client.query(`create database ${pg.escapeIdentifier(database)} template template0 encoding 'UTF8'`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** Keeps the lines that say what went wrong; pg_restore can print thousands. */
+export function trimStderr(stderr: string, maxLines = 20): string {
+  const lines = stderr.trim().split('\n').filter((l) => l.trim());
+  if (lines.length <= maxLines) return lines.join('\n');
+  return [...lines.slice(0, 5), `… ${lines.length - maxLines} lines omitted …`, ...lines.slice(-(maxLines - 5))].join('\n');
+}
+
+function lastErrorLine(stderr: string): string {
+  const lines = stderr.trim().split('\n').filter((l) => l.trim());
+  return lines.find((l) => /error/i.test(l))?.trim() ?? lines.at(-1)?.trim() ?? '';
+}

@@ -1,0 +1,13 @@
+/** restoreproof's library API; the CLI is a thin layer over it. */
+export { loadDrill, parseDrill, validateDrill, drillSchemaPath } from './spec/load.ts';
+export { runDrill, type RunOptions } from './run/run.ts';
+export { planDrill } from './run/plan.ts';
+export { capturePostgresBaseline } from './engines/postgres/index.ts';
+export { engines } from './engines/index.ts';
+export { runtimes } from './runtimes/index.ts';
+export { consoleReporter } from './report/console.ts';
+export * from './errors.ts';
+export type { Drill, DrillDocument, CheckSpec, StoreSpec } from './spec/types.ts';
+export type { RunReport, Reporter, RunStatus } from './report/types.ts';
+export type { CheckResult } from './checks/types.ts';
+export type { BaselineFile } from './spec/baseline.ts';

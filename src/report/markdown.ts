@@ -1,0 +1,47 @@
+import { formatDuration } from '../run/context.ts';
+import type { RunReport } from './types.ts';
+
+const icon: Record<string, string> = { passed: '✅', warned: '⚠️', failed: '❌', skipped: '⏭️', error: '⛔', aborted: '🛑' };
+const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, '<br>');
+
+/** A summary fit for $GITHUB_STEP_SUMMARY or a GitLab job summary. */
+export function renderMarkdown(report: RunReport): string {
+  const c = report.summary.checks;
+  const out = [
+    `## ${icon[report.status] ?? ''} Restore drill \`${report.drill.name}\`: ${report.status.toUpperCase()}`,
+    '',
+    `Run \`${report.runId}\` on runtime \`${report.runtime}\`, ${formatDuration(report.durationMs)}, ${report.startedAt}. ` +
+      `Checks: ${c.passed} passed, ${c.failed} failed, ${c.warned} warned, ${c.skipped} skipped.`,
+    '',
+  ];
+  if (report.errors.length) {
+    out.push('### Errors', '');
+    for (const e of report.errors) out.push(`- \`${e.code}\` ${e.file ? `${[e.file, e.line, e.col].filter(Boolean).join(':')}: ` : ''}${e.path ? `${e.path}: ` : ''}${e.message}${e.hint ? ` — ${e.hint}` : ''}`);
+    out.push('');
+  }
+  if (report.checks.length) {
+    out.push('### Checks', '', '| | check | expected | actual | message |', '|---|---|---|---|---|');
+    for (const k of report.checks) {
+      out.push(`| ${icon[k.status]} | ${cell(`${k.id}: ${k.name}`)} | ${cell(k.expected)} | ${cell(typeof k.actual === 'object' ? JSON.stringify(k.actual) ?? '' : String(k.actual))} | ${cell(k.message.split('\n')[0] ?? '')} |`);
+    }
+    out.push('');
+  }
+  const objectives = Object.entries(report.objectives);
+  if (objectives.length) {
+    out.push('### Objectives', '', '| | objective | target | measured | basis |', '|---|---|---|---|---|');
+    for (const [name, o] of objectives) if (o) out.push(`| ${icon[o.status]} | ${name.toUpperCase()} | ${o.target} | ${formatDuration(o.measuredMs)} | ${o.basis} |`);
+    out.push('');
+  }
+  if (report.stores.length) {
+    out.push('### Stores', '', '| | store | engine | version | restore |', '|---|---|---|---|---|');
+    for (const s of report.stores) out.push(`| ${icon[s.status]} | ${s.name} | ${s.engine} | ${s.version || '—'} | ${formatDuration(s.restoreDurationMs)} |`);
+    out.push('');
+  }
+  if (report.artefacts.length) {
+    out.push('### Artefacts', '', '| store | artefact | format | size | sha256 |', '|---|---|---|---|---|');
+    for (const a of report.artefacts) out.push(`| ${a.store} | \`${a.ref}\` | ${a.format}${a.compression !== 'none' ? ` (${a.compression})` : ''} | ${a.size} | \`${a.sha256.slice(0, 16)}…\` |`);
+    out.push('');
+  }
+  out.push(`Teardown: ${report.teardown.status}. Drill sha256 \`${report.drill.sha256 ?? 'n/a'}\`. restoreproof ${report.tool.version}.`, '');
+  return out.join('\n');
+}

@@ -1,0 +1,48 @@
+import { randomBytes } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
+import type { RunReport } from '../report/types.ts';
+
+/** Sortable and unique: UTC time plus 6 random hex digits, e.g. 20261121T193700Z-3fa9c1. */
+export function newRunId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+export function detectTrigger(env = process.env): RunReport['trigger'] {
+  const actor = env.GITHUB_ACTOR ?? env.GITLAB_USER_LOGIN ?? env.USER ?? safeUser();
+  if (env.GITHUB_ACTIONS === 'true') {
+    const jobUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined;
+    return { kind: 'ci', provider: 'github-actions', ...(jobUrl ? { jobUrl } : {}), actor };
+  }
+  if (env.GITLAB_CI === 'true') return { kind: 'ci', provider: 'gitlab-ci', ...(env.CI_JOB_URL ? { jobUrl: env.CI_JOB_URL } : {}), actor };
+  if (env.CI === 'true') return { kind: 'ci', provider: 'generic', actor };
+  return { kind: 'manual', actor };
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function hostInfo(): RunReport['host'] {
+  return { hostname: hostname(), platform: `${process.platform}-${process.arch}` };
+}
+
+const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses 90s, 15m, 1h30m, 7d. */
+export function parseDuration(text: string): number {
+  let total = 0;
+  for (const [, n, unit] of text.matchAll(/(\d+)(ms|s|m|h|d)/g)) total += Number(n) * units[unit!]!;
+  return total;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const m = Math.floor(ms / 60_000);
+  return `${m}m${Math.round((ms % 60_000) / 1000)}s`;
+}

@@ -1,0 +1,43 @@
+import { checkId, checkTitle } from '../checks/types.ts';
+import { engineFor } from '../engines/index.ts';
+import type { VerifiedArtefact } from '../engines/types.ts';
+import { runtimes } from '../runtimes/index.ts';
+import type { Drill, RuntimeName } from '../spec/types.ts';
+import { resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+
+/** Every step a run would take, as lines of text. Reads nothing but file metadata. */
+export async function planDrill(drill: Drill, options: { runtime?: RuntimeName } = {}): Promise<string[]> {
+  const doc = drill.document;
+  const runtimeName = options.runtime ?? doc.spec.runtime ?? 'local';
+  const runtime = runtimes[runtimeName];
+  const lines = [`drill ${doc.metadata.name} (${drill.file}, sha256 ${drill.sha256.slice(0, 12)}), runtime ${runtimeName}`];
+  lines.push('1. verify artefacts (size, sha256, format) before anything starts');
+  for (const [name, store] of Object.entries(doc.spec.stores)) {
+    for (const step of store.restore) {
+      const path = resolve(drill.dir, step.artefact);
+      const size = await stat(path).then((s) => `${s.size} bytes`, () => 'MISSING');
+      lines.push(`   - ${name}: ${path} (${size})`);
+    }
+  }
+  lines.push('2. provision (stores in parallel)');
+  for (const [name, store] of Object.entries(doc.spec.stores)) {
+    lines.push(`   - ${name}: ${store.engine}${store.version ? ` ${store.version}` : ''}`);
+    for (const l of await runtime.describeProvision({ drillName: doc.metadata.name, storeName: name, spec: store, drillDir: drill.dir })) lines.push(`       ${l}`);
+  }
+  lines.push('3. restore (stores in parallel, steps in order)');
+  for (const [name, store] of Object.entries(doc.spec.stores)) {
+    const pseudo: VerifiedArtefact[] = store.restore.map((step, i) => ({
+      store: name,
+      step: i,
+      format: step.format && step.format !== 'auto' ? step.format : 'detected at run time',
+      info: { ref: step.artefact, path: resolve(drill.dir, step.artefact), size: 0, sha256: '', modifiedAt: '', compression: step.compression === 'gzip' ? 'gzip' : 'none', head: Buffer.alloc(0) },
+    }));
+    for (const l of engineFor(store).describeRestore(store as never, pseudo)) lines.push(`   - ${name}: ${l}`);
+  }
+  lines.push('4. checks');
+  for (const [i, check] of (doc.spec.checks ?? []).entries()) lines.push(`   - ${checkId(check, i)}: ${check.type} ${checkTitle(check)}`);
+  lines.push('5. teardown: stop every store and delete its temp dir (also on failure, SIGINT, SIGTERM)');
+  lines.push(`6. reports: ${(doc.spec.report?.formats ?? ['json', 'junit', 'markdown', 'html']).join(', ')} into ${doc.spec.report?.dir ?? 'reports'}/<run-id>.*`);
+  return lines;
+}

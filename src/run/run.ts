@@ -1,0 +1,339 @@
+import { resolve } from 'node:path';
+import type { CheckResult } from '../checks/types.ts';
+import { checkId, checkTitle } from '../checks/types.ts';
+import { engineFor } from '../engines/index.ts';
+import type { RestoreStepResult, VerifiedArtefact } from '../engines/types.ts';
+import { DrillConfigError, ExitCode, RestoreproofError, errorMessage, type SpecIssue } from '../errors.ts';
+import { writeReports, type ReportFormat } from '../report/index.ts';
+import { reportSchemaVersion, type PhaseName, type PhaseRecord, type Reporter, type ReportError, type RunReport, type StoreRecord } from '../report/types.ts';
+import { runtimes } from '../runtimes/index.ts';
+import type { StartedStore } from '../runtimes/types.ts';
+import { inspectLocalArtefact } from '../sources/local.ts';
+import { loadBaselineFile } from '../spec/baseline.ts';
+import { loadDrill, drillDisplayName } from '../spec/load.ts';
+import type { Drill, RuntimeName } from '../spec/types.ts';
+import { redactDeep } from '../util/redact.ts';
+import { toolVersion } from '../version.ts';
+import { detectTrigger, hostInfo, newRunId, parseDuration } from './context.ts';
+
+export interface RunOptions {
+  runtime?: RuntimeName;
+  /** Where reports go; defaults to the drill's spec.report.dir, then ./reports. */
+  reportDir?: string;
+  formats?: ReportFormat[];
+  /** Incident mode: leave every store running and print how to reach it. */
+  keep?: boolean;
+  reporters?: Reporter[];
+  /** Aborting it (SIGINT, SIGTERM) stops the run; teardown and reports still happen. */
+  signal?: AbortSignal;
+  runId?: string;
+  env?: Record<string, string | undefined>;
+}
+
+const defaultFormats: ReportFormat[] = ['json', 'junit', 'markdown', 'html'];
+
+/** Runs a drill end to end and returns the evidence document. Never throws for drill or config failures. */
+export async function runDrill(file: string, options: RunOptions = {}): Promise<RunReport> {
+  const runId = options.runId ?? newRunId();
+  const signal = options.signal ?? new AbortController().signal;
+  const reporters = options.reporters ?? [];
+  const emit = <K extends keyof Reporter>(hook: K, ...args: Parameters<NonNullable<Reporter[K]>>) => {
+    for (const r of reporters) (r[hook] as ((...a: unknown[]) => void) | undefined)?.apply(r, args);
+  };
+  const startedAt = new Date();
+  const report: RunReport = {
+    schemaVersion: reportSchemaVersion,
+    runId,
+    tool: { name: 'restoreproof', version: toolVersion, node: process.version },
+    drill: { name: drillDisplayName(file), file, sha256: null, controls: [], includes: [] },
+    trigger: detectTrigger(),
+    host: hostInfo(),
+    runtime: options.runtime ?? 'local',
+    status: 'failed',
+    exitCode: ExitCode.failed,
+    startedAt: startedAt.toISOString(),
+    endedAt: '',
+    durationMs: 0,
+    phases: [],
+    artefacts: [],
+    stores: [],
+    checks: [],
+    summary: { checks: { total: 0, passed: 0, failed: 0, warned: 0, skipped: 0 } },
+    objectives: {},
+    teardown: { status: 'nothing-to-do', completedAt: '', resources: [] },
+    errors: [],
+    reports: {},
+  };
+  const fail = (err: unknown, extra: Partial<ReportError> = {}) => report.errors.push(toReportError(err, extra));
+  const phase = async <T>(name: PhaseName, fn: () => Promise<T>): Promise<T | undefined> => {
+    const t0 = new Date();
+    emit('onPhaseStart', name);
+    let status: PhaseRecord['status'] = 'passed';
+    try {
+      const value = await fn();
+      if (value === false) status = 'failed';
+      return value;
+    } catch (err) {
+      status = 'failed';
+      fail(err);
+      return undefined;
+    } finally {
+      const record: PhaseRecord = { name, status, startedAt: t0.toISOString(), endedAt: new Date().toISOString(), durationMs: Date.now() - t0.getTime() };
+      report.phases.push(record);
+      emit('onPhaseEnd', record);
+    }
+  };
+  const skipPhase = (name: PhaseName) => {
+    const now = new Date().toISOString();
+    report.phases.push({ name, status: 'skipped', startedAt: now, endedAt: now, durationMs: 0 });
+  };
+
+  let drill: Drill | undefined;
+  let configError = false;
+  const started: StartedStore[] = [];
+  const storeRecords = new Map<string, StoreRecord>();
+
+  emit('onRunStart', { runId, drill: file, runtime: report.runtime });
+  try {
+    // load: a config error stops here with exit 2, before anything is touched.
+    drill = await phase('load', async () => {
+      try {
+        return await loadDrill(file, options.env ? { env: options.env } : {});
+      } catch (err) {
+        configError = true;
+        if (err instanceof DrillConfigError) {
+          for (const issue of err.issues) report.errors.push(issueToError(issue));
+          return undefined;
+        }
+        throw err;
+      }
+    });
+    if (!drill) throw new Stop();
+    const doc = drill.document;
+    report.drill = {
+      name: doc.metadata.name,
+      file: drill.file,
+      sha256: drill.sha256,
+      ...(doc.metadata.owner ? { owner: doc.metadata.owner } : {}),
+      ...(doc.metadata.description ? { description: doc.metadata.description } : {}),
+      controls: doc.metadata.controls ?? [],
+      includes: [],
+    };
+    report.runtime = options.runtime ?? doc.spec.runtime ?? 'local';
+    const runtime = runtimes[report.runtime as RuntimeName];
+    if (!runtime) {
+      configError = true;
+      throw new RestoreproofError('E_RUNTIME', `unknown runtime "${report.runtime}"; available: ${Object.keys(runtimes).join(', ')}`, { exitCode: ExitCode.usage });
+    }
+    for (const [name, store] of Object.entries(doc.spec.stores)) {
+      if (!runtime.engines.includes(store.engine)) {
+        configError = true;
+        throw new RestoreproofError('E_RUNTIME', `runtime ${runtime.name} cannot host engine ${store.engine} (store ${name})`, { exitCode: ExitCode.usage });
+      }
+      storeRecords.set(name, { name, engine: store.engine, runtime: runtime.name, version: '', status: 'skipped', restoreDurationMs: 0, steps: [], kept: false });
+    }
+
+    // verify: every artefact exists and is what the drill says, before any store starts.
+    const artefacts = await phase('verify', async () => {
+      const found: VerifiedArtefact[] = [];
+      const problems: unknown[] = [];
+      for (const [name, store] of Object.entries(doc.spec.stores)) {
+        const engine = engineFor(store);
+        for (const [index, step] of store.restore.entries()) {
+          try {
+            const info = await inspectLocalArtefact(step.artefact, drill!.dir);
+            const format = engine.detectFormat(store as never, index, info);
+            found.push({ store: name, step: index, info, format });
+            report.artefacts.push({ store: name, step: index, ref: step.artefact, path: info.path, size: info.size, sha256: info.sha256, modifiedAt: info.modifiedAt, compression: info.compression, format });
+          } catch (err) {
+            problems.push(err);
+          }
+        }
+      }
+      for (const check of doc.spec.checks ?? []) {
+        if ((check.type === 'baseline' || check.type === 'schema') && !report.drill.includes.some((i) => i.path === resolve(drill!.dir, check.baseline))) {
+          try {
+            const b = await loadBaselineFile(check.baseline, drill!.dir);
+            report.drill.includes.push({ path: b.path, sha256: b.sha256 });
+          } catch (err) {
+            problems.push(err);
+          }
+        }
+      }
+      if (problems.length) {
+        problems.slice(1).forEach((p) => fail(p));
+        throw problems[0];
+      }
+      return found;
+    });
+    if (!artefacts) throw new Stop();
+    if (signal.aborted) throw new Stop();
+
+    // provision: independent stores start concurrently.
+    const provisioned = await phase('provision', async () => {
+      const results = await Promise.allSettled(
+        Object.entries(doc.spec.stores).map(async ([storeName, spec]) => {
+          const store = await runtime.provision({ runId, drillName: doc.metadata.name, storeName, spec, drillDir: drill!.dir, signal });
+          started.push(store);
+          const record = storeRecords.get(storeName)!;
+          record.version = store.version;
+          return store;
+        }),
+      );
+      const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (rejected.length) {
+        rejected.slice(1).forEach((r) => fail(r.reason));
+        throw rejected[0]!.reason;
+      }
+      return true;
+    });
+    if (!provisioned || signal.aborted) throw new Stop();
+
+    // restore: stores concurrently, each store's steps in order.
+    await phase('restore', async () => {
+      const outcomes = await Promise.all(
+        started.map(async (store) => {
+          const spec = doc.spec.stores[store.name]!;
+          const record = storeRecords.get(store.name)!;
+          const t0 = performance.now();
+          const steps: RestoreStepResult[] = await engineFor(spec).restore(store, spec as never, artefacts.filter((a) => a.store === store.name), {
+            signal,
+            onStepStart: (step, description) => emit('onStepStart', { store: store.name, step, description }),
+            onStepEnd: (result) => emit('onStepEnd', { store: store.name, result }),
+          });
+          record.steps = steps;
+          record.restoreDurationMs = performance.now() - t0;
+          record.status = steps.every((s) => s.status === 'passed') ? 'passed' : 'failed';
+          for (const s of steps) if (s.error) fail(new RestoreproofError('E_RESTORE', `store ${store.name}: ${s.error}`, { hint: 'see stores[].steps[].stderr in the JSON report for the tool output' }));
+          return record.status === 'passed';
+        }),
+      );
+      return outcomes.every(Boolean);
+    });
+
+    // checks: checks of a store that did not restore are skipped, not run against half a database.
+    if (signal.aborted) throw new Stop();
+    await phase('checks', async () => {
+      for (const [index, check] of (doc.spec.checks ?? []).entries()) {
+        const id = checkId(check, index);
+        const name = checkTitle(check);
+        const spec = doc.spec.stores[check.store]!;
+        const engine = engineFor(spec);
+        const database = check.database ?? engine.defaultDatabase(spec as never);
+        const base = { id, name, type: check.type, store: check.store, database, severity: check.severity ?? 'fail' } as const;
+        emit('onCheckStart', { id, name });
+        const t0 = performance.now();
+        const startedAt = new Date().toISOString();
+        const store = started.find((s) => s.name === check.store);
+        const record = storeRecords.get(check.store);
+        let result: CheckResult;
+        if (signal.aborted || !store || record?.status !== 'passed') {
+          const why = signal.aborted ? 'run interrupted' : `store ${check.store} did not restore`;
+          result = { ...base, status: 'skipped', expected: '', actual: null, message: `skipped: ${why}`, startedAt, durationMs: 0 };
+        } else {
+          const runner = engine.checks[check.type] as ((c: typeof check, ctx: object) => Promise<import('../checks/types.ts').CheckOutcome>) | undefined;
+          try {
+            if (!runner) throw new RestoreproofError('E_CHECK', `engine ${spec.engine} has no ${check.type} check`);
+            const outcome = await runner(check, { drill: drill!, store, database, signal });
+            const status = outcome.passed ? 'passed' : base.severity === 'warn' ? 'warned' : 'failed';
+            result = { ...base, status, expected: outcome.expected, actual: outcome.actual, message: outcome.message, startedAt, durationMs: performance.now() - t0, ...(outcome.details ? { details: outcome.details } : {}) };
+          } catch (err) {
+            const message = err instanceof RestoreproofError && err.hint ? `${err.message} (${err.hint})` : errorMessage(err);
+            result = { ...base, status: base.severity === 'warn' ? 'warned' : 'failed', expected: '', actual: null, message, startedAt, durationMs: performance.now() - t0 };
+          }
+        }
+        report.checks.push(result);
+        emit('onCheckEnd', result);
+      }
+      return !report.checks.some((c) => c.status === 'failed');
+    });
+  } catch (err) {
+    if (!(err instanceof Stop)) fail(err);
+  } finally {
+    for (const name of ['verify', 'provision', 'restore', 'checks'] as const) {
+      if (!configError && drill && !report.phases.some((p) => p.name === name)) skipPhase(name);
+    }
+    // Checks that never ran still appear, so the report lists the whole drill.
+    for (const [index, check] of (drill?.document.spec.checks ?? []).entries()) {
+      const id = checkId(check, index);
+      if (!report.checks.some((c) => c.id === id)) {
+        report.checks.push({ id, name: checkTitle(check), type: check.type, store: check.store, severity: check.severity ?? 'fail', status: 'skipped', expected: '', actual: null, message: signal.aborted ? 'skipped: run interrupted' : 'skipped: the drill stopped before checks', startedAt: new Date().toISOString(), durationMs: 0 });
+      }
+    }
+    await phase('teardown', async () => {
+      if (started.length === 0) return true;
+      if (options.keep && !signal.aborted) {
+        for (const store of started) {
+          store.keep();
+          const record = storeRecords.get(store.name);
+          if (record) Object.assign(record, { kept: true, connection: store.connectionHelp() });
+        }
+        report.teardown.status = 'kept';
+      } else {
+        await Promise.allSettled(started.map((s) => s.stop()));
+        report.teardown.status = started.every((s) => s.resources.every((r) => r.removed)) ? 'completed' : 'incomplete';
+      }
+      report.teardown.resources = started.flatMap((s) => [...s.resources]);
+      return report.teardown.status !== 'incomplete';
+    });
+    report.teardown.completedAt = new Date().toISOString();
+  }
+
+  report.stores = [...storeRecords.values()];
+  finish(report, { drill, configError, aborted: signal.aborted });
+  const dir = resolve(options.reportDir ?? drill?.document.spec.report?.dir ?? 'reports');
+  const formats = options.formats ?? drill?.document.spec.report?.formats ?? defaultFormats;
+  const final = redactDeep(report);
+  try {
+    await writeReports(final, dir, formats);
+  } catch (err) {
+    final.errors.push(toReportError(new RestoreproofError('E_REPORT', `cannot write reports to ${dir}: ${errorMessage(err)}`)));
+  }
+  for (const r of reporters) await r.onRunEnd?.(final);
+  return final;
+}
+
+class Stop extends Error {}
+
+function finish(report: RunReport, state: { drill: Drill | undefined; configError: boolean; aborted: boolean }) {
+  const ended = new Date();
+  report.endedAt = ended.toISOString();
+  report.durationMs = ended.getTime() - Date.parse(report.startedAt);
+  const c = report.summary.checks;
+  c.total = report.checks.length;
+  for (const check of report.checks) c[check.status]++;
+
+  const objectives = state.drill?.document.spec.objectives;
+  if (objectives?.rto) {
+    // Time to a verified restore: everything up to the end of checks, not teardown.
+    const checksEnd = report.phases.find((p) => p.name === 'checks' && p.status !== 'skipped')?.endedAt;
+    const measured = checksEnd ? Date.parse(checksEnd) - Date.parse(report.startedAt) : report.durationMs;
+    const targetMs = parseDuration(objectives.rto);
+    report.objectives.rto = { target: objectives.rto, targetMs, measuredMs: measured, status: measured <= targetMs ? 'passed' : 'failed', basis: 'run start to end of checks' };
+  }
+  if (objectives?.rpo && report.artefacts.length) {
+    const oldest = Math.min(...report.artefacts.map((a) => Date.parse(a.modifiedAt)));
+    const targetMs = parseDuration(objectives.rpo);
+    const measured = Date.parse(report.startedAt) - oldest;
+    report.objectives.rpo = { target: objectives.rpo, targetMs, measuredMs: measured, status: measured <= targetMs ? 'passed' : 'failed', basis: 'age of the oldest artefact (file modification time) at run start' };
+  }
+
+  const restoreFailed = report.stores.some((s) => s.status === 'failed');
+  const phaseFailed = report.phases.some((p) => p.status === 'failed');
+  const objectiveFailed = Object.values(report.objectives).some((o) => o?.status === 'failed');
+  if (state.configError) [report.status, report.exitCode] = ['error', ExitCode.usage];
+  else if (state.aborted) [report.status, report.exitCode] = ['aborted', ExitCode.interrupted];
+  else if (restoreFailed || phaseFailed || c.failed > 0 || objectiveFailed || report.errors.length) [report.status, report.exitCode] = ['failed', ExitCode.failed];
+  else if (c.warned > 0) [report.status, report.exitCode] = ['warned', ExitCode.passed];
+  else [report.status, report.exitCode] = ['passed', ExitCode.passed];
+}
+
+function issueToError(issue: SpecIssue): ReportError {
+  return { code: 'E_DRILL_CONFIG', message: issue.message, file: issue.file, ...(issue.line ? { line: issue.line } : {}), ...(issue.col ? { col: issue.col } : {}), ...(issue.path ? { path: issue.path } : {}) };
+}
+
+function toReportError(err: unknown, extra: Partial<ReportError> = {}): ReportError {
+  if (err instanceof RestoreproofError) return { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}), ...extra };
+  if (err instanceof Error && err.name === 'AbortError') return { code: 'E_INTERRUPTED', message: 'interrupted', ...extra };
+  return { code: 'E_INTERNAL', message: errorMessage(err), ...extra };
+}

@@ -1,0 +1,219 @@
+import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve, basename } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { DrillConfigError, type SpecIssue } from '../errors.ts';
+import { sha256 } from '../util/hash.ts';
+import { interpolate } from './interpolate.ts';
+import type { Drill, DrillDocument } from './types.ts';
+
+export const drillSchemaPath = new URL('../../schemas/drill.schema.json', import.meta.url);
+const drillSchema = JSON.parse(readFileSync(drillSchemaPath, 'utf8')) as Record<string, unknown>;
+
+let compiled: ReturnType<Ajv['compile']> | undefined;
+function validator() {
+  compiled ??= new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true, discriminator: true, useDefaults: false }).compile(drillSchema);
+  return compiled;
+}
+
+export interface LoadOptions {
+  /** Variables for `${VAR}` interpolation. Defaults to process.env. */
+  env?: Record<string, string | undefined>;
+}
+
+/** Reads, interpolates and validates a drill file. Throws DrillConfigError listing every problem with file:line:col. */
+export async function loadDrill(file: string, options: LoadOptions = {}): Promise<Drill> {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
+    throw new DrillConfigError([{ file, message: reason }]);
+  }
+  return parseDrill(text, file, options);
+}
+
+/** Like loadDrill, for text already in memory. `file` is used in messages and to resolve relative paths. */
+export function parseDrill(text: string, file: string, options: LoadOptions = {}): Drill {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number | undefined) => {
+    if (offset === undefined) return {};
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, col };
+  };
+  const issues: SpecIssue[] = [];
+  for (const e of doc.errors) issues.push({ file, ...at(e.pos[0]), message: `YAML syntax error: ${e.message.split('\n')[0]}` });
+  if (issues.length) throw new DrillConfigError(issues, 'fix the YAML syntax first; a YAML linter or the schema modeline helps');
+
+  issues.push(...interpolateDocument(doc, options.env ?? process.env, file, at));
+  const document = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  const locate = (path: readonly (string | number)[]) => {
+    const found = nodeAt(doc, path);
+    return found ? (at(found.range?.[0]) as { line: number; col: number }) : undefined;
+  };
+
+  const validate = validator();
+  if (!validate(document)) {
+    for (const err of validate.errors ?? []) issues.push(ajvIssue(err, doc, file, at));
+  }
+  if (issues.length === 0) issues.push(...semanticIssues(document as DrillDocument, file, locate));
+  if (issues.length) throw new DrillConfigError(dedupe(issues));
+
+  return { file, dir: dirname(resolve(file)), sha256: sha256(text), document: document as DrillDocument, locate };
+}
+
+/** Validates without throwing; returns the issues (empty when the drill is valid). */
+export async function validateDrill(file: string, options: LoadOptions = {}): Promise<SpecIssue[]> {
+  try {
+    await loadDrill(file, options);
+    return [];
+  } catch (err) {
+    if (err instanceof DrillConfigError) return err.issues;
+    throw err;
+  }
+}
+
+type At = (offset: number | undefined) => { line?: number; col?: number };
+
+function interpolateDocument(doc: Document, env: Record<string, string | undefined>, file: string, at: At): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  visit(doc, {
+    Scalar(_key, node, path) {
+      if (typeof node.value !== 'string' || !node.value.includes('${')) return;
+      // Keys are never interpolated: only values.
+      const parent = path.at(-1);
+      if (parent && 'key' in parent && parent.key === node) return;
+      const { value, missing } = interpolate(node.value, env);
+      for (const name of missing) {
+        issues.push({ file, ...at(node.range?.[0]), message: `environment variable ${name} is not set (use \${${name}:-default} for a default)` });
+      }
+      node.value = value;
+    },
+  });
+  return issues;
+}
+
+function pointerToPath(pointer: string): (string | number)[] {
+  if (!pointer) return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+function nodeAt(doc: Document, path: readonly (string | number)[]): Node | undefined {
+  let node: unknown = doc.contents;
+  for (const key of path) {
+    if (isMap(node)) node = node.items.find((p) => isScalar(p.key) && p.key.value === key)?.value;
+    else if (isSeq(node) && typeof key === 'number') node = node.items[key];
+    else return undefined;
+  }
+  return (node ?? undefined) as Node | undefined;
+}
+
+function keyNodeAt(doc: Document, path: readonly (string | number)[], key: string): Node | undefined {
+  const parent = nodeAt(doc, path);
+  if (!isMap(parent)) return undefined;
+  const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === key);
+  return (pair?.key ?? undefined) as Node | undefined;
+}
+
+function ajvIssue(err: ErrorObject, doc: Document, file: string, at: At): SpecIssue {
+  const path = pointerToPath(err.instancePath);
+  const dotted = (p: (string | number)[]) => p.map((s) => (typeof s === 'number' ? `[${s}]` : s)).join('.').replace(/\.\[/g, '[');
+  if (err.keyword === 'additionalProperties') {
+    const key = (err.params as { additionalProperty: string }).additionalProperty;
+    const allowed = Object.keys(((err.parentSchema as { properties?: object })?.properties) ?? {});
+    const suggestion = closest(key, allowed);
+    const node = keyNodeAt(doc, path, key);
+    return {
+      file,
+      ...at(node?.range?.[0]),
+      path: dotted([...path, key]),
+      message: `unknown key "${key}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; allowed: ${allowed.join(', ')}`,
+    };
+  }
+  const node = nodeAt(doc, path);
+  let message = err.message ?? 'is invalid';
+  if (err.keyword === 'enum') message += `: ${((err.params as { allowedValues: unknown[] }).allowedValues).map((v) => JSON.stringify(v)).join(', ')}`;
+  if (err.keyword === 'const') message += `: ${JSON.stringify((err.params as { allowedValue: unknown }).allowedValue)}`;
+  if (err.keyword === 'discriminator') {
+    const { tag } = err.params as { tag: string };
+    const values = ((err.parentSchema as { oneOf?: { $ref: string }[] }).oneOf ?? []).map((r) => r.$ref.split('/').pop()?.replace(/(Store|Check)$/, '')).filter(Boolean);
+    message = `unknown ${tag}; expected one of: ${values.join(', ')}`;
+    const tagNode = nodeAt(doc, [...path, tag]);
+    return { file, ...at((tagNode ?? node)?.range?.[0]), path: dotted([...path, tag]), message };
+  }
+  return { file, ...at(node?.range?.[0]), path: dotted(path) || '(root)', message };
+}
+
+function semanticIssues(drill: DrillDocument, file: string, locate: Drill['locate']): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const add = (path: (string | number)[], message: string) => issues.push({ file, ...locate(path), path: path.join('.').replace(/\.(\d+)/g, '[$1]'), message });
+  const stores = drill.spec.stores;
+  for (const [name, store] of Object.entries(stores)) {
+    store.restore.forEach((step, i) => {
+      if (step.format !== 'dumpall' && !step.database) add(['spec', 'stores', name, 'restore', i], 'database is required unless format is dumpall');
+      if (step.format === 'dumpall' && step.database) add(['spec', 'stores', name, 'restore', i, 'database'], 'a pg_dumpall file creates its own databases; remove database');
+    });
+  }
+  const ids = new Set<string>();
+  (drill.spec.checks ?? []).forEach((check, i) => {
+    const store = stores[check.store];
+    if (!store) add(['spec', 'checks', i, 'store'], `unknown store "${check.store}"; stores: ${Object.keys(stores).join(', ')}`);
+    const id = check.id ?? `${check.type}-${i + 1}`;
+    if (ids.has(id)) add(['spec', 'checks', i, 'id'], `duplicate check id "${id}"`);
+    ids.add(id);
+    if ('expect' in check && check.expect.matches !== undefined) {
+      try {
+        new RegExp(check.expect.matches);
+      } catch (err) {
+        add(['spec', 'checks', i, 'expect', 'matches'], `invalid regular expression: ${(err as Error).message}`);
+      }
+    }
+    if ('expect' in check && check.expect.between && check.expect.between[0] > check.expect.between[1]) {
+      add(['spec', 'checks', i, 'expect', 'between'], 'between must be [low, high]');
+    }
+  });
+  return issues;
+}
+
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = levenshtein(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best;
+}
+
+function levenshtein(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}
+
+function dedupe(issues: SpecIssue[]): SpecIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.line}:${i.col}:${i.path}:${i.message}`;
+    return seen.has(k) ? false : (seen.add(k), true);
+  });
+}
+
+export function drillDisplayName(file: string): string {
+  return basename(file).replace(/\.ya?ml$/, '');
+}

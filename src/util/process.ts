@@ -1,0 +1,66 @@
+import { spawn, type SpawnOptions } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { redact } from './redact.ts';
+
+export interface ToolRun {
+  command: string;
+  args: string[];
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  /** Streamed to the tool's stdin; never buffered whole. */
+  stdin?: Readable;
+  signal?: AbortSignal;
+  uid?: number;
+  gid?: number;
+  /** Keep at most this many bytes of stderr (the tail). */
+  stderrLimit?: number;
+  /** Capture stdout (small outputs only). */
+  captureStdout?: boolean;
+}
+
+export interface ToolResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  stdout: string;
+  durationMs: number;
+}
+
+/** Runs a tool to completion. A non-zero exit is a result, not an exception; only a failure to start throws. */
+export async function runTool(run: ToolRun): Promise<ToolResult> {
+  const started = performance.now();
+  const options: SpawnOptions = {
+    env: { ...process.env, ...run.env },
+    stdio: [run.stdin ? 'pipe' : 'ignore', run.captureStdout ? 'pipe' : 'ignore', 'pipe'],
+    ...(run.cwd ? { cwd: run.cwd } : {}),
+    ...(run.signal ? { signal: run.signal, killSignal: 'SIGTERM' as const } : {}),
+    ...(run.uid !== undefined ? { uid: run.uid } : {}),
+    ...(run.gid !== undefined ? { gid: run.gid } : {}),
+  };
+  const child = spawn(run.command, run.args, options);
+  const limit = run.stderrLimit ?? 64 * 1024;
+  let stderr = '';
+  let stdout = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    stderr = (stderr + d).slice(-limit);
+  });
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    stdout = (stdout + d).slice(-limit);
+  });
+  const feeding = run.stdin && child.stdin
+    ? pipeline(run.stdin, child.stdin).catch((err: NodeJS.ErrnoException) => {
+        // The tool closing its stdin early (it failed) is reported through its exit code.
+        if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_PREMATURE_CLOSE' && err.code !== 'ABORT_ERR') stderr += `\n${err.message}`;
+      })
+    : Promise.resolve();
+  const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolvePromise, reject) => {
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.name === 'AbortError') return; // 'close' follows with the signal
+      reject(err);
+    });
+    child.once('close', (code, sig) => resolvePromise([code, sig]));
+  });
+  await feeding;
+  return { exitCode, signal, stderr: redact(stderr), stdout: redact(stdout), durationMs: performance.now() - started };
+}
