@@ -70,7 +70,7 @@ export async function makeDemoBackups(dir: string, options: { scale?: number } =
     if (dump.exitCode !== 0) throw new Error(`pg_dump shop failed: ${dump.stderr}`);
 
     const plainPath = join(dir, 'analytics.sql');
-    const plain = await store.exec('pg_dump', ['--format=plain', '--dbname', 'analytics', '--file', plainPath]);
+    const plain = await store.exec('pg_dump', ['--format=plain', '--no-owner', '--no-privileges', '--dbname', 'analytics', '--file', plainPath]);
     if (plain.exitCode !== 0) throw new Error(`pg_dump analytics failed: ${plain.stderr}`);
     const analyticsSqlGz = join(dir, 'analytics.sql.gz');
     const { createReadStream } = await import('node:fs');

@@ -3,8 +3,7 @@ import { engineFor } from '../engines/index.ts';
 import type { VerifiedArtefact } from '../engines/types.ts';
 import { runtimes } from '../runtimes/index.ts';
 import type { Drill, RuntimeName } from '../spec/types.ts';
-import { resolve } from 'node:path';
-import { stat } from 'node:fs/promises';
+import { inspectLocalArtefact } from '../sources/local.ts';
 
 /** Every step a run would take, as lines of text. Reads nothing but file metadata. */
 export async function planDrill(drill: Drill, options: { runtime?: RuntimeName } = {}): Promise<string[]> {
@@ -13,11 +12,17 @@ export async function planDrill(drill: Drill, options: { runtime?: RuntimeName }
   const runtime = runtimes[runtimeName];
   const lines = [`drill ${doc.metadata.name} (${drill.file}, sha256 ${drill.sha256.slice(0, 12)}), runtime ${runtimeName}`];
   lines.push('1. verify artefacts (size, sha256, format) before anything starts');
+  const artefacts: VerifiedArtefact[] = [];
   for (const [name, store] of Object.entries(doc.spec.stores)) {
-    for (const step of store.restore) {
-      const path = resolve(drill.dir, step.artefact);
-      const size = await stat(path).then((s) => `${s.size} bytes`, () => 'MISSING');
-      lines.push(`   - ${name}: ${path} (${size})`);
+    for (const [index, step] of store.restore.entries()) {
+      try {
+        const info = await inspectLocalArtefact(step.artefact, drill.dir, { hash: false });
+        const format = engineFor(store).detectFormat(store as never, index, info);
+        artefacts.push({ store: name, step: index, info, format });
+        lines.push(`   - ${name}: ${info.path} (${info.size} bytes, ${format}${info.compression === 'none' ? '' : `, ${info.compression}`})`);
+      } catch (err) {
+        lines.push(`   !! ${name}: ${(err as Error).message}`);
+      }
     }
   }
   lines.push('2. provision (stores in parallel)');
@@ -27,13 +32,7 @@ export async function planDrill(drill: Drill, options: { runtime?: RuntimeName }
   }
   lines.push('3. restore (stores in parallel, steps in order)');
   for (const [name, store] of Object.entries(doc.spec.stores)) {
-    const pseudo: VerifiedArtefact[] = store.restore.map((step, i) => ({
-      store: name,
-      step: i,
-      format: step.format && step.format !== 'auto' ? step.format : 'detected at run time',
-      info: { ref: step.artefact, path: resolve(drill.dir, step.artefact), size: 0, sha256: '', modifiedAt: '', compression: step.compression === 'gzip' ? 'gzip' : 'none', head: Buffer.alloc(0) },
-    }));
-    for (const l of engineFor(store).describeRestore(store as never, pseudo)) lines.push(`   - ${name}: ${l}`);
+    for (const l of engineFor(store).describeRestore(store as never, artefacts.filter((a) => a.store === name))) lines.push(`   - ${name}: ${l}`);
   }
   lines.push('4. checks');
   for (const [i, check] of (doc.spec.checks ?? []).entries()) lines.push(`   - ${checkId(check, i)}: ${check.type} ${checkTitle(check)}`);

@@ -20,7 +20,7 @@ export interface ArtefactInfo {
 }
 
 /** Reads a local backup artefact without modifying it: size, sha256 (streamed), compression and header bytes. */
-export async function inspectLocalArtefact(ref: string, baseDir: string): Promise<ArtefactInfo> {
+export async function inspectLocalArtefact(ref: string, baseDir: string, options: { hash?: boolean } = {}): Promise<ArtefactInfo> {
   const path = resolve(baseDir, ref);
   let info;
   try {
@@ -34,7 +34,7 @@ export async function inspectLocalArtefact(ref: string, baseDir: string): Promis
   const raw = await readHead(path, 512);
   const compression: Compression = raw[0] === 0x1f && raw[1] === 0x8b ? 'gzip' : 'none';
   const head = compression === 'gzip' ? await gunzipHead(path, 512) : raw;
-  return { ref, path, size: info.size, sha256: await sha256File(path), modifiedAt: info.mtime.toISOString(), compression, head };
+  return { ref, path, size: info.size, sha256: options.hash === false ? '' : await sha256File(path), modifiedAt: info.mtime.toISOString(), compression, head };
 }
 
 async function readHead(path: string, bytes: number): Promise<Buffer> {

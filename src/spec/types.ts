@@ -46,6 +46,7 @@ export interface PostgresRestoreStep {
   jobs?: number;
   exitOnError?: boolean;
   extraArgs?: string[];
+  roles?: string[];
 }
 
 export interface Expectation {

@@ -71,7 +71,7 @@ export async function restorePostgres(store: StartedStore, spec: PostgresStoreSp
     context.onStepStart?.(artefact.step, `${tool} ${step.artefact}${step.database ? ` → ${step.database}` : ''}`);
     let result: RestoreStepResult;
     try {
-      if (step.database) await createDatabase(store, step.database);
+      if (step.database || step.roles?.length) await prepareTarget(store, step);
       const run = await store.exec(tool, args, { signal: context.signal, ...(viaStdin ? { stdin: openArtefact(artefact.info) } : {}) });
       const ok = run.exitCode === 0;
       result = { ...base, status: ok ? 'passed' : 'failed', exitCode: run.exitCode, stderr: trimStderr(run.stderr), startedAt, durationMs: performance.now() - t0 };
@@ -89,11 +89,15 @@ export async function restorePostgres(store: StartedStore, spec: PostgresStoreSp
   return results;
 }
 
-async function createDatabase(store: StartedStore, database: string) {
+async function prepareTarget(store: StartedStore, step: PostgresRestoreStep) {
   const client = await connectPostgres({ ...store.endpoint, database: 'postgres' }, `store ${store.name}`);
   try {
+    for (const role of step.roles ?? []) {
+      const exists = await client.query('select 1 from pg_roles where rolname = $1', [role]);
+      if (exists.rowCount === 0) await client.query(`create role ${pg.escapeIdentifier(role)} nologin`);
+    }
     // Only ever into the server this run created; template0 so the dump's own objects do not clash.
-    await client.query(`create database ${pg.escapeIdentifier(database)} template template0 encoding 'UTF8'`);
+    if (step.database) await client.query(`create database ${pg.escapeIdentifier(step.database)} template template0 encoding 'UTF8'`);
   } finally {
     await client.end().catch(() => {});
   }

@@ -14,7 +14,11 @@ import type { ExecOptions, ProvisionRequest, ResourceRecord, StartedStore, Store
 
 const serverTools = ['initdb', 'postgres'] as const;
 const clientTools = ['pg_restore', 'psql'] as const;
-const superuser = 'restoreproof';
+/**
+ * The bootstrap superuser gets a per-server name: a pg_dumpall file carries CREATE ROLE for its
+ * own cluster's roles, and must never collide with ours.
+ */
+const newSuperuser = () => `restoreproof_${randomBytes(3).toString('hex')}`;
 
 /** Finds a directory holding the PostgreSQL server and client binaries. */
 export async function findPostgresBinDir(spec: Pick<PostgresStoreSpec, 'binDir' | 'version'>): Promise<string> {
@@ -83,7 +87,7 @@ export async function describeLocalPostgres(spec: PostgresStoreSpec): Promise<st
   }
   return [
     `create temp dir ${tmpdir()}/restoreproof-<run-id>-<store>-*`,
-    `${binDir}/initdb --auth=scram-sha-256 -U ${superuser} (generated password)`,
+    `${binDir}/initdb --auth=scram-sha-256 -U restoreproof_<random> (generated password)`,
     `${binDir}/postgres on 127.0.0.1:<free port>, fsync off (ephemeral)`,
   ];
 }
@@ -96,6 +100,7 @@ export async function startLocalPostgres(request: ProvisionRequest): Promise<Sta
   const dir = await mkdtemp(join(tmpdir(), `restoreproof-${request.runId}-${request.storeName}-`));
   const resources: ResourceRecord[] = [{ kind: 'directory', id: dir, store: request.storeName }];
   const store = new StartedLocalPostgres(request.storeName, binDir, dir, resources);
+  const superuser = newSuperuser();
   try {
     await chownTree(dir, account);
     const password = randomBytes(24).toString('base64url');
@@ -138,7 +143,7 @@ class StartedLocalPostgres implements StartedStore {
   readonly engine = 'postgres' as const;
   readonly runtime = 'local';
   version = '';
-  endpoint: StoreEndpoint = { host: '127.0.0.1', port: 0, user: superuser, password: '' };
+  endpoint: StoreEndpoint = { host: '127.0.0.1', port: 0, user: '', password: '' };
   private child: ChildProcess | undefined;
   private log = '';
   private exited: Promise<void> = Promise.resolve();
