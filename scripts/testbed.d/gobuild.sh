@@ -4,6 +4,8 @@
 
 # FerretDB v1 (MongoDB-compatible server used by the test bed), SQLite handler.
 FERRETDB_VERSION=v1.24.2
+FERRETDB_COMMIT=cda72d440810406a208c4670aa7047f5bc8d528f
+FERRETDB_SUM=h1:trrUU0LbmusMbyubhPS1IELncvrIwKrsRT2LW1UUWCw=
 # mongo-tools 100.11.0. The tag is not semver, so Go addresses it by its pseudo-version
 # (commit b8a566a7f38f of tag 100.11.0).
 MONGOTOOLS_TAG=100.11.0
@@ -30,7 +32,7 @@ build_go() {
   local name=$1 version=$2 module=$3; shift 3
   local stamp="$CACHE/bin/.$name.version" ok=1 spec
   for spec in "$@"; do [[ -x $CACHE/bin/${spec%%=*} ]] || ok=0; done
-  if [[ $ok == 1 && -f $stamp && $(<"$stamp") == "$version $*" ]]; then
+  if [[ $ok == 1 && -f $stamp && $(<"$stamp") == "$version $* ${LDFLAGS:-}" ]]; then
     return 0
   fi
   go_env
@@ -41,7 +43,7 @@ build_go() {
     tail -n 20 "$CACHE/logs/$name.log" >&2
     return 1
   fi
-  printf '%s\n' "$version $*" >"$stamp"
+  printf '%s\n' "$version $* ${LDFLAGS:-}" >"$stamp"
   log "built $name $version in $((SECONDS - t0))s"
 }
 
@@ -58,6 +60,7 @@ _build_scratch() (
   } >tools.go
   local pinned="$TESTBED_D/go/$name.sum"
   [[ -f $pinned ]] && cp "$pinned" go.sum
+  if declare -F "_prepare_$name" >/dev/null; then "_prepare_$name" "$module" "$version"; fi
   go mod tidy
   for spec in "$@"; do
     go build -trimpath -ldflags "$ldflags" -o "$CACHE/bin/${spec%%=*}" "${spec#*=}"
@@ -66,16 +69,39 @@ _build_scratch() (
   [[ -f $pinned ]] || cp go.sum "$CACHE/logs/$name.go.sum"
 )
 
+# FerretDB's cmd/ferretdb refuses to start without build/version/version.txt, which its
+# release process generates (it is not in the module). Build from a copy of the module
+# (still fetched through the proxy) with that file added.
+_prepare_ferretdb() {
+  local module=$1 version=$2 src
+  local json sum
+  json=$(go mod download -json "$module@$version")
+  src=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json")
+  sum=$(sed -n 's/^[[:space:]]*"Sum": "\(.*\)",$/\1/p' <<<"$json")
+  [[ -d $src ]] || { echo "go mod download gave no directory for $module@$version: $json"; return 1; }
+  # The replace below takes the module out of go.sum, so its hash is checked here.
+  [[ $sum == "$FERRETDB_SUM" ]] || { echo "$module@$version has hash $sum, expected $FERRETDB_SUM"; return 1; }
+  cp -r "$src" ferretdb-src
+  chmod -R u+w ferretdb-src
+  printf '%s\n' "$version" >ferretdb-src/build/version/version.txt
+  printf '%s\n' "$FERRETDB_COMMIT" >ferretdb-src/build/version/commit.txt
+  printf 'restoreproof-testbed\n' >ferretdb-src/build/version/package.txt
+  go mod edit -replace "$module=./ferretdb-src"
+}
+
 build_ferretdb() {
   build_go ferretdb "$FERRETDB_VERSION" github.com/FerretDB/FerretDB \
     ferretdb=github.com/FerretDB/FerretDB/cmd/ferretdb
 }
 build_minio() {
-  build_go minio "$MINIO_VERSION" github.com/minio/minio minio=github.com/minio/minio
+  local c=github.com/minio/minio/cmd t=${MINIO_VERSION#v0.0.0-} ts
+  ts=${t%%-*}
+  ts="${ts:0:4}-${ts:4:2}-${ts:6:2}T${ts:8:2}:${ts:10:2}:${ts:12:2}Z"
+  LDFLAGS="-X $c.Version=$ts -X $c.ReleaseTag=DEVELOPMENT.${ts//:/-} -X $c.CommitID=${t##*-} -X $c.ShortCommitID=${t##*-}" \
+    build_go minio "$MINIO_VERSION" github.com/minio/minio minio=github.com/minio/minio
 }
 build_mongotools() {
-  local o=github.com/mongodb/mongo-tools/common/options
-  LDFLAGS="-X $o.VersionStr=$MONGOTOOLS_TAG -X $o.Gitspec=${MONGOTOOLS_VERSION##*-}" \
+  LDFLAGS="-X main.VersionStr=$MONGOTOOLS_TAG -X main.GitCommit=${MONGOTOOLS_VERSION##*-}" \
     build_go mongotools "$MONGOTOOLS_VERSION" github.com/mongodb/mongo-tools \
     mongodump=github.com/mongodb/mongo-tools/mongodump/main \
     mongorestore=github.com/mongodb/mongo-tools/mongorestore/main

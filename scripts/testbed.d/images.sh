@@ -164,8 +164,13 @@ build_image() {
     mongo) mkdir -p "$work/data/db" "$work/data/state" ;;
     postgres) mkdir -p "$work/docker-entrypoint-initdb.d" "$work/var/lib/postgresql/data" ;;
   esac
+  # docker import rejects duplicate paths, so only paths the base lacks are appended.
+  [[ -s $base.list ]] || tar -tf "$base" | sed -e 's|^\./||' -e 's|/$||' | sort -u >"$base.list"
+  local add
+  add=$(cd "$work" && find . -mindepth 1 | sed 's|^\./||' | sort | comm -23 - "$base.list")
   cp "$base" "$tarball"
-  tar --numeric-owner --owner=0 --group=0 -C "$work" -rf "$tarball" .
+  (cd "$work" && printf '%s\n' "$add" | sed 's|^|./|' |
+    tar --numeric-owner --owner=0 --group=0 --no-recursion -rf "$tarball" -T -)
   local changes=() line
   while IFS= read -r line; do changes+=(--change "$line"); done < <(image_changes "$name")
   changes+=(--change "LABEL restoreproof.testbed.recipe=$hash")

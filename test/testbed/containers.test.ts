@@ -72,9 +72,15 @@ describe('test bed: docker (local images through testcontainers)', function () {
     assert.equal(await execOk(s, ['cat', '/tmp/restoreproof-smoke.txt']), content);
   }
 
-  function assertLoopback(s: Started, port: number): number {
+  /** The container's port is published on 127.0.0.1 only, and carries our run label. */
+  async function assertLoopback(s: Started, port: number): Promise<number> {
     const mapped = s.getMappedPort(port);
-    assert.ok(mapped > 0);
+    const client = await tc.getContainerRuntimeClient();
+    const info = await client.container.inspect(client.container.getById(s.getId()));
+    const bindings = info.NetworkSettings.Ports[`${port}/tcp`] ?? [];
+    assert.deepEqual(bindings.map((b) => b.HostIp), ['127.0.0.1']);
+    assert.equal(Number(bindings[0]!.HostPort), mapped);
+    assert.equal(info.Config.Labels['restoreproof.run'], runId);
     return mapped;
   }
 
@@ -99,7 +105,7 @@ describe('test bed: docker (local images through testcontainers)', function () {
         .withEnvironment({ POSTGRES_PASSWORD: password, POSTGRES_USER: 'drill', POSTGRES_DB: 'restored' })
         .withWaitStrategy(tc.Wait.forLogMessage(/database system is ready to accept connections/, 2)),
     );
-    const client = new pg.Client({ host: '127.0.0.1', port: assertLoopback(s, 5432), user: 'drill', password, database: 'restored' });
+    const client = new pg.Client({ host: '127.0.0.1', port: await assertLoopback(s, 5432), user: 'drill', password, database: 'restored' });
     await client.connect();
     try {
       const r = await client.query<{ v: string; u: string }>('SELECT current_setting(\'server_version_num\') AS v, current_user AS u');
@@ -117,7 +123,7 @@ describe('test bed: docker (local images through testcontainers)', function () {
 
   it('redis image: redis-server 7 with redis-cli', async function () {
     const s = await start(container(images.redis!, 6379));
-    assert.equal(await redisPing('127.0.0.1', assertLoopback(s, 6379)), '+PONG');
+    assert.equal(await redisPing('127.0.0.1', await assertLoopback(s, 6379)), '+PONG');
     assert.match(await execOk(s, ['redis-cli', 'INFO', 'server']), /redis_version:7\./);
     await copyInAndRead(s);
     await stop(s);
@@ -131,7 +137,7 @@ describe('test bed: docker (local images through testcontainers)', function () {
         .withEnvironment({ MINIO_ROOT_USER: accessKey, MINIO_ROOT_PASSWORD: secretKey })
         .withWaitStrategy(tc.Wait.forHttp('/minio/health/ready', 9000)),
     );
-    const client = new Minio.Client({ endPoint: '127.0.0.1', port: assertLoopback(s, 9000), useSSL: false, accessKey, secretKey });
+    const client = new Minio.Client({ endPoint: '127.0.0.1', port: await assertLoopback(s, 9000), useSSL: false, accessKey, secretKey });
     await client.makeBucket('smoke');
     await client.putObject('smoke', 'a.txt', Buffer.from('hello'));
     assert.equal((await client.statObject('smoke', 'a.txt')).size, 5);
@@ -142,7 +148,7 @@ describe('test bed: docker (local images through testcontainers)', function () {
 
   it('mongo image: the MongoDB-compatible server used by the test bed, with mongo-tools', async function () {
     const s = await start(container(images.mongo!, 27017));
-    const client = new MongoClient(`mongodb://127.0.0.1:${assertLoopback(s, 27017)}/`, { directConnection: true });
+    const client = new MongoClient(`mongodb://127.0.0.1:${await assertLoopback(s, 27017)}/`, { directConnection: true });
     await client.connect();
     try {
       await client.db('smoke').collection('c').insertMany([{ a: 1 }, { a: 2 }, { a: 3 }]);

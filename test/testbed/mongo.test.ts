@@ -13,6 +13,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient } from 'mongodb';
 import { requireBackends, testbed } from '../support/backends.ts';
 
+type Customer = { _id: number; name: string };
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -98,35 +100,58 @@ describe('test bed: mongo (MongoDB-compatible server used by the test bed + mong
     assert.equal((await col.findOne({ _id: 7 }))?.v, 'v7');
   });
 
-  it('mongodump --archive --gzip restores with mongorestore --archive --gzip --drop into a second server', async function () {
-    assert.match(run(String(mongo.mongodump), ['--version']), /mongodump version: 100\./);
-    const srcUri = await startServer('source');
-    const dstUri = await startServer('target');
-    const src = await client(srcUri);
-    const db = src.db('shop');
-    await db.collection('customers').insertMany(Array.from({ length: 40 }, (_, i) => ({ _id: i, name: `c${i}` })));
+  async function seed(c: MongoClient, dbName: string): Promise<void> {
+    const db = c.db(dbName);
+    await db.collection<Customer>('customers').insertMany(Array.from({ length: 40 }, (_, i) => ({ _id: i, name: `c${i}` })));
     await db.collection('orders').insertMany(
       Array.from({ length: 300 }, (_, i) => ({ n: i, customer: i % 40, total: i * 1.5, tags: ['a', `t${i % 7}`] })),
     );
-    await db.collection('orders').createIndex({ customer: 1 });
+  }
 
-    // Something that --drop must remove from the target.
+  async function assertSameCounts(src: MongoClient, dst: MongoClient, dbName: string): Promise<void> {
+    for (const name of ['customers', 'orders']) {
+      assert.equal(
+        await dst.db(dbName).collection(name).countDocuments(),
+        await src.db(dbName).collection(name).countDocuments(),
+        `${dbName}.${name} count after restore`,
+      );
+    }
+    assert.equal(await dst.db(dbName).collection('orders').countDocuments({ stale: { $exists: true } }), 0);
+    assert.equal((await dst.db(dbName).collection<Customer>('customers').findOne({ _id: 13 }))?.name, 'c13');
+  }
+
+  it('mongodump --archive --gzip restores with mongorestore --archive --gzip --drop into a second server', async function () {
+    assert.match(run(String(mongo.mongodump), ['--version']), /mongodump version: 100\./);
+    assert.match(run(String(mongo.mongorestore), ['--version']), /mongorestore version: 100\./);
+    const srcUri = await startServer('source');
+    const dstUri = await startServer('target');
+    const src = await client(srcUri);
     const dst = await client(dstUri);
+    await seed(src, 'shop');
+    // Something that --drop must remove from the target.
     await dst.db('shop').collection('orders').insertMany([{ stale: 1 }, { stale: 2 }]);
 
     const archive = join(dir!, 'shop.archive.gz');
     run(String(mongo.mongodump), [`--uri=${srcUri}`, '--db=shop', `--archive=${archive}`, '--gzip']);
     assert.ok(statSync(archive).size > 0);
     run(String(mongo.mongorestore), [`--uri=${dstUri}`, `--archive=${archive}`, '--gzip', '--drop']);
+    await assertSameCounts(src, dst, 'shop');
+  });
 
-    for (const name of ['customers', 'orders']) {
-      assert.equal(
-        await dst.db('shop').collection(name).countDocuments(),
-        await db.collection(name).countDocuments(),
-        `${name} count after restore`,
-      );
-    }
-    assert.equal(await dst.db('shop').collection('orders').countDocuments({ stale: { $exists: true } }), 0);
-    assert.equal((await dst.db('shop').collection('customers').findOne({ _id: 13 }))?.name, 'c13');
+  // FerretDB v1 quirk, not MongoDB behaviour: mongorestore always sends the legacy index
+  // option "ns" with createIndexes, which MongoDB ignores and FerretDB v1 rejects
+  // ("Index option "ns" is unknown"). Dumps with secondary indexes therefore restore into
+  // the test bed's server only with --noIndexRestore; the product must not rely on either.
+  it('restores a dump with secondary indexes (with --noIndexRestore on FerretDB)', async function () {
+    const srcUri = await startServer('indexed-source');
+    const dstUri = await startServer('indexed-target');
+    const src = await client(srcUri);
+    const dst = await client(dstUri);
+    await seed(src, 'indexed');
+    await src.db('indexed').collection('orders').createIndex({ customer: 1 });
+    const archive = join(dir!, 'indexed.archive.gz');
+    run(String(mongo.mongodump), [`--uri=${srcUri}`, '--db=indexed', `--archive=${archive}`, '--gzip']);
+    run(String(mongo.mongorestore), [`--uri=${dstUri}`, `--archive=${archive}`, '--gzip', '--drop', '--noIndexRestore']);
+    await assertSameCounts(src, dst, 'indexed');
   });
 });

@@ -10,7 +10,7 @@ if [[ $1 == ferretdb ]]; then
   shift
   mkdir -p /data/db /data/state
   exec ferretdb --listen-addr=0.0.0.0:27017 --handler=sqlite --sqlite-url=file:/data/db/ \
-    --state-dir=/data/state --telemetry=disable "$@"
+    --state-dir=/data/state --telemetry=disable --debug-addr=- "$@"
 fi
 
 exec "$@"
