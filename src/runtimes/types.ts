@@ -46,6 +46,8 @@ export interface StartedStore extends AsyncDisposable {
   readonly resources: readonly ResourceRecord[];
   /** Runs one of the engine's client tools against this store, wherever the store lives. */
   exec(tool: string, args: string[], options?: ExecOptions): Promise<ToolResult>;
+  /** Connection URL with credentials, for clients and the app under test. Treat it as a secret. */
+  url(database?: string): string;
   /** How a person reaches the store when it is kept (the password is never printed). */
   connectionHelp(): string[];
   /** Incident mode: leave the store running after the run. */

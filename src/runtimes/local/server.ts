@@ -1,0 +1,219 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RestoreproofError } from '../../errors.ts';
+import { runTool, type ToolResult } from '../../util/process.ts';
+import type { ExecOptions, ProvisionRequest, ResourceRecord, StartedStore, StoreEndpoint } from '../types.ts';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface Account {
+  uid: number;
+  gid: number;
+}
+
+/** Servers that refuse root (PostgreSQL) run as an unprivileged account when we are root. */
+export async function unprivilegedAccount(): Promise<Account | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  const passwd = await readFile('/etc/passwd', 'utf8');
+  for (const name of ['postgres', 'nobody']) {
+    const line = passwd.split('\n').find((l) => l.startsWith(`${name}:`));
+    if (line) {
+      const [, , uid, gid] = line.split(':');
+      return { uid: Number(uid), gid: Number(gid) };
+    }
+  }
+  throw new RestoreproofError('E_NO_ACCOUNT', 'running as root and no unprivileged account (postgres or nobody) exists to run the server', {
+    hint: 'create a system user named postgres, or run restoreproof as a normal user',
+  });
+}
+
+/**
+ * One server process in one temp dir, both named after the run id so a sweep can find leftovers.
+ * Stopping kills the process (then SIGKILL after a grace period) and deletes the dir.
+ */
+export class LocalServer {
+  readonly dir: string;
+  readonly resources: ResourceRecord[];
+  private child: ChildProcess | undefined;
+  private log = '';
+  private exited: Promise<void> = Promise.resolve();
+  private kept = false;
+  private stopped = false;
+  private readonly store: string;
+
+  private constructor(dir: string, store: string) {
+    this.dir = dir;
+    this.store = store;
+    this.resources = [{ kind: 'directory', id: dir, store }];
+  }
+
+  static async create(request: Pick<ProvisionRequest, 'runId' | 'storeName'>, account?: Account): Promise<LocalServer> {
+    const dir = await mkdtemp(join(tmpdir(), `restoreproof-${request.runId}-${request.storeName}-`));
+    if (account) await chown(dir, account.uid, account.gid);
+    return new LocalServer(dir, request.storeName);
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    return Boolean(this.child) && this.child!.exitCode === null && this.child!.signalCode === null;
+  }
+
+  /** Detached: a terminal's Ctrl-C reaches only the harness, which then stops the server in order. */
+  start(command: string, args: string[], options: { env?: Record<string, string>; account?: Account; stopSignal?: NodeJS.Signals } = {}): void {
+    const child = spawn(command, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      cwd: this.dir,
+      env: { ...process.env, ...options.env },
+      ...options.account,
+    });
+    this.child = child;
+    this.stopSignal = options.stopSignal ?? 'SIGTERM';
+    this.resources.push({ kind: 'process', id: `${command.split('/').pop()} pid ${child.pid}`, store: this.store });
+    const append = (d: string) => {
+      this.log = (this.log + d).slice(-16 * 1024);
+    };
+    child.stdout?.setEncoding('utf8').on('data', append);
+    child.stderr?.setEncoding('utf8').on('data', append);
+    child.once('error', (err) => append(`\n${err.message}`));
+    this.exited = new Promise((resolveExit) => child.once('close', () => resolveExit()));
+  }
+
+  private stopSignal: NodeJS.Signals = 'SIGTERM';
+
+  logTail(lines = 8): string {
+    return this.log.trim().split('\n').slice(-lines).join('\n');
+  }
+
+  /** Polls `probe` until it answers (proving the server accepts queries, not just that a port is open). */
+  async waitReady<T>(name: string, probe: () => Promise<T>, signal: AbortSignal, timeoutMs = 60_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let lastError = '';
+    while (Date.now() < deadline) {
+      signal.throwIfAborted();
+      if (!this.running) {
+        await this.exited;
+        throw new RestoreproofError('E_PROVISION', `${name} exited during start-up:\n${this.logTail()}`);
+      }
+      try {
+        return await probe();
+      } catch (err) {
+        lastError = (err as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new RestoreproofError('E_PROVISION', `${name} did not accept connections within ${timeoutMs / 1000}s (${lastError}); log:\n${this.logTail()}`);
+  }
+
+  keep(): void {
+    this.kept = true;
+    this.child?.unref();
+    for (const s of [this.child?.stdout, this.child?.stderr]) (s as { unref?: () => void } | null | undefined)?.unref?.();
+  }
+
+  get isKept(): boolean {
+    return this.kept;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped || this.kept) return;
+    this.stopped = true;
+    const child = this.child;
+    if (child && this.running) {
+      child.kill(this.stopSignal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    for (const r of this.resources.filter((r) => r.kind === 'process')) r.removed = true;
+    const dirRecord = this.resources.find((r) => r.kind === 'directory')!;
+    try {
+      await rm(this.dir, { recursive: true, force: true, maxRetries: 3 });
+      dirRecord.removed = true;
+    } catch (err) {
+      dirRecord.error = (err as Error).message;
+    }
+  }
+}
+
+export interface LocalStoreOptions {
+  name: string;
+  engine: StartedStore['engine'];
+  server: LocalServer;
+  endpoint: StoreEndpoint;
+  version: string;
+  /** Directory or explicit paths of the engine's client tools. */
+  tool: (name: string) => string;
+  toolEnv: Record<string, string>;
+  connectionHelp: () => string[];
+  url: (database?: string) => string;
+}
+
+/** A store whose server is a LocalServer; client tools run on this machine. */
+export class LocalStore implements StartedStore {
+  readonly runtime = 'local';
+  readonly name: string;
+  readonly engine: StartedStore['engine'];
+  readonly endpoint: StoreEndpoint;
+  readonly version: string;
+  readonly server: LocalServer;
+  private readonly options: LocalStoreOptions;
+
+  constructor(options: LocalStoreOptions) {
+    this.options = options;
+    this.name = options.name;
+    this.engine = options.engine;
+    this.endpoint = options.endpoint;
+    this.version = options.version;
+    this.server = options.server;
+  }
+
+  get resources(): readonly ResourceRecord[] {
+    return this.server.resources;
+  }
+
+  url(database?: string): string {
+    return this.options.url(database);
+  }
+
+  exec(tool: string, args: string[], options: ExecOptions = {}): Promise<ToolResult> {
+    return runTool({
+      command: this.options.tool(tool),
+      args,
+      env: { ...this.options.toolEnv, ...options.env },
+      ...(options.stdin ? { stdin: options.stdin } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
+  connectionHelp(): string[] {
+    return this.options.connectionHelp();
+  }
+
+  keep(): void {
+    this.server.keep();
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
