@@ -6,7 +6,8 @@ export type CheckStatus = 'passed' | 'failed' | 'warned' | 'skipped';
 export interface CheckResult {
   id: string;
   name: string;
-  type: CheckSpec['type'];
+  type: CheckSpec['type'] | 'completeness' | 'consistency';
+  /** Store name, or several joined by commas for cross-store checks. */
   store: string;
   database?: string;
   severity: 'fail' | 'warn';
@@ -23,6 +24,8 @@ export interface CheckResult {
 /** What a check implementation returns; the runner adds identity, timing and severity. */
 export interface CheckOutcome {
   passed: boolean;
+  /** Passed, but with something a person should look at (e.g. orphan objects). */
+  warn?: boolean;
   expected: string;
   actual: unknown;
   message: string;
@@ -32,6 +35,8 @@ export interface CheckOutcome {
 export interface CheckContext {
   drill: Drill;
   store: StartedStore;
+  /** Every started store by name, for checks that read more than one. */
+  stores: ReadonlyMap<string, StartedStore>;
   /** Database the check runs against (defaulted by the engine). */
   database: string;
   signal: AbortSignal;
@@ -47,12 +52,28 @@ export function checkTitle(check: CheckSpec): string {
   if (check.name) return check.name;
   switch (check.type) {
     case 'count':
-      return `${check.store}: count ${check.table}${check.where ? ` where ${check.where}` : ''}`;
+      return check.collection
+        ? `${check.store}: count ${check.collection}${check.filter ? ` ${JSON.stringify(check.filter)}` : ''}`
+        : `${check.store}: count ${check.table}${check.where ? ` where ${check.where}` : ''}`;
     case 'query':
-      return `${check.store}: ${check.sql.replace(/\s+/g, ' ').slice(0, 60)}`;
+      return check.sql
+        ? `${check.store}: ${check.sql.replace(/\s+/g, ' ').slice(0, 60)}`
+        : `${check.store}: ${check.aggregate ? 'aggregate' : 'find'} ${check.collection}${check.field ? ` → ${check.field}` : ''}`;
     case 'baseline':
-      return `${check.store}: row counts equal baseline ${check.baseline}`;
+      return `${check.store}: counts equal baseline ${check.baseline}`;
     case 'schema':
       return `${check.store}: schema equals baseline ${check.baseline}`;
+    case 'objects':
+      return `${check.store}: objects under ${check.bucket ?? ''}/${check.prefix ?? ''}`;
+    case 'object':
+      return `${check.store}: object ${check.bucket ?? ''}/${check.key}`;
+    case 'keys':
+      return `${check.store}: keys ${check.pattern ?? '(dbsize)'} in db ${check.db ?? 0}`;
+    case 'key':
+      return `${check.store}: key ${check.key}`;
+    case 'info':
+      return `${check.store}: INFO ${check.section ?? 'keyspace'} ${check.field}`;
+    case 'reachability':
+      return `every object ${check.references.store} references is in ${check.objects.store}`;
   }
 }

@@ -1,7 +1,8 @@
-import type { CheckRunner } from '../checks/types.ts';
+import type { CheckOutcome, CheckRunner } from '../checks/types.ts';
 import type { StartedStore } from '../runtimes/types.ts';
 import type { ArtefactInfo } from '../sources/local.ts';
-import type { CheckType, StoreSpec } from '../spec/types.ts';
+export type { ArtefactInfo };
+import type { CheckType, ReachabilityCheckSpec, StoreSpec } from '../spec/types.ts';
 
 /** An artefact checked before any restore: where it is, what it is, its digest. */
 export interface VerifiedArtefact {
@@ -10,6 +11,15 @@ export interface VerifiedArtefact {
   info: ArtefactInfo;
   /** Format after detection, e.g. `custom` for a pg_dump -Fc file. */
   format: string;
+  /** The point in time the artefact claims to capture, and where that claim comes from. */
+  pointInTime?: { at: string; source: string };
+}
+
+/** A check an engine adds on its own, e.g. mongodump completeness. */
+export interface AutomaticCheck {
+  id: string;
+  name: string;
+  run(signal: AbortSignal): Promise<CheckOutcome>;
 }
 
 export interface RestoreStepResult {
@@ -26,24 +36,64 @@ export interface RestoreStepResult {
   startedAt: string;
   durationMs: number;
   error?: string;
+  /** Engine-specific facts about what was restored (object counts, keyspace, …). */
+  details?: Record<string, unknown>;
 }
 
 export interface RestoreContext {
   signal: AbortSignal;
+  /** Directory of the drill file, for paths and secret files the steps name. */
+  drillDir: string;
   onStepStart?(step: number, description: string): void;
   onStepEnd?(result: RestoreStepResult): void;
+}
+
+/** One reference to an object, as a database holds it. */
+export interface ObjectReference {
+  key: string;
+  sha256?: string;
+  size?: number;
+}
+
+export interface ListedObject {
+  key: string;
+  size: number;
+  etag?: string;
+}
+
+/** Engines whose data names objects (a column, a document field). Streams in UTF-8 byte order of key. */
+export interface ReferenceSource {
+  streamReferences(store: StartedStore, spec: ReachabilityCheckSpec['references'], database: string, signal: AbortSignal): AsyncIterable<ObjectReference>;
+}
+
+/** Engines that hold objects. `listObjects` yields in UTF-8 byte order of key, as ListObjectsV2 does. */
+export interface ObjectStore {
+  listObjects(store: StartedStore, bucket: string, prefix: string): AsyncIterable<ListedObject>;
+  openObject(store: StartedStore, bucket: string, key: string): Promise<NodeJS.ReadableStream>;
+  defaultBucket(spec: StoreSpec): string | undefined;
 }
 
 /** One engine: what it restores, how, and which checks it answers. Capabilities are declared, not probed. */
 export interface Engine<S extends StoreSpec = StoreSpec> {
   readonly name: S['engine'];
-  readonly capabilities: { formats: readonly string[]; multipleDatabases: boolean };
+  readonly capabilities: {
+    formats: readonly string[];
+    multipleDatabases: boolean;
+    /** The artefact is placed before the server starts (an RDB), not loaded into a running one. */
+    restoresBeforeStart: boolean;
+  };
   readonly checks: Partial<Record<CheckType, CheckRunner<never>>>;
-  /** Detects or confirms the artefact's format; throws ArtefactError when it cannot be restored as asked. */
-  detectFormat(spec: S, step: number, info: ArtefactInfo): string;
+  /**
+   * Reads a step's local artefact (size, digest, format) without changing it; throws ArtefactError
+   * when it cannot be restored as asked. Undefined for steps whose data comes from a remote source.
+   */
+  inspect(spec: S, step: number, drillDir: string, options?: { hash?: boolean }): Promise<VerifiedArtefact | undefined>;
   /** One line per restore action; touches nothing. */
   describeRestore(spec: S, artefacts: VerifiedArtefact[]): string[];
   restore(store: StartedStore, spec: S, artefacts: VerifiedArtefact[], context: RestoreContext): Promise<RestoreStepResult[]>;
   /** The database checks use when they name none. */
   defaultDatabase(spec: S): string;
+  automaticChecks?(store: StartedStore, spec: S, artefacts: VerifiedArtefact[]): AutomaticCheck[];
+  readonly references?: ReferenceSource;
+  readonly objects?: ObjectStore;
 }

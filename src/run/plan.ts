@@ -3,7 +3,6 @@ import { engineFor } from '../engines/index.ts';
 import type { VerifiedArtefact } from '../engines/types.ts';
 import { runtimes } from '../runtimes/index.ts';
 import type { Drill, RuntimeName } from '../spec/types.ts';
-import { inspectLocalArtefact } from '../sources/local.ts';
 
 /** Every step a run would take, as lines of text. Reads nothing but file metadata. */
 export async function planDrill(drill: Drill, options: { runtime?: RuntimeName } = {}): Promise<string[]> {
@@ -14,12 +13,17 @@ export async function planDrill(drill: Drill, options: { runtime?: RuntimeName }
   lines.push('1. verify artefacts (size, sha256, format) before anything starts');
   const artefacts: VerifiedArtefact[] = [];
   for (const [name, store] of Object.entries(doc.spec.stores)) {
-    for (const [index, step] of store.restore.entries()) {
+    for (const index of store.restore.keys()) {
       try {
-        const info = await inspectLocalArtefact(step.artefact, drill.dir, { hash: false });
-        const format = engineFor(store).detectFormat(store as never, index, info);
-        artefacts.push({ store: name, step: index, info, format });
-        lines.push(`   - ${name}: ${info.path} (${info.size} bytes, ${format}${info.compression === 'none' ? '' : `, ${info.compression}`})`);
+        const verified = await engineFor(store).inspect(store as never, index, drill.dir, { hash: false });
+        if (!verified) {
+          lines.push(`   - ${name}: step ${index + 1} reads from a remote source`);
+          continue;
+        }
+        verified.store = name;
+        artefacts.push(verified);
+        const { info, format } = verified;
+        lines.push(`   - ${name}: ${info.path} (${info.size} bytes${info.entries !== undefined ? ` in ${info.entries} files` : ''}, ${format}${info.compression === 'none' ? '' : `, ${info.compression}`})`);
       } catch (err) {
         lines.push(`   !! ${name}: ${(err as Error).message}`);
       }

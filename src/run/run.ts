@@ -1,17 +1,19 @@
 import { resolve } from 'node:path';
-import type { CheckResult } from '../checks/types.ts';
+import type { CheckOutcome, CheckResult, CheckRunner } from '../checks/types.ts';
 import { checkId, checkTitle } from '../checks/types.ts';
+import { consistencyOutcome } from '../checks/consistency.ts';
+import { runReachability } from '../checks/reachability.ts';
 import { engineFor } from '../engines/index.ts';
 import type { RestoreStepResult, VerifiedArtefact } from '../engines/types.ts';
 import { DrillConfigError, ExitCode, RestoreproofError, errorMessage, type SpecIssue } from '../errors.ts';
+import { prepareEvidence } from '../evidence/index.ts';
 import { writeReports, type ReportFormat } from '../report/index.ts';
 import { reportSchemaVersion, type PhaseName, type PhaseRecord, type Reporter, type ReportError, type RunReport, type StoreRecord } from '../report/types.ts';
 import { runtimes } from '../runtimes/index.ts';
 import type { StartedStore } from '../runtimes/types.ts';
-import { inspectLocalArtefact } from '../sources/local.ts';
 import { loadBaselineFile } from '../spec/baseline.ts';
 import { loadDrill, drillDisplayName } from '../spec/load.ts';
-import type { Drill, RuntimeName } from '../spec/types.ts';
+import { storesOf, type Drill, type RuntimeName } from '../spec/types.ts';
 import { redactDeep } from '../util/redact.ts';
 import { toolVersion } from '../version.ts';
 import { detectTrigger, hostInfo, newRunId, parseDuration } from './context.ts';
@@ -139,12 +141,15 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
       const problems: unknown[] = [];
       for (const [name, store] of Object.entries(doc.spec.stores)) {
         const engine = engineFor(store);
-        for (const [index, step] of store.restore.entries()) {
+        for (const index of store.restore.keys()) {
           try {
-            const info = await inspectLocalArtefact(step.artefact, drill!.dir);
-            const format = engine.detectFormat(store as never, index, info);
-            found.push({ store: name, step: index, info, format });
-            report.artefacts.push({ store: name, step: index, ref: step.artefact, path: info.path, size: info.size, sha256: info.sha256, modifiedAt: info.modifiedAt, compression: info.compression, format });
+            const verified = await engine.inspect(store as never, index, drill!.dir);
+            if (!verified) continue;
+            verified.store = name;
+            verified.pointInTime ??= { at: verified.info.modifiedAt, source: verified.info.kind === 'directory' ? 'newest file modification time' : 'file modification time' };
+            found.push(verified);
+            const { info } = verified;
+            report.artefacts.push({ store: name, step: index, ref: info.ref, path: info.path, kind: info.kind, size: info.size, sha256: info.sha256, modifiedAt: info.modifiedAt, compression: info.compression, format: verified.format, pointInTime: verified.pointInTime, ...(info.entries !== undefined ? { entries: info.entries } : {}) });
           } catch (err) {
             problems.push(err);
           }
@@ -173,7 +178,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
     const provisioned = await phase('provision', async () => {
       const results = await Promise.allSettled(
         Object.entries(doc.spec.stores).map(async ([storeName, spec]) => {
-          const store = await runtime.provision({ runId, drillName: doc.metadata.name, storeName, spec, drillDir: drill!.dir, signal });
+          const store = await runtime.provision({ runId, drillName: doc.metadata.name, storeName, spec, drillDir: drill!.dir, signal, artefacts: artefacts.filter((a) => a.store === storeName) });
           started.push(store);
           const record = storeRecords.get(storeName)!;
           record.version = store.version;
@@ -198,6 +203,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
           const t0 = performance.now();
           const steps: RestoreStepResult[] = await engineFor(spec).restore(store, spec as never, artefacts.filter((a) => a.store === store.name), {
             signal,
+            drillDir: drill!.dir,
             onStepStart: (step, description) => emit('onStepStart', { store: store.name, step, description }),
             onStepEnd: (result) => emit('onStepEnd', { store: store.name, result }),
           });
@@ -214,36 +220,60 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
     // checks: checks of a store that did not restore are skipped, not run against half a database.
     if (signal.aborted) throw new Stop();
     await phase('checks', async () => {
+      const storesByName = new Map(started.map((s) => [s.name, s] as const));
+      const restored = (name: string) => storeRecords.get(name)?.status === 'passed' && storesByName.has(name);
+      const record = (result: CheckResult) => {
+        report.checks.push(result);
+        emit('onCheckEnd', result);
+      };
+      const timed = async (base: Omit<CheckResult, 'status' | 'expected' | 'actual' | 'message' | 'startedAt' | 'durationMs'>, run: () => Promise<CheckOutcome>) => {
+        emit('onCheckStart', { id: base.id, name: base.name });
+        const t0 = performance.now();
+        const startedAt = new Date().toISOString();
+        try {
+          const outcome = await run();
+          const status = outcome.passed ? (outcome.warn ? 'warned' : 'passed') : base.severity === 'warn' ? 'warned' : 'failed';
+          record({ ...base, status, expected: outcome.expected, actual: outcome.actual, message: outcome.message, startedAt, durationMs: performance.now() - t0, ...(outcome.details ? { details: outcome.details } : {}) });
+        } catch (err) {
+          const message = err instanceof RestoreproofError && err.hint ? `${err.message} (${err.hint})` : errorMessage(err);
+          record({ ...base, status: base.severity === 'warn' ? 'warned' : 'failed', expected: '', actual: null, message, startedAt, durationMs: performance.now() - t0 });
+        }
+      };
+
+      // Checks the engines add by themselves (e.g. every collection of a mongodump archive restored).
+      for (const store of started) {
+        const spec = doc.spec.stores[store.name]!;
+        if (!restored(store.name)) continue;
+        for (const auto of engineFor(spec).automaticChecks?.(store, spec as never, artefacts.filter((a) => a.store === store.name)) ?? []) {
+          await timed({ id: auto.id, name: auto.name, type: 'completeness', store: store.name, severity: 'fail' }, () => auto.run(signal));
+        }
+      }
+      if (doc.spec.consistency) {
+        await timed({ id: 'consistency', name: `all artefacts within ${doc.spec.consistency.window} of each other`, type: 'consistency', store: '*', severity: 'fail' }, async () => consistencyOutcome(artefacts, doc.spec.consistency!.window));
+      }
+
       for (const [index, check] of (doc.spec.checks ?? []).entries()) {
         const id = checkId(check, index);
         const name = checkTitle(check);
+        const needs = storesOf(check);
+        const severity = check.severity ?? 'fail';
+        if (signal.aborted || !needs.every(restored)) {
+          const why = signal.aborted ? 'run interrupted' : `store ${needs.filter((n) => !restored(n)).join(', ')} did not restore`;
+          record({ id, name, type: check.type, store: needs.join(','), severity, status: 'skipped', expected: '', actual: null, message: `skipped: ${why}`, startedAt: new Date().toISOString(), durationMs: 0 });
+          continue;
+        }
+        if (check.type === 'reachability') {
+          await timed({ id, name, type: check.type, store: needs.join(','), severity }, () => runReachability(check, { drill: drill!, stores: storesByName, signal }));
+          continue;
+        }
         const spec = doc.spec.stores[check.store]!;
         const engine = engineFor(spec);
         const database = check.database ?? engine.defaultDatabase(spec as never);
-        const base = { id, name, type: check.type, store: check.store, database, severity: check.severity ?? 'fail' } as const;
-        emit('onCheckStart', { id, name });
-        const t0 = performance.now();
-        const startedAt = new Date().toISOString();
-        const store = started.find((s) => s.name === check.store);
-        const record = storeRecords.get(check.store);
-        let result: CheckResult;
-        if (signal.aborted || !store || record?.status !== 'passed') {
-          const why = signal.aborted ? 'run interrupted' : `store ${check.store} did not restore`;
-          result = { ...base, status: 'skipped', expected: '', actual: null, message: `skipped: ${why}`, startedAt, durationMs: 0 };
-        } else {
-          const runner = engine.checks[check.type] as ((c: typeof check, ctx: object) => Promise<import('../checks/types.ts').CheckOutcome>) | undefined;
-          try {
-            if (!runner) throw new RestoreproofError('E_CHECK', `engine ${spec.engine} has no ${check.type} check`);
-            const outcome = await runner(check, { drill: drill!, store, database, signal });
-            const status = outcome.passed ? 'passed' : base.severity === 'warn' ? 'warned' : 'failed';
-            result = { ...base, status, expected: outcome.expected, actual: outcome.actual, message: outcome.message, startedAt, durationMs: performance.now() - t0, ...(outcome.details ? { details: outcome.details } : {}) };
-          } catch (err) {
-            const message = err instanceof RestoreproofError && err.hint ? `${err.message} (${err.hint})` : errorMessage(err);
-            result = { ...base, status: base.severity === 'warn' ? 'warned' : 'failed', expected: '', actual: null, message, startedAt, durationMs: performance.now() - t0 };
-          }
-        }
-        report.checks.push(result);
-        emit('onCheckEnd', result);
+        const runner = engine.checks[check.type] as CheckRunner<typeof check> | undefined;
+        await timed({ id, name, type: check.type, store: check.store, ...(spec.engine === 'postgres' || spec.engine === 'mongodb' ? { database } : {}), severity }, async () => {
+          if (!runner) throw new RestoreproofError('E_CHECK', `engine ${spec.engine} has no ${check.type} check`);
+          return runner(check, { drill: drill!, store: storesByName.get(check.store)!, stores: storesByName, database, signal });
+        });
       }
       return !report.checks.some((c) => c.status === 'failed');
     });
@@ -257,7 +287,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
     for (const [index, check] of (drill?.document.spec.checks ?? []).entries()) {
       const id = checkId(check, index);
       if (!report.checks.some((c) => c.id === id)) {
-        report.checks.push({ id, name: checkTitle(check), type: check.type, store: check.store, severity: check.severity ?? 'fail', status: 'skipped', expected: '', actual: null, message: signal.aborted ? 'skipped: run interrupted' : 'skipped: the drill stopped before checks', startedAt: new Date().toISOString(), durationMs: 0 });
+        report.checks.push({ id, name: checkTitle(check), type: check.type, store: storesOf(check).join(','), severity: check.severity ?? 'fail', status: 'skipped', expected: '', actual: null, message: signal.aborted ? 'skipped: run interrupted' : 'skipped: the drill stopped before checks', startedAt: new Date().toISOString(), durationMs: 0 });
       }
     }
     await phase('teardown', async () => {
@@ -284,11 +314,13 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
   const dir = resolve(options.reportDir ?? drill?.document.spec.report?.dir ?? 'reports');
   const formats = options.formats ?? drill?.document.spec.report?.formats ?? defaultFormats;
   const final = redactDeep(report);
+  const evidence = await prepareEvidence(final, { dir, drill, ...(options.env ? { env: options.env } : {}) });
   try {
     await writeReports(final, dir, formats);
   } catch (err) {
     final.errors.push(toReportError(new RestoreproofError('E_REPORT', `cannot write reports to ${dir}: ${errorMessage(err)}`)));
   }
+  await evidence.finalize();
   for (const r of reporters) await r.onRunEnd?.(final);
   return final;
 }

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { StoreSpec } from '../spec/types.ts';
 import type { ToolResult } from '../util/process.ts';
+import type { VerifiedArtefact } from '../engines/types.ts';
 
 /** What a harness-side client needs to reach a store. */
 export interface StoreEndpoint {
@@ -33,6 +34,8 @@ export interface ProvisionRequest {
   spec: StoreSpec;
   drillDir: string;
   signal: AbortSignal;
+  /** This store's verified artefacts; engines that restore before start (Redis) need them here. */
+  artefacts?: VerifiedArtefact[];
 }
 
 /** A store that is running and reachable. Disposing it removes everything it created, unless kept. */
@@ -61,6 +64,6 @@ export interface Runtime {
   readonly name: string;
   readonly engines: readonly StoreSpec['engine'][];
   /** One line per action provisioning would take; touches nothing. */
-  describeProvision(request: Omit<ProvisionRequest, 'signal' | 'runId'>): Promise<string[]>;
+  describeProvision(request: Omit<ProvisionRequest, 'signal' | 'runId' | 'artefacts'>): Promise<string[]>;
   provision(request: ProvisionRequest): Promise<StartedStore>;
 }

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { lstat, open, readdir, realpath, stat } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { ArtefactError } from '../errors.ts';
 import { sha256File } from '../util/hash.ts';
@@ -8,6 +9,7 @@ import { sha256File } from '../util/hash.ts';
 export type Compression = 'none' | 'gzip';
 
 export interface ArtefactInfo {
+  kind: 'file' | 'directory';
   /** As written in the drill. */
   ref: string;
   path: string;
@@ -15,12 +17,14 @@ export interface ArtefactInfo {
   sha256: string;
   modifiedAt: string;
   compression: Compression;
-  /** The first bytes after decompression, for format detection. */
+  /** The first bytes after decompression, for format detection (files only). */
   head: Buffer;
+  /** Directories: how many files. */
+  entries?: number;
 }
 
 /** Reads a local backup artefact without modifying it: size, sha256 (streamed), compression and header bytes. */
-export async function inspectLocalArtefact(ref: string, baseDir: string, options: { hash?: boolean } = {}): Promise<ArtefactInfo> {
+export async function inspectLocalArtefact(ref: string, baseDir: string, options: { hash?: boolean; directory?: boolean } = {}): Promise<ArtefactInfo> {
   const path = resolve(baseDir, ref);
   let info;
   try {
@@ -29,12 +33,13 @@ export async function inspectLocalArtefact(ref: string, baseDir: string, options
     const code = (err as NodeJS.ErrnoException).code;
     throw new ArtefactError(ref, code === 'ENOENT' ? `backup artefact not found at ${path}` : `cannot read ${path} (${code})`, 'check the artefact path; relative paths are resolved from the drill file');
   }
+  if (info.isDirectory() && options.directory) return inspectLocalDirectory(ref, path, options);
   if (!info.isFile()) throw new ArtefactError(ref, `${path} is not a regular file`);
   if (info.size === 0) throw new ArtefactError(ref, `${path} is empty`);
   const raw = await readHead(path, 512);
   const compression: Compression = raw[0] === 0x1f && raw[1] === 0x8b ? 'gzip' : 'none';
   const head = compression === 'gzip' ? await gunzipHead(path, 512) : raw;
-  return { ref, path, size: info.size, sha256: options.hash === false ? '' : await sha256File(path), modifiedAt: info.mtime.toISOString(), compression, head };
+  return { kind: 'file', ref, path, size: info.size, sha256: options.hash === false ? '' : await sha256File(path), modifiedAt: info.mtime.toISOString(), compression, head };
 }
 
 async function readHead(path: string, bytes: number): Promise<Buffer> {
@@ -70,4 +75,56 @@ async function gunzipHead(path: string, bytes: number): Promise<Buffer> {
 export function openArtefact(info: Pick<ArtefactInfo, 'path' | 'compression'>) {
   const file = createReadStream(info.path);
   return info.compression === 'gzip' ? file.pipe(createGunzip()) : file;
+}
+
+/**
+ * A directory artefact (a mongodump directory, a bucket mirror). Its digest is the sha256 of a
+ * manifest of `path\tsize\tsha256` lines in sorted path order. Symlinks that leave the
+ * directory are refused: restoring one would read files the backup does not contain.
+ */
+export async function inspectLocalDirectory(ref: string, root: string, options: { hash?: boolean } = {}): Promise<ArtefactInfo> {
+  const manifest = createHash('sha256');
+  let size = 0;
+  let entries = 0;
+  let newest = 0;
+  const realRoot = await realpath(root);
+  for await (const file of walkFiles(realRoot, ref)) {
+    size += file.size;
+    entries++;
+    newest = Math.max(newest, file.mtimeMs);
+    const digest = options.hash === false ? '' : await sha256File(file.path);
+    manifest.update(`${file.relative}\t${file.size}\t${digest}\n`);
+  }
+  return {
+    kind: 'directory', ref, path: root, size, entries, sha256: options.hash === false ? '' : manifest.digest('hex'),
+    modifiedAt: new Date(newest || Date.now()).toISOString(), compression: 'none', head: Buffer.alloc(0),
+  };
+}
+
+export interface WalkedFile {
+  path: string;
+  /** POSIX-style path relative to the root: the object key of a bucket mirror. */
+  relative: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** Depth-first, entries sorted by name so the order (and the manifest digest) is stable. */
+export async function* walkFiles(root: string, ref: string, relative = ''): AsyncGenerator<WalkedFile> {
+  const dir = relative ? join(root, relative) : root;
+  const names = (await readdir(dir)).sort();
+  for (const name of names) {
+    const rel = relative ? `${relative}/${name}` : name;
+    const full = join(root, rel);
+    let info = await lstat(full);
+    if (info.isSymbolicLink()) {
+      const target = await realpath(full).catch(() => undefined);
+      if (!target || (target !== root && !target.startsWith(`${root}${sep}`))) {
+        throw new ArtefactError(ref, `${rel} is a symlink that escapes the artefact directory (to ${target ?? 'a missing target'})`, 'a backup must not reference files outside itself; remove the link');
+      }
+      info = await stat(full);
+    }
+    if (info.isDirectory()) yield* walkFiles(root, ref, rel);
+    else if (info.isFile()) yield { path: full, relative: rel, size: info.size, mtimeMs: info.mtimeMs };
+  }
 }

@@ -6,7 +6,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Documen
 import { DrillConfigError, type SpecIssue } from '../errors.ts';
 import { sha256 } from '../util/hash.ts';
 import { interpolate } from './interpolate.ts';
-import type { Drill, DrillDocument } from './types.ts';
+import type { CheckSpec, Drill, DrillDocument, EngineName, Expectation } from './types.ts';
 
 export const drillSchemaPath = new URL('../../schemas/drill.schema.json', import.meta.url);
 const drillSchema = JSON.parse(readFileSync(drillSchemaPath, 'utf8')) as Record<string, unknown>;
@@ -156,31 +156,81 @@ function semanticIssues(drill: DrillDocument, file: string, locate: Drill['locat
   const add = (path: (string | number)[], message: string) => issues.push({ file, ...locate(path), path: path.join('.').replace(/\.(\d+)/g, '[$1]'), message });
   const stores = drill.spec.stores;
   for (const [name, store] of Object.entries(stores)) {
-    store.restore.forEach((step, i) => {
-      if (step.format !== 'dumpall' && !step.database) add(['spec', 'stores', name, 'restore', i], 'database is required unless format is dumpall');
-      if (step.format === 'dumpall' && step.database) add(['spec', 'stores', name, 'restore', i, 'database'], 'a pg_dumpall file creates its own databases; remove database');
-    });
+    if (store.engine === 'postgres') {
+      store.restore.forEach((step, i) => {
+        if (step.format !== 'dumpall' && !step.database) add(['spec', 'stores', name, 'restore', i], 'database is required unless format is dumpall');
+        if (step.format === 'dumpall' && step.database) add(['spec', 'stores', name, 'restore', i, 'database'], 'a pg_dumpall file creates its own databases; remove database');
+      });
+    }
+    if (store.engine === 'mongodb') {
+      store.restore.forEach((step, i) => {
+        if ((step.nsFrom?.length ?? 0) !== (step.nsTo?.length ?? 0)) add(['spec', 'stores', name, 'restore', i, 'nsFrom'], 'nsFrom and nsTo must have the same number of entries');
+      });
+    }
+    if (store.engine === 's3') {
+      const buckets = store.restore.map((s) => s.bucket);
+      buckets.forEach((b, i) => buckets.indexOf(b) !== i && add(['spec', 'stores', name, 'restore', i, 'bucket'], `bucket ${b} is restored twice`));
+    }
   }
   const ids = new Set<string>();
   (drill.spec.checks ?? []).forEach((check, i) => {
-    const store = stores[check.store];
-    if (!store) add(['spec', 'checks', i, 'store'], `unknown store "${check.store}"; stores: ${Object.keys(stores).join(', ')}`);
+    const refs: [string, (string | number)[]][] =
+      check.type === 'reachability'
+        ? [[check.references.store, ['spec', 'checks', i, 'references', 'store']], [check.objects.store, ['spec', 'checks', i, 'objects', 'store']]]
+        : [[check.store, ['spec', 'checks', i, 'store']]];
+    for (const [storeName, path] of refs) {
+      const store = stores[storeName];
+      if (!store) add(path, `unknown store "${storeName}"; stores: ${Object.keys(stores).join(', ')}`);
+      else if (check.type !== 'reachability' && !checkEngines[check.type].includes(store.engine)) {
+        add(['spec', 'checks', i, 'type'], `a ${check.type} check needs a ${checkEngines[check.type].join(' or ')} store; ${storeName} is ${store.engine}`);
+      }
+    }
+    if (check.type === 'reachability') {
+      const refStore = stores[check.references.store];
+      if (refStore && refStore.engine !== 'postgres' && refStore.engine !== 'mongodb') add(['spec', 'checks', i, 'references', 'store'], `references come from a postgres or mongodb store; ${check.references.store} is ${refStore.engine}`);
+      if (refStore?.engine === 'postgres' && !check.references.sql) add(['spec', 'checks', i, 'references'], 'a postgres reference source needs sql (returning a column named key)');
+      if (refStore?.engine === 'mongodb' && !(check.references.collection && check.references.field)) add(['spec', 'checks', i, 'references'], 'a mongodb reference source needs collection and field');
+      const objStore = stores[check.objects.store];
+      if (objStore && objStore.engine !== 's3') add(['spec', 'checks', i, 'objects', 'store'], `objects come from an s3 store; ${check.objects.store} is ${objStore.engine}`);
+    }
+    const engine = check.type === 'reachability' ? undefined : stores[check.store]?.engine;
+    if (engine === 'postgres' && check.type === 'count' && !check.table) add(['spec', 'checks', i], 'a postgres count check needs table');
+    if (engine === 'mongodb' && check.type === 'count' && !check.collection) add(['spec', 'checks', i], 'a mongodb count check needs collection');
+    if (engine === 'postgres' && check.type === 'query' && !check.sql) add(['spec', 'checks', i], 'a postgres query check needs sql');
+    if (engine === 'mongodb' && check.type === 'query' && !(check.collection && (check.find || check.aggregate))) add(['spec', 'checks', i], 'a mongodb query check needs collection and find or aggregate');
     const id = check.id ?? `${check.type}-${i + 1}`;
     if (ids.has(id)) add(['spec', 'checks', i, 'id'], `duplicate check id "${id}"`);
     ids.add(id);
-    if ('expect' in check && check.expect.matches !== undefined) {
-      try {
-        new RegExp(check.expect.matches);
-      } catch (err) {
-        add(['spec', 'checks', i, 'expect', 'matches'], `invalid regular expression: ${(err as Error).message}`);
+    const expectations: [Expectation, (string | number)[]][] =
+      check.type === 'objects'
+        ? Object.entries(check.expect).map(([k, e]) => [e!, ['spec', 'checks', i, 'expect', k]])
+        : 'expect' in check ? [[check.expect, ['spec', 'checks', i, 'expect']]] : [];
+    for (const [expect, path] of expectations) {
+      if (expect.matches !== undefined) {
+        try {
+          new RegExp(expect.matches);
+        } catch (err) {
+          add([...path, 'matches'], `invalid regular expression: ${(err as Error).message}`);
+        }
       }
-    }
-    if ('expect' in check && check.expect.between && check.expect.between[0] > check.expect.between[1]) {
-      add(['spec', 'checks', i, 'expect', 'between'], 'between must be [low, high]');
+      if (expect.between && expect.between[0] > expect.between[1]) add([...path, 'between'], 'between must be [low, high]');
     }
   });
   return issues;
 }
+
+/** Which engines answer which check types. */
+const checkEngines: Record<Exclude<CheckSpec['type'], 'reachability'>, EngineName[]> = {
+  count: ['postgres', 'mongodb'],
+  query: ['postgres', 'mongodb'],
+  baseline: ['postgres', 'mongodb'],
+  schema: ['postgres'],
+  objects: ['s3'],
+  object: ['s3'],
+  keys: ['redis'],
+  key: ['redis'],
+  info: ['redis'],
+};
 
 function closest(word: string, candidates: string[]): string | undefined {
   let best: string | undefined;

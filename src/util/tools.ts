@@ -25,3 +25,20 @@ export async function listDir(path: string): Promise<string[]> {
     return [];
   }
 }
+
+/** A server or tool binary: the drill's explicit path, then an environment variable, then PATH. */
+export async function resolveBinary(candidates: { explicit?: string | undefined; envVar: string; names: string[] }, what: string, hint: string): Promise<string> {
+  const { ToolNotFoundError } = await import('../errors.ts');
+  const searched: string[] = [];
+  for (const path of [candidates.explicit, process.env[candidates.envVar]]) {
+    if (!path) continue;
+    searched.push(path);
+    if (await isExecutable(path)) return path;
+  }
+  for (const name of candidates.names) {
+    const found = await findOnPath(name);
+    if (found) return found;
+    searched.push(`${name} on PATH`);
+  }
+  throw new ToolNotFoundError(what, searched, `${hint}; or set ${candidates.envVar}`);
+}

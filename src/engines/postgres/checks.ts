@@ -17,6 +17,7 @@ async function withDatabase<T>(context: CheckContext, fn: (client: pg.Client) =>
 }
 
 const count: CheckRunner<CountCheckSpec> = async (check, context) => {
+  if (!check.table) return { passed: false, expected: '', actual: null, message: 'a postgres count check needs table' };
   let table: string;
   try {
     table = quoteQualifiedName(check.table);
@@ -35,7 +36,7 @@ const count: CheckRunner<CountCheckSpec> = async (check, context) => {
 };
 
 const query: CheckRunner<QueryCheckSpec> = async (check, context) => {
-  const { rows, fields } = await withDatabase(context, (client) => client.query(check.sql));
+  const { rows, fields } = await withDatabase(context, (client) => client.query(check.sql!));
   const first = rows[0] as Record<string, unknown> | undefined;
   const column = fields[0]?.name;
   const actual = first && column !== undefined ? normalise(first[column]) : null;

@@ -1,16 +1,46 @@
 import type { PostgresStoreSpec } from '../../spec/types.ts';
-import type { Engine } from '../types.ts';
+import pg from 'pg';
+import QueryStream from 'pg-query-stream';
+import type { Engine, ObjectReference } from '../types.ts';
+import { connectPostgres } from './connect.ts';
 import { postgresChecks } from './checks.ts';
-import { describePostgresRestore, detectPostgresFormat, restorePostgres } from './restore.ts';
+import { inspectLocalArtefact } from '../../sources/local.ts';
+import { customDumpTime, describePostgresRestore, detectPostgresFormat, restorePostgres } from './restore.ts';
 
 export const postgresEngine: Engine<PostgresStoreSpec> = {
   name: 'postgres',
-  capabilities: { formats: ['custom', 'plain', 'dumpall'], multipleDatabases: true },
+  capabilities: { formats: ['custom', 'plain', 'dumpall'], multipleDatabases: true, restoresBeforeStart: false },
   checks: postgresChecks as Engine['checks'],
-  detectFormat: detectPostgresFormat,
+  async inspect(spec, step, drillDir, options) {
+    const info = await inspectLocalArtefact(spec.restore[step]!.artefact, drillDir, options);
+    return { store: '', step, info, format: detectPostgresFormat(spec, step, info), ...customDumpTime(info) };
+  },
   describeRestore: describePostgresRestore,
   restore: restorePostgres,
   defaultDatabase: (spec) => spec.restore.find((s) => s.database)?.database ?? 'postgres',
+  references: {
+    async *streamReferences(store, spec, database, signal) {
+      const client = await connectPostgres({ ...store.endpoint, database }, `store ${store.name} database ${database}`);
+      try {
+        await client.query('begin isolation level repeatable read read only');
+        const columns = [`refs.key::text as key`];
+        if (spec.sha256Field) columns.push(`refs.${pg.escapeIdentifier(spec.sha256Field)}::text as sha256`);
+        if (spec.sizeField) columns.push(`refs.${pg.escapeIdentifier(spec.sizeField)}::bigint as size`);
+        // COLLATE "C" orders by bytes, which is the order ListObjectsV2 returns keys in.
+        const sql = `select ${columns.join(', ')} from (${spec.sql}) as refs where refs.key is not null order by 1 collate "C"`;
+        const stream = client.query(new QueryStream(sql, [], { batchSize: 5000 }));
+        for await (const row of stream as AsyncIterable<{ key: string; sha256?: string | null; size?: number | string | null }>) {
+          signal.throwIfAborted();
+          const ref: ObjectReference = { key: row.key };
+          if (row.sha256) ref.sha256 = row.sha256;
+          if (row.size !== undefined && row.size !== null) ref.size = Number(row.size);
+          yield ref;
+        }
+      } finally {
+        await client.end().catch(() => {});
+      }
+    },
+  },
 };
 
 export { capturePostgresBaseline } from './baseline.ts';

@@ -26,6 +26,35 @@ export function detectPostgresFormat(spec: PostgresStoreSpec, index: number, inf
   return 'plain';
 }
 
+/**
+ * A custom-format header carries the dump's creation time (struct tm fields after the version,
+ * int size, offset size and compression). Read it as the artefact's point in time; the file's
+ * mtime is the fallback used by the run.
+ */
+export function customDumpTime(info: ArtefactInfo): { pointInTime?: { at: string; source: string } } {
+  const h = info.head;
+  if (h.subarray(0, 5).toString('latin1') !== 'PGDMP') return {};
+  const [major, minor] = [h[5]!, h[6]!];
+  const intSize = h[8]!;
+  let offset = 11; // magic(5) + version(3) + intSize + offSize + format
+  const readInt = () => {
+    const sign = h[offset]!;
+    let value = 0;
+    for (let i = 0; i < intSize; i++) value += h[offset + 1 + i]! * 2 ** (8 * i);
+    offset += 1 + intSize;
+    return sign ? -value : value;
+  };
+  if (major !== 1 || minor < 10 || intSize < 1 || intSize > 8) return {};
+  // 1.15 stores the compression algorithm as one byte; earlier versions as an int.
+  if (minor >= 15) offset += 1;
+  else readInt();
+  const [sec, min, hour, mday, mon, year] = [readInt(), readInt(), readInt(), readInt(), readInt(), readInt()];
+  if (offset > h.length || mon < 0 || mon > 11 || mday < 1 || mday > 31) return {};
+  // pg_dump writes local time of the dumping machine; without its zone, UTC is the honest reading.
+  const at = new Date(Date.UTC(1900 + year, mon, mday, hour, min, sec));
+  return Number.isNaN(at.getTime()) ? {} : { pointInTime: { at: at.toISOString(), source: 'pg_dump header (local time of the dumping host)' } };
+}
+
 function looksBinary(head: Buffer): boolean {
   return head.subarray(0, 256).includes(0);
 }

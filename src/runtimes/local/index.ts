@@ -1,14 +1,35 @@
-import type { Runtime } from '../types.ts';
+import { tmpdir } from 'node:os';
+import type { EngineName } from '../../spec/types.ts';
+import type { ProvisionRequest, Runtime, StartedStore } from '../types.ts';
+import { minioBinary, startLocalMinio } from './minio.ts';
+import { mongoServerBinary, startLocalMongo } from './mongodb.ts';
 import { describeLocalPostgres, startLocalPostgres } from './postgres.ts';
+import { redisServerBinary, startLocalRedis } from './redis.ts';
+
+const starters: Record<EngineName, (request: ProvisionRequest) => Promise<StartedStore>> = {
+  postgres: startLocalPostgres,
+  mongodb: startLocalMongo,
+  s3: startLocalMinio,
+  redis: startLocalRedis,
+};
 
 /** Stores as server processes started from binaries installed on this machine. */
 export const localRuntime: Runtime = {
   name: 'local',
-  engines: ['postgres'],
-  async describeProvision(request) {
-    return describeLocalPostgres(request.spec);
+  engines: ['postgres', 'mongodb', 's3', 'redis'],
+  async describeProvision({ spec }) {
+    const where = `temp dir ${tmpdir()}/restoreproof-<run-id>-<store>-*, a free 127.0.0.1 port`;
+    const binary = async (find: () => Promise<string>) => find().then((b) => `${b} in ${where}`, (err: Error) => `!! ${err.message}`);
+    switch (spec.engine) {
+      case 'postgres':
+        return describeLocalPostgres(spec);
+      case 'mongodb':
+        return [await binary(() => mongoServerBinary(spec))];
+      case 's3':
+        return [`${await binary(() => minioBinary(spec))}, generated root credentials`];
+      case 'redis':
+        return [`${await binary(() => redisServerBinary(spec))}, generated password, started on a copy of the snapshot`];
+    }
   },
-  async provision(request) {
-    return startLocalPostgres(request);
-  },
+  provision: (request) => starters[request.spec.engine](request),
 };

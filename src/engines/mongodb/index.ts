@@ -1,0 +1,203 @@
+import { MongoClient, type Document } from 'mongodb';
+import { evaluate } from '../../checks/expectations.ts';
+import type { CheckContext, CheckOutcome, CheckRunner } from '../../checks/types.ts';
+import { ArtefactError } from '../../errors.ts';
+import type { StartedStore } from '../../runtimes/types.ts';
+import { inspectLocalArtefact } from '../../sources/local.ts';
+import { loadBaselineFile } from '../../spec/baseline.ts';
+import type { BaselineCheckSpec, CountCheckSpec, MongoRestoreStep, MongoStoreSpec, QueryCheckSpec } from '../../spec/types.ts';
+import type { AutomaticCheck, Engine, ObjectReference, RestoreStepResult, VerifiedArtefact } from '../types.ts';
+import { archiveCompleteness } from './completeness.ts';
+
+const archiveMagic = Buffer.from([0x6d, 0xe2, 0x99, 0x81]);
+
+export async function withMongo<T>(store: StartedStore, fn: (client: MongoClient) => Promise<T>): Promise<T> {
+  const client = new MongoClient(store.url(), { serverSelectionTimeoutMS: 5000, directConnection: true });
+  try {
+    await client.connect();
+    return await fn(client);
+  } finally {
+    await client.close().catch(() => {});
+  }
+}
+
+/** Dotted path into a document; arrays are not traversed. */
+export function pick(doc: Document | null | undefined, path: string): unknown {
+  let value: unknown = doc;
+  for (const part of path.split('.')) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+  return value;
+}
+
+function plain(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString();
+  if (value && typeof value === 'object' && 'toHexString' in value) return (value as { toHexString(): string }).toHexString();
+  if (value && typeof value === 'object' && '_bsontype' in value) return Number(value) || String(value);
+  return value ?? null;
+}
+
+const count: CheckRunner<CountCheckSpec> = async (check, context) => {
+  const actual = await withMongo(context.store, (c) => c.db(context.database).collection(check.collection!).countDocuments(check.filter ?? {}));
+  const e = evaluate(check.expect, actual);
+  const what = `${context.database}.${check.collection}${check.filter ? ` ${JSON.stringify(check.filter)}` : ''}`;
+  return { passed: e.passed, expected: e.expected, actual, message: `${what} has ${actual} documents${e.passed ? '' : `, expected ${e.expected}`}` };
+};
+
+const query: CheckRunner<QueryCheckSpec> = async (check, context) => {
+  const doc = await withMongo(context.store, async (c) => {
+    const collection = c.db(context.database).collection(check.collection!);
+    if (check.aggregate) return (await collection.aggregate(check.aggregate, { allowDiskUse: true }).limit(1).toArray())[0] ?? null;
+    return collection.findOne(check.find?.filter ?? {}, { ...(check.find?.sort ? { sort: check.find.sort as Document } : {}), ...(check.find?.projection ? { projection: check.find.projection } : {}) });
+  });
+  const field = check.field ?? Object.keys(doc ?? {}).find((k) => k !== '_id');
+  const actual = plain(doc && field ? pick(doc, field) : null);
+  const e = evaluate(check.expect, actual);
+  return { passed: e.passed, expected: e.expected, actual, message: doc ? `${field} = ${JSON.stringify(actual)}${e.passed ? '' : `: ${e.reason}`}` : `no document matched${e.passed ? '' : `: ${e.reason}`}` };
+};
+
+const baseline: CheckRunner<BaselineCheckSpec> = async (check, context) => {
+  const file = await loadBaselineFile(check.baseline, context.drill.dir);
+  const expected = file.content.databases[context.database]?.tables;
+  if (!expected) return { passed: false, expected: `baseline of ${context.database}`, actual: null, message: `${check.baseline} holds no database "${context.database}"; set database on the check` };
+  const absolute = check.tolerance?.absolute ?? 0;
+  const percent = check.tolerance?.percent ?? 0;
+  const restored = await withMongo(context.store, async (c) => {
+    const db = c.db(context.database);
+    const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((x) => x.name).filter((n) => !n.startsWith('system.'));
+    const counts: Record<string, number> = {};
+    for (const n of names) counts[n] = await db.collection(n).countDocuments({});
+    return counts;
+  });
+  return compareCounts(expected, restored, { absolute, percent, extra: check.extraTables ?? 'warn', capturedAt: file.content.capturedAt, unit: 'collections' });
+};
+
+/** Shared by the completeness and baseline checks: named differences, missing and extra. */
+export function compareCounts(expected: Record<string, number>, restored: Record<string, number>, options: { absolute?: number; percent?: number; extra: 'fail' | 'warn' | 'ignore'; capturedAt?: string; unit: string }): CheckOutcome {
+  const mismatched: { name: string; expected: number; actual: number }[] = [];
+  const missing = Object.keys(expected).filter((n) => !(n in restored));
+  for (const [name, want] of Object.entries(expected)) {
+    const got = restored[name];
+    if (got === undefined) continue;
+    const allowed = Math.max(options.absolute ?? 0, Math.floor((want * (options.percent ?? 0)) / 100));
+    if (Math.abs(got - want) > allowed) mismatched.push({ name, expected: want, actual: got });
+  }
+  const extra = options.extra === 'ignore' ? [] : Object.keys(restored).filter((n) => !(n in expected));
+  const passed = mismatched.length === 0 && missing.length === 0 && !(options.extra === 'fail' && extra.length);
+  const problems = [...mismatched.map((m) => `${m.name}: ${m.actual} restored, expected ${m.expected}`), ...missing.map((n) => `${n}: missing`), ...extra.map((n) => `${n}: not expected`)];
+  return {
+    passed,
+    warn: passed && extra.length > 0,
+    expected: `${Object.keys(expected).length} ${options.unit} with the expected counts${options.capturedAt ? ` (captured ${options.capturedAt})` : ''}`,
+    actual: { compared: Object.keys(expected).length - missing.length, mismatched, missing, extra },
+    message: problems.length ? problems.slice(0, 10).join('; ') + (problems.length > 10 ? `; … ${problems.length - 10} more` : '') : `${Object.keys(expected).length} ${options.unit} match`,
+  };
+}
+
+function restoreArgs(store: StartedStore, step: MongoRestoreStep, a: VerifiedArtefact): string[] {
+  const args = [`--uri=${store.url()}`];
+  if (a.format === 'archive') args.push(`--archive=${a.info.path}`);
+  else args.push(`--dir=${a.info.path}`);
+  if (a.info.compression === 'gzip' || a.format === 'directory-gzip') args.push('--gzip');
+  if (step.drop !== false) args.push('--drop');
+  for (const ns of step.nsInclude ?? []) args.push(`--nsInclude=${ns}`);
+  (step.nsFrom ?? []).forEach((from, i) => args.push(`--nsFrom=${from}`, `--nsTo=${step.nsTo![i]}`));
+  if (step.parallelCollections) args.push(`--numParallelCollections=${step.parallelCollections}`);
+  if (step.indexes === false) args.push('--noIndexRestore');
+  args.push(...(step.extraArgs ?? []));
+  return args;
+}
+
+export const mongoEngine: Engine<MongoStoreSpec> = {
+  name: 'mongodb',
+  capabilities: { formats: ['archive', 'directory'], multipleDatabases: true, restoresBeforeStart: false },
+  checks: { count, query, baseline } as Engine['checks'],
+  async inspect(spec, step, drillDir, options) {
+    const ref = spec.restore[step]!;
+    const info = await inspectLocalArtefact(ref.artefact, drillDir, { ...options, directory: true });
+    if (info.kind === 'directory') {
+      if (ref.format === 'archive') throw new ArtefactError(ref.artefact, 'is a directory; format archive expects a mongodump --archive file');
+      return { store: '', step, info, format: 'directory' };
+    }
+    if (!info.head.subarray(0, 4).equals(archiveMagic)) {
+      throw new ArtefactError(ref.artefact, `is not a mongodump archive (magic ${info.head.subarray(0, 4).toString('hex') || 'none'} at offset 0${info.compression === 'gzip' ? ' after gunzip' : ''})`, 'restore a file written by mongodump --archive, or a mongodump directory');
+    }
+    if (ref.format === 'directory') throw new ArtefactError(ref.artefact, 'is an archive file, not a dump directory');
+    return { store: '', step, info, format: 'archive' };
+  },
+  describeRestore: (spec, artefacts) => artefacts.map((a) => `mongorestore ${restoreArgs({ url: () => 'mongodb://127.0.0.1:<port>/' } as StartedStore, spec.restore[a.step]!, a).slice(1).join(' ')}`),
+  async restore(store, spec, artefacts, context) {
+    const results: RestoreStepResult[] = [];
+    let failed = false;
+    for (const a of artefacts) {
+      const step = spec.restore[a.step]!;
+      const args = restoreArgs(store, step, a);
+      const shown = args.map((x) => (x.startsWith('--uri=') ? '--uri=<store>' : x));
+      const startedAt = new Date().toISOString();
+      if (failed || context.signal.aborted) {
+        results.push({ step: a.step, artefact: step.artefact, format: a.format, tool: 'mongorestore', args: shown, status: 'skipped', exitCode: null, stderr: '', startedAt, durationMs: 0 });
+        continue;
+      }
+      context.onStepStart?.(a.step, `mongorestore ${step.artefact}`);
+      const run = await store.exec('mongorestore', args, { signal: context.signal });
+      // mongorestore can exit 0 with documents that failed to insert; its summary line says so.
+      const failedDocs = Number(/(\d+) document\(s\) failed to restore/.exec(run.stderr)?.[1] ?? 0);
+      const restoredDocs = Number(/(\d+) document\(s\) restored successfully/.exec(run.stderr)?.[1] ?? 0);
+      const ok = run.exitCode === 0 && failedDocs === 0;
+      const result: RestoreStepResult = {
+        step: a.step, artefact: step.artefact, format: a.format, tool: 'mongorestore', args: shown, status: ok ? 'passed' : 'failed', exitCode: run.exitCode,
+        stderr: tail(run.stderr), startedAt, durationMs: run.durationMs, details: { documentsRestored: restoredDocs, documentsFailed: failedDocs },
+      };
+      if (!ok) result.error = `mongorestore ${run.exitCode === null ? `was killed by ${run.signal}` : run.exitCode !== 0 ? `exited with code ${run.exitCode}` : `reported ${failedDocs} document(s) failed`} restoring ${step.artefact}: ${lastMeaningful(run.stderr)}`;
+      failed ||= !ok;
+      results.push(result);
+      context.onStepEnd?.(result);
+    }
+    return results;
+  },
+  defaultDatabase: () => 'test',
+  automaticChecks(store, spec, artefacts): AutomaticCheck[] {
+    return artefacts
+      .filter((a) => a.format === 'archive' && spec.restore[a.step]!.completeness !== false)
+      .map((a) => ({
+        id: `completeness-${store.name}-${a.step + 1}`,
+        name: `${store.name}: every collection of ${spec.restore[a.step]!.artefact} restored with its document count`,
+        run: () => archiveCompleteness(store, spec.restore[a.step]!, a),
+      }));
+  },
+  references: {
+    async *streamReferences(store, spec, database, signal) {
+      const client = new MongoClient(store.url(), { serverSelectionTimeoutMS: 5000, directConnection: true });
+      await client.connect();
+      try {
+        const field = `$${spec.field}`;
+        const project: Document = { _id: 0, k: field };
+        if (spec.sha256Field) project.s = `$${spec.sha256Field}`;
+        if (spec.sizeField) project.z = `$${spec.sizeField}`;
+        const collection = client.db(database).collection(spec.collection!);
+        if ((await collection.estimatedDocumentCount()) > 0 && !(await collection.findOne({ [spec.field!]: { $exists: true } }))) {
+          throw new ArtefactError(`${database}.${spec.collection}`, `no document has the field ${spec.field}`, 'check references.field (a dotted path)');
+        }
+        const cursor = collection.aggregate([{ $match: spec.filter ?? {} }, { $project: project }, { $unwind: '$k' }, { $match: { k: { $type: 'string' } } }, { $sort: { k: 1 } }], { allowDiskUse: true, batchSize: 5000 });
+        for await (const doc of cursor) {
+          signal.throwIfAborted();
+          const ref: ObjectReference = { key: doc.k as string };
+          if (typeof doc.s === 'string') ref.sha256 = doc.s;
+          if (doc.z !== undefined && doc.z !== null) ref.size = Number(doc.z);
+          yield ref;
+        }
+      } finally {
+        await client.close().catch(() => {});
+      }
+    },
+  },
+};
+
+export type { CheckContext };
+
+function tail(stderr: string, lines = 20): string {
+  return stderr.trim().split('\n').slice(-lines).join('\n');
+}
+
+function lastMeaningful(stderr: string): string {
+  const lines = stderr.trim().split('\n').filter((l) => l.trim());
+  return (lines.find((l) => /Failed:|error/i.test(l)) ?? lines.at(-1) ?? '').replace(/^\S+\t/, '').trim();
+}

@@ -1,0 +1,27 @@
+import { createClient } from 'redis';
+import { AuthenticationError, RestoreproofError } from '../../errors.ts';
+import type { StoreEndpoint } from '../../runtimes/types.ts';
+
+export interface RedisConnection {
+  sendCommand(args: string[]): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** A connected client; errors say whether the password or the server is the problem. */
+export async function redisClient(endpoint: StoreEndpoint, db = 0): Promise<RedisConnection> {
+  const client = createClient({ socket: { host: endpoint.host, port: endpoint.port, connectTimeout: 5000, reconnectStrategy: false }, password: endpoint.password, database: db });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (err) {
+    const message = (err as Error).message;
+    if (/WRONGPASS|NOAUTH|invalid password/i.test(message)) throw new AuthenticationError(`redis ${endpoint.host}:${endpoint.port}`, 'the server refused the password');
+    throw new RestoreproofError('E_CONNECT', `redis ${endpoint.host}:${endpoint.port}: ${message}`);
+  }
+  return {
+    sendCommand: (args) => client.sendCommand(args),
+    close: async () => {
+      await client.close().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,158 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { evaluate } from '../../checks/expectations.ts';
+import type { CheckRunner } from '../../checks/types.ts';
+import { ArtefactError, RestoreproofError, errorMessage } from '../../errors.ts';
+import type { StartedStore } from '../../runtimes/types.ts';
+import { inspectLocalArtefact, walkFiles } from '../../sources/local.ts';
+import { resolveSecret } from '../../spec/secrets.ts';
+import type { ObjectCheckSpec, ObjectsCheckSpec, S3StoreSpec, StoreSpec } from '../../spec/types.ts';
+import type { Engine, RestoreStepResult } from '../types.ts';
+import { clientForUrl, listAll, s3Client } from './client.ts';
+
+/** Runs jobs with at most `limit` in flight; the producer waits, so nothing queues without bound. */
+async function bounded<T>(items: AsyncIterable<T>, limit: number, job: (item: T) => Promise<void>, signal: AbortSignal): Promise<void> {
+  const running = new Set<Promise<void>>();
+  let failure: unknown;
+  for await (const item of items) {
+    signal.throwIfAborted();
+    if (failure) break;
+    const p = job(item).catch((err) => {
+      failure ??= err;
+    }).finally(() => running.delete(p));
+    running.add(p);
+    if (running.size >= limit) await Promise.race(running);
+  }
+  await Promise.all(running);
+  if (failure) throw failure;
+}
+
+function onlyBucket(spec: StoreSpec): string | undefined {
+  return spec.engine === 's3' && spec.restore.length === 1 ? spec.restore[0]!.bucket : undefined;
+}
+
+const objects: CheckRunner<ObjectsCheckSpec> = async (check, context) => {
+  const bucket = check.bucket ?? onlyBucket(context.drill.document.spec.stores[check.store]!);
+  if (!bucket) throw new RestoreproofError('E_CHECK', `store ${check.store} restores several buckets; set bucket on the check`);
+  let count = 0;
+  let bytes = 0;
+  for await (const o of listAll(s3Client(context.store.endpoint), bucket, check.prefix ?? '')) {
+    count++;
+    bytes += o.size;
+  }
+  const results = Object.entries(check.expect).map(([what, e]) => ({ what, ...evaluate(e!, what === 'count' ? count : bytes) }));
+  const failed = results.filter((r) => !r.passed);
+  return {
+    passed: failed.length === 0,
+    expected: results.map((r) => `${r.what} ${r.expected}`).join(', '),
+    actual: { count, bytes },
+    message: `${count} objects, ${bytes} bytes under ${bucket}/${check.prefix ?? ''}${failed.length ? `: ${failed.map((f) => `${f.what} ${f.reason}`).join('; ')}` : ''}`,
+  };
+};
+
+const object: CheckRunner<ObjectCheckSpec> = async (check, context) => {
+  const bucket = check.bucket ?? onlyBucket(context.drill.document.spec.stores[check.store]!);
+  if (!bucket) throw new RestoreproofError('E_CHECK', `store ${check.store} restores several buckets; set bucket on the check`);
+  const client = s3Client(context.store.endpoint);
+  const expected = [`${bucket}/${check.key} exists`, check.size !== undefined ? `size ${check.size}` : '', check.sha256 ? `sha256 ${check.sha256.slice(0, 12)}…` : ''].filter(Boolean).join(', ');
+  let stat;
+  try {
+    stat = await client.statObject(bucket, check.key);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'NotFound' || (err as { code?: string }).code === 'NoSuchKey') return { passed: false, expected, actual: null, message: `${bucket}/${check.key} does not exist` };
+    throw err;
+  }
+  const problems: string[] = [];
+  if (check.size !== undefined && stat.size !== check.size) problems.push(`size ${stat.size} ≠ ${check.size}`);
+  let sha256: string | undefined;
+  if (check.sha256) {
+    const hash = createHash('sha256');
+    for await (const chunk of await client.getObject(bucket, check.key)) hash.update(chunk as Buffer);
+    sha256 = hash.digest('hex');
+    if (sha256 !== check.sha256) problems.push(`sha256 ${sha256.slice(0, 12)}… ≠ ${check.sha256.slice(0, 12)}…`);
+  }
+  return { passed: problems.length === 0, expected, actual: { size: stat.size, etag: stat.etag, ...(sha256 ? { sha256 } : {}) }, message: problems.join('; ') || `${bucket}/${check.key}: ${stat.size} bytes` };
+};
+
+async function restoreStep(store: StartedStore, spec: S3StoreSpec, index: number, drillDir: string, artefactPath: string | undefined, signal: AbortSignal): Promise<RestoreStepResult> {
+  const step = spec.restore[index]!;
+  const client = s3Client(store.endpoint);
+  const prefix = step.prefix ?? '';
+  const manifest = createHash('sha256');
+  let count = 0;
+  let bytes = 0;
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+  const base = { step: index, artefact: step.artefact ?? `s3://${step.source!.bucket}/${prefix}`, format: step.artefact ? 'mirror' : 'bucket', tool: 's3 put', args: [`s3://${step.bucket}`] };
+  try {
+    // Only ever a bucket this run creates, in a server this run started.
+    await client.makeBucket(step.bucket, 'us-east-1');
+    const concurrency = step.concurrency ?? 8;
+    const record = (key: string, size: number, etag: string) => {
+      count++;
+      bytes += size;
+      manifest.update(`${key}\t${size}\t${etag}\n`);
+    };
+    if (artefactPath) {
+      const files = (async function* () {
+        for await (const f of walkFiles(artefactPath, step.artefact!)) if (f.relative.startsWith(prefix)) yield f;
+      })();
+      await bounded(files, concurrency, async (f) => {
+        const result = await client.putObject(step.bucket, f.relative, createReadStream(f.path), f.size);
+        record(f.relative, f.size, result.etag);
+      }, signal);
+    } else {
+      const source = step.source!;
+      const accessKey = source.accessKey ? await resolveSecret(source.accessKey, drillDir, `${store.name} source accessKey`) : (process.env.AWS_ACCESS_KEY_ID ?? '');
+      const secretKey = source.secretKey ? await resolveSecret(source.secretKey, drillDir, `${store.name} source secretKey`) : (process.env.AWS_SECRET_ACCESS_KEY ?? '');
+      const from = clientForUrl(source.endpoint, accessKey, secretKey, source.region);
+      let seen = 0;
+      await bounded(listAll(from, source.bucket, prefix), concurrency, async (o) => {
+        seen++;
+        const result = await client.putObject(step.bucket, o.key, await from.getObject(source.bucket, o.key), o.size);
+        record(o.key, o.size, result.etag);
+      }, signal);
+      if (seen === 0) throw new ArtefactError(base.artefact, `no objects under s3://${source.bucket}/${prefix} at ${source.endpoint}`, 'check the bucket, the prefix and the credentials');
+    }
+    return { ...base, status: 'passed', exitCode: 0, stderr: '', startedAt, durationMs: performance.now() - t0, details: { objects: count, bytes, manifestSha256: manifest.digest('hex') } };
+  } catch (err) {
+    return { ...base, status: 'failed', exitCode: null, stderr: '', startedAt, durationMs: performance.now() - t0, error: errorMessage(err), details: { objects: count, bytes } };
+  }
+}
+
+export const s3Engine: Engine<S3StoreSpec> = {
+  name: 's3',
+  capabilities: { formats: ['mirror', 'bucket'], multipleDatabases: false, restoresBeforeStart: false },
+  checks: { objects, object } as Engine['checks'],
+  async inspect(spec, step, drillDir, options) {
+    const ref = spec.restore[step]!;
+    if (!ref.artefact) return undefined;
+    const info = await inspectLocalArtefact(ref.artefact, drillDir, { ...options, directory: true });
+    if (info.kind !== 'directory') throw new ArtefactError(ref.artefact, 'a bucket restore needs a directory in the mc mirror layout (one file per object)');
+    return { store: '', step, info, format: 'mirror' };
+  },
+  describeRestore: (spec, artefacts) =>
+    spec.restore.map((step, i) => {
+      const a = artefacts.find((x) => x.step === i);
+      const from = a ? `${a.info.path} (${a.info.entries ?? '?'} files)` : `s3://${step.source?.bucket}/${step.prefix ?? ''} at ${step.source?.endpoint}`;
+      return `create bucket ${step.bucket}; put every object of ${from}${step.prefix ? ` under ${step.prefix}` : ''}, ${step.concurrency ?? 8} at a time`;
+    }),
+  async restore(store, spec, artefacts, context) {
+    const results: RestoreStepResult[] = [];
+    for (const [index] of spec.restore.entries()) {
+      context.onStepStart?.(index, `put objects into ${spec.restore[index]!.bucket}`);
+      const a = artefacts.find((x) => x.step === index);
+      const result = await restoreStep(store, spec, index, context.drillDir, a?.info.path, context.signal);
+      results.push(result);
+      context.onStepEnd?.(result);
+      if (result.status === 'failed') break;
+    }
+    return results;
+  },
+  defaultDatabase: () => '',
+  objects: {
+    listObjects: (store, bucket, prefix) => listAll(s3Client(store.endpoint), bucket, prefix),
+    openObject: (store, bucket, key) => s3Client(store.endpoint).getObject(bucket, key),
+    defaultBucket: onlyBucket,
+  },
+};

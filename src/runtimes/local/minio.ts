@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { s3Client } from '../../engines/s3/client.ts';
+import type { S3StoreSpec } from '../../spec/types.ts';
+import { runTool } from '../../util/process.ts';
+import { registerSecret } from '../../util/redact.ts';
+import { resolveBinary } from '../../util/tools.ts';
+import type { ProvisionRequest, StartedStore } from '../types.ts';
+import { freePort, LocalServer, LocalStore } from './server.ts';
+
+export function minioBinary(spec: S3StoreSpec): Promise<string> {
+  return resolveBinary({ explicit: spec.server, envVar: 'RESTOREPROOF_MINIO', names: ['minio'] }, 'minio server', 'install MinIO (go install github.com/minio/minio@<release>) or set server in the store');
+}
+
+/** An ephemeral MinIO with generated root credentials, on loopback, storing into the run's temp dir. */
+export async function startLocalMinio(request: ProvisionRequest): Promise<StartedStore> {
+  const spec = request.spec as S3StoreSpec;
+  const binary = await minioBinary(spec);
+  const server = await LocalServer.create(request);
+  try {
+    const data = join(server.dir, 'data');
+    await mkdir(data);
+    const user = `rp${randomBytes(6).toString('hex')}`;
+    const password = randomBytes(24).toString('base64url');
+    registerSecret(password);
+    const [port, consolePort] = [await freePort(), await freePort()];
+    // Credentials through the environment, never on the command line.
+    server.start(binary, ['server', data, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'], {
+      env: { MINIO_ROOT_USER: user, MINIO_ROOT_PASSWORD: password, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off', MINIO_CI_CD: '1' },
+    });
+    const endpoint = { host: '127.0.0.1', port, user, password };
+    await server.waitReady('minio', async () => {
+      await s3Client(endpoint).listBuckets();
+    }, request.signal);
+    const versionRun = await runTool({ command: binary, args: ['--version'], captureStdout: true });
+    const version = /version (\S+)/.exec(versionRun.stdout)?.[1] ?? 'unknown';
+    return new LocalStore({
+      name: request.storeName,
+      engine: 's3',
+      server,
+      endpoint,
+      version,
+      tool: (name) => name,
+      toolEnv: {},
+      url: () => `http://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}`,
+      connectionHelp: () => [
+        `${request.storeName}: http://127.0.0.1:${port}  access key ${user} (secret generated, not printed; dir ${server.dir}, pid ${server.pid})`,
+        `  stop it: kill ${server.pid} && rm -rf ${server.dir}`,
+      ],
+    });
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+}
