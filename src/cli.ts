@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { capturePostgresBaseline } from './engines/postgres/index.ts';
 import { ExitCode, RestoreproofError, UsageError, formatIssue } from './errors.ts';
+import { inventory, renderInventory } from './inventory/index.ts';
 import { consoleReporter } from './report/console.ts';
 import { runtimes } from './runtimes/index.ts';
 import { planDrill } from './run/plan.ts';
@@ -24,6 +25,7 @@ Usage:
   restoreproof baseline capture <drill.yaml> --store <name> --from <postgres-url> -o <baseline.json>
       [--database <db>]... [--password-env <VAR>]
                            read counts and the schema from a live source in a READ ONLY snapshot
+  restoreproof inventory <artefact> [--json]         list what a mongodump archive, pg_dump -Fc file or bucket mirror holds
 
 Exit codes: 0 passed, 1 drill failed, 2 usage or config error, 130 interrupted.
 `;
@@ -59,6 +61,8 @@ export async function main(argv: string[]): Promise<number> {
         return await run(rest);
       case 'baseline':
         return await baseline(rest);
+      case 'inventory':
+        return await inventoryCommand(rest);
       default:
         throw new UsageError(`unknown command "${verb}"`, 'run restoreproof --help');
     }
@@ -138,6 +142,14 @@ async function run(args: string[]): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+async function inventoryCommand(args: string[]): Promise<number> {
+  const { positionals, values } = parse(args, { json: { type: 'boolean' } });
+  if (positionals.length !== 1) throw new UsageError('inventory needs exactly one artefact (a file or a bucket mirror directory)');
+  const result = await inventory(positionals[0]!);
+  process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : renderInventory(result));
+  return ExitCode.passed;
 }
 
 async function baseline(args: string[]): Promise<number> {

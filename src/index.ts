@@ -6,6 +6,8 @@ export { capturePostgresBaseline } from './engines/postgres/index.ts';
 export { engines } from './engines/index.ts';
 export { runtimes } from './runtimes/index.ts';
 export { consoleReporter } from './report/console.ts';
+export { inventory, renderInventory, inventoryMongoArchive, inventoryPgDump, inventoryBucketMirror, type Inventory } from './inventory/index.ts';
+export type { MongoArchiveInventory, PgDumpInventory, BucketMirrorInventory } from './inventory/index.ts';
 export * from './errors.ts';
 export type { Drill, DrillDocument, CheckSpec, StoreSpec } from './spec/types.ts';
 export type { RunReport, Reporter, RunStatus } from './report/types.ts';
