@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve, basename } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parse, parseDocument, visit, type Document, type Node } from 'yaml';
 import { DrillConfigError, type SpecIssue } from '../errors.ts';
 import { sha256 } from '../util/hash.ts';
 import { interpolate } from './interpolate.ts';
@@ -90,10 +90,22 @@ function interpolateDocument(doc: Document, env: Record<string, string | undefin
       for (const name of missing) {
         issues.push({ file, ...at(node.range?.[0]), message: `environment variable ${name} is not set (use \${${name}:-default} for a default)` });
       }
-      node.value = value;
+      // An unquoted value that is one whole ${...} takes the YAML type of what it expands to,
+      // so `jobs: ${JOBS:-4}` is a number and `indexes: ${IDX:-false}` a boolean.
+      const whole = /^\$\{[^}]*\}$/.test(node.value) && node.type === 'PLAIN';
+      node.value = whole && missing.length === 0 ? retype(value) : value;
     },
   });
   return issues;
+}
+
+function retype(text: string): unknown {
+  try {
+    const parsed: unknown = parse(text);
+    return parsed === null || typeof parsed === 'object' ? text : parsed;
+  } catch {
+    return text;
+  }
 }
 
 function pointerToPath(pointer: string): (string | number)[] {

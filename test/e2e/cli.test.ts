@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -133,13 +133,15 @@ describe('CLI end to end', function () {
   });
 
   it('plan prints every step and touches nothing', async () => {
-    const before = (await readdir(tmpdir())).filter((d) => d.startsWith('restoreproof-2')).length;
-    const result = await runCli(['plan', fixtureDrill('shop.yaml')], { env });
+    // An empty TMPDIR of its own: anything plan created would show up there.
+    const scratch = join(reportDir, 'tmp');
+    await mkdir(scratch);
+    const result = await runCli(['plan', fixtureDrill('shop.yaml')], { env: { ...env, TMPDIR: scratch } });
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /pg_restore --no-owner --no-privileges --exit-on-error --jobs 2 --dbname shop/);
     assert.match(result.stdout, /gunzip < .*analytics\.sql\.gz \| psql/);
     assert.match(result.stdout, /customers: count/);
-    assert.equal((await readdir(tmpdir())).filter((d) => d.startsWith('restoreproof-2')).length, before);
+    assert.deepEqual(await readdir(scratch), []);
   });
 
   describe('baseline capture', () => {

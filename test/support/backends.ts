@@ -34,3 +34,20 @@ export function requireBackends(ctx: Mocha.Context, ...names: string[]): void {
   console.warn(`\n  SKIPPED: ${reason}\n`);
   ctx.skip();
 }
+
+/** Points the product's binary lookups (RESTOREPROOF_* variables) at what the test bed built. */
+export function useTestbedBinaries(): Record<string, string> {
+  const b = testbed().backends;
+  const vars: Record<string, string> = {};
+  const mongo = b.mongo as { server?: string; mongorestore?: string } | undefined;
+  if (mongo?.server) vars.RESTOREPROOF_MONGOD = mongo.server;
+  if (mongo?.mongorestore) vars.RESTOREPROOF_MONGO_TOOLS = join(mongo.mongorestore, '..');
+  const minio = b.minio as { server?: string } | undefined;
+  if (minio?.server) vars.RESTOREPROOF_MINIO = minio.server;
+  const redis = b.redis as { server?: string } | undefined;
+  if (redis?.server) vars.RESTOREPROOF_REDIS_SERVER = redis.server;
+  const postgres = b.postgres as { binDir?: string } | undefined;
+  if (postgres?.binDir) vars.RESTOREPROOF_PG_BINDIR = postgres.binDir;
+  Object.assign(process.env, vars);
+  return vars;
+}

@@ -168,20 +168,28 @@ export const mongoEngine: Engine<MongoStoreSpec> = {
       const client = new MongoClient(store.url(), { serverSelectionTimeoutMS: 5000, directConnection: true });
       await client.connect();
       try {
-        const field = `$${spec.field}`;
-        const project: Document = { _id: 0, k: field };
-        if (spec.sha256Field) project.s = `$${spec.sha256Field}`;
-        if (spec.sizeField) project.z = `$${spec.sizeField}`;
         const collection = client.db(database).collection(spec.collection!);
         if ((await collection.estimatedDocumentCount()) > 0 && !(await collection.findOne({ [spec.field!]: { $exists: true } }))) {
           throw new ArtefactError(`${database}.${spec.collection}`, `no document has the field ${spec.field}`, 'check references.field (a dotted path)');
         }
-        const cursor = collection.aggregate([{ $match: spec.filter ?? {} }, { $project: project }, { $unwind: '$k' }, { $match: { k: { $type: 'string' } } }, { $sort: { k: 1 } }], { allowDiskUse: true, batchSize: 5000 });
+        // Only $match, $unwind and $sort: the stages every MongoDB-compatible server implements.
+        // $unwind of a scalar yields it once, so arrays and single keys take the same path.
+        const projection: Document = { _id: 0, [spec.field!]: 1 };
+        if (spec.sha256Field) projection[spec.sha256Field] = 1;
+        if (spec.sizeField) projection[spec.sizeField] = 1;
+        const cursor = collection.aggregate(
+          [{ $match: spec.filter ?? {} }, { $project: projection }, { $unwind: `$${spec.field}` }, { $sort: { [spec.field!]: 1 } }],
+          { allowDiskUse: true, batchSize: 5000 },
+        );
         for await (const doc of cursor) {
           signal.throwIfAborted();
-          const ref: ObjectReference = { key: doc.k as string };
-          if (typeof doc.s === 'string') ref.sha256 = doc.s;
-          if (doc.z !== undefined && doc.z !== null) ref.size = Number(doc.z);
+          const key = pick(doc, spec.field!);
+          if (typeof key !== 'string') continue;
+          const ref: ObjectReference = { key };
+          const sum = spec.sha256Field ? pick(doc, spec.sha256Field) : undefined;
+          if (typeof sum === 'string') ref.sha256 = sum;
+          const size = spec.sizeField ? pick(doc, spec.sizeField) : undefined;
+          if (size !== undefined && size !== null) ref.size = Number(size);
           yield ref;
         }
       } finally {

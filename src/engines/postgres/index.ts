@@ -27,7 +27,7 @@ export const postgresEngine: Engine<PostgresStoreSpec> = {
         if (spec.sha256Field) columns.push(`refs.${pg.escapeIdentifier(spec.sha256Field)}::text as sha256`);
         if (spec.sizeField) columns.push(`refs.${pg.escapeIdentifier(spec.sizeField)}::bigint as size`);
         // COLLATE "C" orders by bytes, which is the order ListObjectsV2 returns keys in.
-        const sql = `select ${columns.join(', ')} from (${spec.sql}) as refs where refs.key is not null order by 1 collate "C"`;
+        const sql = `select ${columns.join(', ')} from (${spec.sql}) as refs where refs.key is not null order by refs.key::text collate "C"`;
         const stream = client.query(new QueryStream(sql, [], { batchSize: 5000 }));
         for await (const row of stream as AsyncIterable<{ key: string; sha256?: string | null; size?: number | string | null }>) {
           signal.throwIfAborted();
