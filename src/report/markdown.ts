@@ -20,16 +20,18 @@ export function renderMarkdown(report: RunReport): string {
     out.push('');
   }
   if (report.checks.length) {
-    out.push('### Checks', '', '| | check | expected | actual | message |', '|---|---|---|---|---|');
+    out.push('### Checks', '', '| result | check | expected | actual | message |', '|---|---|---|---|---|');
     for (const k of report.checks) {
-      out.push(`| ${icon[k.status]} | ${cell(`${k.id}: ${k.name}`)} | ${cell(k.expected)} | ${cell(typeof k.actual === 'object' ? JSON.stringify(k.actual) ?? '' : String(k.actual))} | ${cell(k.message.split('\n')[0] ?? '')} |`);
+      out.push(`| ${icon[k.status]} ${k.status} | ${cell(`${k.id}: ${k.name}`)} | ${cell(k.expected)} | ${cell(typeof k.actual === 'object' ? JSON.stringify(k.actual) ?? '' : String(k.actual))} | ${cell(k.message.split('\n')[0] ?? '')} |`);
     }
     out.push('');
   }
   const objectives = Object.entries(report.objectives);
   if (objectives.length) {
-    out.push('### Objectives', '', '| | objective | target | measured | basis |', '|---|---|---|---|---|');
-    for (const [name, o] of objectives) if (o) out.push(`| ${icon[o.status]} | ${name.toUpperCase()} | ${o.target} | ${formatDuration(o.measuredMs)} | ${o.basis} |`);
+    out.push('### Objectives', '', '| result | objective | target | measured | basis |', '|---|---|---|---|---|');
+    for (const [name, o] of objectives) if (o) out.push(`| ${icon[o.status]} ${o.status} | ${name.toUpperCase()} | ${o.target} | ${formatDuration(o.measuredMs)} | ${o.basis} |`);
+    const phases = report.objectives.rto?.phases;
+    if (phases?.length) out.push('', `RTO by phase: ${phases.map((p) => `${p.store ? `restore ${p.store}` : p.phase} ${formatDuration(p.durationMs)}`).join(', ')}.`);
     out.push('');
   }
   if (report.stores.length) {
@@ -42,6 +44,13 @@ export function renderMarkdown(report: RunReport): string {
     for (const a of report.artefacts) out.push(`| ${a.store} | \`${a.ref}\` | ${a.format}${a.compression !== 'none' ? ` (${a.compression})` : ''} | ${a.size} | \`${a.sha256.slice(0, 16)}…\` |`);
     out.push('');
   }
-  out.push(`Teardown: ${report.teardown.status}. Drill sha256 \`${report.drill.sha256 ?? 'n/a'}\`. restoreproof ${report.tool.version}.`, '');
+  if (report.sequence !== undefined) {
+    out.push(
+      `Evidence: run #${report.sequence} of this drill's history${report.previous ? `, chained to \`${report.previous.runId}\` (sha256 \`${report.previous.sha256.slice(0, 16)}…\`)` : ''}; ` +
+        `${report.reports.envelope ? `signed (\`${report.reports.envelope}\`)` : 'not signed'}; controls: ${report.drill.controls.join(', ') || 'none'}.`,
+      '',
+    );
+  }
+  out.push(`Teardown: ${report.teardown.status}${report.teardown.completedAt ? ` at ${report.teardown.completedAt}` : ''}. Drill sha256 \`${report.drill.sha256 ?? 'n/a'}\`. restoreproof ${report.tool.version}.`, '');
   return out.join('\n');
 }

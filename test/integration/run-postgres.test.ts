@@ -52,6 +52,7 @@ describe('run: local runtime, postgres engine (real PostgreSQL)', function () {
 
   it('a count that cannot hold fails the drill naming the check, expected and actual', async () => {
     const report = await runDrill(fixtureDrill('count-fails.yaml'), { reportDir, env });
+    assertValidReport(report);
     assert.equal(report.status, 'failed');
     assert.equal(report.exitCode, 1);
     const failed = report.checks.filter((c) => c.status === 'failed');
@@ -102,6 +103,7 @@ describe('run: local runtime, postgres engine (real PostgreSQL)', function () {
       const drill = join(dir, 'drift.yaml');
       await writeFile(drill, (await readFile(fixtureDrill('shop.yaml'), 'utf8')).replaceAll('baseline.json', 'baseline-wrong.json').replace('name: shop', 'name: drift'));
       const report = await runDrill(drill, { reportDir, env });
+      assertValidReport(report);
       assert.equal(report.exitCode, 1);
       const baseline = report.checks.find((c) => c.id === 'shop-baseline')!;
       assert.equal(baseline.status, 'failed');
@@ -141,6 +143,7 @@ describe('run: local runtime, postgres engine (real PostgreSQL)', function () {
         "    - { id: owner, type: query, store: pg, database: inventory, sql: \"select pg_get_userbyid(datdba) from pg_database where datname = 'inventory'\", expect: { equals: app_owner } }",
       ].join('\n'));
       const report = await runDrill(join(dir, 'cluster.yaml'), { reportDir, env });
+      assertValidReport(report);
       assert.equal(report.status, 'passed', JSON.stringify([report.errors, report.checks]));
       assert.deepEqual(report.artefacts.map((a) => [a.format, a.compression]), [['dumpall', 'gzip']]);
     } finally {

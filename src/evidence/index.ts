@@ -1,0 +1,138 @@
+import type { KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ExitCode, RestoreproofError, errorMessage } from '../errors.ts';
+import { sendNotifications } from '../notify/index.ts';
+import { renderRunCompliance } from '../report/compliance-html.ts';
+import type { ReportError, RunReport } from '../report/types.ts';
+import type { Drill } from '../spec/types.ts';
+import { sha256 } from '../util/hash.ts';
+import { redact } from '../util/redact.ts';
+import { inTotoPayloadType, keyIdOf, readPrivateKey, signEnvelope } from './dsse.ts';
+import { enrichReport } from './enrich.ts';
+import { appendToHistory, chainHead, drillHistoryDir } from './history.ts';
+import { runStatement } from './statement.ts';
+
+export interface EvidenceOptions {
+  /** The report dir. */
+  dir: string;
+  drill: Drill | undefined;
+  /** Where RESTOREPROOF_SIGNING_KEY_FILE is read; defaults to process.env. */
+  env?: Record<string, string | undefined>;
+}
+
+export interface EvidenceSession {
+  /** After writeReports: compliance page, notifications, history append, signature. */
+  finalize(): Promise<void>;
+}
+
+/**
+ * The history root of a drill: RESTOREPROOF_HISTORY (e.g. a persistent volume in CI, where report
+ * dirs come and go), else spec.report.history, else `<report dir>/history`.
+ */
+export function historyRootFor(drill: Drill | undefined, reportDir: string, env: Record<string, string | undefined> = process.env): string {
+  return resolve(env.RESTOREPROOF_HISTORY || drill?.document.spec.report?.history || join(reportDir, 'history'));
+}
+
+/** Which private key signs this run, if any: spec.report.sign.keyFile (relative to the drill), else RESTOREPROOF_SIGNING_KEY_FILE. */
+export function signingKeyFile(drill: Drill | undefined, env: Record<string, string | undefined>): string | undefined {
+  const fromDrill = drill?.document.spec.report?.sign?.keyFile;
+  if (fromDrill) return resolve(drill.dir, fromDrill);
+  return env.RESTOREPROOF_SIGNING_KEY_FILE ? resolve(env.RESTOREPROOF_SIGNING_KEY_FILE) : undefined;
+}
+
+const toError = (err: unknown, code: string): ReportError =>
+  err instanceof RestoreproofError ? { code: err.code, message: redact(err.message), ...(err.hint ? { hint: err.hint } : {}) } : { code, message: redact(errorMessage(err)) };
+
+/**
+ * Before the reports are written: adds the schema 1.1 evidence fields and the link to the
+ * previous run, and loads the signing key so that a key that cannot be used fails the run
+ * in its own evidence rather than after it.
+ */
+export async function prepareEvidence(report: RunReport, options: EvidenceOptions): Promise<EvidenceSession> {
+  const env = options.env ?? process.env;
+  const { drill, dir } = options;
+  try {
+    await enrichReport(report, drill);
+  } catch (err) {
+    report.errors.push(toError(err, 'E_EVIDENCE'));
+  }
+
+  let historyDir: string | undefined = drillHistoryDir(historyRootFor(drill, dir, env), report.drill.name);
+  try {
+    const head = await chainHead(historyDir);
+    report.sequence = head ? head.sequence + 1 : 1;
+    report.previous = head ? { runId: head.runId, sha256: head.sha256 } : null;
+  } catch (err) {
+    report.sequence = 1;
+    report.previous = null;
+    report.errors.push({ code: 'E_HISTORY', message: redact(`cannot read the history ${historyDir}: ${errorMessage(err)}`), hint: 'this run is not chained to the previous one' });
+    historyDir = undefined;
+  }
+
+  let key: KeyObject | undefined;
+  const keyFile = signingKeyFile(drill, env);
+  if (keyFile) {
+    try {
+      key = await readPrivateKey(keyFile);
+      report.reports.envelope = `${report.runId}.dsse.json`;
+    } catch (err) {
+      report.errors.push(toError(err, 'E_SIGN'));
+      // Signed evidence was asked for and cannot be produced: the run's evidence is incomplete.
+      if (report.status === 'passed' || report.status === 'warned') [report.status, report.exitCode] = ['failed', ExitCode.failed];
+      if (report.result) report.result.status = 'failed';
+    }
+  }
+  report.reports.compliance = `${report.runId}.compliance.html`;
+  return { finalize: () => finalizeEvidence(report, { dir, drill, historyDir, key }) };
+}
+
+async function writeAtomic(path: string, content: string | Uint8Array) {
+  await writeFile(`${path}.tmp`, content);
+  await rename(`${path}.tmp`, path);
+}
+
+const reportJson = (report: RunReport) => `${JSON.stringify(report, null, 2)}\n`;
+
+async function finalizeEvidence(report: RunReport, state: { dir: string; drill: Drill | undefined; historyDir: string | undefined; key: KeyObject | undefined }): Promise<void> {
+  const { dir, drill, historyDir, key } = state;
+  const jsonPath = join(dir, `${report.runId}.json`);
+  if (!existsSync(jsonPath)) return; // writeReports failed and said so in report.errors
+  const before = report.errors.length;
+
+  const compliance = report.reports.compliance!;
+  try {
+    await writeAtomic(join(dir, compliance), renderRunCompliance(report, key ? { signingKeyId: keyIdOf(key) } : {}));
+  } catch (err) {
+    delete report.reports.compliance;
+    report.errors.push({ code: 'E_REPORT', message: redact(`cannot write ${compliance}: ${errorMessage(err)}`) });
+  }
+  report.errors.push(...(await sendNotifications(report, drill)));
+  if (report.errors.length !== before) await writeAtomic(jsonPath, reportJson(report));
+
+  // From here on the JSON is final: later problems are returned and printed, not written into it.
+  const json = await readFile(jsonPath);
+  if (historyDir) {
+    try {
+      await appendToHistory(historyDir, `${report.runId}.json`, json);
+    } catch (err) {
+      report.errors.push({ code: 'E_HISTORY', message: redact(`cannot append ${report.runId} to the history ${historyDir}: ${errorMessage(err)}`) });
+    }
+  }
+  if (key) {
+    try {
+      const files: { name: string; sha256: string; kind: string }[] = [];
+      for (const [kind, name] of Object.entries(report.reports)) {
+        if (kind === 'envelope' || !name || !existsSync(join(dir, name))) continue;
+        files.push({ name, kind, sha256: kind === 'json' ? sha256(json) : sha256(await readFile(join(dir, name))) });
+      }
+      const statement = runStatement(report, files);
+      const envelope = `${JSON.stringify(signEnvelope(inTotoPayloadType, Buffer.from(JSON.stringify(statement)), key), null, 2)}\n`;
+      await writeAtomic(join(dir, report.reports.envelope!), envelope);
+      if (historyDir) await appendToHistory(historyDir, report.reports.envelope!, envelope);
+    } catch (err) {
+      report.errors.push(toError(err, 'E_SIGN'));
+    }
+  }
+}
