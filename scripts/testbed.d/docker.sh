@@ -27,7 +27,8 @@ start_dockerd() {
   # A stale pidfile from a killed daemon would stop dockerd from starting.
   rm -f "$DOCKERD_PIDFILE"
   log "starting dockerd ($DOCKER_HOST_URL, log $DOCKERD_LOG)"
-  # setsid: the daemon must outlive this script, in a process group of its own.
+  # setsid: the daemon must outlive this script, in a process group of its own; it must not
+  # inherit fd 9, the lock of `scripts/testbed up`.
   setsid dockerd \
     --data-root "$CACHE/docker" \
     --exec-root "$RUN/exec" \
@@ -36,7 +37,7 @@ start_dockerd() {
     --containerd-namespace restoreproof-testbed \
     --containerd-plugins-namespace restoreproof-testbed-plugins \
     --userland-proxy=true \
-    </dev/null >"$DOCKERD_LOG" 2>&1 &
+    </dev/null >"$DOCKERD_LOG" 2>&1 9>&- &
   local pid=$! i
   for ((i = 0; i < 120; i++)); do
     if docker_cli version --format '{{.Server.Version}}' >/dev/null 2>&1; then
@@ -60,7 +61,7 @@ stop_dockerd() {
     local ids
     ids=$(docker_cli ps -aq --filter label=restoreproof.run 2>/dev/null || true)
     if [[ -n $ids ]]; then
-      log "removing leftover test containers: $(echo $ids)"
+      log "removing leftover test containers: ${ids//$'\n'/ }"
       # shellcheck disable=SC2086
       docker_cli rm -f $ids >/dev/null 2>&1 || true
     fi
@@ -100,6 +101,7 @@ verify_docker() {
     "$(image_ref redis)" --version 2>&1); then
     warn "docker: cannot run a container: $out"; return 1
   fi
+  # shellcheck disable=SC2046 # image names and refs have no spaces
   node -e '
     const [host, ...kv] = process.argv.slice(1); const images = {};
     for (let i = 0; i < kv.length; i += 2) images[kv[i]] = kv[i + 1];

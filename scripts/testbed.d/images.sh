@@ -137,7 +137,7 @@ image_binaries() {
 image_recipe_hash() {
   local name=$1 base=$2 b
   {
-    echo "$(basename "$base")"
+    basename "$base"
     image_changes "$name"
     cat "$TESTBED_D/image/$name-entrypoint.sh"
     declare -f build_image

@@ -5,7 +5,7 @@
 // FerretDB is only the test bed's stand-in: the product targets real MongoDB.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,17 @@ function run(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}${r.stdout}`);
   return `${r.stdout}${r.stderr}`;
+}
+
+
+/** env.json names these files; a missing one means the backend is missing (a failure under CI). */
+function requireFiles(ctx: Mocha.Context, backend: string, files: string[]): void {
+  const missing = files.filter((f) => !existsSync(f));
+  if (missing.length === 0) return;
+  const reason = `test bed backend ${backend} is broken: ${missing.join(', ')} missing (run scripts/testbed up ${backend})`;
+  if (process.env.CI === 'true') throw new Error(reason);
+  console.warn(`\n  SKIPPED: ${reason}\n`);
+  ctx.skip();
 }
 
 describe('test bed: mongo (MongoDB-compatible server used by the test bed + mongo-tools)', function () {
@@ -75,6 +86,7 @@ describe('test bed: mongo (MongoDB-compatible server used by the test bed + mong
   before(function () {
     requireBackends(this, 'mongo');
     mongo = testbed().backends.mongo!;
+    requireFiles(this, 'mongo', [String(mongo.server), String(mongo.mongodump), String(mongo.mongorestore)]);
     dir = mkdtempSync(join(tmpdir(), 'restoreproof-testbed-mongo-'));
   });
 

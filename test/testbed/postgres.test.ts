@@ -2,7 +2,7 @@
 // 127.0.0.1 port, reached through `pg`, the client the product uses.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,17 @@ function run(cmd: string[]): string {
   return r.stdout;
 }
 
+
+/** env.json names these files; a missing one means the backend is missing (a failure under CI). */
+function requireFiles(ctx: Mocha.Context, backend: string, files: string[]): void {
+  const missing = files.filter((f) => !existsSync(f));
+  if (missing.length === 0) return;
+  const reason = `test bed backend ${backend} is broken: ${missing.join(', ')} missing (run scripts/testbed up ${backend})`;
+  if (process.env.CI === 'true') throw new Error(reason);
+  console.warn(`\n  SKIPPED: ${reason}\n`);
+  ctx.skip();
+}
+
 describe('test bed: postgres (PostgreSQL 15)', function () {
   let dir: string | undefined;
   let pgdata = '';
@@ -46,6 +57,7 @@ describe('test bed: postgres (PostgreSQL 15)', function () {
   before(async function () {
     requireBackends(this, 'postgres');
     binDir = String(testbed().backends.postgres!.binDir);
+    requireFiles(this, 'postgres', ['postgres', 'initdb', 'pg_ctl', 'pg_dump', 'pg_restore', 'psql'].map((b) => join(binDir, b)));
     dir = mkdtempSync(join(tmpdir(), 'restoreproof-testbed-pg-'));
     pgdata = join(dir, 'data');
     if (user.uid !== undefined) chownSync(dir, user.uid, user.gid!);

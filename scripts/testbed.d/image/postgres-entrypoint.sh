@@ -38,6 +38,7 @@ if [[ ${1:-} == postgres && ! -s $PGDATA/PG_VERSION ]]; then
   psql_() { psql -v ON_ERROR_STOP=1 -h /var/run/postgresql --username "$user" --no-password "$@"; }
   if [[ $db != postgres ]]; then psql_ --dbname postgres -c "CREATE DATABASE \"$db\""; fi
   shopt -s nullglob
+  # shellcheck disable=SC1090
   for f in /docker-entrypoint-initdb.d/*; do
     case $f in
       *.sh) echo "running $f"; . "$f" ;;
