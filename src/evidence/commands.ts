@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ExitCode, UsageError } from '../errors.ts';
@@ -44,6 +45,7 @@ export async function verifyCommand({ positionals, values }: Parsed<{ key?: stri
   const history = values.history || process.env.RESTOREPROOF_HISTORY || undefined;
   const results: VerifyResult[] = [];
   if (positionals[0]) {
+    if (!existsSync(positionals[0])) throw new UsageError(`${positionals[0]} does not exist`);
     results.push(await verifyRun(positionals[0], { keys, ...(history ? { history } : {}) }));
   } else {
     let dirs: string[];

@@ -174,6 +174,7 @@ describe('evidence: signed reports, verify, the history chain and reviews (real 
     assert.equal(result.code, 1);
     assert.match(result.stdout, /FAIL +signature .*no public key given .*--key/);
     assert.equal((await verify()).code, 2);
+    assert.equal((await verify(join(work, 'no-such-report.json'))).code, 2);
   });
 
   it('verify --history names a run deleted from the history', async () => {
