@@ -7,6 +7,8 @@ DOCKER_SOCK="$RUN/docker.sock"
 DOCKER_HOST_URL="unix://$DOCKER_SOCK"
 DOCKERD_PIDFILE="$RUN/dockerd.pid"
 DOCKERD_LOG="$RUN/dockerd.log"
+# Set when dockerd cannot run on this machine; recorded in env.json as unavailable.docker.
+DOCKERD_ERROR=""
 
 docker_cli() { DOCKER_HOST="$DOCKER_HOST_URL" docker "$@"; }
 
@@ -21,7 +23,7 @@ start_dockerd() {
     return 0
   fi
   if ! command -v dockerd >/dev/null; then
-    warn "docker: dockerd is not installed"; return 1
+    warn "docker: dockerd is not installed"; DOCKERD_ERROR="dockerd is not installed"; return 1
   fi
   mkdir -p "$RUN" "$CACHE/docker"
   # A stale pidfile from a killed daemon would stop dockerd from starting.
@@ -49,6 +51,9 @@ start_dockerd() {
   done
   warn "docker: dockerd did not start on this machine; the docker backend is left out. Its last log lines:"
   tail -n 15 "$DOCKERD_LOG" >&2 || true
+  DOCKERD_ERROR=$(grep -v 'level=' "$DOCKERD_LOG" | tail -n 1)
+  [[ -n $DOCKERD_ERROR ]] || DOCKERD_ERROR=$(tail -n 1 "$DOCKERD_LOG")
+  DOCKERD_ERROR="dockerd did not start: ${DOCKERD_ERROR:-no output}"
   kill "$pid" 2>/dev/null || true
   return 1
 }

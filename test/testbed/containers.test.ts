@@ -85,6 +85,14 @@ describe('test bed: docker (local images through testcontainers)', function () {
   }
 
   before(async function () {
+    // scripts/testbed records unavailable.docker when dockerd cannot run on this machine at all:
+    // then there is no engine to test, and this is a loud skip even under CI (issue 3). Any other
+    // missing docker backend is a provisioning failure and fails under CI.
+    const unavailable = (testbed() as { unavailable?: Record<string, string> }).unavailable?.docker;
+    if (unavailable && !testbed().backends.docker) {
+      console.warn(`\n  SKIPPED: no Docker engine on this machine: ${unavailable}\n`);
+      this.skip();
+    }
     requireBackends(this, 'docker');
     const env = testbed();
     process.env.DOCKER_HOST = env.DOCKER_HOST ?? String(env.backends.docker!.host);
