@@ -241,9 +241,9 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
       };
 
       // Checks the engines add by themselves (e.g. every collection of a mongodump archive restored).
+      // They run after a failed restore too: what did arrive, and what is missing, is the evidence.
       for (const store of started) {
         const spec = doc.spec.stores[store.name]!;
-        if (!restored(store.name)) continue;
         for (const auto of engineFor(spec).automaticChecks?.(store, spec as never, artefacts.filter((a) => a.store === store.name)) ?? []) {
           await timed({ id: auto.id, name: auto.name, type: 'completeness', store: store.name, severity: 'fail' }, () => auto.run(signal));
         }
