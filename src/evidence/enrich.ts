@@ -24,7 +24,8 @@ export async function enrichReport(report: RunReport, drill: Drill | undefined):
   };
   report.environment = describeEnvironment(report);
   for (const a of report.artefacts) {
-    a.backupTime ??= a.modifiedAt;
+    // The artefact's own claim (dump header time, RDB ctime…) when the source made one, else its mtime.
+    a.backupTime ??= a.pointInTime?.at ?? a.modifiedAt;
     a.selection ??= { method: 'explicit' };
   }
   report.timeline = timeline(report);

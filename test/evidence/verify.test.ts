@@ -80,7 +80,7 @@ describe('evidence: signed reports, verify, the history chain and reviews (real 
     assert.ok(first.checks.every((c) => /^[0-9a-f]{64}$/.test(c.digest!)));
     assert.equal(new Set(first.checks.map((c) => c.digest)).size, first.checks.length);
     assert.deepEqual(first.checks.map((c) => c.digest), second.checks.map((c) => c.digest), 'same spec and output, same digest');
-    assert.deepEqual(first.artefacts.map((a) => [a.selection, a.backupTime === a.modifiedAt]), [[{ method: 'explicit' }, true], [{ method: 'explicit' }, true]]);
+    assert.deepEqual(first.artefacts.map((a) => [a.selection, a.backupTime === (a.pointInTime?.at ?? a.modifiedAt)]), [[{ method: 'explicit' }, true], [{ method: 'explicit' }, true]]);
     assert.equal(first.baselines![0]!.checks.join(), 'shop-baseline,shop-schema');
     assert.match(first.baselines![0]!.consistency!, /READ ONLY/);
     assert.deepEqual(first.result, { status: 'passed', stores: [{ name: 'app', status: 'passed', restore: 'passed', checks: { passed: 4, failed: 0, warned: 0, skipped: 0 } }] });
