@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { capturePostgresBaseline } from './engines/postgres/index.ts';
 import { ExitCode, RestoreproofError, UsageError, formatIssue } from './errors.ts';
+import { keygenCommand, reportCommand, reviewCommand, verifyCommand } from './evidence/commands.ts';
 import { inventory, renderInventory } from './inventory/index.ts';
 import { consoleReporter } from './report/console.ts';
 import { runtimes } from './runtimes/index.ts';
@@ -26,6 +27,16 @@ Usage:
       [--database <db>]... [--password-env <VAR>]
                            read counts and the schema from a live source in a READ ONLY snapshot
   restoreproof inventory <artefact> [--json]         list what a mongodump archive, pg_dump -Fc file or bucket mirror holds
+
+  restoreproof keygen --out <key> [--force]         write an Ed25519 signing key (<key>, mode 0600) and <key>.pub
+  restoreproof verify <report.json|<run-id>.dsse.json> [--key <key.pub>]... [--history <dir>]
+  restoreproof verify --history <dir> [--key <key.pub>]...
+                           check signature, schema, report digests and the chain; exit 1 naming what fails
+  restoreproof review <report.json> --reviewer <name> --key <key> [--corrective-action <text>]...
+      [--ticket <id>] [--comment <text>] [--history <dir>]
+                           append a signed sign-off record; the report is never edited
+  restoreproof report -o <file.html> [--since 90d] [--history reports/history] [--key <key.pub>]...
+                           HTML compliance report over the history
 
 Exit codes: 0 passed, 1 drill failed, 2 usage or config error, 130 interrupted.
 `;
@@ -61,6 +72,14 @@ export async function main(argv: string[]): Promise<number> {
         return await run(rest);
       case 'baseline':
         return await baseline(rest);
+      case 'keygen':
+        return await keygenCommand(parse(rest, { out: { type: 'string', short: 'o' }, force: { type: 'boolean' } }));
+      case 'verify':
+        return await verifyCommand(parse(rest, { key: { type: 'string', multiple: true }, history: { type: 'string' }, json: { type: 'boolean' } }));
+      case 'review':
+        return await reviewCommand(parse(rest, { reviewer: { type: 'string' }, key: { type: 'string' }, 'corrective-action': { type: 'string', multiple: true }, ticket: { type: 'string' }, comment: { type: 'string' }, history: { type: 'string' } }));
+      case 'report':
+        return await reportCommand(parse(rest, { since: { type: 'string' }, history: { type: 'string' }, key: { type: 'string', multiple: true }, out: { type: 'string', short: 'o' } }));
       case 'inventory':
         return await inventoryCommand(rest);
       default:
@@ -170,6 +189,7 @@ async function baseline(args: string[]): Promise<number> {
   const storeName = values.store ?? (Object.keys(stores).length === 1 ? Object.keys(stores)[0] : undefined);
   if (!storeName || !stores[storeName]) throw new UsageError(`--store must name one of: ${Object.keys(stores).join(', ')}`);
   const store = stores[storeName]!;
+  if (store.engine !== 'postgres') throw new UsageError(`baseline capture supports postgres stores; ${storeName} is ${store.engine}`);
   let password: string | undefined;
   if (values['password-env']) {
     password = process.env[values['password-env']];

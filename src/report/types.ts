@@ -2,7 +2,7 @@ import type { CheckResult } from '../checks/types.ts';
 import type { RestoreStepResult } from '../engines/types.ts';
 import type { ResourceRecord } from '../runtimes/types.ts';
 
-export const reportSchemaVersion = '1.0';
+export const reportSchemaVersion = '1.1';
 
 export type RunStatus = 'passed' | 'warned' | 'failed' | 'error' | 'aborted';
 export type PhaseName = 'load' | 'verify' | 'provision' | 'restore' | 'checks' | 'teardown';
@@ -20,11 +20,22 @@ export interface ArtefactRecord {
   step: number;
   ref: string;
   path: string;
+  kind: 'file' | 'directory';
+  /** Directories: number of files. */
+  entries?: number;
   size: number;
   sha256: string;
   modifiedAt: string;
   compression: string;
   format: string;
+  /** When the backup was taken (the artefact's own claim, else its modification time). Filled by src/evidence when the source sets none. */
+  backupTime?: string;
+  /** How the artefact was chosen among candidates. */
+  selection?: { method: 'explicit' | 'latest' | 'random'; window?: string; candidates?: number };
+  /** Id of the key the artefact was encrypted with, when it was. */
+  encryptionKeyId?: string;
+  /** The point in time the artefact claims to capture, and where the claim comes from. */
+  pointInTime?: { at: string; source: string };
 }
 
 export interface StoreRecord {
@@ -46,7 +57,33 @@ export interface ObjectiveRecord {
   measuredMs: number;
   status: 'passed' | 'failed';
   basis: string;
+  /** RTO only: the measured duration of each phase (and each store's restore) counted against the target. */
+  phases?: { phase: string; store?: string; durationMs: number }[];
 }
+
+/** One entry of the evidence timeline: a phase, or one store's restore. UTC timestamps. */
+export interface TimelineEntry {
+  phase: PhaseName;
+  store?: string;
+  status: 'passed' | 'failed' | 'skipped';
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+}
+
+/** Where a baseline came from: who captured it, when, from which source, how consistently. */
+export interface BaselineProvenance {
+  path: string;
+  sha256: string;
+  checks: string[];
+  capturedAt?: string;
+  engine?: string;
+  tool?: { name: string; version: string };
+  source?: { host: string; port: number; user: string; serverVersion: string };
+  consistency?: string;
+}
+
+export type Verdict = 'passed' | 'warned' | 'failed';
 
 export interface ReportError {
   code: string;
@@ -75,13 +112,28 @@ export interface RunReport {
   phases: PhaseRecord[];
   artefacts: ArtefactRecord[];
   stores: StoreRecord[];
-  checks: CheckResult[];
+  /** Every check carries `digest`: sha256 of the canonical JSON of its spec and its actual output (src/evidence). */
+  checks: (CheckResult & { digest?: string })[];
   summary: { checks: Record<'total' | 'passed' | 'failed' | 'warned' | 'skipped', number> };
   objectives: { rto?: ObjectiveRecord; rpo?: ObjectiveRecord };
   teardown: { status: 'completed' | 'incomplete' | 'kept' | 'nothing-to-do'; completedAt: string; resources: ResourceRecord[] };
   errors: ReportError[];
   /** Files written for this run, relative to the report dir. */
-  reports: Partial<Record<'json' | 'junit' | 'markdown' | 'html' | 'mochawesomeJson', string>>;
+  reports: Partial<Record<'json' | 'junit' | 'markdown' | 'html' | 'mochawesomeJson' | 'compliance' | 'envelope', string>>;
+  // Compliance evidence (schema 1.1). Optional here because src/evidence fills them in just
+  // before the reports are written; the JSON schema requires them in every written report.
+  /** What the drill covers: stores with engines and versions, and the controls it maps to. */
+  scope?: { stores: { name: string; engine: string; version: string; requestedVersion?: string }[]; controls: string[] };
+  /** Where the restore ran and how it was isolated. */
+  environment?: { runtime: string; isolation: string; images: { name: string; digest?: string }[]; network?: string; namespace?: string };
+  timeline?: TimelineEntry[];
+  baselines?: BaselineProvenance[];
+  /** The overall verdict with a per-store breakdown. */
+  result?: { status: Verdict; stores: { name: string; status: Verdict | 'skipped'; restore: StoreRecord['status']; checks: Record<'passed' | 'failed' | 'warned' | 'skipped', number> }[] };
+  /** Position of this run in its drill's history (1 = first). */
+  sequence?: number;
+  /** The chain: the previous report of the same drill in the history, by run id and sha256 of its file. */
+  previous?: { runId: string; sha256: string } | null;
 }
 
 /** Reporters are event listeners; every hook is optional. */
