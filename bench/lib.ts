@@ -1,0 +1,40 @@
+// Shared by the benchmarks: stable `name value unit` lines and a JSON file under reports/bench/.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+
+export interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+}
+
+export function machine() {
+  return { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+}
+
+export async function report(bench: string, figures: Figure[], parameters: Record<string, unknown>): Promise<void> {
+  for (const f of figures) console.log(`${f.name} ${Number.isInteger(f.value) ? f.value : f.value.toFixed(3)} ${f.unit}`);
+  const dir = join(new URL('..', import.meta.url).pathname, 'reports', 'bench');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, `${bench}.json`), `${JSON.stringify({ bench, at: new Date().toISOString(), machine: machine(), parameters, figures }, null, 2)}\n`);
+}
+
+/** Runs this same script in a child process for one measurement, so its peak RSS is its own. */
+export function measureInChild(script: string, args: string[], env: Record<string, string>): Promise<{ seconds: number; maxRssMiB: number; result: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.once('close', (code) => {
+      if (code !== 0) return reject(new Error(`${script} ${args.join(' ')} exited ${code}`));
+      resolve(JSON.parse(out.trim().split('\n').at(-1)!));
+    });
+  });
+}
+
+export function flag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
