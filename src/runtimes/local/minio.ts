@@ -31,6 +31,9 @@ export async function startLocalMinio(request: ProvisionRequest): Promise<Starte
     });
     const endpoint = { host: '127.0.0.1', port, user, password };
     await server.waitReady('minio', async () => {
+      // Ready means it takes writes (health/ready), not only that it lists.
+      const health = await fetch(`http://127.0.0.1:${port}/minio/health/ready`);
+      if (!health.ok) throw new Error(`health/ready answered ${health.status}`);
       await s3Client(endpoint).listBuckets();
     }, request.signal);
     const versionRun = await runTool({ command: binary, args: ['--version'], captureStdout: true });
