@@ -51,3 +51,15 @@ export function useTestbedBinaries(): Record<string, string> {
   Object.assign(process.env, vars);
   return vars;
 }
+
+/** env.json names these files; a missing one means the backend is broken (a failure under CI). */
+export function requireFiles(ctx: Mocha.Context, backend: string, files: string[]): void {
+  const missing = files.filter((f) => !existsSync(f));
+  if (missing.length === 0) return;
+  const reason = `test bed backend ${backend} is broken: ${missing.join(', ')} missing (run scripts/testbed up ${backend})`;
+  if (process.env.CI === 'true') throw new Error(reason);
+  console.warn(`\n  SKIPPED: ${reason}\n`);
+  ctx.skip();
+}
+
+export { freePort } from '../../src/runtimes/local/server.ts';

@@ -5,26 +5,16 @@
 // FerretDB is only the test bed's stand-in: the product targets real MongoDB.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient } from 'mongodb';
-import { requireBackends, testbed } from '../support/backends.ts';
+import { requireBackends, testbed, requireFiles, freePort } from '../support/backends.ts';
 
 type Customer = { _id: number; name: string };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -41,15 +31,6 @@ function run(cmd: string, args: string[]): string {
 }
 
 
-/** env.json names these files; a missing one means the backend is missing (a failure under CI). */
-function requireFiles(ctx: Mocha.Context, backend: string, files: string[]): void {
-  const missing = files.filter((f) => !existsSync(f));
-  if (missing.length === 0) return;
-  const reason = `test bed backend ${backend} is broken: ${missing.join(', ')} missing (run scripts/testbed up ${backend})`;
-  if (process.env.CI === 'true') throw new Error(reason);
-  console.warn(`\n  SKIPPED: ${reason}\n`);
-  ctx.skip();
-}
 
 describe('test bed: mongo (MongoDB-compatible server used by the test bed + mongo-tools)', function () {
   let dir: string | undefined;

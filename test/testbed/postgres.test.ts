@@ -2,23 +2,12 @@
 // 127.0.0.1 port, reached through `pg`, the client the product uses.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { requireBackends, testbed } from '../support/backends.ts';
+import { requireBackends, testbed, requireFiles, freePort } from '../support/backends.ts';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** PostgreSQL refuses to run as root; under root the cluster belongs to the `postgres` user. */
 function asPgUser(): { prefix: string[]; uid?: number; gid?: number } {
@@ -35,15 +24,6 @@ function run(cmd: string[]): string {
 }
 
 
-/** env.json names these files; a missing one means the backend is missing (a failure under CI). */
-function requireFiles(ctx: Mocha.Context, backend: string, files: string[]): void {
-  const missing = files.filter((f) => !existsSync(f));
-  if (missing.length === 0) return;
-  const reason = `test bed backend ${backend} is broken: ${missing.join(', ')} missing (run scripts/testbed up ${backend})`;
-  if (process.env.CI === 'true') throw new Error(reason);
-  console.warn(`\n  SKIPPED: ${reason}\n`);
-  ctx.skip();
-}
 
 describe('test bed: postgres (PostgreSQL 15)', function () {
   let dir: string | undefined;

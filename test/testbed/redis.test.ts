@@ -3,33 +3,13 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { requireBackends, testbed } from '../support/backends.ts';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
+import { requireBackends, testbed, requireFiles, freePort } from '../support/backends.ts';
 
 
-/** env.json names these files; a missing one means the backend is missing (a failure under CI). */
-function requireFiles(ctx: Mocha.Context, backend: string, files: string[]): void {
-  const missing = files.filter((f) => !existsSync(f));
-  if (missing.length === 0) return;
-  const reason = `test bed backend ${backend} is broken: ${missing.join(', ')} missing (run scripts/testbed up ${backend})`;
-  if (process.env.CI === 'true') throw new Error(reason);
-  console.warn(`\n  SKIPPED: ${reason}\n`);
-  ctx.skip();
-}
+
 
 describe('test bed: redis (Redis 7)', function () {
   let dir: string | undefined;
