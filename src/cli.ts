@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { capturePostgresBaseline } from './engines/postgres/index.ts';
+import { captureMongoBaseline } from './engines/mongodb/baseline.ts';
 import { ExitCode, RestoreproofError, UsageError, formatIssue } from './errors.ts';
 import { keygenCommand, reportCommand, reviewCommand, verifyCommand } from './evidence/commands.ts';
 import { inventory, renderInventory } from './inventory/index.ts';
@@ -189,7 +190,7 @@ async function baseline(args: string[]): Promise<number> {
   const storeName = values.store ?? (Object.keys(stores).length === 1 ? Object.keys(stores)[0] : undefined);
   if (!storeName || !stores[storeName]) throw new UsageError(`--store must name one of: ${Object.keys(stores).join(', ')}`);
   const store = stores[storeName]!;
-  if (store.engine !== 'postgres') throw new UsageError(`baseline capture supports postgres stores; ${storeName} is ${store.engine}`);
+  if (store.engine !== 'postgres' && store.engine !== 'mongodb') throw new UsageError(`baseline capture supports postgres and mongodb stores; ${storeName} is ${store.engine}`);
   let password: string | undefined;
   if (values['password-env']) {
     password = process.env[values['password-env']];
@@ -202,8 +203,12 @@ async function baseline(args: string[]): Promise<number> {
     throw new UsageError('--from must be a URL such as postgres://user@host:5432/db');
   }
   if (url.password) registerSecret(decodeURIComponent(url.password));
-  const databases = values.database?.length ? values.database : store.restore.map((s) => s.database).filter((d): d is string => Boolean(d));
-  const result = await capturePostgresBaseline({ connectionString: values.from, ...(password !== undefined ? { password } : {}), ...(databases.length ? { databases } : {}) });
+  const fromDrill = store.engine === 'postgres' ? store.restore.map((s) => s.database).filter((d): d is string => Boolean(d)) : [];
+  const databases = values.database?.length ? values.database : fromDrill;
+  const result =
+    store.engine === 'mongodb'
+      ? await captureMongoBaseline({ connectionString: values.from, ...(databases.length ? { databases } : {}) })
+      : await capturePostgresBaseline({ connectionString: values.from, ...(password !== undefined ? { password } : {}), ...(databases.length ? { databases } : {}) });
   await writeFile(values.out, `${JSON.stringify({ ...result, store: storeName }, null, 2)}\n`);
   const tables = Object.values(result.databases).reduce((n, d) => n + Object.keys(d.tables).length, 0);
   process.stderr.write(`baseline of ${Object.keys(result.databases).join(', ')} (${tables} tables) written to ${values.out}\n`);
