@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { capturePostgresBaseline } from './engines/postgres/index.ts';
 import { captureMongoBaseline } from './engines/mongodb/baseline.ts';
@@ -10,7 +11,7 @@ import { runtimes } from './runtimes/index.ts';
 import { planDrill } from './run/plan.ts';
 import { runDrill } from './run/run.ts';
 import { loadDrill, validateDrill } from './spec/load.ts';
-import type { RuntimeName } from './spec/types.ts';
+import type { RuntimeChoice } from './spec/types.ts';
 import { redact, registerSecret } from './util/redact.ts';
 import { toolVersion } from './version.ts';
 
@@ -20,13 +21,18 @@ Usage:
   restoreproof validate <drill.yaml...>              check drills against the schema (exit 2 if invalid)
   restoreproof plan <drill.yaml>                     print every step a run would take; touches nothing
   restoreproof run <drill.yaml> [options]            run the drill and write its reports
-      --runtime <name>     where stores run (${Object.keys(runtimes).join(', ')}); default: the drill's spec.runtime
+      --runtime <name>     where stores run (auto, ${Object.keys(runtimes).join(', ')}); default: the drill's spec.runtime, else auto
+                           (auto: containers when a Docker engine answers at DOCKER_HOST, else local)
+      --image-map <file>   containers: JSON of engine (or engine:version) to image (also RESTOREPROOF_IMAGE_MAP;
+                           RESTOREPROOF_IMAGE_<ENGINE> and a store's image: win over it)
       --report-dir <dir>   where reports go (default: spec.report.dir or ./reports)
       --keep               leave stores running afterwards and print how to reach them
       --json               print the result document on stdout
   restoreproof baseline capture <drill.yaml> --store <name> --from <postgres-url> -o <baseline.json>
       [--database <db>]... [--password-env <VAR>]
                            read counts and the schema from a live source in a READ ONLY snapshot
+  restoreproof gc [--runtime containers] [--dry-run] [--json]
+                           remove containers and networks of past runs whose restoreproof.expires-at has passed
   restoreproof inventory <artefact> [--json]         list what a mongodump archive, pg_dump -Fc file or bucket mirror holds
 
   restoreproof keygen --out <key> [--force]         write an Ed25519 signing key (<key>, mode 0600) and <key>.pub
@@ -83,6 +89,8 @@ export async function main(argv: string[]): Promise<number> {
         return await reportCommand(parse(rest, { since: { type: 'string' }, history: { type: 'string' }, key: { type: 'string', multiple: true }, out: { type: 'string', short: 'o' } }));
       case 'inventory':
         return await inventoryCommand(rest);
+      case 'gc':
+        return await gcCommand(rest);
       default:
         throw new UsageError(`unknown command "${verb}"`, 'run restoreproof --help');
     }
@@ -119,7 +127,7 @@ async function plan(args: string[]): Promise<number> {
   const { positionals, values } = parse(args, { runtime: { type: 'string' } });
   if (positionals.length !== 1) throw new UsageError('plan needs exactly one drill file');
   const drill = await loadDrill(positionals[0]!);
-  const lines = await planDrill(drill, values.runtime ? { runtime: values.runtime as RuntimeName } : {});
+  const lines = await planDrill(drill, values.runtime ? { runtime: runtimeChoice(values.runtime) } : {});
   process.stdout.write(`${lines.join('\n')}\n`);
   return ExitCode.passed;
 }
@@ -130,9 +138,11 @@ async function run(args: string[]): Promise<number> {
     'report-dir': { type: 'string' },
     keep: { type: 'boolean' },
     json: { type: 'boolean' },
+    'image-map': { type: 'string' },
   });
   if (positionals.length !== 1) throw new UsageError('run needs exactly one drill file');
-  if (values.runtime && !(values.runtime in runtimes)) throw new UsageError(`unknown runtime "${values.runtime}"; available: ${Object.keys(runtimes).join(', ')}`);
+  const runtime = values.runtime ? runtimeChoice(values.runtime) : undefined;
+  if (values['image-map']) process.env.RESTOREPROOF_IMAGE_MAP = resolve(values['image-map']);
   const controller = new AbortController();
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -149,7 +159,7 @@ async function run(args: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     const report = await runDrill(positionals[0]!, {
-      ...(values.runtime ? { runtime: values.runtime as RuntimeName } : {}),
+      ...(runtime ? { runtime } : {}),
       ...(values['report-dir'] ? { reportDir: values['report-dir'] } : {}),
       keep: Boolean(values.keep),
       signal: controller.signal,
@@ -162,6 +172,29 @@ async function run(args: string[]): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+function runtimeChoice(name: string): RuntimeChoice {
+  if (name === 'auto' || name in runtimes) return name as RuntimeChoice;
+  throw new UsageError(`unknown runtime "${name}"; available: auto, ${Object.keys(runtimes).join(', ')}`);
+}
+
+async function gcCommand(args: string[]): Promise<number> {
+  const { positionals, values } = parse(args, { runtime: { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } });
+  if (positionals.length) throw new UsageError('gc takes no arguments');
+  const runtime = values.runtime ?? 'containers';
+  if (runtime !== 'containers') throw new UsageError(`gc sweeps the containers runtime; the local runtime removes its processes and temp dirs itself (asked: ${runtime})`);
+  const { probeDockerEngine, collectGarbage } = await import('./runtimes/containers/docker.ts');
+  const probe = await probeDockerEngine();
+  if (!probe.ok) throw new RestoreproofError('E_NO_DOCKER', `gc needs a Docker engine, and none answers at DOCKER_HOST=${probe.host}: ${probe.reason}`, { exitCode: ExitCode.usage });
+  const actions = await collectGarbage({ dryRun: Boolean(values['dry-run']) });
+  if (values.json) process.stdout.write(`${JSON.stringify(actions, null, 2)}\n`);
+  else {
+    for (const a of actions) process.stdout.write(`${a.action === 'removed' && values['dry-run'] ? 'would remove' : a.action} ${a.kind} ${a.name} (run ${a.run}): ${a.reason}\n`);
+    const removed = actions.filter((a) => a.action === 'removed').length;
+    process.stderr.write(`gc: ${removed} ${values['dry-run'] ? 'to remove' : 'removed'}, ${actions.filter((a) => a.action === 'kept').length} not expired, at ${probe.host}\n`);
+  }
+  return actions.some((a) => a.action === 'failed') ? ExitCode.failed : ExitCode.passed;
 }
 
 async function inventoryCommand(args: string[]): Promise<number> {

@@ -60,7 +60,7 @@ function describeEnvironment(report: RunReport): NonNullable<RunReport['environm
   return {
     runtime: report.runtime,
     isolation: isolation[report.runtime] ?? `runtime ${report.runtime}: ${containers ? `${containers} container(s) created for this run` : 'stores created for this run'}${network ? ` on network ${network}` : ''}${namespace ? ` in namespace ${namespace}` : ''}`,
-    images: [],
+    images: [...new Set(resources.flatMap((r) => (r.image ? [r.image] : [])))].map((name) => ({ name })),
     ...(report.runtime === 'local' ? { network: 'loopback (127.0.0.1)' } : network ? { network } : {}),
     ...(namespace ? { namespace } : {}),
   };

@@ -45,6 +45,7 @@ export function consoleReporter(stream: NodeJS.WriteStream = process.stderr): Re
   };
   return {
     onRunStart: (e) => print(`restoreproof run ${e.runId}: ${e.drill}`),
+    onRuntimeSelected: (s) => print(`runtime ${s.chosen} (${s.requested}: ${s.reason})`),
     onPhaseStart: (phase) => start(phase),
     onPhaseEnd: (phase) => {
       stop();

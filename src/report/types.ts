@@ -104,6 +104,8 @@ export interface RunReport {
   trigger: { kind: 'manual' | 'ci'; provider?: string; jobUrl?: string; actor: string };
   host: { hostname: string; platform: string };
   runtime: string;
+  /** Present when `auto` was asked for: which runtime was chosen and why. */
+  runtimeSelection?: RuntimeSelection;
   status: RunStatus;
   exitCode: number;
   startedAt: string;
@@ -137,8 +139,15 @@ export interface RunReport {
 }
 
 /** Reporters are event listeners; every hook is optional. */
+export interface RuntimeSelection {
+  requested: string;
+  chosen: string;
+  reason: string;
+}
+
 export interface Reporter {
   onRunStart?(event: { runId: string; drill: string; runtime: string }): void;
+  onRuntimeSelected?(selection: RuntimeSelection): void;
   onPhaseStart?(phase: PhaseName): void;
   onPhaseEnd?(phase: PhaseRecord): void;
   onStepStart?(event: { store: string; step: number; description: string }): void;

@@ -2,14 +2,18 @@ import { checkId, checkTitle } from '../checks/types.ts';
 import { engineFor } from '../engines/index.ts';
 import type { VerifiedArtefact } from '../engines/types.ts';
 import { runtimes } from '../runtimes/index.ts';
-import type { Drill, RuntimeName } from '../spec/types.ts';
+import { selectRuntime } from '../runtimes/select.ts';
+import type { Drill, RuntimeChoice, RuntimeName } from '../spec/types.ts';
 
 /** Every step a run would take, as lines of text. Reads nothing but file metadata. */
-export async function planDrill(drill: Drill, options: { runtime?: RuntimeName } = {}): Promise<string[]> {
+export async function planDrill(drill: Drill, options: { runtime?: RuntimeChoice } = {}): Promise<string[]> {
   const doc = drill.document;
-  const runtimeName = options.runtime ?? doc.spec.runtime ?? 'local';
+  const requested = options.runtime ?? doc.spec.runtime ?? 'auto';
+  // Asks the Docker engine for its version (for auto and containers); starts nothing.
+  const selection = requested === 'auto' ? await selectRuntime(requested) : undefined;
+  const runtimeName: RuntimeName = selection?.chosen ?? (requested as RuntimeName);
   const runtime = runtimes[runtimeName];
-  const lines = [`drill ${doc.metadata.name} (${drill.file}, sha256 ${drill.sha256.slice(0, 12)}), runtime ${runtimeName}`];
+  const lines = [`drill ${doc.metadata.name} (${drill.file}, sha256 ${drill.sha256.slice(0, 12)}), runtime ${runtimeName}${selection ? ` (auto: ${selection.reason})` : ''}`];
   lines.push('1. verify artefacts (size, sha256, format) before anything starts');
   const artefacts: VerifiedArtefact[] = [];
   for (const [name, store] of Object.entries(doc.spec.stores)) {

@@ -10,16 +10,18 @@ import { prepareEvidence } from '../evidence/index.ts';
 import { writeReports, type ReportFormat } from '../report/index.ts';
 import { reportSchemaVersion, type PhaseName, type PhaseRecord, type Reporter, type ReportError, type RunReport, type StoreRecord } from '../report/types.ts';
 import { runtimes } from '../runtimes/index.ts';
+import { selectRuntime, type RuntimeSelection } from '../runtimes/select.ts';
 import type { StartedStore } from '../runtimes/types.ts';
 import { loadBaselineFile } from '../spec/baseline.ts';
 import { loadDrill, drillDisplayName } from '../spec/load.ts';
-import { storesOf, type Drill, type RuntimeName } from '../spec/types.ts';
+import { storesOf, type Drill, type RuntimeChoice, type RuntimeName } from '../spec/types.ts';
 import { redactDeep } from '../util/redact.ts';
 import { toolVersion } from '../version.ts';
 import { detectTrigger, hostInfo, newRunId, parseDuration } from './context.ts';
 
 export interface RunOptions {
-  runtime?: RuntimeName;
+  /** Default: the drill's spec.runtime, else `auto`. */
+  runtime?: RuntimeChoice;
   /** Where reports go; defaults to the drill's spec.report.dir, then ./reports. */
   reportDir?: string;
   formats?: ReportFormat[];
@@ -50,7 +52,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
     drill: { name: drillDisplayName(file), file, sha256: null, controls: [], includes: [] },
     trigger: detectTrigger(),
     host: hostInfo(),
-    runtime: options.runtime ?? 'local',
+    runtime: options.runtime ?? 'auto',
     status: 'failed',
     exitCode: ExitCode.failed,
     startedAt: startedAt.toISOString(),
@@ -121,7 +123,22 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
       controls: doc.metadata.controls ?? [],
       includes: [],
     };
-    report.runtime = options.runtime ?? doc.spec.runtime ?? 'local';
+    const requested = options.runtime ?? doc.spec.runtime ?? 'auto';
+    report.runtime = requested;
+    if (requested === 'auto' || requested === 'containers') {
+      let selection: RuntimeSelection;
+      try {
+        selection = await selectRuntime(requested);
+      } catch (err) {
+        configError = true;
+        throw err;
+      }
+      report.runtime = selection.chosen;
+      if (requested === 'auto') {
+        report.runtimeSelection = selection;
+        emit('onRuntimeSelected', selection);
+      }
+    }
     const runtime = runtimes[report.runtime as RuntimeName];
     if (!runtime) {
       configError = true;

@@ -19,6 +19,10 @@ export interface ResourceRecord {
   /** Filled in at teardown. */
   removed?: boolean;
   error?: string;
+  /** Containers: the image they ran. */
+  image?: string;
+  /** Containers: published ports, container port to host address (e.g. `5432/tcp` → `127.0.0.1:49153`). */
+  ports?: Record<string, string>;
 }
 
 export interface ExecOptions {
@@ -49,6 +53,13 @@ export interface StartedStore extends AsyncDisposable {
   readonly resources: readonly ResourceRecord[];
   /** Runs one of the engine's client tools against this store, wherever the store lives. */
   exec(tool: string, args: string[], options?: ExecOptions): Promise<ToolResult>;
+  /**
+   * Makes a file or directory of this machine readable by `exec`'d tools and returns the path they
+   * see: the same path on the local runtime, a copy streamed into the container on `containers`.
+   */
+  stage(hostPath: string, signal?: AbortSignal): Promise<string>;
+  /** Connection URL for `exec`'d client tools (inside the container on `containers`); defaults to `url`. */
+  toolUrl?(database?: string): string;
   /** Connection URL with credentials, for clients and the app under test. Treat it as a secret. */
   url(database?: string): string;
   /** How a person reaches the store when it is kept (the password is never printed). */

@@ -14,11 +14,14 @@ export interface DrillMetadata {
   labels?: Record<string, string>;
 }
 
-export type RuntimeName = 'local';
+/** Where stores run. */
+export type RuntimeName = 'local' | 'containers';
+/** What a drill or the CLI may ask for: a runtime, or `auto` (containers when a Docker engine answers, else local). */
+export type RuntimeChoice = RuntimeName | 'auto';
 export type ReportFormat = 'json' | 'junit' | 'markdown' | 'html';
 
 export interface DrillSpec {
-  runtime?: RuntimeName;
+  runtime?: RuntimeChoice;
   stores: Record<string, StoreSpec>;
   checks?: CheckSpec[];
   objectives?: { rto?: string; rpo?: string };
@@ -40,9 +43,16 @@ export interface DrillSpec {
 export type SecretRef = { env: string } | { file: string };
 
 export type StoreSpec = PostgresStoreSpec | MongoStoreSpec | S3StoreSpec | RedisStoreSpec;
+
+/** containers runtime: the image a store runs and its limits. Ignored by the local runtime. */
+export interface ContainerStoreOptions {
+  /** Image of the store's container; `{version}` is replaced by the store's version. */
+  image?: string;
+  resources?: { cpus?: number; memory?: string };
+}
 export type EngineName = StoreSpec['engine'];
 
-export interface PostgresStoreSpec {
+export interface PostgresStoreSpec extends ContainerStoreOptions {
   engine: 'postgres';
   version?: string;
   binDir?: string;
@@ -62,7 +72,7 @@ export interface PostgresRestoreStep {
   roles?: string[];
 }
 
-export interface MongoStoreSpec {
+export interface MongoStoreSpec extends ContainerStoreOptions {
   engine: 'mongodb';
   version?: string;
   server?: string;
@@ -91,7 +101,7 @@ export interface S3Source {
   secretKey?: SecretRef;
 }
 
-export interface S3StoreSpec {
+export interface S3StoreSpec extends ContainerStoreOptions {
   engine: 's3';
   version?: string;
   server?: string;
@@ -106,7 +116,7 @@ export interface S3RestoreStep {
   concurrency?: number;
 }
 
-export interface RedisStoreSpec {
+export interface RedisStoreSpec extends ContainerStoreOptions {
   engine: 'redis';
   version?: string;
   server?: string;

@@ -1,7 +1,7 @@
 import { MongoClient, type Document } from 'mongodb';
 import { evaluate } from '../../checks/expectations.ts';
 import type { CheckContext, CheckOutcome, CheckRunner } from '../../checks/types.ts';
-import { ArtefactError } from '../../errors.ts';
+import { ArtefactError, errorMessage } from '../../errors.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
 import { inspectLocalArtefact } from '../../sources/local.ts';
 import { loadBaselineFile } from '../../spec/baseline.ts';
@@ -92,10 +92,11 @@ export function compareCounts(expected: Record<string, number>, restored: Record
   };
 }
 
-function restoreArgs(store: StartedStore, step: MongoRestoreStep, a: VerifiedArtefact): string[] {
-  const args = [`--uri=${store.url()}`];
-  if (a.format === 'archive') args.push(`--archive=${a.info.path}`);
-  else args.push(`--dir=${a.info.path}`);
+/** `path` is where mongorestore sees the artefact (the staged copy on a containers runtime). */
+function restoreArgs(store: StartedStore, step: MongoRestoreStep, a: VerifiedArtefact, path = a.info.path): string[] {
+  const args = [`--uri=${store.toolUrl?.() ?? store.url()}`];
+  if (a.format === 'archive') args.push(`--archive=${path}`);
+  else args.push(`--dir=${path}`);
   if (a.info.compression === 'gzip' || a.format === 'directory-gzip') args.push('--gzip');
   if (step.drop !== false) args.push('--drop');
   for (const ns of step.nsInclude ?? []) args.push(`--nsInclude=${ns}`);
@@ -137,7 +138,18 @@ export const mongoEngine: Engine<MongoStoreSpec> = {
         continue;
       }
       context.onStepStart?.(a.step, `mongorestore ${step.artefact}`);
-      const run = await store.exec('mongorestore', args, { signal: context.signal });
+      let run: Awaited<ReturnType<StartedStore['exec']>>;
+      try {
+        const staged = await store.stage(a.info.path, context.signal);
+        run = await store.exec('mongorestore', restoreArgs(store, step, a, staged), { signal: context.signal });
+      } catch (err) {
+        // The target died or went away mid-restore: a failed step with the reason, not a crash of the run.
+        const result: RestoreStepResult = { step: a.step, artefact: step.artefact, format: a.format, tool: 'mongorestore', args: shown, status: 'failed', exitCode: null, stderr: '', startedAt, durationMs: 0, error: errorMessage(err) };
+        failed = true;
+        results.push(result);
+        context.onStepEnd?.(result);
+        continue;
+      }
       // mongorestore can exit 0 with documents that failed to insert; its summary line says so.
       const failedDocs = Number(/(\d+) document\(s\) failed to restore/.exec(run.stderr)?.[1] ?? 0);
       const restoredDocs = Number(/(\d+) document\(s\) restored successfully/.exec(run.stderr)?.[1] ?? 0);

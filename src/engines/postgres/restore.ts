@@ -69,18 +69,19 @@ export function describePostgresRestore(spec: PostgresStoreSpec, artefacts: Veri
   });
 }
 
-function commandFor(step: PostgresRestoreStep, format: ResolvedFormat, info: ArtefactInfo): { tool: string; args: string[]; viaStdin: boolean } {
+/** `path` is where the tool sees the artefact (the staged copy on a containers runtime). */
+function commandFor(step: PostgresRestoreStep, format: ResolvedFormat, info: ArtefactInfo, path = info.path): { tool: string; args: string[]; viaStdin: boolean } {
   const viaStdin = info.compression !== 'none';
   const extra = step.extraArgs ?? [];
   if (format === 'custom') {
     // pg_restore reads a compressed stream from stdin, but --jobs needs a seekable file.
     const jobs = !viaStdin && step.jobs && step.jobs > 1 ? ['--jobs', String(step.jobs)] : [];
     const exitOnError = step.exitOnError === false ? [] : ['--exit-on-error'];
-    return { tool: 'pg_restore', args: ['--no-owner', '--no-privileges', ...exitOnError, ...jobs, '--dbname', step.database!, ...extra, ...(viaStdin ? [] : [info.path])], viaStdin };
+    return { tool: 'pg_restore', args: ['--no-owner', '--no-privileges', ...exitOnError, ...jobs, '--dbname', step.database!, ...extra, ...(viaStdin ? [] : [path])], viaStdin };
   }
   const onError = step.exitOnError === false ? [] : ['-v', 'ON_ERROR_STOP=1'];
   const database = format === 'dumpall' ? 'postgres' : step.database!;
-  return { tool: 'psql', args: ['-X', '-q', ...onError, '--dbname', database, ...extra, ...(viaStdin ? [] : ['-f', info.path])], viaStdin };
+  return { tool: 'psql', args: ['-X', '-q', ...onError, '--dbname', database, ...extra, ...(viaStdin ? [] : ['-f', path])], viaStdin };
 }
 
 export async function restorePostgres(store: StartedStore, spec: PostgresStoreSpec, artefacts: VerifiedArtefact[], context: RestoreContext): Promise<RestoreStepResult[]> {
@@ -101,7 +102,9 @@ export async function restorePostgres(store: StartedStore, spec: PostgresStoreSp
     let result: RestoreStepResult;
     try {
       if (step.database || step.roles?.length) await prepareTarget(store, step);
-      const run = await store.exec(tool, args, { signal: context.signal, ...(viaStdin ? { stdin: openArtefact(artefact.info) } : {}) });
+      // Compressed artefacts stream through stdin; files are staged where the tool runs.
+      const staged = viaStdin ? artefact.info.path : await store.stage(artefact.info.path, context.signal);
+      const run = await store.exec(tool, viaStdin ? args : commandFor(step, format, artefact.info, staged).args, { signal: context.signal, ...(viaStdin ? { stdin: openArtefact(artefact.info) } : {}) });
       const ok = run.exitCode === 0;
       result = { ...base, status: ok ? 'passed' : 'failed', exitCode: run.exitCode, stderr: trimStderr(run.stderr), startedAt, durationMs: performance.now() - t0 };
       if (!ok) {

@@ -8,7 +8,7 @@ import type { PostgresStoreSpec } from '../../spec/types.ts';
 import { runTool } from '../../util/process.ts';
 import { registerSecret } from '../../util/redact.ts';
 import { findOnPath, isExecutable, listDir } from '../../util/tools.ts';
-import type { ProvisionRequest, StartedStore } from '../types.ts';
+import type { ProvisionRequest, StartedStore, StoreEndpoint } from '../types.ts';
 import { freePort, LocalServer, LocalStore, unprivilegedAccount } from './server.ts';
 
 const serverTools = ['initdb', 'postgres'] as const;
@@ -60,6 +60,17 @@ export async function describeLocalPostgres(spec: PostgresStoreSpec): Promise<st
   ];
 }
 
+/** Readiness probe shared by the runtimes: a query answers, and says the server's version. */
+export async function postgresServerVersion(endpoint: StoreEndpoint): Promise<string> {
+  const client = new pg.Client({ ...endpoint, database: 'postgres', connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    return (await client.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]?.v ?? '';
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 /** Starts an ephemeral PostgreSQL server in a fresh temp dir, on a free loopback port, with a generated password. */
 export async function startLocalPostgres(request: ProvisionRequest): Promise<StartedStore> {
   const spec = request.spec as PostgresStoreSpec;
@@ -99,15 +110,7 @@ export async function startLocalPostgres(request: ProvisionRequest): Promise<Sta
       { ...(account ? { account } : {}), stopSignal: 'SIGINT' /* fast shutdown */ },
     );
     const endpoint = { host: '127.0.0.1', port, user: superuser, password };
-    const version = await server.waitReady('postgres', async () => {
-      const client = new pg.Client({ ...endpoint, database: 'postgres', connectionTimeoutMillis: 2000 });
-      try {
-        await client.connect();
-        return (await client.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]?.v ?? '';
-      } finally {
-        await client.end().catch(() => {});
-      }
-    }, request.signal);
+    const version = await server.waitReady('postgres', () => postgresServerVersion(endpoint), request.signal);
     return new LocalStore({
       name: request.storeName,
       engine: 'postgres',

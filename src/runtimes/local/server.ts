@@ -201,6 +201,11 @@ export class LocalStore implements StartedStore {
     });
   }
 
+  /** Tools run on this machine and read the artefact where it is. */
+  async stage(hostPath: string): Promise<string> {
+    return hostPath;
+  }
+
   connectionHelp(): string[] {
     return this.options.connectionHelp();
   }

@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { RestoreproofError, errorMessage } from '../../errors.ts';
+import type { EngineName, StoreSpec } from '../../spec/types.ts';
+
+/** Official images per engine; `{version}` is the store's version, or `latest`. */
+const defaults: Record<EngineName, { image: string; versioned: string }> = {
+  postgres: { image: 'postgres:latest', versioned: 'postgres:{version}' },
+  mongodb: { image: 'mongo:latest', versioned: 'mongo:{version}' },
+  s3: { image: 'minio/minio', versioned: 'minio/minio:{version}' },
+  redis: { image: 'redis:latest', versioned: 'redis:{version}' },
+};
+
+export interface ResolvedImage {
+  image: string;
+  /** Where the choice came from, for the plan and the report. */
+  source: string;
+}
+
+/** `RESTOREPROOF_IMAGE_POSTGRES`, `RESTOREPROOF_IMAGE_MONGODB`, `RESTOREPROOF_IMAGE_S3`, `RESTOREPROOF_IMAGE_REDIS`. */
+export const imageEnvVar = (engine: EngineName) => `RESTOREPROOF_IMAGE_${engine.toUpperCase()}`;
+
+const mapCache = new Map<string, Record<string, string>>();
+
+/**
+ * An image map file is JSON: `{ "postgres": "mirror.example/postgres:{version}", "postgres:15": "…", "s3": "…" }`.
+ * A key `<engine>:<version>` wins over `<engine>`.
+ */
+export function readImageMap(file: string): Record<string, string> {
+  let map = mapCache.get(file);
+  if (map) return map;
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed) || Object.values(parsed).some((v) => typeof v !== 'string')) {
+      throw new Error('must be a JSON object of engine (or engine:version) to image name');
+    }
+    map = parsed as Record<string, string>;
+  } catch (err) {
+    throw new RestoreproofError('E_IMAGE_MAP', `image map ${file}: ${errorMessage(err)}`, { exitCode: 2, hint: 'e.g. {"postgres": "registry.example/postgres:{version}", "redis": "redis:7"}' });
+  }
+  mapCache.set(file, map);
+  return map;
+}
+
+/** The image a store runs: the drill's `image`, else RESTOREPROOF_IMAGE_<ENGINE>, else the image map, else the official image. */
+export function resolveImage(spec: StoreSpec, env: Record<string, string | undefined> = process.env): ResolvedImage {
+  const version = spec.version;
+  const fill = (template: string) => template.replaceAll('{version}', version ?? 'latest');
+  if (spec.image) return { image: fill(spec.image), source: 'the drill (image)' };
+  const fromEnv = env[imageEnvVar(spec.engine)];
+  if (fromEnv) return { image: fill(fromEnv), source: imageEnvVar(spec.engine) };
+  const mapFile = env.RESTOREPROOF_IMAGE_MAP;
+  if (mapFile) {
+    const map = readImageMap(mapFile);
+    const hit = (version && map[`${spec.engine}:${version}`]) || map[spec.engine];
+    if (hit) return { image: fill(hit), source: `image map ${mapFile}` };
+  }
+  const d = defaults[spec.engine];
+  return { image: fill(version ? d.versioned : d.image), source: 'default' };
+}

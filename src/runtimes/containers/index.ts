@@ -1,0 +1,363 @@
+import { randomBytes } from 'node:crypto';
+import type Dockerode from 'dockerode';
+import { MongoClient } from 'mongodb';
+import type { BoundPorts, WaitStrategy } from 'testcontainers';
+import { RestoreproofError, errorMessage } from '../../errors.ts';
+import { redisClient } from '../../engines/redis/client.ts';
+import { s3Client } from '../../engines/s3/client.ts';
+import type { EngineName, StoreSpec } from '../../spec/types.ts';
+import { registerSecret } from '../../util/redact.ts';
+import type { ProvisionRequest, Runtime, StartedStore, StoreEndpoint } from '../types.ts';
+import { dockerHost, engineError, LABEL_STORE, runLabels } from './docker.ts';
+import { postgresServerVersion } from '../local/postgres.ts';
+import { resolveImage } from './images.ts';
+import { runNetwork } from './network.ts';
+import { ContainerStore, demuxLogs } from './store.ts';
+
+/** What one engine needs from its container. */
+interface Recipe {
+  port: number;
+  env: Record<string, string>;
+  command?: string[];
+  /** Written into the container before it starts (Redis: the snapshot and its config). */
+  files?: { source: string; target: string }[];
+  directories?: { source: string; target: string }[];
+  contents?: { content: string; target: string; mode?: number }[];
+  user: string;
+  password: string;
+  /** Client tools a restore runs inside the container; checked before any restore starts. */
+  tools: string[];
+  toolUser?: string;
+  toolEnv: Record<string, string>;
+  /** Proves the server answers queries through the mapped port; returns its version. */
+  probe(endpoint: StoreEndpoint): Promise<string>;
+  url(endpoint: StoreEndpoint, database?: string): string;
+  toolUrl(database?: string): string;
+  help(endpoint: StoreEndpoint, containerId: string): string[];
+}
+
+const secret = () => {
+  const s = randomBytes(24).toString('base64url');
+  registerSecret(s);
+  return s;
+};
+
+function recipeFor(request: ProvisionRequest): Recipe {
+  const spec = request.spec;
+  switch (spec.engine) {
+    case 'postgres': {
+      const user = `restoreproof_${randomBytes(3).toString('hex')}`;
+      const password = secret();
+      return {
+        port: 5432, user, password,
+        env: { POSTGRES_USER: user, POSTGRES_PASSWORD: password, POSTGRES_DB: 'postgres' },
+        // Ephemeral: durability buys nothing here and costs restore time.
+        command: ['postgres', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', `cluster_name=restoreproof-${request.runId}-${request.storeName}`],
+        tools: ['pg_restore', 'psql'],
+        // Over the container's own socket, where the image trusts local connections: no password in the exec.
+        toolUser: 'postgres',
+        toolEnv: { PGHOST: '/var/run/postgresql', PGPORT: '5432', PGUSER: user },
+        probe: postgresServerVersion,
+        url: (e, database = 'postgres') => `postgres://${user}:${encodeURIComponent(password)}@${e.host}:${e.port}/${encodeURIComponent(database)}`,
+        toolUrl: (database = 'postgres') => `postgres://${user}@/${encodeURIComponent(database)}?host=/var/run/postgresql`,
+        help: (e, id) => [
+          `${request.storeName}: postgres://${user}@${e.host}:${e.port}/postgres  (container ${id.slice(0, 12)})`,
+          `  password: generated and not printed; docker exec -it -u postgres ${id.slice(0, 12)} psql -U ${user} postgres`,
+        ],
+      };
+    }
+    case 'mongodb':
+      // No authentication, as on the local runtime: the port is published on loopback only.
+      return {
+        port: 27017, user: '', password: '', env: {},
+        tools: ['mongorestore'], toolEnv: {},
+        async probe(endpoint) {
+          const client = new MongoClient(`mongodb://${endpoint.host}:${endpoint.port}/`, { serverSelectionTimeoutMS: 1000, directConnection: true });
+          try {
+            await client.connect();
+            await client.db('admin').command({ ping: 1 });
+            const info = await client.db('admin').command({ buildInfo: 1 });
+            return `${info.version}${info.ferretdbVersion ? ` (FerretDB ${info.ferretdbVersion})` : ''}`;
+          } finally {
+            await client.close().catch(() => {});
+          }
+        },
+        url: (e, database = '') => `mongodb://${e.host}:${e.port}/${database}`,
+        toolUrl: (database = '') => `mongodb://127.0.0.1:27017/${database}`,
+        help: (e, id) => [`${request.storeName}: mongodb://${e.host}:${e.port}/  (loopback only, no auth; container ${id.slice(0, 12)})`],
+      };
+    case 's3': {
+      const user = `rp${randomBytes(6).toString('hex')}`;
+      const password = secret();
+      return {
+        port: 9000, user, password,
+        env: { MINIO_ROOT_USER: user, MINIO_ROOT_PASSWORD: password, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off' },
+        command: ['server', '/data', '--address', ':9000', '--console-address', ':9001', '--quiet'],
+        tools: [], toolEnv: {},
+        async probe(endpoint) {
+          await s3Client(endpoint).listBuckets();
+          return 'minio';
+        },
+        url: (e) => `http://${user}:${encodeURIComponent(password)}@${e.host}:${e.port}`,
+        toolUrl: () => 'http://127.0.0.1:9000',
+        help: (e, id) => [`${request.storeName}: http://${e.host}:${e.port}  access key ${user} (secret generated, not printed; docker exec ${id.slice(0, 12)} printenv MINIO_ROOT_PASSWORD)`],
+      };
+    }
+    case 'redis': {
+      const artefact = request.artefacts?.[0];
+      if (!artefact) throw new RestoreproofError('E_PROVISION', `store ${request.storeName}: redis needs its artefact before it starts`);
+      const password = secret();
+      const aof = artefact.format === 'aof';
+      // A config file, not arguments: the password must not show in `docker inspect` or the process list.
+      const config = [
+        'port 6379', 'bind 0.0.0.0', 'protected-mode no', 'dir /data', 'dbfilename dump.rdb', `requirepass ${password}`, 'save ""',
+        ...(aof ? ['appendonly yes', 'appenddirname appendonlydir'] : ['appendonly no']),
+      ];
+      return {
+        port: 6379, user: 'default', password, env: {},
+        command: ['/data/restoreproof.conf'],
+        ...(aof ? { directories: [{ source: artefact.info.path, target: '/data/appendonlydir' }] } : { files: [{ source: artefact.info.path, target: '/data/dump.rdb' }] }),
+        contents: [{ content: `${config.join('\n')}\n`, target: '/data/restoreproof.conf', mode: 0o644 }],
+        tools: [], toolEnv: { REDISCLI_AUTH: password },
+        async probe(endpoint) {
+          const client = await redisClient(endpoint);
+          try {
+            const info = String(await client.sendCommand(['INFO', 'server']));
+            if (/loading:1/.test(String(await client.sendCommand(['INFO', 'persistence'])))) throw new Error('still loading the snapshot');
+            return /redis_version:(\S+)/.exec(info)?.[1] ?? '';
+          } finally {
+            await client.close();
+          }
+        },
+        url: (e, db = '0') => `redis://default:${encodeURIComponent(password)}@${e.host}:${e.port}/${db}`,
+        toolUrl: (db = '0') => `redis://127.0.0.1:6379/${db}`,
+        help: (e, id) => [`${request.storeName}: redis://${e.host}:${e.port}  (password generated, not printed; docker exec -it ${id.slice(0, 12)} redis-cli)`],
+      };
+    }
+  }
+}
+
+/**
+ * Readiness through the store's own protocol from this process (a SQL query, PING/INFO, a Mongo
+ * ping, ListBuckets), not an open port; a container that exits meanwhile fails at once with its logs.
+ */
+class ProbeWaitStrategy implements WaitStrategy {
+  private timeoutMs = 120_000;
+  private timeoutSet = false;
+  version = '';
+  private readonly port: number;
+  private readonly host: string;
+  private readonly probe: (endpoint: StoreEndpoint) => Promise<string>;
+  private readonly credentials: { user: string; password: string };
+  private readonly signal: AbortSignal;
+
+  constructor(options: { port: number; host: string; credentials: { user: string; password: string }; probe: (endpoint: StoreEndpoint) => Promise<string>; signal: AbortSignal }) {
+    this.port = options.port;
+    this.host = options.host;
+    this.probe = options.probe;
+    this.credentials = options.credentials;
+    this.signal = options.signal;
+  }
+
+  async waitUntilReady(container: Dockerode.Container, boundPorts: BoundPorts): Promise<void> {
+    const endpoint = { host: this.host, port: boundPorts.getBinding(this.port), ...this.credentials };
+    const deadline = Date.now() + this.timeoutMs;
+    let lastError = '';
+    while (Date.now() < deadline) {
+      this.signal.throwIfAborted();
+      const state = (await container.inspect()).State;
+      if (!state.Running) {
+        throw new RestoreproofError('E_PROVISION', `container exited during start-up (exit code ${state.ExitCode}); its last log lines:\n${await logTail(container)}`);
+      }
+      try {
+        this.version = await this.probe(endpoint);
+        return;
+      } catch (err) {
+        lastError = errorMessage(err);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new RestoreproofError('E_PROVISION', `did not answer queries within ${this.timeoutMs / 1000}s (${lastError}); its last log lines:\n${await logTail(container)}`);
+  }
+
+  withStartupTimeout(ms: number): this {
+    this.timeoutMs = ms;
+    this.timeoutSet = true;
+    return this;
+  }
+
+  isStartupTimeoutSet(): boolean {
+    return this.timeoutSet;
+  }
+
+  getStartupTimeout(): number {
+    return this.timeoutMs;
+  }
+}
+
+async function logTail(container: Dockerode.Container, lines = 15): Promise<string> {
+  try {
+    return demuxLogs((await container.logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer).trim();
+  } catch (err) {
+    return `(logs unavailable: ${errorMessage(err)})`;
+  }
+}
+
+/** `512Mi`, `2G`, `1.5g` to bytes. */
+export function parseMemory(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)([kmg])?(i)?b?$/i.exec(text.trim());
+  if (!m) throw new RestoreproofError('E_DRILL_CONFIG', `memory "${text}" is not a size such as 512Mi or 2G`, { exitCode: 2 });
+  const power = { k: 1, m: 2, g: 3 }[(m[2] ?? '').toLowerCase() as 'k' | 'm' | 'g'] ?? 0;
+  return Math.round(Number(m[1]) * (m[3] || power ? 1024 : 1000) ** power);
+}
+
+let testcontainers: Promise<typeof import('testcontainers')> | undefined;
+/** Loaded on first use: the local runtime never pays for it. Ryuk is off unless asked for: kept stores must outlive this process, and our labels plus `restoreproof gc` do its job. */
+function loadTestcontainers(): Promise<typeof import('testcontainers')> {
+  process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+  testcontainers ??= import('testcontainers');
+  return testcontainers;
+}
+
+/** Is the engine on this machine? Then ports are published on 127.0.0.1 only, as the local runtime listens. */
+function engineIsLocal(): boolean {
+  return /^(unix|npipe):\/\//.test(dockerHost()) || /^tcp:\/\/(127\.0\.0\.1|localhost)[:/]/.test(dockerHost());
+}
+
+async function startStore(request: ProvisionRequest): Promise<StartedStore> {
+  const tc = await loadTestcontainers();
+  const { spec, storeName } = request;
+  const { image } = resolveImage(spec);
+  const recipe = recipeFor(request);
+  const network = runNetwork(request.runId, request.drillName);
+  let networkId: string;
+  try {
+    networkId = await network.acquire();
+  } catch (err) {
+    await network.release();
+    throw err;
+  }
+  const local = engineIsLocal();
+  const host = local ? '127.0.0.1' : (await tc.getContainerRuntimeClient()).info.containerRuntime.host;
+  const labels: Record<string, string> = { ...runLabels(request.runId, request.drillName), [LABEL_STORE]: storeName };
+  const resources = spec.resources;
+  const record = { kind: 'container' as const, id: '', store: storeName, image };
+  const wait = new ProbeWaitStrategy({ port: recipe.port, host, credentials: { user: recipe.user, password: recipe.password }, probe: recipe.probe, signal: request.signal });
+
+  class StoreContainer extends tc.GenericContainer {
+    protected override async beforeContainerCreated(): Promise<void> {
+      if (local) for (const bindings of Object.values(this.hostConfig.PortBindings ?? {}) as { HostIp?: string }[][]) for (const b of bindings) b.HostIp = '127.0.0.1';
+      if (resources?.cpus) this.hostConfig.NanoCpus = Math.round(resources.cpus * 1e9);
+      if (resources?.memory) this.hostConfig.Memory = parseMemory(resources.memory);
+    }
+    protected override async containerCreated(id: string): Promise<void> {
+      record.id = id;
+    }
+  }
+  let container = new StoreContainer(image)
+    .withName(`restoreproof-${request.runId}-${storeName}`)
+    .withLabels(labels)
+    .withEnvironment(recipe.env)
+    .withExposedPorts(recipe.port)
+    .withNetworkMode(networkId)
+    .withNetworkAliases(storeName)
+    .withPullPolicy(tc.PullPolicy.defaultPolicy())
+    .withWaitStrategy(wait)
+    .withStartupTimeout(Number(process.env.RESTOREPROOF_CONTAINER_START_TIMEOUT_MS) || 180_000);
+  if (recipe.command) container = container.withCommand(recipe.command);
+  if (recipe.files) container = container.withCopyFilesToContainer(recipe.files.map((f) => ({ ...f, mode: 0o644 })));
+  if (recipe.directories) container = container.withCopyDirectoriesToContainer(recipe.directories);
+  if (recipe.contents) container = container.withCopyContentToContainer(recipe.contents);
+
+  let started: Awaited<ReturnType<typeof container.start>>;
+  try {
+    started = await container.start();
+  } catch (err) {
+    await network.release();
+    if (request.signal.aborted) throw err;
+    const message = errorMessage(err);
+    if (/no such image|pull access denied|not found|manifest unknown/i.test(message)) {
+      throw new RestoreproofError('E_IMAGE', `store ${storeName}: image ${image} is not available: ${message}`, { hint: `pull it, or point the store at another image (image: in the drill, ${'RESTOREPROOF_IMAGE_' + spec.engine.toUpperCase()}, or --image-map)` });
+    }
+    if (err instanceof RestoreproofError) throw new RestoreproofError(err.code, `store ${storeName} (${image}): ${err.message}`, err.hint ? { hint: err.hint } : {});
+    throw engineError(err, `starting store ${storeName} (${image})`);
+  }
+  record.id = started.getId();
+  const endpoint: StoreEndpoint = { host, port: started.getMappedPort(recipe.port), user: recipe.user, password: recipe.password };
+  const ports = { [`${recipe.port}/tcp`]: `${host}:${endpoint.port}` };
+  const store = new ContainerStore({
+    name: storeName,
+    engine: spec.engine,
+    containerId: started.getId(),
+    image,
+    endpoint,
+    version: wait.version,
+    network,
+    record: Object.assign(record, { ports }),
+    ...(recipe.toolUser ? { toolUser: recipe.toolUser } : {}),
+    toolEnv: recipe.toolEnv,
+    url: (database) => recipe.url(endpoint, database),
+    toolUrl: recipe.toolUrl,
+    connectionHelp: () => [
+      ...recipe.help(endpoint, started.getId()),
+      `  remove it: docker rm -f ${started.getId().slice(0, 12)}, then docker network rm ${network.name} (or restoreproof gc once ${labels['restoreproof.expires-at']} has passed)`,
+    ],
+  });
+  try {
+    if (request.signal.aborted) throw request.signal.reason ?? new Error('aborted');
+    await preflight(store, recipe.tools, image);
+    if (spec.engine === 's3') (store as { version: string }).version = await minioVersion(store);
+  } catch (err) {
+    await store.stop();
+    throw err;
+  }
+  return store;
+}
+
+/** Every client tool a restore will run must be in the image: fail before any restore, naming what is missing. */
+async function preflight(store: ContainerStore, tools: string[], image: string): Promise<void> {
+  const missing: string[] = [];
+  for (const tool of tools) {
+    const run = await store.exec('sh', ['-c', `command -v ${tool}`]);
+    if (run.exitCode !== 0) missing.push(tool);
+  }
+  if (missing.length) {
+    throw new RestoreproofError('E_PREFLIGHT', `store ${store.name}: image ${image} has no ${missing.join(', ')} (command -v ${missing[0]} failed); the restore runs the image's own tools`, {
+      hint: `use an image that carries ${missing.join(' and ')} (e.g. the official ${store.engine === 'mongodb' ? 'mongo' : store.engine} image), or run the drill with --runtime local`,
+    });
+  }
+}
+
+async function minioVersion(store: ContainerStore): Promise<string> {
+  const run = await store.exec('minio', ['--version']).catch(() => undefined);
+  return /version (\S+)/.exec(run?.stdout ?? '')?.[1] ?? 'unknown';
+}
+
+/** Stores in disposable containers (one per store, one network per run) through testcontainers. */
+export const containersRuntime: Runtime = {
+  name: 'containers',
+  engines: ['postgres', 'mongodb', 's3', 'redis'] satisfies EngineName[],
+  async describeProvision({ spec, storeName }) {
+    let image: string;
+    let source: string;
+    try {
+      ({ image, source } = resolveImage(spec as StoreSpec));
+    } catch (err) {
+      return [`!! ${errorMessage(err)}`];
+    }
+    const limits = spec.resources ? `, limits ${[spec.resources.cpus ? `${spec.resources.cpus} CPUs` : '', spec.resources.memory ? `memory ${spec.resources.memory}` : ''].filter(Boolean).join(', ')}` : '';
+    return [
+      `container from ${image} (${source}) on network restoreproof-<run-id> as ${storeName}${limits}, engine ${dockerHost()}`,
+      `labels restoreproof.run=<run-id>, restoreproof.drill, restoreproof.expires-at; port published on ${engineIsLocal() ? '127.0.0.1' : 'the engine host'}`,
+    ];
+  },
+  async provision(request) {
+    try {
+      return await startStore(request);
+    } catch (err) {
+      if (err instanceof RestoreproofError || request.signal.aborted) throw err;
+      throw engineError(err, `provisioning store ${request.storeName}`);
+    }
+  },
+};
+

@@ -1,0 +1,272 @@
+import { createReadStream } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import { basename, join, posix } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import type Dockerode from 'dockerode';
+import { pack as tarPack, type Pack } from 'tar-stream';
+import { RestoreproofError, errorMessage } from '../../errors.ts';
+import type { ToolResult } from '../../util/process.ts';
+import { redact } from '../../util/redact.ts';
+import type { ExecOptions, ResourceRecord, StartedStore, StoreEndpoint } from '../types.ts';
+import { docker, engineError } from './docker.ts';
+import type { RunNetwork } from './network.ts';
+
+/** Where staged artefacts go inside a container. */
+export const stageRoot = '/restoreproof';
+
+export interface ContainerStoreOptions {
+  name: string;
+  engine: StartedStore['engine'];
+  containerId: string;
+  image: string;
+  endpoint: StoreEndpoint;
+  version: string;
+  network: RunNetwork;
+  record: ResourceRecord;
+  /** User client tools run as inside the container (postgres tools refuse nothing, but files they write belong to it). */
+  toolUser?: string;
+  toolEnv: Record<string, string>;
+  url: (database?: string) => string;
+  toolUrl: (database?: string) => string;
+  connectionHelp: () => string[];
+}
+
+/** A store whose server runs in a container created for the run; client tools run inside it through `docker exec`. */
+export class ContainerStore implements StartedStore {
+  readonly runtime = 'containers';
+  readonly name: string;
+  readonly engine: StartedStore['engine'];
+  readonly endpoint: StoreEndpoint;
+  readonly version: string;
+  readonly containerId: string;
+  readonly image: string;
+  private readonly options: ContainerStoreOptions;
+  private readonly records: ResourceRecord[];
+  private kept = false;
+  private stopping: Promise<void> | undefined;
+  private staged = 0;
+
+  constructor(options: ContainerStoreOptions) {
+    this.options = options;
+    this.name = options.name;
+    this.engine = options.engine;
+    this.endpoint = options.endpoint;
+    this.version = options.version;
+    this.containerId = options.containerId;
+    this.image = options.image;
+    this.records = [options.record];
+    const net = options.network.claimRecord();
+    if (net) this.records.push(net);
+  }
+
+  get resources(): readonly ResourceRecord[] {
+    return this.records;
+  }
+
+  private get container(): Dockerode.Container {
+    return docker().getContainer(this.containerId);
+  }
+
+  url(database?: string): string {
+    return this.options.url(database);
+  }
+
+  toolUrl(database?: string): string {
+    return this.options.toolUrl(database);
+  }
+
+  /** Streams a file or directory into the container as a tar archive (never whole in memory). */
+  async stage(hostPath: string, signal?: AbortSignal): Promise<string> {
+    signal?.throwIfAborted();
+    const target = posix.join(stageRoot, `${++this.staged}`, basename(hostPath));
+    const archive = tarPack();
+    const feeding = feedTar(archive, hostPath, target.slice(1)).catch((err: Error) => archive.destroy(err));
+    try {
+      await this.container.putArchive(archive as unknown as NodeJS.ReadableStream, { path: '/' });
+      await feeding;
+    } catch (err) {
+      archive.destroy();
+      throw engineError(err, `copying ${hostPath} into container ${this.containerId.slice(0, 12)}`);
+    }
+    return target;
+  }
+
+  async exec(tool: string, args: string[], options: ExecOptions = {}): Promise<ToolResult> {
+    const t0 = performance.now();
+    options.signal?.throwIfAborted();
+    let stream: NodeJS.ReadWriteStream;
+    let exec: Dockerode.Exec;
+    try {
+      exec = await this.container.exec({
+        Cmd: [tool, ...args],
+        AttachStdin: Boolean(options.stdin),
+        AttachStdout: true,
+        AttachStderr: true,
+        Env: Object.entries({ ...this.options.toolEnv, ...options.env }).map(([k, v]) => `${k}=${v}`),
+        ...(this.options.toolUser ? { User: this.options.toolUser } : {}),
+      });
+      stream = (await exec.start({ hijack: true, stdin: Boolean(options.stdin) })) as NodeJS.ReadWriteStream;
+    } catch (err) {
+      throw await this.explain(err, `running ${tool}`);
+    }
+    const limit = 64 * 1024;
+    let stderr = '';
+    let stdout = '';
+    const out = new PassThrough();
+    const errs = new PassThrough();
+    out.setEncoding('utf8').on('data', (d: string) => (stdout = (stdout + d).slice(-limit)));
+    errs.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-limit)));
+    docker().modem.demuxStream(stream, out, errs);
+    const stdin: Readable | undefined = options.stdin;
+    if (stdin) {
+      // Ends the write side only (a half-close), so the tool sees EOF and still sends its output.
+      stdin.on('error', (err) => (stderr += `\n${err.message}`));
+      stdin.pipe(stream as unknown as NodeJS.WritableStream);
+    }
+    let aborted = false;
+    await new Promise<void>((resolveDone) => {
+      const done = () => {
+        options.signal?.removeEventListener('abort', onAbort);
+        resolveDone();
+      };
+      const onAbort = () => {
+        aborted = true;
+        (stream as unknown as { destroy(): void }).destroy();
+        done();
+      };
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      stream.once('end', done);
+      stream.once('close', done);
+      stream.once('error', (err: Error) => {
+        stderr += `\n${err.message}`;
+        done();
+      });
+    });
+    if (stdin) {
+      stdin.unpipe(stream as unknown as NodeJS.WritableStream);
+      stdin.destroy();
+    }
+    const durationMs = performance.now() - t0;
+    // The container is removed at teardown; the exec'd tool goes with it.
+    if (aborted) return { exitCode: null, signal: 'SIGTERM', stderr, stdout, durationMs };
+    let exitCode: number | null = null;
+    try {
+      const info = await exec.inspect();
+      exitCode = info.Running ? null : info.ExitCode;
+    } catch (err) {
+      throw await this.explain(err, `running ${tool}`);
+    }
+    await this.assertAlive(`${tool} ran`);
+    return { exitCode, signal: null, stderr, stdout, durationMs };
+  }
+
+  /** The container's last log lines (server output), secrets redacted. */
+  async logTail(lines = 20): Promise<string> {
+    try {
+      const buffer = (await this.container.logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+      return redact(demuxLogs(buffer).trim());
+    } catch (err) {
+      return `(logs unavailable: ${errorMessage(err)})`;
+    }
+  }
+
+  /** A container that stopped while a tool ran fails the step with the server's last words. */
+  private async assertAlive(while_: string): Promise<void> {
+    let state: Dockerode.ContainerInspectInfo['State'];
+    try {
+      state = (await this.container.inspect()).State;
+    } catch (err) {
+      throw engineError(err, `inspecting container ${this.containerId.slice(0, 12)}`);
+    }
+    if (state.Running) return;
+    const how = `${state.Status}, exit code ${state.ExitCode}${state.OOMKilled ? ', killed for running out of memory' : ''}`;
+    throw new RestoreproofError('E_CONTAINER_DIED', `container ${this.containerId.slice(0, 12)} of store ${this.name} (${this.image}) stopped while ${while_} (${how}); its last log lines:\n${await this.logTail()}`, {
+      hint: 'look for out-of-memory kills (raise resources.memory) or a server crash in the log lines',
+    });
+  }
+
+  private async explain(err: unknown, doing: string): Promise<Error> {
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status === 404 || status === 409) {
+      try {
+        await this.assertAlive(doing);
+      } catch (dead) {
+        return dead as Error;
+      }
+    }
+    return engineError(err, `${doing} in container ${this.containerId.slice(0, 12)}`);
+  }
+
+  connectionHelp(): string[] {
+    return this.options.connectionHelp();
+  }
+
+  keep(): void {
+    this.kept = true;
+  }
+
+  /** Removes the container (force: the data is disposable), then the run's network once no store uses it. Idempotent. */
+  stop(): Promise<void> {
+    if (this.kept) return Promise.resolve();
+    this.stopping ??= (async () => {
+      const record = this.options.record;
+      try {
+        await this.container.remove({ force: true, v: true });
+        record.removed = true;
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode === 404) record.removed = true;
+        else record.error = errorMessage(err);
+      }
+      await this.options.network.release();
+    })();
+    return this.stopping;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+/** Adds `path` (a file, or a directory recursively) to the archive under `name`, streaming file contents. */
+async function feedTar(archive: Pack, path: string, name: string): Promise<void> {
+  const dirs = name.split('/').slice(0, -1);
+  for (let i = 1; i <= dirs.length; i++) await addEntry(archive, { name: dirs.slice(0, i).join('/'), type: 'directory', mode: 0o755 });
+  await addPath(archive, path, name);
+  archive.finalize();
+}
+
+async function addPath(archive: Pack, path: string, name: string): Promise<void> {
+  const st = await lstat(path);
+  if (st.isDirectory()) {
+    await addEntry(archive, { name, type: 'directory', mode: 0o755, mtime: st.mtime });
+    for (const entry of (await readdir(path)).sort()) await addPath(archive, join(path, entry), `${name}/${entry}`);
+    return;
+  }
+  if (!st.isFile()) return;
+  await new Promise<void>((resolveEntry, reject) => {
+    const entry = archive.entry({ name, size: st.size, mode: 0o644, mtime: st.mtime }, (err) => (err ? reject(err) : resolveEntry()));
+    const source = createReadStream(path);
+    source.once('error', (err) => {
+      entry.destroy(err);
+      reject(err);
+    });
+    source.pipe(entry);
+  });
+}
+
+function addEntry(archive: Pack, header: Parameters<Pack['entry']>[0]): Promise<void> {
+  return new Promise((resolveEntry, reject) => archive.entry(header, (err) => (err ? reject(err) : resolveEntry())));
+}
+
+/** Docker's multiplexed log format (8-byte frame headers) to text. */
+export function demuxLogs(buffer: Buffer): string {
+  if (!Buffer.isBuffer(buffer)) return String(buffer);
+  const parts: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= buffer.length && buffer[offset]! <= 2 && buffer[offset + 1] === 0) {
+    const size = buffer.readUInt32BE(offset + 4);
+    parts.push(buffer.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return parts.length ? Buffer.concat(parts).toString('utf8') : buffer.toString('utf8');
+}

@@ -1,0 +1,31 @@
+import { ExitCode, RestoreproofError } from '../errors.ts';
+import type { RuntimeChoice, RuntimeName } from '../spec/types.ts';
+import { probeDockerEngine } from './containers/docker.ts';
+
+export interface RuntimeSelection {
+  requested: RuntimeChoice;
+  chosen: RuntimeName;
+  reason: string;
+}
+
+/**
+ * Resolves `auto` (containers when a Docker engine answers, else local) and checks that an
+ * explicit `containers` has an engine: without one that is a usage error (exit 2) naming the
+ * DOCKER_HOST that was tried.
+ */
+export async function selectRuntime(requested: RuntimeChoice): Promise<RuntimeSelection> {
+  if (requested === 'local') return { requested, chosen: 'local', reason: 'asked for' };
+  const probe = await probeDockerEngine();
+  if (requested === 'containers') {
+    if (!probe.ok) {
+      throw new RestoreproofError('E_NO_DOCKER', `runtime containers needs a Docker engine, and none answers at DOCKER_HOST=${probe.host}: ${probe.reason}`, {
+        exitCode: ExitCode.usage,
+        hint: 'start Docker or set DOCKER_HOST to a running engine, or use --runtime local',
+      });
+    }
+    return { requested, chosen: 'containers', reason: `Docker ${probe.version} answers at ${probe.host}` };
+  }
+  return probe.ok
+    ? { requested, chosen: 'containers', reason: `a Docker engine (${probe.version}) answers at ${probe.host}` }
+    : { requested, chosen: 'local', reason: `no Docker engine answers at ${probe.host} (${probe.reason})` };
+}
