@@ -25,6 +25,8 @@ export interface ToolResult {
   stderr: string;
   stdout: string;
   durationMs: number;
+  /** Reading the input failed (a truncated gzip stream, an unreadable file): the tool saw partial input. */
+  inputError?: string;
 }
 
 /** Runs a tool to completion. A non-zero exit is a result, not an exception; only a failure to start throws. */
@@ -48,10 +50,12 @@ export async function runTool(run: ToolRun): Promise<ToolResult> {
   child.stdout?.setEncoding('utf8').on('data', (d: string) => {
     stdout = (stdout + d).slice(-limit);
   });
+  let inputError: string | undefined;
   const feeding = run.stdin && child.stdin
     ? pipeline(run.stdin, child.stdin).catch((err: NodeJS.ErrnoException) => {
-        // The tool closing its stdin early (it failed) is reported through its exit code.
-        if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_PREMATURE_CLOSE' && err.code !== 'ABORT_ERR') stderr += `\n${err.message}`;
+        // The tool closing its stdin early (it failed) is reported through its exit code; a
+        // failure to read the input is not, and a tool may well exit 0 on partial input.
+        if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_PREMATURE_CLOSE' && err.code !== 'ABORT_ERR') inputError = err.message;
       })
     : Promise.resolve();
   const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolvePromise, reject) => {
@@ -62,5 +66,5 @@ export async function runTool(run: ToolRun): Promise<ToolResult> {
     child.once('close', (code, sig) => resolvePromise([code, sig]));
   });
   await feeding;
-  return { exitCode, signal, stderr: redact(stderr), stdout: redact(stdout), durationMs: performance.now() - started };
+  return { exitCode, signal, stderr: redact(stderr), stdout: redact(stdout), durationMs: performance.now() - started, ...(inputError ? { inputError: redact(inputError) } : {}) };
 }

@@ -79,6 +79,24 @@ describe('run: local runtime, postgres engine (real PostgreSQL)', function () {
     await assertNothingLeft(report.runId);
   });
 
+  it('a truncated gzip stream fails the restore even when psql exits 0 on the part it saw', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'restoreproof-test-drill-'));
+    try {
+      const drill = join(dir, 'gz.yaml');
+      await writeFile(drill, ['apiVersion: restoreproof/v1', 'kind: RestoreDrill', 'metadata: { name: truncated-gz }', 'spec:', '  stores:', '    app:', '      engine: postgres',
+        `      restore: [ { artefact: ${join(fixtures.dir, 'analytics-truncated.sql.gz')}, database: analytics } ]`].join('\n'));
+      const report = await runDrill(drill, { reportDir, env });
+      assertValidReport(report);
+      assert.equal(report.exitCode, 1);
+      const step = report.stores[0]!.steps[0]!;
+      assert.equal(step.status, 'failed');
+      assert.match(step.error!, /cannot read .*analytics-truncated\.sql\.gz to the end \(unexpected end of file\)/);
+      await assertNothingLeft(report.runId);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a missing artefact fails before anything starts, and the report is still written', async () => {
     const report = await runDrill(fixtureDrill('missing-artefact.yaml'), { reportDir, env });
     assert.equal(report.exitCode, 1);

@@ -17,6 +17,9 @@ export function demoBackups(): Promise<DemoBackups> {
     const truncated = join(dir, 'shop-truncated.dump');
     await copyFile(made.shopDump, truncated);
     await truncate(truncated, Math.floor((await stat(made.shopDump)).size / 2));
+    const truncatedGz = join(dir, 'analytics-truncated.sql.gz');
+    await copyFile(made.analyticsSqlGz, truncatedGz);
+    await truncate(truncatedGz, Math.floor((await stat(made.analyticsSqlGz)).size / 2));
     // A plain SQL "backup" whose restore takes long enough to interrupt, deterministically.
     await writeFile(join(dir, 'slow.sql'), 'create table t (id int);\nselect pg_sleep(600);\n');
     // A baseline that disagrees with the backup: one count changed, one table dropped from the schema.

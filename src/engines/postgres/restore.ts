@@ -105,9 +105,10 @@ export async function restorePostgres(store: StartedStore, spec: PostgresStoreSp
       // Compressed artefacts stream through stdin; files are staged where the tool runs.
       const staged = viaStdin ? artefact.info.path : await store.stage(artefact.info.path, context.signal);
       const run = await store.exec(tool, viaStdin ? args : commandFor(step, format, artefact.info, staged).args, { signal: context.signal, ...(viaStdin ? { stdin: openArtefact(artefact.info) } : {}) });
-      const ok = run.exitCode === 0;
+      const ok = run.exitCode === 0 && !run.inputError;
       result = { ...base, status: ok ? 'passed' : 'failed', exitCode: run.exitCode, stderr: trimStderr(run.stderr), startedAt, durationMs: performance.now() - t0 };
-      if (!ok) {
+      if (run.inputError) result.error = `cannot read ${step.artefact} to the end (${run.inputError}); ${tool} saw only part of it`;
+      else if (!ok) {
         const how = run.exitCode === null ? `was killed by ${run.signal}` : `exited with code ${run.exitCode}`;
         result.error = `${tool} ${how} restoring ${step.artefact}${lastErrorLine(run.stderr) ? `: ${lastErrorLine(run.stderr)}` : ''}`;
       }
