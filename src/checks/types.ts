@@ -6,7 +6,7 @@ export type CheckStatus = 'passed' | 'failed' | 'warned' | 'skipped';
 export interface CheckResult {
   id: string;
   name: string;
-  type: CheckSpec['type'] | 'completeness' | 'consistency';
+  type: CheckSpec['type'] | 'completeness' | 'consistency' | 'migrate';
   /** Store name, or several joined by commas for cross-store checks. */
   store: string;
   database?: string;
@@ -75,5 +75,13 @@ export function checkTitle(check: CheckSpec): string {
       return `${check.store}: INFO ${check.section ?? 'keyspace'} ${check.field}`;
     case 'reachability':
       return `every object ${check.references.store} references is in ${check.objects.store}`;
+    case 'http':
+      return `${check.method ?? 'GET'} ${check.url ?? check.path}${check.retry ? ` (until ${check.retry.until})` : ''}`;
+    case 'auditChain':
+      return `${check.store}: ${check.algorithm} chain over ${check.table ?? check.collection} by ${check.orderBy}`;
+    case 'decrypt':
+      return `${check.store}: ${check.cipher} decrypts ${check.sample ?? 20} sampled ${check.table ?? check.collection}.${check.column}`;
+    case 'freshness':
+      return `${check.store}: newest ${check.table ?? check.collection}.${check.column} within ${check.maxAge ?? 'the RPO'} of the backup`;
   }
 }

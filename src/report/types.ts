@@ -5,7 +5,7 @@ import type { ResourceRecord } from '../runtimes/types.ts';
 export const reportSchemaVersion = '1.1';
 
 export type RunStatus = 'passed' | 'warned' | 'failed' | 'error' | 'aborted';
-export type PhaseName = 'load' | 'verify' | 'provision' | 'restore' | 'checks' | 'teardown';
+export type PhaseName = 'load' | 'verify' | 'provision' | 'restore' | 'app' | 'checks' | 'teardown';
 
 export interface PhaseRecord {
   name: PhaseName;

@@ -3,7 +3,8 @@ import { engineFor } from '../engines/index.ts';
 import type { VerifiedArtefact } from '../engines/types.ts';
 import { runtimes } from '../runtimes/index.ts';
 import { selectRuntime } from '../runtimes/select.ts';
-import type { Drill, RuntimeChoice, RuntimeName } from '../spec/types.ts';
+import { describeSelect } from '../sources/select.ts';
+import type { ArtefactSourceSpec, Drill, RuntimeChoice, RuntimeName } from '../spec/types.ts';
 
 /** Every step a run would take, as lines of text. Reads nothing but file metadata. */
 export async function planDrill(drill: Drill, options: { runtime?: RuntimeChoice } = {}): Promise<string[]> {
@@ -18,6 +19,12 @@ export async function planDrill(drill: Drill, options: { runtime?: RuntimeChoice
   const artefacts: VerifiedArtefact[] = [];
   for (const [name, store] of Object.entries(doc.spec.stores)) {
     for (const index of store.restore.keys()) {
+      const artefact = (store.restore[index] as { artefact?: unknown }).artefact;
+      if (artefact && typeof artefact === 'object') {
+        const source = artefact as ArtefactSourceSpec;
+        lines.push(`   - ${name}: step ${index + 1} is fetched first: ${source.source}, ${describeSelect(source.select)}${source.sha256 ? ', sha256 checked' : ''}${source.decrypt ? ', decrypted' : ''}${source.unpack ? ', unpacked' : ''}`);
+        continue;
+      }
       try {
         const verified = await engineFor(store).inspect(store as never, index, drill.dir, { hash: false });
         if (!verified) {

@@ -3,6 +3,8 @@ import type { CheckOutcome, CheckResult, CheckRunner } from '../checks/types.ts'
 import { checkId, checkTitle } from '../checks/types.ts';
 import { consistencyOutcome } from '../checks/consistency.ts';
 import { runReachability } from '../checks/reachability.ts';
+import { isGenericCheck, runGenericCheck } from '../checks/generic.ts';
+import { runAppPhase } from '../app/index.ts';
 import { engineFor } from '../engines/index.ts';
 import type { RestoreStepResult, VerifiedArtefact } from '../engines/types.ts';
 import { DrillConfigError, ExitCode, RestoreproofError, errorMessage, type SpecIssue } from '../errors.ts';
@@ -11,7 +13,7 @@ import { writeReports, type ReportFormat } from '../report/index.ts';
 import { reportSchemaVersion, type PhaseName, type PhaseRecord, type Reporter, type ReportError, type RunReport, type StoreRecord } from '../report/types.ts';
 import { runtimes } from '../runtimes/index.ts';
 import { selectRuntime, type RuntimeSelection } from '../runtimes/select.ts';
-import type { StartedStore } from '../runtimes/types.ts';
+import type { StartedApp, StartedStore } from '../runtimes/types.ts';
 import { loadBaselineFile } from '../spec/baseline.ts';
 import { loadDrill, drillDisplayName } from '../spec/load.ts';
 import { storesOf, type Drill, type RuntimeChoice, type RuntimeName } from '../spec/types.ts';
@@ -95,6 +97,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
   let drill: Drill | undefined;
   let configError = false;
   const started: StartedStore[] = [];
+  let startedApp: StartedApp | undefined;
   const storeRecords = new Map<string, StoreRecord>();
 
   emit('onRunStart', { runId, drill: file, runtime: report.runtime });
@@ -212,7 +215,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
     if (!provisioned || signal.aborted) throw new Stop();
 
     // restore: stores concurrently, each store's steps in order.
-    await phase('restore', async () => {
+    const restoredAll = await phase('restore', async () => {
       const outcomes = await Promise.all(
         started.map(async (store) => {
           const spec = doc.spec.stores[store.name]!;
@@ -233,6 +236,19 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
       );
       return outcomes.every(Boolean);
     });
+
+    // app: the application under test on the restored stores (spec.app): migration, then start.
+    let appProblem: string | undefined;
+    if (doc.spec.app && !signal.aborted) {
+      if (!restoredAll) {
+        skipPhase('app');
+        appProblem = 'the restore failed, so the app was not started';
+      } else {
+        const onCheck = (result: CheckResult) => (report.checks.push(result), emit('onCheckEnd', result));
+        startedApp = await phase('app', () => runAppPhase({ runtime, drill: drill!, runId, stores: started, signal, onCheck, onCheckStart: (id, name) => emit('onCheckStart', { id, name }) }));
+        if (!startedApp) appProblem = 'the app did not start (see errors)';
+      }
+    }
 
     // checks: checks of a store that did not restore are skipped, not run against half a database.
     if (signal.aborted) throw new Stop();
@@ -279,6 +295,16 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
           record({ id, name, type: check.type, store: needs.join(','), severity, status: 'skipped', expected: '', actual: null, message: `skipped: ${why}`, startedAt: new Date().toISOString(), durationMs: 0 });
           continue;
         }
+        if (isGenericCheck(check)) {
+          if (check.type === 'http' && !check.url && !startedApp) {
+            record({ id, name, type: check.type, store: 'app', severity, status: 'skipped', expected: '', actual: null, message: `skipped: ${appProblem ?? 'no app'}`, startedAt: new Date().toISOString(), durationMs: 0 });
+            continue;
+          }
+          const database = check.type === 'http' ? undefined : (check.database ?? engineFor(doc.spec.stores[check.store]!).defaultDatabase(doc.spec.stores[check.store] as never));
+          await timed({ id, name, type: check.type, store: check.type === 'http' ? 'app' : check.store, ...(database ? { database } : {}), severity }, () =>
+            runGenericCheck(check, { drill: drill!, stores: storesByName, ...(database ? { database } : {}), ...(startedApp ? { app: startedApp } : {}), ...(appProblem ? { appProblem } : {}), artefacts: report.artefacts, runStartedAt: report.startedAt, signal }));
+          continue;
+        }
         if (check.type === 'reachability') {
           await timed({ id, name, type: check.type, store: needs.join(','), severity }, () => runReachability(check, { drill: drill!, stores: storesByName, signal }));
           continue;
@@ -297,7 +323,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
   } catch (err) {
     if (!(err instanceof Stop)) fail(err);
   } finally {
-    for (const name of ['verify', 'provision', 'restore', 'checks'] as const) {
+    for (const name of ['verify', 'provision', 'restore', ...(drill?.document.spec.app ? ['app' as const] : []), 'checks'] as const) {
       if (!configError && drill && !report.phases.some((p) => p.name === name)) skipPhase(name);
     }
     // Checks that never ran still appear, so the report lists the whole drill.
@@ -308,8 +334,10 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
       }
     }
     await phase('teardown', async () => {
-      if (started.length === 0) return true;
+      if (started.length === 0 && !startedApp) return true;
+      const resources = () => [...(startedApp?.resources ?? []), ...started.flatMap((s) => [...s.resources])];
       if (options.keep && !signal.aborted) {
+        startedApp?.keep();
         for (const store of started) {
           store.keep();
           const record = storeRecords.get(store.name);
@@ -317,10 +345,11 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
         }
         report.teardown.status = 'kept';
       } else {
+        await startedApp?.stop().catch(() => {}); // first: it holds connections to the stores
         await Promise.allSettled(started.map((s) => s.stop()));
-        report.teardown.status = started.every((s) => s.resources.every((r) => r.removed)) ? 'completed' : 'incomplete';
+        report.teardown.status = resources().every((r) => r.removed) ? 'completed' : 'incomplete';
       }
-      report.teardown.resources = started.flatMap((s) => [...s.resources]);
+      report.teardown.resources = resources();
       return report.teardown.status !== 'incomplete';
     });
     report.teardown.completedAt = new Date().toISOString();

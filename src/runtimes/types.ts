@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
-import type { StoreSpec } from '../spec/types.ts';
+import type { AppCommandSpec, AppSpec, StoreSpec } from '../spec/types.ts';
+import type { StoreAddress } from '../app/env.ts';
 import type { ToolResult } from '../util/process.ts';
 import type { VerifiedArtefact } from '../engines/types.ts';
 
@@ -70,6 +71,43 @@ export interface StartedStore extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
+/**
+ * What a runtime needs to start the application under test (`spec.app`) or run its one-shot
+ * migration. The env is resolved by the runtime through `env(address)`, because only the runtime
+ * knows how the app reaches a store (loopback for local; a network alias for containers).
+ */
+export interface AppRequest {
+  runId: string;
+  drillName: string;
+  drillDir: string;
+  spec: AppSpec;
+  signal: AbortSignal;
+  /** Resolves spec env (placeholders and secrets); `address` maps a store to how the app reaches it. */
+  env(address?: StoreAddress, appPort?: number): Promise<Record<string, string>>;
+}
+
+/** The app as started: where the harness reaches it, its resources and its log. */
+export interface StartedApp {
+  /** Base URL as the harness reaches it, e.g. http://127.0.0.1:41234; relative http check paths go here. */
+  readonly baseUrl: string;
+  readonly resources: readonly ResourceRecord[];
+  readonly running: boolean;
+  /** The last lines the app wrote (stdout and stderr), redacted. */
+  logTail(lines?: number): string;
+  connectionHelp(): string[];
+  keep(): void;
+  /** Stops and removes; idempotent. Records the outcome on `resources`. */
+  stop(): Promise<void>;
+}
+
+export interface AppTaskResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** Tail of stdout and stderr, redacted. */
+  log: string;
+  durationMs: number;
+}
+
 /** Runtimes declare what they can host as flags, not by probing at run time. */
 export interface Runtime {
   readonly name: string;
@@ -77,4 +115,8 @@ export interface Runtime {
   /** One line per action provisioning would take; touches nothing. */
   describeProvision(request: Omit<ProvisionRequest, 'signal' | 'runId' | 'artefacts'>): Promise<string[]>;
   provision(request: ProvisionRequest): Promise<StartedStore>;
+  /** Starts `spec.app` and resolves once it accepts connections on its port; absent when the runtime cannot host apps. */
+  startApp?(request: AppRequest): Promise<StartedApp>;
+  /** Runs a one-shot command (the app's migration) to completion against the restored stores. */
+  runAppTask?(request: Omit<AppRequest, 'spec'> & { spec: AppCommandSpec & { timeout?: string } }): Promise<AppTaskResult>;
 }

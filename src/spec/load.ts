@@ -6,6 +6,7 @@ import { isMap, isScalar, isSeq, LineCounter, parse, parseDocument, visit, type 
 import { DrillConfigError, type SpecIssue } from '../errors.ts';
 import { sha256 } from '../util/hash.ts';
 import { interpolate } from './interpolate.ts';
+import { appIssues, extraCheckIssues } from './app-checks.ts';
 import type { CheckSpec, Drill, DrillDocument, EngineName, Expectation } from './types.ts';
 
 export const drillSchemaPath = new URL('../../schemas/drill.schema.json', import.meta.url);
@@ -189,11 +190,11 @@ function semanticIssues(drill: DrillDocument, file: string, locate: Drill['locat
     const refs: [string, (string | number)[]][] =
       check.type === 'reachability'
         ? [[check.references.store, ['spec', 'checks', i, 'references', 'store']], [check.objects.store, ['spec', 'checks', i, 'objects', 'store']]]
-        : [[check.store, ['spec', 'checks', i, 'store']]];
+        : check.type === 'http' ? [] : [[check.store, ['spec', 'checks', i, 'store']]];
     for (const [storeName, path] of refs) {
       const store = stores[storeName];
       if (!store) add(path, `unknown store "${storeName}"; stores: ${Object.keys(stores).join(', ')}`);
-      else if (check.type !== 'reachability' && !checkEngines[check.type].includes(store.engine)) {
+      else if (check.type !== 'reachability' && check.type !== 'http' && !checkEngines[check.type].includes(store.engine)) {
         add(['spec', 'checks', i, 'type'], `a ${check.type} check needs a ${checkEngines[check.type].join(' or ')} store; ${storeName} is ${store.engine}`);
       }
     }
@@ -205,7 +206,8 @@ function semanticIssues(drill: DrillDocument, file: string, locate: Drill['locat
       const objStore = stores[check.objects.store];
       if (objStore && objStore.engine !== 's3') add(['spec', 'checks', i, 'objects', 'store'], `objects come from an s3 store; ${check.objects.store} is ${objStore.engine}`);
     }
-    const engine = check.type === 'reachability' ? undefined : stores[check.store]?.engine;
+    for (const [path, message] of extraCheckIssues(drill, check)) add(['spec', 'checks', i, ...path], message);
+    const engine = check.type === 'reachability' || check.type === 'http' ? undefined : stores[check.store]?.engine;
     if (engine === 'postgres' && check.type === 'count' && !check.table) add(['spec', 'checks', i], 'a postgres count check needs table');
     if (engine === 'mongodb' && check.type === 'count' && !check.collection) add(['spec', 'checks', i], 'a mongodb count check needs collection');
     if (engine === 'postgres' && check.type === 'query' && !check.sql) add(['spec', 'checks', i], 'a postgres query check needs sql');
@@ -216,7 +218,7 @@ function semanticIssues(drill: DrillDocument, file: string, locate: Drill['locat
     const expectations: [Expectation, (string | number)[]][] =
       check.type === 'objects'
         ? Object.entries(check.expect).map(([k, e]) => [e!, ['spec', 'checks', i, 'expect', k]])
-        : 'expect' in check ? [[check.expect, ['spec', 'checks', i, 'expect']]] : [];
+        : 'expect' in check && check.type !== 'http' ? [[check.expect, ['spec', 'checks', i, 'expect']]] : [];
     for (const [expect, path] of expectations) {
       if (expect.matches !== undefined) {
         try {
@@ -228,11 +230,12 @@ function semanticIssues(drill: DrillDocument, file: string, locate: Drill['locat
       if (expect.between && expect.between[0] > expect.between[1]) add([...path, 'between'], 'between must be [low, high]');
     }
   });
+  for (const [path, message] of appIssues(drill)) add(['spec', 'app', ...path], message);
   return issues;
 }
 
 /** Which engines answer which check types. */
-const checkEngines: Record<Exclude<CheckSpec['type'], 'reachability'>, EngineName[]> = {
+const checkEngines: Record<Exclude<CheckSpec['type'], 'reachability' | 'http'>, EngineName[]> = {
   count: ['postgres', 'mongodb'],
   query: ['postgres', 'mongodb'],
   baseline: ['postgres', 'mongodb'],
@@ -242,6 +245,9 @@ const checkEngines: Record<Exclude<CheckSpec['type'], 'reachability'>, EngineNam
   keys: ['redis'],
   key: ['redis'],
   info: ['redis'],
+  auditChain: ['postgres', 'mongodb'],
+  decrypt: ['postgres', 'mongodb'],
+  freshness: ['postgres', 'mongodb'],
 };
 
 function closest(word: string, candidates: string[]): string | undefined {

@@ -38,6 +38,28 @@ export interface DrillSpec {
     pushgateway?: { url: string; job?: string };
   };
   consistency?: { window: string };
+  /** The application under test, started against the restored stores after the restore. */
+  app?: AppSpec;
+}
+
+/** An env value: literal text (with `${stores.<name>.<field>}` and `${app.port}` placeholders), or a secret. */
+export type AppEnvValue = string | SecretRef;
+
+export interface AppCommandSpec {
+  /** argv; no shell. A first element containing a slash is relative to the drill's directory. */
+  command: string[];
+  /** Working directory, relative to the drill's directory (default: the drill's directory). */
+  cwd?: string;
+  env?: Record<string, AppEnvValue>;
+}
+
+export interface AppSpec extends AppCommandSpec {
+  /** Port the app listens on; default: a free loopback port, passed as PORT and `${app.port}`. */
+  port?: number;
+  /** How long the app may take to accept TCP connections on its port (default 2m). */
+  startTimeout?: string;
+  /** Run once against the restored stores before the app starts (e.g. the app's migrations); recorded as a check. */
+  migrate?: AppCommandSpec & { timeout?: string };
 }
 
 export type SecretRef = { env: string } | { file: string };
@@ -231,11 +253,116 @@ export interface ReachabilityCheckSpec {
   concurrency?: number;
 }
 
-export type StoreCheckSpec = CountCheckSpec | QueryCheckSpec | BaselineCheckSpec | SchemaCheckSpec | ObjectsCheckSpec | ObjectCheckSpec | KeysCheckSpec | KeyCheckSpec | InfoCheckSpec;
-export type CheckSpec = StoreCheckSpec | ReachabilityCheckSpec;
+/** A JSON field expectation of an http check. */
+export interface JsonFieldExpectation {
+  equals?: string | number | boolean | null;
+  matches?: string;
+  exists?: boolean;
+}
+
+export interface HttpCheckSpec {
+  type: 'http';
+  id?: string;
+  name?: string;
+  severity?: 'fail' | 'warn';
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
+  /** Relative to the app (`spec.app`). */
+  path?: string;
+  /** Absolute URL; instead of path. */
+  url?: string;
+  headers?: Record<string, string | SecretRef>;
+  /** A string is sent as is; anything else as JSON. */
+  body?: unknown;
+  /** Per request (default 10s). */
+  timeout?: string;
+  expect?: {
+    /** Default: 200-299. */
+    status?: number | number[];
+    /** Dotted paths (`a.b.0.c`) into the JSON body. */
+    json?: Record<string, JsonFieldExpectation>;
+    /** Upper bound on the response time, e.g. 500ms. */
+    latency?: string;
+    /** A regular expression the body text must match. */
+    body?: string;
+  };
+  /** Try again until the expectations hold or the deadline passes (readiness). */
+  retry?: { until: string; interval?: string };
+}
+
+/** How values are written into an audit-chain MAC input. */
+export interface AuditChainFormat {
+  /** iso (JavaScript toISOString, ms), epochSeconds, epochMillis, or text (the server's text, UTC). Default iso. */
+  timestamp?: 'iso' | 'epochSeconds' | 'epochMillis' | 'text';
+  /** What a null becomes in a template (default: empty string); in canonical JSON a null stays null unless set. */
+  null?: string;
+  /** Canonical JSON only: numbers as JSON numbers (default) or as strings. */
+  numbers?: 'json' | 'text';
+}
+
+export interface AuditChainCheckSpec extends CheckBase {
+  type: 'auditChain';
+  /** postgres: table (`schema.table`). */
+  table?: string;
+  /** mongodb: collection. */
+  collection?: string;
+  /** Ordering column / field; the chain runs in ascending order of it. */
+  orderBy: string;
+  /** Column holding each row's MAC. */
+  macColumn: string;
+  /** Column holding the previous row's MAC, when the chain stores it. */
+  linkColumn?: string;
+  algorithm: 'HMAC-SHA256' | 'HMAC-SHA512';
+  key: SecretRef;
+  /** How the key's text becomes bytes (default utf8). */
+  keyEncoding?: 'utf8' | 'hex' | 'base64';
+  /** Encoding of the MAC as stored (and of {prev}). Default hex. */
+  encoding?: 'hex' | 'base64';
+  /** Either a template (`{prev}|{id}|{actor}`) or canonical JSON (RFC 8785) of fields, with the previous MAC prepended. */
+  input: { template: string; fields?: string[] } | { canonicalJson: string[]; separator?: string };
+  /** The previous MAC of the first row (default: empty string). */
+  genesis?: string;
+  format?: AuditChainFormat;
+  /** Rows that are retired and not part of the chain. `equals` omitted: rows where the column is not null. */
+  exclude?: { column: string; equals?: string | number | boolean };
+}
+
+export interface SecretKeySpec {
+  key: SecretRef;
+  /** How the key's text becomes bytes (default base64). */
+  keyEncoding?: 'hex' | 'base64';
+}
+
+export interface DecryptCheckSpec extends CheckBase, SecretKeySpec {
+  type: 'decrypt';
+  table?: string;
+  collection?: string;
+  column: string;
+  /**
+   * aes-256-gcm: nonce(12) | ciphertext | tag(16), 32-byte key.
+   * aes-256-cbc-hmac-sha256: iv(16) | ciphertext (PKCS#7) | HMAC-SHA256(macKey, iv | ciphertext)(32), 64-byte key = encKey(32) | macKey(32).
+   */
+  cipher: 'aes-256-gcm' | 'aes-256-cbc-hmac-sha256';
+  /** How the stored value is encoded (default base64; bytea columns and BSON binary are raw). */
+  encoding?: 'base64' | 'hex' | 'raw';
+  /** Rows sampled (default 20). */
+  sample?: number;
+}
+
+export interface FreshnessCheckSpec extends CheckBase {
+  type: 'freshness';
+  table?: string;
+  collection?: string;
+  column: string;
+  /** Newest row within this of the backup's point in time; default spec.objectives.rpo. */
+  maxAge?: string;
+}
+
+export type StoreCheckSpec = CountCheckSpec | QueryCheckSpec | BaselineCheckSpec | SchemaCheckSpec | ObjectsCheckSpec | ObjectCheckSpec | KeysCheckSpec | KeyCheckSpec | InfoCheckSpec | AuditChainCheckSpec | DecryptCheckSpec | FreshnessCheckSpec;
+export type CheckSpec = StoreCheckSpec | ReachabilityCheckSpec | HttpCheckSpec;
 
 /** The stores a check reads; a check is skipped when any of them did not restore. */
 export function storesOf(check: CheckSpec): string[] {
+  if (check.type === 'http') return [];
   return check.type === 'reachability' ? [...new Set([check.references.store, check.objects.store])] : [check.store];
 }
 export type CheckType = CheckSpec['type'];

@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os';
 import type { EngineName } from '../../spec/types.ts';
 import type { ProvisionRequest, Runtime, StartedStore } from '../types.ts';
+import { runLocalAppTask, startLocalApp } from './app.ts';
 import { minioBinary, startLocalMinio } from './minio.ts';
 import { mongoServerBinary, startLocalMongo } from './mongodb.ts';
 import { describeLocalPostgres, startLocalPostgres } from './postgres.ts';
@@ -32,4 +33,6 @@ export const localRuntime: Runtime = {
     }
   },
   provision: (request) => starters[request.spec.engine](request),
+  startApp: startLocalApp,
+  runAppTask: runLocalAppTask,
 };

@@ -74,16 +74,17 @@ export class LocalServer {
   }
 
   /** Detached: a terminal's Ctrl-C reaches only the harness, which then stops the server in order. */
-  start(command: string, args: string[], options: { env?: Record<string, string>; account?: Account; stopSignal?: NodeJS.Signals } = {}): void {
+  start(command: string, args: string[], options: { env?: Record<string, string>; account?: Account; stopSignal?: NodeJS.Signals; cwd?: string; group?: boolean } = {}): void {
     const child = spawn(command, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
-      cwd: this.dir,
+      cwd: options.cwd ?? this.dir,
       env: { ...process.env, ...options.env },
       ...options.account,
     });
     this.child = child;
     this.stopSignal = options.stopSignal ?? 'SIGTERM';
+    this.group = options.group ?? false;
     this.resources.push({ kind: 'process', id: `${command.split('/').pop()} pid ${child.pid}`, store: this.store });
     const append = (d: string) => {
       this.log = (this.log + d).slice(-16 * 1024);
@@ -95,6 +96,8 @@ export class LocalServer {
   }
 
   private stopSignal: NodeJS.Signals = 'SIGTERM';
+  /** Signal the whole process group (an app started through a wrapper such as npm), not just the child. */
+  private group = false;
 
   logTail(lines = 8): string {
     return this.log.trim().split('\n').slice(-lines).join('\n');
@@ -135,8 +138,16 @@ export class LocalServer {
     this.stopped = true;
     const child = this.child;
     if (child && this.running) {
-      child.kill(this.stopSignal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const kill = (signal: NodeJS.Signals) => {
+        try {
+          if (this.group && child.pid) process.kill(-child.pid, signal);
+          else child.kill(signal);
+        } catch {
+          child.kill(signal);
+        }
+      };
+      kill(this.stopSignal);
+      const timer = setTimeout(() => kill('SIGKILL'), 10_000);
       await this.exited;
       clearTimeout(timer);
     }

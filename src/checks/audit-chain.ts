@@ -1,0 +1,298 @@
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { canonicalJson } from '../evidence/canonical.ts';
+import { RestoreproofError } from '../errors.ts';
+import type { StartedStore } from '../runtimes/types.ts';
+import { resolveSecret } from '../spec/secrets.ts';
+import type { AuditChainCheckSpec, AuditChainFormat } from '../spec/types.ts';
+import { streamRows, type CellValue } from './rows.ts';
+import type { CheckOutcome } from './types.ts';
+
+/** A MAC input template: text and `{name}` placeholders; `{{` and `}}` are literal braces. */
+export type MacTemplatePart = string | { name: string };
+
+const placeholderName = /^[A-Za-z_][A-Za-z0-9_.$-]*$/;
+
+/** Parses `{prev}|{id}|{actor}`; throws an Error saying where the syntax is wrong. */
+export function parseMacTemplate(template: string): MacTemplatePart[] {
+  const parts: MacTemplatePart[] = [];
+  let text = '';
+  for (let i = 0; i < template.length; i++) {
+    const c = template[i]!;
+    if (c === '{' && template[i + 1] === '{') (text += '{'), i++;
+    else if (c === '}' && template[i + 1] === '}') (text += '}'), i++;
+    else if (c === '}') throw new Error(`unmatched "}" at offset ${i} (write "}}" for a literal brace)`);
+    else if (c === '{') {
+      const end = template.indexOf('}', i + 1);
+      if (end < 0) throw new Error(`unterminated "{" at offset ${i}`);
+      const name = template.slice(i + 1, end);
+      if (name.includes('{')) throw new Error(`"{" inside a placeholder at offset ${i}`);
+      if (!placeholderName.test(name)) throw new Error(`invalid placeholder {${name}} at offset ${i}: expected {prev} or {<column>}`);
+      if (text) parts.push(text);
+      text = '';
+      parts.push({ name });
+      i = end;
+    } else text += c;
+  }
+  if (text) parts.push(text);
+  return parts;
+}
+
+/** Semantic problems with an auditChain check, found before any restore: [path below the check, message]. */
+export function auditChainIssues(check: AuditChainCheckSpec): [string[], string][] {
+  const issues: [string[], string][] = [];
+  if ('template' in check.input) {
+    try {
+      const names = parseMacTemplate(check.input.template).filter((p): p is { name: string } => typeof p !== 'string').map((p) => p.name);
+      if (!names.includes('prev') && !check.linkColumn) issues.push([['input', 'template'], 'the template never uses {prev}, so nothing chains the rows; add {prev}']);
+      const defined = check.input.fields ? new Set(['prev', ...check.input.fields]) : undefined;
+      for (const name of names) {
+        if (defined && !defined.has(name)) issues.push([['input', 'template'], `placeholder {${name}} is not defined; defined: ${[...defined].map((n) => `{${n}}`).join(', ')}`]);
+      }
+      if (names.length === 0) issues.push([['input', 'template'], 'the template has no placeholders']);
+    } catch (err) {
+      issues.push([['input', 'template'], `template syntax error: ${(err as Error).message}`]);
+    }
+  } else if (check.input.canonicalJson.includes('prev')) {
+    issues.push([['input', 'canonicalJson'], '"prev" is prepended to the canonical JSON, not a field of it']);
+  }
+  return issues;
+}
+
+/** `YYYY-MM-DD HH:MM:SS[.ffffff][+00]` → what JavaScript's toISOString prints (ms precision). */
+export function isoFromText(text: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d+))?(?:\+00(?::00)?|Z)?$/.exec(text);
+  if (!m) return text;
+  return `${m[1]}T${m[2]}.${(m[3] ?? '').padEnd(3, '0').slice(0, 3)}Z`;
+}
+
+type Formatter = (cell: CellValue) => string;
+
+function timestampFormatter(format: AuditChainFormat['timestamp']): (text: string) => string | number {
+  switch (format ?? 'iso') {
+    case 'iso':
+      return isoFromText;
+    case 'text':
+      return (t) => t;
+    case 'epochMillis':
+      return (t) => Date.parse(isoFromText(t));
+    case 'epochSeconds':
+      return (t) => Math.floor(Date.parse(isoFromText(t)) / 1000);
+  }
+}
+
+function textFormatter(format: AuditChainFormat = {}): Formatter {
+  const ts = timestampFormatter(format.timestamp);
+  const nullText = format.null ?? '';
+  return (cell) => {
+    switch (cell.kind) {
+      case 'null':
+        return nullText;
+      case 'timestamp':
+        return String(ts(cell.text));
+      case 'boolean':
+        return cell.text === 't' || cell.text === 'true' ? 'true' : 'false';
+      default:
+        return cell.text;
+    }
+  };
+}
+
+function jsonFormatter(format: AuditChainFormat = {}): (cell: CellValue) => unknown {
+  const ts = timestampFormatter(format.timestamp);
+  return (cell) => {
+    switch (cell.kind) {
+      case 'null':
+        return format.null ?? null;
+      case 'timestamp':
+        return ts(cell.text);
+      case 'boolean':
+        return cell.text === 't' || cell.text === 'true';
+      case 'number':
+        return format.numbers === 'text' ? cell.text : Number(cell.text);
+      default:
+        return cell.text;
+    }
+  };
+}
+
+export type BreakKind = 'changed' | 'deleted' | 'reordered';
+export interface ChainBreak {
+  /** The ordering key of the row where the chain breaks. */
+  key: string;
+  kind: BreakKind;
+  reason: string;
+}
+
+/** The MAC of one row's input; `prev` is the previous MAC as stored (encoded). */
+export type MacFunction = (prev: string, row: CellValue[]) => string;
+
+/** Builds the per-row MAC function from the check (template or canonical JSON); columns name each row cell. */
+export function macFunction(check: AuditChainCheckSpec, key: KeyObject, columns: string[]): MacFunction {
+  const algorithm = check.algorithm === 'HMAC-SHA512' ? 'sha512' : 'sha256';
+  const encoding = check.encoding ?? 'hex';
+  const index = (name: string) => columns.indexOf(name);
+  let input: (prev: string, row: CellValue[]) => string;
+  if ('template' in check.input) {
+    const text = textFormatter(check.format);
+    const parts = parseMacTemplate(check.input.template).map((p) => (typeof p === 'string' ? p : p.name === 'prev' ? -1 : index(p.name)));
+    input = (prev, row) => {
+      let s = '';
+      for (const p of parts) s += typeof p === 'string' ? p : p === -1 ? prev : text(row[p]!);
+      return s;
+    };
+  } else {
+    const json = jsonFormatter(check.format);
+    const fields = check.input.canonicalJson.map((f) => [f, index(f)] as const);
+    const separator = check.input.separator ?? '';
+    input = (prev, row) => {
+      const doc: Record<string, unknown> = {};
+      for (const [name, i] of fields) doc[name] = json(row[i]!);
+      return prev + separator + canonicalJson(doc);
+    };
+  }
+  return (prev, row) => createHmac(algorithm, key).update(input(prev, row), 'utf8').digest(encoding);
+}
+
+/** The MAC as stored, in the check's encoding (a bytea column arrives as hex). */
+function storedMac(cell: CellValue, encoding: 'hex' | 'base64'): string {
+  if (cell.kind === 'bytes') return encoding === 'hex' ? cell.text : Buffer.from(cell.text, 'hex').toString('base64');
+  return encoding === 'hex' ? cell.text.toLowerCase() : cell.text;
+}
+
+export interface ChainResult {
+  rowsRead: number;
+  rowsVerified: number;
+  rowsExcluded: number;
+  breaks: number;
+  firstBreak?: ChainBreak;
+  /** Up to 10 breaks after the first. */
+  moreBreaks: ChainBreak[];
+}
+
+/**
+ * Verifies a chain row by row. Each row's MAC is recomputed over its input with the previous row's
+ * stored MAC; with a link column, the link must equal that MAC. A break is classified:
+ * - changed: the row's own MAC does not verify (its fields, or its link, were altered);
+ * - reordered: the row verifies with its own link, and that link is the MAC of another row seen before or after;
+ * - deleted: the row verifies with its own link, and no row carries the MAC it links to (a gap).
+ * Without a link column a deleted row looks like a changed one. After a break the chain resynchronises
+ * on the stored MACs, so one tampered row is one break. Memory: a window of recent MACs, not the table.
+ */
+export async function verifyChain(rows: AsyncIterable<CellValue[]>, columns: string[], check: AuditChainCheckSpec, mac: MacFunction, signal?: AbortSignal): Promise<ChainResult> {
+  const encoding = check.encoding ?? 'hex';
+  const at = (name: string) => columns.indexOf(name);
+  const iKey = at(check.orderBy);
+  const iMac = at(check.macColumn);
+  const iLink = check.linkColumn ? at(check.linkColumn) : -1;
+  const iExclude = check.exclude ? at(check.exclude.column) : -1;
+  const excludeValue = check.exclude?.equals === undefined ? undefined : String(check.exclude.equals);
+  const isExcluded = (row: CellValue[]) => {
+    if (iExclude < 0) return false;
+    const cell = row[iExclude]!;
+    if (excludeValue === undefined) return cell.kind !== 'null';
+    if (cell.kind === 'boolean') return (cell.text === 't' || cell.text === 'true') === (excludeValue === 'true');
+    return cell.kind !== 'null' && cell.text === excludeValue;
+  };
+
+  const result: ChainResult = { rowsRead: 0, rowsVerified: 0, rowsExcluded: 0, breaks: 0, moreBreaks: [] };
+  const windowSize = 10_000;
+  const recent = new Set<string>();
+  const order: string[] = [];
+  let prev = check.genesis ?? '';
+  /** Link of a row that verified on its own but linked to a MAC not seen yet: deleted, unless a later row has it. */
+  let pending: { chainBreak: ChainBreak; link: string } | undefined;
+  const addBreak = (b: ChainBreak) => {
+    result.breaks++;
+    if (!result.firstBreak) result.firstBreak = b;
+    else if (result.moreBreaks.length < 10) result.moreBreaks.push(b);
+  };
+  let n = 0;
+  for await (const row of rows) {
+    if ((++n & 0xfff) === 0) signal?.throwIfAborted();
+    if (isExcluded(row)) {
+      result.rowsExcluded++;
+      continue;
+    }
+    result.rowsRead++;
+    const key = row[iKey]!.text;
+    const stored = storedMac(row[iMac]!, encoding);
+    const link = iLink >= 0 ? (row[iLink]!.kind === 'null' ? check.genesis ?? '' : storedMac(row[iLink]!, encoding)) : prev;
+    if (pending && stored === pending.link) {
+      pending.chainBreak.kind = 'reordered';
+      pending.chainBreak.reason = `links to the MAC of row ${key}, which comes after it`;
+      pending = undefined;
+    }
+    const linkOk = link === prev;
+    if (linkOk && mac(prev, row) === stored) {
+      result.rowsVerified++;
+    } else if (linkOk) {
+      addBreak({ key, kind: 'changed', reason: iLink >= 0 ? 'the row does not verify: its fields were changed' : 'the row does not verify: its fields were changed, or a row before it was deleted (declare linkColumn to tell them apart)' });
+    } else if (mac(link, row) !== stored) {
+      addBreak({ key, kind: 'changed', reason: 'neither the row nor its link verifies' });
+    } else if (recent.has(link)) {
+      addBreak({ key, kind: 'reordered', reason: 'links to the MAC of an earlier row that is not the one before it' });
+    } else {
+      const b: ChainBreak = { key, kind: 'deleted', reason: 'links to a MAC no row before it has: a row is missing (link gap)' };
+      addBreak(b);
+      if (!pending) pending = { chainBreak: b, link };
+    }
+    recent.add(stored);
+    order.push(stored);
+    if (order.length > windowSize) recent.delete(order.splice(0, order.length - windowSize)[0]!);
+    prev = stored;
+  }
+  return result;
+}
+
+export interface AuditChainContext {
+  store: StartedStore;
+  engine: 'postgres' | 'mongodb';
+  database: string;
+  drillDir: string;
+  signal: AbortSignal;
+}
+
+export async function loadMacKey(check: Pick<AuditChainCheckSpec, 'key' | 'keyEncoding'>, drillDir: string, what: string): Promise<Buffer> {
+  const text = await resolveSecret(check.key, drillDir, what);
+  const encoding = check.keyEncoding ?? 'utf8';
+  const key = Buffer.from(text, encoding);
+  if (key.length === 0) throw new RestoreproofError('E_SECRET', `${what}: the key is empty (as ${encoding})`);
+  return key;
+}
+
+export async function runAuditChain(check: AuditChainCheckSpec, context: AuditChainContext): Promise<CheckOutcome> {
+  const key = createSecretKey(await loadMacKey(check, context.drillDir, 'auditChain key'));
+  const fields = 'template' in check.input
+    ? parseMacTemplate(check.input.template).flatMap((p) => (typeof p === 'string' || p.name === 'prev' ? [] : [p.name]))
+    : check.input.canonicalJson;
+  const columns = [...new Set([check.orderBy, check.macColumn, ...(check.linkColumn ? [check.linkColumn] : []), ...(check.exclude ? [check.exclude.column] : []), ...fields])];
+  const where = check.table ?? `${context.database}.${check.collection}`;
+  const expected = `every row of ${where} verifies (${check.algorithm}, ordered by ${check.orderBy})`;
+  const t0 = performance.now();
+  const source = await streamRows({ store: context.store, engine: context.engine, database: context.database, ...(check.table ? { table: check.table } : { collection: check.collection! }), columns, orderBy: check.orderBy, signal: context.signal });
+  let result: ChainResult;
+  try {
+    result = await verifyChain(source.rows, source.columns, check, macFunction(check, key, source.columns), context.signal);
+  } finally {
+    await source.close();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const rowsPerSecond = Math.round(result.rowsRead / Math.max(seconds, 1e-6));
+  const actual = {
+    rowsRead: result.rowsRead,
+    rowsVerified: result.rowsVerified,
+    rowsExcluded: result.rowsExcluded,
+    breaks: result.breaks,
+    firstBreak: result.firstBreak ?? null,
+    ...(result.moreBreaks.length ? { moreBreaks: result.moreBreaks } : {}),
+    rowsPerSecond,
+  };
+  if (result.rowsRead === 0) return { passed: false, expected, actual, message: `${where} has no rows to verify` };
+  const first = result.firstBreak;
+  if (!first) return { passed: true, expected, actual, message: `${result.rowsVerified} rows verify (${rowsPerSecond} rows/s)${result.rowsExcluded ? `; ${result.rowsExcluded} retired rows excluded` : ''}` };
+  const firstRow = result.rowsVerified === 0 && result.breaks === result.rowsRead;
+  const message = firstRow
+    ? `first row does not verify (${check.orderBy} = ${first.key}), nor does any other: wrong key, algorithm, encoding or input format`
+    : `chain breaks at ${check.orderBy} = ${first.key}: ${first.kind} row (${first.reason}); ${result.rowsVerified} of ${result.rowsRead} rows verify, ${result.breaks} break(s)`;
+  return { passed: false, expected, actual, message };
+}

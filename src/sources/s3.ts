@@ -1,0 +1,60 @@
+import type { Readable } from 'node:stream';
+import * as Minio from 'minio';
+import { clientForUrl, listAll } from '../engines/s3/client.ts';
+import { RestoreproofError, ExitCode } from '../errors.ts';
+import { resolveSecret } from '../spec/secrets.ts';
+import type { ArtefactSourceSpec } from '../spec/types.ts';
+import { joinKey, type SourceEntry, type SourceReader } from './reader.ts';
+
+/**
+ * `s3://bucket/prefix` on any S3-compatible endpoint. The endpoint and credentials come from the
+ * step's `s3:` block (secret references) or AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY.
+ */
+export async function s3Reader(url: URL, spec: ArtefactSourceSpec, drillDir: string): Promise<SourceReader> {
+  const bucket = url.hostname;
+  const base = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  const endpoint = spec.s3?.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+  if (!endpoint) throw new RestoreproofError('E_SOURCE', `${url.href}: no S3 endpoint`, { exitCode: ExitCode.usage, hint: 'set s3.endpoint in the artefact or AWS_ENDPOINT_URL' });
+  const accessKey = spec.s3?.accessKey ? await resolveSecret(spec.s3.accessKey, drillDir, `${url.href} accessKey`) : (process.env.AWS_ACCESS_KEY_ID ?? '');
+  const secretKey = spec.s3?.secretKey ? await resolveSecret(spec.s3.secretKey, drillDir, `${url.href} secretKey`) : (process.env.AWS_SECRET_ACCESS_KEY ?? '');
+  const client = clientForUrl(endpoint, accessKey, secretKey, spec.s3?.region ?? process.env.AWS_REGION);
+  const display = `s3://${bucket}/${base}`;
+  const full = (key: string) => joinKey(base, key);
+  const rel = (key: string) => (base ? key.slice(base.replace(/\/$/, '').length + 1) : key);
+  const statKey = async (key: string): Promise<SourceEntry | undefined> => {
+    try {
+      const s = await client.statObject(bucket, full(key));
+      return { key, size: s.size, mtimeMs: s.lastModified.getTime() };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  };
+  return {
+    url: `${display} at ${new URL(endpoint).origin}`,
+    async list(prefix) {
+      const out: SourceEntry[] = [];
+      const start = full(prefix);
+      // An empty base lists the whole bucket; otherwise only below the base "folder".
+      const listPrefix = base && !prefix ? `${base.replace(/\/$/, '')}/` : start;
+      for await (const o of listAll(client, bucket, listPrefix)) out.push({ key: rel(o.key), size: o.size, mtimeMs: o.lastModified?.getTime() ?? 0 });
+      return out;
+    },
+    stat: statKey,
+    async open(key, start) {
+      return (start > 0 ? await client.getPartialObject(bucket, full(key), start) : await client.getObject(bucket, full(key))) as Readable;
+    },
+    async readText(key) {
+      if (!(await statKey(key))) return undefined;
+      const chunks: Buffer[] = [];
+      for await (const c of (await client.getObject(bucket, full(key))) as AsyncIterable<Buffer>) chunks.push(c);
+      return Buffer.concat(chunks).toString('utf8');
+    },
+    async close() {},
+  };
+}
+
+function isNotFound(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'NotFound' || code === 'NoSuchKey' || err instanceof Minio.S3Error && /not found|does not exist/i.test(err.message);
+}

@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import type { Readable } from 'node:stream';
+import { Client, type SFTPWrapper } from 'ssh2';
+import { RestoreproofError, ExitCode, errorMessage } from '../errors.ts';
+import { resolveSecret } from '../spec/secrets.ts';
+import type { ArtefactSourceSpec } from '../spec/types.ts';
+import type { SourceEntry, SourceReader } from './reader.ts';
+
+/** The host keys a known_hosts text allows for host:port (plain `host`, `[host]:port` or `*`; hashed entries are not supported). */
+export function knownKeys(text: string, host: string, port: number): { type: string; key: Buffer }[] {
+  const names = port === 22 ? [host, `[${host}]:22`] : [`[${host}]:${port}`];
+  const out: { type: string; key: Buffer }[] = [];
+  for (const line of text.split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length < 3 || fields[0]!.startsWith('#') || fields[0]!.startsWith('@')) continue;
+    const hosts = fields[0]!.split(',');
+    if (hosts.some((h) => h === '*' || names.includes(h))) out.push({ type: fields[1]!, key: Buffer.from(fields[2]!, 'base64') });
+  }
+  return out;
+}
+
+const fingerprint = (key: Buffer) => `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
+
+/**
+ * `sftp://user@host:port/path`, authenticated with a private key from a secret reference (or
+ * a password), the server's host key checked against `ssh.knownHosts` from the drill. Never
+ * trusts on first use.
+ */
+export async function sftpReader(url: URL, spec: ArtefactSourceSpec, drillDir: string, signal: AbortSignal): Promise<SourceReader> {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(url.port || 22);
+  const username = decodeURIComponent(url.username);
+  const display = `sftp://${username ? `${username}@` : ''}${url.host}${url.pathname}`;
+  const ssh = spec.ssh;
+  if (!ssh?.knownHosts) throw new RestoreproofError('E_SOURCE', `${display}: ssh.knownHosts is required`, { exitCode: ExitCode.usage, hint: 'add the server key line (ssh-keyscan -p PORT HOST) as ssh.knownHosts' });
+  const allowed = knownKeys(ssh.knownHosts, host, port);
+  if (allowed.length === 0) throw new RestoreproofError('E_SOURCE', `${display}: ssh.knownHosts has no entry for ${port === 22 ? host : `[${host}]:${port}`}`, { exitCode: ExitCode.usage });
+  const privateKey = ssh.key ? await resolveSecret(ssh.key, drillDir, `${display} ssh.key`) : undefined;
+  const passphrase = ssh.passphrase ? await resolveSecret(ssh.passphrase, drillDir, `${display} ssh.passphrase`) : undefined;
+  const password = ssh.password ? await resolveSecret(ssh.password, drillDir, `${display} ssh.password`) : undefined;
+  if (!privateKey && !password) throw new RestoreproofError('E_SOURCE', `${display}: no ssh.key or ssh.password`, { exitCode: ExitCode.usage });
+
+  const client = new Client();
+  let offered: Buffer | undefined;
+  const sftp = await new Promise<SFTPWrapper>((resolve, reject) => {
+    const abort = () => client.end();
+    signal.addEventListener('abort', abort, { once: true });
+    client.once('ready', () => {
+      client.sftp((err, s) => (err ? reject(err) : resolve(s)));
+    });
+    client.once('error', (err) => {
+      signal.removeEventListener('abort', abort);
+      if (offered && !allowed.some((k) => k.key.equals(offered!))) {
+        reject(new RestoreproofError('E_HOST_KEY', `${display}: the host key of ${url.host} changed: the server offered ${fingerprint(offered)}, ssh.knownHosts allows ${allowed.map((k) => `${k.type} ${fingerprint(k.key)}`).join(', ')}`, {
+          hint: 'if the server was legitimately re-keyed, update ssh.knownHosts from a trusted channel; otherwise someone may be impersonating the backup server',
+        }));
+      } else reject(new RestoreproofError('E_SOURCE', `${display}: ${errorMessage(err)}`));
+    });
+    client.connect({
+      host, port, username, readyTimeout: 20000,
+      ...(privateKey ? { privateKey } : {}), ...(passphrase ? { passphrase } : {}), ...(password ? { password } : {}),
+      hostVerifier: (key: Buffer) => {
+        offered = key;
+        return allowed.some((k) => k.key.equals(key));
+      },
+    });
+  });
+
+  const root = decodeURIComponent(url.pathname) || '/';
+  const pathOf = (key: string) => (key ? posix.join(root, key) : root);
+  const call = <T>(fn: (cb: (err: Error | null | undefined, v: T) => void) => void) => new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
+  const statKey = async (key: string): Promise<SourceEntry | undefined> => {
+    try {
+      const s = await call<import('ssh2').Stats>((cb) => sftp.stat(pathOf(key), cb));
+      return s.isFile() ? { key, size: s.size, mtimeMs: s.mtime * 1000 } : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    url: display,
+    async list(prefix, depth) {
+      const out: SourceEntry[] = [];
+      const walk = async (rel: string, left: number | undefined) => {
+        let list;
+        try {
+          list = await call<import('ssh2').FileEntryWithStats[]>((cb) => sftp.readdir(pathOf(rel), cb));
+        } catch {
+          return;
+        }
+        list.sort((a, b) => (a.filename < b.filename ? -1 : 1));
+        for (const e of list) {
+          const key = rel ? `${rel.replace(/\/$/, '')}/${e.filename}` : e.filename;
+          if (e.attrs.isDirectory()) {
+            if (left === undefined || left > 1) await walk(key, left === undefined ? undefined : left - 1);
+          } else if (e.attrs.isFile()) out.push({ key, size: e.attrs.size, mtimeMs: e.attrs.mtime * 1000 });
+        }
+      };
+      await walk(prefix.replace(/\/$/, ''), depth);
+      return out;
+    },
+    stat: statKey,
+    async open(key, start) {
+      return sftp.createReadStream(pathOf(key), { start }) as unknown as Readable;
+    },
+    async readText(key) {
+      if (!(await statKey(key))) return undefined;
+      return (await call<Buffer>((cb) => sftp.readFile(pathOf(key), cb))).toString('utf8');
+    },
+    async close() {
+      client.end();
+    },
+  };
+}

@@ -1,0 +1,63 @@
+// Semantic validation of spec.app and the http, auditChain, decrypt and freshness checks: what the
+// schema cannot say, found at load time so a bad drill exits 2 before any restore.
+import { parseAppTemplate } from '../app/env.ts';
+import { auditChainIssues } from '../checks/audit-chain.ts';
+import type { CheckSpec, DrillDocument, JsonFieldExpectation } from './types.ts';
+
+type Issue = [(string | number)[], string];
+
+export function appIssues(drill: DrillDocument): Issue[] {
+  const app = drill.spec.app;
+  if (!app) return [];
+  const issues: Issue[] = [];
+  const stores = Object.keys(drill.spec.stores);
+  const envIssues = (env: Record<string, unknown> | undefined, at: (string | number)[]) => {
+    for (const [name, value] of Object.entries(env ?? {})) {
+      if (typeof value !== 'string') continue;
+      try {
+        parseAppTemplate(value, stores);
+      } catch (err) {
+        issues.push([[...at, 'env', name], (err as Error).message]);
+      }
+    }
+  };
+  envIssues(app.env, []);
+  if (app.migrate) envIssues(app.migrate.env, ['migrate']);
+  return issues;
+}
+
+function regexIssue(pattern: string | undefined, path: (string | number)[], issues: Issue[]) {
+  if (pattern === undefined) return;
+  try {
+    new RegExp(pattern);
+  } catch (err) {
+    issues.push([path, `invalid regular expression: ${(err as Error).message}`]);
+  }
+}
+
+export function extraCheckIssues(drill: DrillDocument, check: CheckSpec): Issue[] {
+  const issues: Issue[] = [];
+  const engine = 'store' in check ? drill.spec.stores[check.store]?.engine : undefined;
+  switch (check.type) {
+    case 'http': {
+      if (!check.url === !check.path) issues.push([[], 'an http check needs exactly one of path (relative to the app) and url']);
+      if (check.path && !drill.spec.app) issues.push([['path'], 'a relative path goes to the app, but spec.app is not set; use url']);
+      if (check.path && !check.path.startsWith('/')) issues.push([['path'], 'path must start with /']);
+      if (check.url && !/^https?:\/\//.test(check.url)) issues.push([['url'], 'url must start with http:// or https://']);
+      for (const [path, e] of Object.entries(check.expect?.json ?? {}) as [string, JsonFieldExpectation][]) regexIssue(e.matches, ['expect', 'json', path, 'matches'], issues);
+      regexIssue(check.expect?.body, ['expect', 'body'], issues);
+      break;
+    }
+    case 'auditChain':
+    case 'decrypt':
+    case 'freshness': {
+      if (engine === 'postgres' && !check.table) issues.push([[], `a postgres ${check.type} check needs table`]);
+      if (engine === 'mongodb' && !check.collection) issues.push([[], `a mongodb ${check.type} check needs collection`]);
+      if (check.table && check.collection) issues.push([[], 'give table (postgres) or collection (mongodb), not both']);
+      if (check.type === 'auditChain') for (const [path, message] of auditChainIssues(check)) issues.push([path, message]);
+      if (check.type === 'freshness' && !check.maxAge && !drill.spec.objectives?.rpo) issues.push([[], 'a freshness check needs maxAge or spec.objectives.rpo']);
+      break;
+    }
+  }
+  return issues;
+}

@@ -1,0 +1,224 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runDrill } from '../../src/run/run.ts';
+import type { RunReport } from '../../src/report/types.ts';
+import { repoRoot, requireBackends, useTestbedBinaries } from '../support/backends.ts';
+import { makeAppFixture, type AppFixture } from '../support/audit-chain.ts';
+import { assertValidReport, processesMatching, readReport, runCli } from '../support/fixtures.ts';
+
+const appScript = join(repoRoot, 'test/fixtures/app/server.ts');
+
+function drillYaml(name: string, fixture: AppFixture, body: string[]): string {
+  return [
+    'apiVersion: restoreproof/v1',
+    'kind: RestoreDrill',
+    `metadata: { name: ${name} }`,
+    'spec:',
+    '  runtime: local',
+    '  stores:',
+    '    db:',
+    '      engine: postgres',
+    `      restore: [ { artefact: ${fixture.dump}, database: app } ]`,
+    ...body,
+  ].join('\n');
+}
+
+const chainCheck = (id: string, table: string, extra = '') =>
+  `    - { id: ${id}, type: auditChain, store: db, table: ${table}, orderBy: seq, macColumn: mac, linkColumn: prev_mac, algorithm: HMAC-SHA256, key: { env: TEST_AUDIT_KEY }, input: { template: "{prev}|{id}|{actor}|{action}|{created_at}" }${extra} }`;
+
+describe('app, http, auditChain, decrypt and freshness (real PostgreSQL)', function () {
+  let dir: string;
+  let reportDir: string;
+  let fixture: AppFixture;
+
+  before(async function () {
+    requireBackends(this, 'postgres');
+    useTestbedBinaries();
+    dir = await mkdtemp(join(tmpdir(), 'restoreproof-test-app-'));
+    fixture = await makeAppFixture(dir);
+    process.env.TEST_AUDIT_KEY = fixture.auditKey;
+    process.env.TEST_AUDIT_KEY_WRONG = `${fixture.auditKey}x`;
+    process.env.TEST_JSON_KEY = fixture.jsonKey;
+    process.env.TEST_GCM_KEY = fixture.gcmKey.toString('base64');
+    process.env.TEST_GCM_KEY_WRONG = Buffer.alloc(32, 7).toString('base64');
+    process.env.TEST_CBC_KEY = fixture.cbcKey.toString('hex');
+    process.env.TEST_APP_TOKEN = 'tok-4f1b9c2e7d';
+  });
+  after(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    reportDir = await mkdtemp(join(tmpdir(), 'restoreproof-test-reports-'));
+  });
+  afterEach(async () => {
+    await rm(reportDir, { recursive: true, force: true });
+  });
+
+  async function run(name: string, body: string[]): Promise<RunReport> {
+    const file = join(dir, `${name}.yaml`);
+    await writeFile(file, drillYaml(name, fixture, body));
+    const report = await runDrill(file, { reportDir, runtime: 'local' });
+    assertValidReport(report);
+    await readReport(reportDir, report.runId);
+    assert.deepEqual((await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${report.runId}`)), [], 'temp dirs left behind');
+    assert.deepEqual(await processesMatching(`restoreproof-${report.runId}`), [], 'processes left behind');
+    return report;
+  }
+  const check = (report: RunReport, id: string) => report.checks.find((c) => c.id === id) ?? assert.fail(`no check ${id}`);
+
+  it('auditChain: a valid chain verifies; a changed, a deleted and a swapped row are each found with the right key; a wrong key fails on the first row', async () => {
+    const report = await run('chains', [
+      '  checks:',
+      chainCheck('ok', 'audit_ok'),
+      chainCheck('changed', 'audit_changed'),
+      chainCheck('deleted', 'audit_deleted'),
+      chainCheck('swapped', 'audit_swapped'),
+      chainCheck('wrong-key', 'audit_ok').replace('TEST_AUDIT_KEY', 'TEST_AUDIT_KEY_WRONG'),
+      chainCheck('no-link', 'audit_changed').replace('linkColumn: prev_mac, ', ''),
+      chainCheck('missing-column', 'audit_ok').replace('{created_at}', '{colour}'),
+      '    - { id: json, type: auditChain, store: db, table: audit_json, orderBy: seq, macColumn: mac, algorithm: HMAC-SHA512, encoding: base64, genesis: GENESIS,',
+      '        key: { env: TEST_JSON_KEY }, input: { canonicalJson: [seq, actor, action, at] }, format: { timestamp: epochMillis }, exclude: { column: retired, equals: true } }',
+    ]);
+    assert.equal(report.status, 'failed');
+    const secrets = [fixture.auditKey, fixture.jsonKey];
+    for (const s of secrets) assert.ok(!JSON.stringify(report).includes(s), 'a key is echoed in the report');
+
+    const ok = check(report, 'ok');
+    assert.equal(ok.status, 'passed', ok.message);
+    assert.equal((ok.actual as { rowsVerified: number }).rowsVerified, fixture.rows);
+    assert.ok((ok.actual as { rowsPerSecond: number }).rowsPerSecond > 0);
+
+    const breakOf = (id: string) => (check(report, id).actual as { firstBreak: { key: string; kind: string } }).firstBreak;
+    assert.equal(check(report, 'changed').status, 'failed');
+    assert.deepEqual([breakOf('changed').key, breakOf('changed').kind], ['17', 'changed']);
+    assert.match(check(report, 'changed').message, /seq = 17: changed row/);
+    assert.deepEqual([breakOf('deleted').key, breakOf('deleted').kind], ['24', 'deleted']);
+    assert.match(check(report, 'deleted').message, /seq = 24: deleted row/);
+    assert.deepEqual([breakOf('swapped').key, breakOf('swapped').kind], ['30', 'reordered']);
+    assert.equal((check(report, 'changed').actual as { breaks: number }).breaks, 1);
+
+    const wrong = check(report, 'wrong-key');
+    assert.equal(wrong.status, 'failed');
+    assert.match(wrong.message, /first row does not verify/);
+    assert.equal(breakOf('wrong-key').key, '1');
+
+    assert.equal(breakOf('no-link').key, '17');
+    const missing = check(report, 'missing-column');
+    assert.equal(missing.status, 'failed');
+    assert.match(missing.message, /table audit_ok has no column "colour"/);
+
+    const json = check(report, 'json');
+    assert.equal(json.status, 'passed', json.message);
+    assert.deepEqual([(json.actual as { rowsVerified: number }).rowsVerified, (json.actual as { rowsExcluded: number }).rowsExcluded], [25, 2]);
+  });
+
+  it('decrypt passes with the right key, fails with a wrong key or a tampered ciphertext; freshness passes and fails', async () => {
+    const report = await run('secrets', [
+      '  objectives: { rpo: 1h }',
+      '  checks:',
+      '    - { id: gcm, type: decrypt, store: db, table: secrets, column: value, cipher: aes-256-gcm, key: { env: TEST_GCM_KEY }, sample: 10 }',
+      '    - { id: gcm-wrong-key, type: decrypt, store: db, table: secrets, column: value, cipher: aes-256-gcm, key: { env: TEST_GCM_KEY_WRONG }, sample: 10 }',
+      '    - { id: gcm-tampered, type: decrypt, store: db, table: secrets_tampered, column: value, cipher: aes-256-gcm, key: { env: TEST_GCM_KEY }, sample: 30 }',
+      '    - { id: cbc, type: decrypt, store: db, table: secrets_cbc, column: value, cipher: aes-256-cbc-hmac-sha256, key: { env: TEST_CBC_KEY }, keyEncoding: hex }',
+      '    - { id: fresh, type: freshness, store: db, table: events, column: created_at }',
+      '    - { id: stale, type: freshness, store: db, table: events, column: created_at, maxAge: 1m }',
+    ]);
+    for (const s of [process.env.TEST_GCM_KEY!, process.env.TEST_CBC_KEY!]) assert.ok(!JSON.stringify(report).includes(s), 'a key is echoed in the report');
+    assert.equal(check(report, 'gcm').status, 'passed', check(report, 'gcm').message);
+    assert.deepEqual(check(report, 'gcm').actual, { sampled: 10, decrypted: 10, failed: 0 });
+    assert.equal(check(report, 'gcm-wrong-key').status, 'failed');
+    assert.match(check(report, 'gcm-wrong-key').message, /10 of 10 sampled values do not open: .*authentication failed/);
+    const tampered = check(report, 'gcm-tampered');
+    assert.equal(tampered.status, 'failed');
+    assert.equal((tampered.actual as { failed: number }).failed, 1);
+    assert.equal(check(report, 'cbc').status, 'passed', check(report, 'cbc').message);
+    const fresh = check(report, 'fresh');
+    assert.equal(fresh.status, 'passed', fresh.message);
+    const age = (fresh.actual as { dataAgeMs: number }).dataAgeMs;
+    assert.ok(age >= 9 * 60_000 && age < 60 * 60_000, `data age ${age}`);
+    assert.equal((fresh.actual as { rpo: { target: string } }).rpo.target, '1h');
+    assert.equal(check(report, 'stale').status, 'failed');
+  });
+
+  const appSpec = (database: string) => [
+    '  app:',
+    `    command: [${process.execPath}, ${appScript}]`,
+    '    startTimeout: 30s',
+    `    env: { DATABASE_URL: "\${stores.db.url:${database}}", APP_TOKEN: { env: TEST_APP_TOKEN }, APP_SLOW_MS: "400" }`,
+    `    migrate: { command: [${process.execPath}, -e, "if (!process.env.DATABASE_URL.startsWith('postgres://')) process.exit(4)"], env: { DATABASE_URL: "\${stores.db.url:${database}}" } }`,
+    '  checks:',
+    '    - { id: ready, type: http, path: /ready, expect: { status: 200, json: { ready: { equals: true } } }, retry: { until: 4s, interval: 200ms } }',
+    '    - { id: license, type: http, path: /license, headers: { Authorization: { env: TEST_APP_TOKEN_HEADER } }, expect: { json: { license.edition: { equals: enterprise }, "license.seats": { exists: true }, license.customer: { matches: "^ACME" } }, latency: 30s } }',
+    '    - { id: unauthorised, type: http, path: /license, expect: { status: 401 } }',
+    '    - { id: slow, type: http, path: /slow, expect: { latency: 50ms } }',
+  ];
+
+  it('starts the sample app on the restored database: migration, readiness and spot checks pass; the app is stopped at teardown', async () => {
+    process.env.TEST_APP_TOKEN_HEADER = `Bearer ${process.env.TEST_APP_TOKEN}`;
+    const report = await run('app', appSpec('app'));
+    assert.deepEqual(report.phases.map((p) => p.name), ['load', ...report.phases.map((p) => p.name).filter((n) => n === 'fetch'), 'verify', 'provision', 'restore', 'app', 'checks', 'teardown']);
+    assert.equal(check(report, 'app-migrate').status, 'passed', check(report, 'app-migrate').message);
+    assert.equal(check(report, 'ready').status, 'passed', check(report, 'ready').message);
+    const license = check(report, 'license');
+    assert.equal(license.status, 'passed', license.message);
+    assert.deepEqual((license.actual as { json: unknown }).json, { 'license.edition': 'enterprise', 'license.seats': 250, 'license.customer': 'ACME Corp' });
+    assert.equal(check(report, 'unauthorised').status, 'passed');
+    // A deliberately slow endpoint against a tiny bound: the latency expectation is what fails.
+    assert.equal(check(report, 'slow').status, 'failed');
+    assert.match(check(report, 'slow').message, /latency \d+ms > 50ms/);
+    const appResources = report.teardown.resources.filter((r) => r.store === 'app');
+    assert.deepEqual(appResources.map((r) => [r.kind, r.removed]), [['directory', true], ['process', true]]);
+    assert.ok(!JSON.stringify(report).includes(process.env.TEST_APP_TOKEN!), 'the token is echoed in the report');
+  });
+
+  it('pointed at an empty database, readiness fails at its deadline with the app log and the spot check fails', async () => {
+    const report = await run('app-empty', appSpec('postgres'));
+    assert.equal(report.status, 'failed');
+    const ready = check(report, 'ready');
+    assert.equal(ready.status, 'failed');
+    assert.match(ready.message, /status 503/);
+    assert.match(ready.message, /deadline 4s/);
+    assert.match(ready.message, /app log \(last lines\):\n.*relation "license" does not exist/s);
+    assert.equal(check(report, 'license').status, 'failed');
+  });
+
+  it('an app that exits at start fails the drill with its last log lines; http checks are skipped', async () => {
+    const report = await run('app-crash', [
+      '  app:',
+      `    command: [${process.execPath}, -e, "console.error('boom: cannot load config'); process.exit(3)"]`,
+      '  checks:',
+      '    - { id: ready, type: http, path: /ready, retry: { until: 2s } }',
+      '    - { id: rows, type: count, store: db, table: license, expect: { equals: 1 } }',
+    ]);
+    assert.equal(report.status, 'failed');
+    assert.equal(report.phases.find((p) => p.name === 'app')!.status, 'failed');
+    const error = report.errors.find((e) => e.code === 'E_APP_START') ?? assert.fail(JSON.stringify(report.errors));
+    assert.match(error.message, /exited during start-up; last log lines:\nboom: cannot load config/);
+    assert.equal(check(report, 'ready').status, 'skipped');
+    assert.equal(check(report, 'rows').status, 'passed');
+  });
+
+  it('bad input is a config error (exit 2) before any restore', async () => {
+    const cases: [string, string[], RegExp][] = [
+      ['template-syntax', ['  checks:', chainCheck('c', 'audit_ok').replace('{prev}|', '{prev|')], /template syntax error: "\{" inside a placeholder/],
+      ['unknown-placeholder', ['  checks:', chainCheck('c', 'audit_ok').replace('" }', '", fields: [id, actor, action] }')], /placeholder \{created_at\} is not defined/],
+      ['unknown-store-url', ['  app:', `    command: [${process.execPath}, ${appScript}]`, '    env: { DATABASE_URL: "${stores.nope.url}" }'], /names unknown store "nope"/],
+      ['unknown-field', ['  app:', `    command: [${process.execPath}, ${appScript}]`, '    env: { DATABASE_URL: "${stores.db.uri}" }'], /unknown field "uri"/],
+      ['path-without-app', ['  checks:', '    - { type: http, path: /ready }'], /spec\.app is not set/],
+    ];
+    for (const [name, body, message] of cases) {
+      const file = join(dir, `${name}.yaml`);
+      // A missing artefact: exit 2 (not 1) proves nothing got as far as verify or restore.
+      await writeFile(file, drillYaml(name, { ...fixture, dump: join(dir, 'no-such.dump') }, body));
+      const result = await runCli(['run', file, '--report-dir', reportDir]);
+      assert.equal(result.code, 2, `${name}: ${result.stderr}`);
+      assert.match(result.stderr, message, name);
+      const runId = /restoreproof run (\S+):/.exec(result.stderr)?.[1] ?? assert.fail(result.stderr);
+      const report = await readReport(reportDir, runId);
+      assert.deepEqual(report.phases.map((p) => p.name), ['load', 'teardown'], name);
+      assert.deepEqual([report.stores, report.artefacts, report.teardown.resources], [[], [], []]);
+    }
+  });
+});
