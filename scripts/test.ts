@@ -10,7 +10,10 @@ const bin = (name: string) => join(root, 'node_modules/.bin', name);
 
 function run(command: string, args: string[], options: { tee?: (text: string) => void } = {}): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: root, stdio: ['ignore', options.tee ? 'pipe' : 'inherit', 'inherit'] });
+    // Suites written for the local runtime stay on it where a Docker engine answers (a CI runner);
+    // the containers suites ask for their runtime explicitly.
+    const env = { ...process.env, RESTOREPROOF_RUNTIME: process.env.RESTOREPROOF_RUNTIME ?? 'local' };
+    const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', options.tee ? 'pipe' : 'inherit', 'inherit'] });
     child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       process.stdout.write(d);
       options.tee?.(d);

@@ -2,14 +2,14 @@ import { checkId, checkTitle } from '../checks/types.ts';
 import { engineFor } from '../engines/index.ts';
 import type { VerifiedArtefact } from '../engines/types.ts';
 import { runtimes } from '../runtimes/index.ts';
-import { selectRuntime } from '../runtimes/select.ts';
+import { defaultRuntime, selectRuntime } from '../runtimes/select.ts';
 import { describeSelect } from '../sources/select.ts';
 import type { ArtefactSourceSpec, Drill, RuntimeChoice, RuntimeName } from '../spec/types.ts';
 
 /** Every step a run would take, as lines of text. Reads nothing but file metadata. */
 export async function planDrill(drill: Drill, options: { runtime?: RuntimeChoice } = {}): Promise<string[]> {
   const doc = drill.document;
-  const requested = options.runtime ?? doc.spec.runtime ?? 'auto';
+  const requested = options.runtime ?? doc.spec.runtime ?? defaultRuntime();
   // Asks the Docker engine for its version (for auto and containers); starts nothing.
   const selection = requested === 'auto' ? await selectRuntime(requested) : undefined;
   const runtimeName: RuntimeName = selection?.chosen ?? (requested as RuntimeName);

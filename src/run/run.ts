@@ -12,7 +12,7 @@ import { prepareEvidence } from '../evidence/index.ts';
 import { writeReports, type ReportFormat } from '../report/index.ts';
 import { reportSchemaVersion, type PhaseName, type PhaseRecord, type Reporter, type ReportError, type RunReport, type StoreRecord } from '../report/types.ts';
 import { runtimes } from '../runtimes/index.ts';
-import { selectRuntime, type RuntimeSelection } from '../runtimes/select.ts';
+import { defaultRuntime, selectRuntime, type RuntimeSelection } from '../runtimes/select.ts';
 import type { StartedApp, StartedStore } from '../runtimes/types.ts';
 import { loadBaselineFile } from '../spec/baseline.ts';
 import { loadDrill, drillDisplayName } from '../spec/load.ts';
@@ -126,16 +126,17 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
       controls: doc.metadata.controls ?? [],
       includes: [],
     };
-    const requested = options.runtime ?? doc.spec.runtime ?? 'auto';
+    let requested: RuntimeChoice;
+    let selection: RuntimeSelection | undefined;
+    try {
+      requested = options.runtime ?? doc.spec.runtime ?? defaultRuntime();
+      if (requested === 'auto' || requested === 'containers') selection = await selectRuntime(requested);
+    } catch (err) {
+      configError = true;
+      throw err;
+    }
     report.runtime = requested;
-    if (requested === 'auto' || requested === 'containers') {
-      let selection: RuntimeSelection;
-      try {
-        selection = await selectRuntime(requested);
-      } catch (err) {
-        configError = true;
-        throw err;
-      }
+    if (selection) {
       report.runtime = selection.chosen;
       if (requested === 'auto') {
         report.runtimeSelection = selection;

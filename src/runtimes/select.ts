@@ -8,6 +8,14 @@ export interface RuntimeSelection {
   reason: string;
 }
 
+/** The runtime when neither the CLI nor the drill names one: RESTOREPROOF_RUNTIME, else `auto`. */
+export function defaultRuntime(env: Record<string, string | undefined> = process.env): RuntimeChoice {
+  const value = env.RESTOREPROOF_RUNTIME;
+  if (!value) return 'auto';
+  if (value === 'auto' || value === 'local' || value === 'containers') return value;
+  throw new RestoreproofError('E_RUNTIME', `RESTOREPROOF_RUNTIME=${value} is not a runtime; use auto, local or containers`, { exitCode: ExitCode.usage });
+}
+
 /**
  * Resolves `auto` (containers when a Docker engine answers, else local) and checks that an
  * explicit `containers` has an engine: without one that is a usage error (exit 2) naming the

@@ -63,3 +63,35 @@ export function requireFiles(ctx: Mocha.Context, backend: string, files: string[
 }
 
 export { freePort } from '../../src/runtimes/local/server.ts';
+
+/** The test bed's Docker engine and images, as the containers runtime reads them (DOCKER_HOST, RESTOREPROOF_IMAGE_<ENGINE>). */
+export function testbedImageEnv(): Record<string, string> {
+  const env = testbed();
+  const docker = env.backends.docker as { host?: string; images?: Record<string, string> } | undefined;
+  const images = docker?.images ?? {};
+  const vars: Record<string, string> = { TESTCONTAINERS_RYUK_DISABLED: 'true' };
+  const host = env.DOCKER_HOST ?? docker?.host;
+  if (host) vars.DOCKER_HOST = host;
+  if (images.postgres) vars.RESTOREPROOF_IMAGE_POSTGRES = images.postgres;
+  if (images.mongo) vars.RESTOREPROOF_IMAGE_MONGODB = images.mongo;
+  if (images.minio) vars.RESTOREPROOF_IMAGE_S3 = images.minio;
+  if (images.redis) vars.RESTOREPROOF_IMAGE_REDIS = images.redis;
+  return vars;
+}
+
+/**
+ * Points the containers runtime at the test bed's engine and images, beside useTestbedBinaries.
+ * Returns a function that puts the environment back: with DOCKER_HOST set, `auto` would pick
+ * containers for every later suite.
+ */
+export function useTestbedImages(): () => void {
+  const vars = testbedImageEnv();
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  return () => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}

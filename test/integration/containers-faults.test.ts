@@ -1,0 +1,199 @@
+// The containers runtime when things go wrong, against the test bed's Docker engine and images:
+// SIGINT in the middle of a restore, leftovers of a killed harness (gc), a store container that
+// dies mid-restore, and an image without the restore tool. Nothing is mocked.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makePlatformBackups, type PlatformBackups } from '../../scripts/lib/platform-backups.ts';
+import { newRunId } from '../../src/run/context.ts';
+import { runDrill } from '../../src/run/run.ts';
+import { requireBackends, testbed, testbedImageEnv, useTestbedBinaries, useTestbedImages } from '../support/backends.ts';
+import { assertValidReport, demoBackups, fixtureDrill, runCli } from '../support/fixtures.ts';
+
+function docker(args: string[], input?: string): string {
+  return execFileSync('docker', args, { encoding: 'utf8', env: { ...process.env, ...testbedImageEnv() }, ...(input !== undefined ? { input } : {}), stdio: ['pipe', 'pipe', 'pipe'] }).trim();
+}
+
+const leftovers = (runId: string) => ({
+  containers: docker(['ps', '-aq', '--filter', `label=restoreproof.run=${runId}`]),
+  networks: docker(['network', 'ls', '-q', '--filter', `label=restoreproof.run=${runId}`]),
+});
+
+describe('containers runtime: interruption, leftovers and faults', function () {
+  let work: string;
+  let fixtures: string;
+  let platform: PlatformBackups;
+  let restoreEnv: (() => void) | undefined;
+  const planted: string[] = [];
+  const plantedNetworks: string[] = [];
+  const images: string[] = [];
+
+  before(async function () {
+    requireBackends(this, 'docker', 'postgres', 'mongo');
+    useTestbedBinaries();
+    restoreEnv = useTestbedImages();
+    work = await mkdtemp(join(tmpdir(), 'restoreproof-test-containers-'));
+    fixtures = (await demoBackups()).dir;
+    platform = await makePlatformBackups(join(work, 'platform'));
+  });
+  after(async () => {
+    for (const id of planted) {
+      try {
+        docker(['rm', '-f', id]);
+      } catch {
+        // already gone
+      }
+    }
+    for (const id of plantedNetworks) {
+      try {
+        docker(['network', 'rm', id]);
+      } catch {
+        // already gone
+      }
+    }
+    for (const image of images) {
+      try {
+        docker(['rmi', '-f', image]);
+      } catch {
+        // already gone
+      }
+    }
+    restoreEnv?.();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('SIGINT in the middle of a restore removes every container and the network of the run', async () => {
+    let sent = false;
+    const result = await runCli(['run', fixtureDrill('slow.yaml'), '--runtime', 'containers', '--report-dir', join(work, 'reports'), '--json'], {
+      env: { ...testbedImageEnv(), RESTOREPROOF_FIXTURES: fixtures },
+      onStderr: (text, child) => {
+        if (!sent && /restore app: psql/.test(text)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    assert.equal(sent, true, result.stderr);
+    assert.equal(result.code, 130, result.stderr);
+    const runId = /restoreproof run (\S+):/.exec(result.stderr)![1]!;
+    const report = JSON.parse(result.stdout);
+    assertValidReport(report);
+    assert.equal(report.status, 'aborted');
+    assert.equal(report.teardown.status, 'completed');
+    assert.deepEqual(report.teardown.resources.map((r: { kind: string }) => r.kind).sort(), ['container', 'network']);
+    assert.deepEqual(leftovers(runId), { containers: '', networks: '' });
+  });
+
+  it('gc removes expired leftovers and leaves unexpired and foreign ones alone', async () => {
+    const image = testbed().backends.docker!.images as Record<string, string>;
+    const tag = randomBytes(3).toString('hex');
+    const past = new Date(Date.now() - 3_600_000).toISOString();
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    const plant = (name: string, labels: Record<string, string>) => {
+      const id = docker(['create', '--name', name, ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), image.redis!]);
+      planted.push(id);
+      return id;
+    };
+    const expired = plant(`rp-test-expired-${tag}`, { 'restoreproof.run': `gc-${tag}-old`, 'restoreproof.drill': 'gc', 'restoreproof.expires-at': past });
+    docker(['start', expired]);
+    const unexpired = plant(`rp-test-unexpired-${tag}`, { 'restoreproof.run': `gc-${tag}-new`, 'restoreproof.drill': 'gc', 'restoreproof.expires-at': future });
+    const foreign = plant(`rp-test-foreign-${tag}`, { 'com.example.owner': 'someone-else' });
+    const expiredNet = docker(['network', 'create', '--label', `restoreproof.run=gc-${tag}-old`, '--label', `restoreproof.expires-at=${past}`, `rp-test-expired-${tag}`]);
+    const unexpiredNet = docker(['network', 'create', '--label', `restoreproof.run=gc-${tag}-new`, '--label', `restoreproof.expires-at=${future}`, `rp-test-unexpired-${tag}`]);
+    plantedNetworks.push(expiredNet, unexpiredNet);
+
+    const result = await runCli(['gc', '--runtime', 'containers'], { env: testbedImageEnv() });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, new RegExp(`removed container rp-test-expired-${tag}`));
+    assert.match(result.stdout, new RegExp(`removed network rp-test-expired-${tag}`));
+    const all = docker(['ps', '-aq', '--no-trunc']).split('\n');
+    assert.equal(all.includes(expired), false, 'the expired container is gone');
+    assert.equal(all.includes(unexpired), true, 'the unexpired container stays');
+    assert.equal(all.includes(foreign), true, 'the foreign container stays');
+    const nets = docker(['network', 'ls', '-q', '--no-trunc']).split('\n');
+    assert.equal(nets.includes(expiredNet), false);
+    assert.equal(nets.includes(unexpiredNet), true);
+  });
+
+  it('a store container killed mid-restore fails the drill with its last log lines, and nothing is left', async () => {
+    const runId = newRunId();
+    let killed = false;
+    const report = await runDrill(fixtureDrill('slow.yaml'), {
+      runtime: 'containers',
+      runId,
+      reportDir: join(work, 'reports'),
+      env: { ...process.env, RESTOREPROOF_FIXTURES: fixtures },
+      reporters: [{
+        onStepStart: () => {
+          // Once psql runs inside the container (it then blocks in pg_sleep), kill the container.
+          const name = `restoreproof-${runId}-app`;
+          const poll = setInterval(() => {
+            if (!/psql/.test(docker(['top', name, '-eo', 'args']))) return;
+            clearInterval(poll);
+            killed = true;
+            docker(['kill', name]);
+          }, 100);
+        },
+      }],
+    });
+    assertValidReport(report);
+    assert.equal(killed, true);
+    assert.equal(report.exitCode, 1);
+    const step = report.stores[0]!.steps[0]!;
+    assert.equal(step.status, 'failed');
+    assert.match(step.error ?? '', /stopped while psql ran/);
+    assert.match(step.error ?? '', /last log lines:\n.*\S/s);
+    assert.match(step.error ?? '', /database system is ready to accept connections|PostgreSQL/);
+    assert.ok(report.errors.some((e) => /stopped while psql ran/.test(e.message)));
+    assert.equal(report.teardown.status, 'completed');
+    assert.deepEqual(leftovers(runId), { containers: '', networks: '' });
+  });
+
+  it('an image without the restore tool fails in preflight, naming the command, before any restore', async () => {
+    const image = testbed().backends.docker!.images as Record<string, string>;
+    const noTools = `restoreproof-test/mongo-without-mongorestore:${randomBytes(3).toString('hex')}`;
+    docker(['build', '-q', '-t', noTools, '-'], `FROM ${image.mongo}\nRUN rm -f "$(command -v mongorestore)"\n`);
+    images.push(noTools);
+    const drill = join(work, 'no-tools.yaml');
+    await writeFile(drill, [
+      'apiVersion: restoreproof/v1', 'kind: RestoreDrill', 'metadata: { name: no-tools }', 'spec:', '  stores:', '    docs:', '      engine: mongodb',
+      `      image: ${noTools}`, '      restore:', `        - { artefact: ${platform.dir}/mongo.archive.gz, indexes: false }`,
+      '  checks:', '    - { type: count, store: docs, database: plexicus, collection: scans, expect: { equals: 40 } }', '',
+    ].join('\n'));
+    const runId = newRunId();
+    const report = await runDrill(drill, { runtime: 'containers', runId, reportDir: join(work, 'reports') });
+    assertValidReport(report);
+    assert.equal(report.exitCode, 1);
+    const error = report.errors.find((e) => e.code === 'E_PREFLIGHT');
+    assert.ok(error, JSON.stringify(report.errors));
+    assert.match(error.message, /has no mongorestore/);
+    assert.equal(report.phases.find((p) => p.name === 'provision')!.status, 'failed');
+    assert.equal(report.phases.find((p) => p.name === 'restore')!.status, 'skipped');
+    assert.deepEqual(report.stores[0]!.steps, []);
+    assert.deepEqual(leftovers(runId), { containers: '', networks: '' });
+  });
+
+  it('asking for containers without an engine exits 2 naming the DOCKER_HOST tried', async () => {
+    const host = `unix://${join(work, 'no-such-docker.sock')}`;
+    const result = await runCli(['run', fixtureDrill('count-fails.yaml'), '--runtime', 'containers', '--report-dir', join(work, 'reports')], {
+      env: { DOCKER_HOST: host, RESTOREPROOF_FIXTURES: fixtures },
+    });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, new RegExp(`DOCKER_HOST=${host.replace(/[/.]/g, '\\$&')}`));
+  });
+
+  it('auto picks containers when the engine answers and says why, in the report and on stderr', async () => {
+    const result = await runCli(['run', fixtureDrill('count-fails.yaml'), '--report-dir', join(work, 'reports'), '--json'], {
+      env: { ...testbedImageEnv(), RESTOREPROOF_FIXTURES: fixtures, RESTOREPROOF_RUNTIME: 'auto' },
+    });
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /runtime containers \(auto: a Docker engine .* answers at unix:/);
+    const report = JSON.parse(result.stdout);
+    assert.equal(report.runtime, 'containers');
+    assert.equal(report.runtimeSelection.requested, 'auto');
+    assert.deepEqual(leftovers(report.runId), { containers: '', networks: '' });
+  });
+});
