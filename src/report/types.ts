@@ -1,11 +1,12 @@
 import type { CheckResult } from '../checks/types.ts';
 import type { RestoreStepResult } from '../engines/types.ts';
 import type { ResourceRecord } from '../runtimes/types.ts';
+import type { SourceRecord } from '../sources/stage.ts';
 
 export const reportSchemaVersion = '1.1';
 
 export type RunStatus = 'passed' | 'warned' | 'failed' | 'error' | 'aborted';
-export type PhaseName = 'load' | 'verify' | 'provision' | 'restore' | 'app' | 'checks' | 'teardown';
+export type PhaseName = 'load' | 'fetch' | 'verify' | 'provision' | 'restore' | 'app' | 'checks' | 'teardown';
 
 export interface PhaseRecord {
   name: PhaseName;
@@ -31,7 +32,13 @@ export interface ArtefactRecord {
   /** When the backup was taken (the artefact's own claim, else its modification time). Filled by src/evidence when the source sets none. */
   backupTime?: string;
   /** How the artefact was chosen among candidates. */
-  selection?: { method: 'explicit' | 'latest' | 'random'; window?: string; candidates?: number };
+  selection?: {
+    method: 'explicit' | 'latest' | 'random'; window?: string; candidates?: number;
+    /** Fetched artefacts: the pattern, what ordered the candidates, the seed of a random pick, the chosen key and why. */
+    pattern?: string; by?: 'date' | 'mtime'; seed?: string; chosen?: string; reason?: string;
+  };
+  /** Fetched artefacts (src/sources): where from (no credentials), the digest as stored, how it was checked, decrypted and unpacked. */
+  source?: SourceRecord;
   /** Id of the key the artefact was encrypted with, when it was. */
   encryptionKeyId?: string;
   /** The point in time the artefact claims to capture, and where the claim comes from. */

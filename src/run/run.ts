@@ -19,6 +19,7 @@ import { loadDrill, drillDisplayName } from '../spec/load.ts';
 import { storesOf, type Drill, type RuntimeChoice, type RuntimeName } from '../spec/types.ts';
 import { redactDeep } from '../util/redact.ts';
 import { toolVersion } from '../version.ts';
+import { applyStaged, fetchArtefacts, fetchJobsOf, stagedFields, Staging, type StagedArtefact } from '../sources/stage.ts';
 import { detectTrigger, hostInfo, newRunId, parseDuration } from './context.ts';
 
 export interface RunOptions {
@@ -99,6 +100,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
   const started: StartedStore[] = [];
   let startedApp: StartedApp | undefined;
   const storeRecords = new Map<string, StoreRecord>();
+  const staging = new Staging(runId);
 
   emit('onRunStart', { runId, drill: file, runtime: report.runtime });
   try {
@@ -156,6 +158,17 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
       storeRecords.set(name, { name, engine: store.engine, runtime: runtime.name, version: '', status: 'skipped', restoreDurationMs: 0, steps: [], kept: false });
     }
 
+    // fetch: artefacts named by a source (S3, SFTP, a dated folder, an encrypted archive) are
+    // selected, verified, decrypted and unpacked into the run's staging dir; engines get local paths.
+    const fetchJobs = fetchJobsOf(doc.spec.stores);
+    let staged: StagedArtefact[] = [];
+    if (fetchJobs.length) {
+      const fetched = await phase('fetch', () => fetchArtefacts(fetchJobs, { runId, drillDir: drill!.dir, signal, staging }));
+      if (!fetched || signal.aborted) throw new Stop();
+      staged = fetched;
+      applyStaged(doc.spec.stores, staged);
+    }
+
     // verify: every artefact exists and is what the drill says, before any store starts.
     const artefacts = await phase('verify', async () => {
       const found: VerifiedArtefact[] = [];
@@ -171,6 +184,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
             found.push(verified);
             const { info } = verified;
             report.artefacts.push({ store: name, step: index, ref: info.ref, path: info.path, kind: info.kind, size: info.size, sha256: info.sha256, modifiedAt: info.modifiedAt, compression: info.compression, format: verified.format, pointInTime: verified.pointInTime, ...(info.entries !== undefined ? { entries: info.entries } : {}) });
+            Object.assign(report.artefacts.at(-1)!, stagedFields(staged, name, index));
           } catch (err) {
             problems.push(err);
           }
@@ -353,6 +367,13 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
       report.teardown.resources = resources();
       return report.teardown.status !== 'incomplete';
     });
+    // The staging dir holds decrypted backups: it goes whatever happened, --keep included.
+    const stagingRecord = await staging.remove();
+    if (stagingRecord) {
+      report.teardown.resources.push(stagingRecord);
+      if (!stagingRecord.removed) report.teardown.status = 'incomplete';
+      else if (report.teardown.status === 'nothing-to-do') report.teardown.status = 'completed';
+    }
     report.teardown.completedAt = new Date().toISOString();
   }
 

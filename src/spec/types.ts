@@ -64,6 +64,59 @@ export interface AppSpec extends AppCommandSpec {
 
 export type SecretRef = { env: string } | { file: string };
 
+/**
+ * A backup that is not a plain local path: where it lives, how to pick it, how to check, decrypt
+ * and unpack it. The fetch phase (src/sources) stages it and replaces the step's `artefact` by
+ * the local path it produced, so engines only ever see a string.
+ */
+export interface ArtefactSourceSpec {
+  /** A local path (relative to the drill), `s3://bucket/prefix` or `sftp://user@host:port/path`. */
+  source: string;
+  select?: ArtefactSelectSpec;
+  /** Expected sha256: hex from the drill, a `<file>.sha256` / `SHA256SUMS` sidecar, or a named sums file. */
+  sha256?: string | { sidecar: true } | { sums: string };
+  size?: number;
+  decrypt?: { openssl: OpensslDecryptSpec };
+  unpack?: UnpackSpec;
+  s3?: { endpoint?: string; region?: string; accessKey?: SecretRef; secretKey?: SecretRef };
+  ssh?: { knownHosts: string; key?: SecretRef; passphrase?: SecretRef; password?: SecretRef };
+}
+
+export interface ArtefactSelectSpec {
+  /** The newest match of a pattern like `{date:YYYY-MM-DD}/pg_backup_{date}.tar.gz.enc`. */
+  latest?: string;
+  /** `date` (from the pattern's {date:...}, the default when it has one) or `mtime`. */
+  by?: 'date' | 'mtime';
+  explicit?: string;
+  'random-within'?: string;
+  /** For random-within: which objects are candidates. */
+  pattern?: string;
+  seed?: string;
+}
+
+export interface OpensslDecryptSpec {
+  passphrase: SecretRef;
+  /** pbkdf2 (`openssl enc -pbkdf2 -iter N`) or legacy (EVP_BytesToKey, one iteration, what `openssl enc` does without -pbkdf2). */
+  kdf?: 'pbkdf2' | 'legacy';
+  /** PBKDF2 iterations; openssl's default is 10000. */
+  iterations?: number;
+  /** `openssl enc -md`: sha256 since OpenSSL 1.1.0, md5 before. */
+  digest?: 'sha256' | 'sha1' | 'sha512' | 'md5';
+  cipher?: 'aes-256-cbc';
+}
+
+export interface UnpackSpec {
+  tar?: boolean;
+  /** The file or directory inside the unpacked tree the engine restores. */
+  member?: string;
+  /** A JSON manifest inside the bundle listing every file's sha256. */
+  manifest?: string;
+  /** A `sha256sum` file inside the bundle. */
+  sums?: string;
+  maxBytes?: number | string;
+  maxEntries?: number;
+}
+
 export type StoreSpec = PostgresStoreSpec | MongoStoreSpec | S3StoreSpec | RedisStoreSpec;
 
 /** containers runtime: the image a store runs and its limits. Ignored by the local runtime. */
@@ -84,6 +137,7 @@ export interface PostgresStoreSpec extends ContainerStoreOptions {
 export type PostgresFormat = 'auto' | 'custom' | 'plain' | 'dumpall';
 
 export interface PostgresRestoreStep {
+  /** A local path. A drill may write an ArtefactSourceSpec instead; the fetch phase turns it into the staged path. */
   artefact: string;
   format?: PostgresFormat;
   compression?: 'auto' | 'none' | 'gzip';
