@@ -197,7 +197,8 @@ export async function verifyChain(rows: AsyncIterable<CellValue[]>, columns: str
   const result: ChainResult = { rowsRead: 0, rowsVerified: 0, rowsExcluded: 0, breaks: 0, moreBreaks: [] };
   const windowSize = 10_000;
   const recent = new Set<string>();
-  const order: string[] = [];
+  const ring = new Array<string | undefined>(windowSize);
+  let ringAt = 0;
   let prev = check.genesis ?? '';
   /** Link of a row that verified on its own but linked to a MAC not seen yet: deleted, unless a later row has it. */
   let pending: { chainBreak: ChainBreak; link: string } | undefined;
@@ -236,9 +237,11 @@ export async function verifyChain(rows: AsyncIterable<CellValue[]>, columns: str
       addBreak(b);
       if (!pending) pending = { chainBreak: b, link };
     }
+    const evicted = ring[ringAt];
+    if (evicted !== undefined) recent.delete(evicted);
+    ring[ringAt] = stored;
+    ringAt = (ringAt + 1) % windowSize;
     recent.add(stored);
-    order.push(stored);
-    if (order.length > windowSize) recent.delete(order.splice(0, order.length - windowSize)[0]!);
     prev = stored;
   }
   return result;

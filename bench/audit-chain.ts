@@ -1,0 +1,115 @@
+// auditChain at scale: N rows of an HMAC-SHA256 chain in PostgreSQL, verified by the check (a
+// server-side cursor), against a bare `COPY (select … order by seq) TO STDOUT` of the same rows
+// read through pg. Each measurement runs in its own process so its peak RSS is its own.
+// Usage: node bench/audit-chain.ts [--rows 1000000]
+import { createHmac, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { runAuditChain } from '../src/checks/audit-chain.ts';
+import { startLocalPostgres } from '../src/runtimes/local/postgres.ts';
+import type { StartedStore, StoreEndpoint } from '../src/runtimes/types.ts';
+import type { AuditChainCheckSpec } from '../src/spec/types.ts';
+import { useTestbedBinaries } from '../test/support/backends.ts';
+import { flag, measureInChild, report } from './lib.ts';
+
+const script = new URL(import.meta.url).pathname;
+const key = 'bench-audit-key';
+const select = 'select seq, id, actor, action, created_at, prev_mac, mac from audit order by seq';
+
+if (process.argv[2] === '--child') {
+  const endpoint = JSON.parse(process.env.BENCH_PG!) as StoreEndpoint;
+  const t0 = performance.now();
+  let result: Record<string, unknown>;
+  if (process.argv[3] === 'copy') {
+    const client = new pg.Client({ ...endpoint, database: 'bench' });
+    await client.connect();
+    let bytes = 0;
+    let lines = 0;
+    const stream = client.query(copyTo(`copy (${select}) to stdout`));
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
+    }
+    await client.end();
+    result = { rows: lines, bytes };
+  } else {
+    process.env.BENCH_AUDIT_KEY = key;
+    const store = { name: 'db', engine: 'postgres', endpoint, url: () => '' } as unknown as StartedStore;
+    const check: AuditChainCheckSpec = {
+      type: 'auditChain', store: 'db', table: 'audit', orderBy: 'seq', macColumn: 'mac', linkColumn: 'prev_mac', algorithm: 'HMAC-SHA256',
+      key: { env: 'BENCH_AUDIT_KEY' }, input: { template: '{prev}|{id}|{actor}|{action}|{created_at}' },
+    };
+    const outcome = await runAuditChain(check, { store, engine: 'postgres', database: 'bench', drillDir: '/', signal: new AbortController().signal });
+    if (!outcome.passed) throw new Error(`the chain does not verify: ${outcome.message}`);
+    result = outcome.actual as Record<string, unknown>;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  process.stdout.write(`${JSON.stringify({ seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, result })}\n`);
+  process.exit(0);
+}
+
+/** COPY text rows of a valid chain, generated as the stream is read (the seeder's memory stays flat too). */
+function chainRows(n: number): Readable {
+  let seq = 0;
+  let prev = '';
+  const start = Date.UTC(2026, 0, 1);
+  return new Readable({
+    read() {
+      const lines: string[] = [];
+      for (let k = 0; k < 5000 && seq < n; k++) {
+        seq++;
+        const id = `evt-${seq}`;
+        const actor = `user${seq % 97}`;
+        const action = ['login', 'update', 'export', 'delete'][seq % 4]!;
+        const at = new Date(start + seq * 1001).toISOString();
+        const mac = createHmac('sha256', key).update(`${prev}|${id}|${actor}|${action}|${at}`).digest('hex');
+        lines.push(`${seq}\t${id}\t${actor}\t${action}\t${at}\t${prev}\t${mac}\n`);
+        prev = mac;
+      }
+      this.push(lines.length ? lines.join('') : null);
+    },
+  });
+}
+
+useTestbedBinaries();
+const rows = flag('rows', 1_000_000);
+const controller = new AbortController();
+const runId = `bench-${randomBytes(3).toString('hex')}`;
+let db: StartedStore | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void (db?.stop() ?? Promise.resolve()).then(() => process.exit(130)));
+try {
+  db = await startLocalPostgres({ runId, drillName: 'bench', storeName: 'db', spec: { engine: 'postgres', restore: [] }, drillDir: '/', signal: controller.signal });
+  const admin = new pg.Client({ ...db.endpoint, database: 'postgres' });
+  await admin.connect();
+  await admin.query('create database bench');
+  await admin.end();
+  const client = new pg.Client({ ...db.endpoint, database: 'bench' });
+  await client.connect();
+  await client.query('create table audit (seq bigint primary key, id text not null, actor text not null, action text not null, created_at timestamptz not null, prev_mac text not null, mac text not null)');
+  const t0 = performance.now();
+  await pipeline(chainRows(rows), client.query(copyFrom('copy audit from stdin')));
+  await client.query('vacuum analyze audit');
+  await client.end();
+  const seedSeconds = (performance.now() - t0) / 1000;
+  const env = { BENCH_PG: JSON.stringify(db.endpoint) };
+  // Warm the cache once, so neither side pays for the first read from disk.
+  await measureInChild(script, ['--child', 'copy'], env);
+  const copy = await measureInChild(script, ['--child', 'copy'], env);
+  const chain = await measureInChild(script, ['--child', 'chain'], env);
+  if (chain.result.rowsVerified !== rows || copy.result.rows !== rows) throw new Error(`row counts differ: chain ${chain.result.rowsVerified}, copy ${copy.result.rows}, seeded ${rows}`);
+  await report('audit-chain', [
+    { name: 'rows', value: rows, unit: 'rows' },
+    { name: 'seed_seconds', value: seedSeconds, unit: 's' },
+    { name: 'audit_chain_seconds', value: chain.seconds, unit: 's' },
+    { name: 'audit_chain_rows_per_second', value: Math.round(rows / chain.seconds), unit: 'rows/s' },
+    { name: 'audit_chain_peak_rss', value: chain.maxRssMiB, unit: 'MiB' },
+    { name: 'copy_to_stdout_seconds', value: copy.seconds, unit: 's' },
+    { name: 'copy_to_stdout_rows_per_second', value: Math.round(rows / copy.seconds), unit: 'rows/s' },
+    { name: 'copy_to_stdout_peak_rss', value: copy.maxRssMiB, unit: 'MiB' },
+    { name: 'audit_chain_to_copy_time_ratio', value: chain.seconds / copy.seconds, unit: 'x' },
+  ], { rows, algorithm: 'HMAC-SHA256', input: 'template {prev}|{id}|{actor}|{action}|{created_at}', linkColumn: true });
+} finally {
+  await db?.stop();
+}
