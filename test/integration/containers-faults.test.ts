@@ -121,6 +121,7 @@ describe('containers runtime: interruption, leftovers and faults', function () {
   it('a store container killed mid-restore fails the drill with its last log lines, and nothing is left', async () => {
     const runId = newRunId();
     let killed = false;
+    let poll: NodeJS.Timeout | undefined;
     const report = await runDrill(fixtureDrill('slow.yaml'), {
       runtime: 'containers',
       runId,
@@ -130,8 +131,14 @@ describe('containers runtime: interruption, leftovers and faults', function () {
         onStepStart: () => {
           // Once psql runs inside the container (it then blocks in pg_sleep), kill the container.
           const name = `restoreproof-${runId}-app`;
-          const poll = setInterval(() => {
-            if (!/psql/.test(docker(['top', name, '-eo', 'args']))) return;
+          poll = setInterval(() => {
+            let processes = '';
+            try {
+              processes = docker(['top', name, '-eo', 'pid,args']);
+            } catch {
+              return; // not running yet, or already gone
+            }
+            if (!/psql/.test(processes)) return;
             clearInterval(poll);
             killed = true;
             docker(['kill', name]);
@@ -139,6 +146,7 @@ describe('containers runtime: interruption, leftovers and faults', function () {
         },
       }],
     });
+    clearInterval(poll);
     assertValidReport(report);
     assert.equal(killed, true);
     assert.equal(report.exitCode, 1);
