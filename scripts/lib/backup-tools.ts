@@ -1,0 +1,45 @@
+import { execFile } from 'node:child_process';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Runs a real CLI (tar, openssl, sha256sum); throws with its stderr. */
+export async function sh(command: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<string> {
+  const { stdout } = await run(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, maxBuffer: 64 * 1024 * 1024 });
+  return stdout;
+}
+
+export interface EncryptOptions {
+  kdf: 'pbkdf2' | 'legacy';
+  iterations?: number;
+  digest?: string;
+}
+
+/** `openssl enc -aes-256-cbc -salt`, the passphrase through the environment as backup scripts pass it. */
+export async function opensslEncrypt(input: string, output: string, passphrase: string, options: EncryptOptions): Promise<void> {
+  const args = ['enc', '-aes-256-cbc', '-salt', '-in', input, '-out', output, '-pass', 'env:RP_TEST_PASS', '-md', options.digest ?? 'sha256'];
+  if (options.kdf === 'pbkdf2') args.push('-pbkdf2', '-iter', String(options.iterations ?? 10000));
+  await sh('openssl', args, { env: { RP_TEST_PASS: passphrase } });
+}
+
+/**
+ * One night of the "folder per date" layout: `<root>/<date>/<store>_backup_<date>.tar.gz.enc`
+ * (tar -czf of the dump, then openssl enc) with a `.sha256` sidecar written by sha256sum.
+ */
+export async function datedBackup(root: string, date: string, store: string, member: string, file: string, passphrase: string, enc: EncryptOptions = { kdf: 'pbkdf2' }): Promise<string> {
+  const folder = join(root, date);
+  const work = join(root, `.work-${date}-${store}`);
+  await mkdir(folder, { recursive: true });
+  await mkdir(work, { recursive: true });
+  // A directory (a bucket's filesystem copy) goes into the tar whole.
+  await cp(file, join(work, member), { recursive: true });
+  const tgz = join(work, `${store}_backup_${date}.tar.gz`);
+  await sh('tar', ['-czf', tgz, '-C', work, member]);
+  const name = `${store}_backup_${date}.tar.gz.enc`;
+  await opensslEncrypt(tgz, join(folder, name), passphrase, enc);
+  await writeFile(join(folder, `${name}.sha256`), await sh('sha256sum', [name], { cwd: folder }));
+  await sh('rm', ['-rf', work]);
+  return join(folder, name);
+}
