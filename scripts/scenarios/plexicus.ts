@@ -58,7 +58,7 @@ export async function makePlexicusScenario(options: PlexicusOptions) {
     await client.connect();
     const db = client.db('plexicus');
     await db.collection('Users').insertMany(Array.from({ length: counts.Users }, (_, i) => ({ email: `analyst${i}@example.com`, role: i === 0 ? 'owner' : 'analyst' })));
-    await db.collection('Scans').insertMany(objects.map((o, i) => ({ _id: i + 1, repository: `repo-${i % 7}`, status: 'completed', resultsKey: o.key, resultsSha256: o.sha256 })));
+    await db.collection('Scans').insertMany(objects.map((o, i) => ({ scanId: i + 1, repository: `repo-${i % 7}`, status: 'completed', resultsKey: o.key, resultsSha256: o.sha256 })));
     await db.collection('Findings').insertMany(Array.from({ length: counts.Findings }, (_, i) => ({ scanId: 1 + (i % counts.Scans), severity: ['low', 'medium', 'high', 'critical'][i % 4], rule: `R${i % 40}` })));
     await client.close();
     const dump = await mongo.exec('mongodump', [`--uri=${mongo.url()}`, '--db=plexicus', `--archive=${join(day, 'mongodb.archive.gz')}`, '--gzip']);
