@@ -222,3 +222,56 @@ describe('app, http, auditChain, decrypt and freshness (real PostgreSQL)', funct
     }
   });
 });
+
+describe('auditChain over a Mongo collection (real MongoDB-wire server)', function () {
+  let dir: string;
+  before(async function () {
+    requireBackends(this, 'mongo');
+    useTestbedBinaries();
+    dir = await mkdtemp(join(tmpdir(), 'restoreproof-test-mongo-chain-'));
+  });
+  after(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('verifies a chain of documents and finds a changed one by its ordering key', async () => {
+    const { startLocalMongo } = await import('../../src/runtimes/local/mongodb.ts');
+    const { MongoClient } = await import('mongodb');
+    const { buildChain } = await import('../support/audit-chain.ts');
+    const key = 'mongo-chain-key-0123';
+    const archive = join(dir, 'audit.archive');
+    const source = await startLocalMongo({ runId: 'mongochain-src', drillName: 't', storeName: 'src', spec: { engine: 'mongodb', restore: [] }, drillDir: dir, signal: new AbortController().signal });
+    try {
+      const client = new MongoClient(source.url(), { directConnection: true });
+      await client.connect();
+      const docs = buildChain(40, key).map((r) => ({ seq: r.seq, id: r.id, actor: r.actor, action: r.action, created_at: r.createdAt, prev_mac: r.prevMac, mac: r.mac }));
+      await client.db('audit').collection('log').insertMany(docs.map((d) => ({ ...d })));
+      await client.db('audit').collection('log_changed').insertMany(docs.map((d) => ({ ...d })));
+      await client.db('audit').collection('log_changed').updateOne({ seq: 9 }, { $set: { actor: 'mallory' } });
+      await client.close();
+      const dump = await source.exec('mongodump', [`--uri=${source.url()}`, '--db=audit', `--archive=${archive}`]);
+      assert.equal(dump.exitCode, 0, dump.stderr);
+    } finally {
+      await source.stop();
+    }
+    process.env.TEST_MONGO_AUDIT_KEY = key;
+    const check = (id: string, collection: string) =>
+      `    - { id: ${id}, type: auditChain, store: mongo, database: audit, collection: ${collection}, orderBy: seq, macColumn: mac, linkColumn: prev_mac, algorithm: HMAC-SHA256, key: { env: TEST_MONGO_AUDIT_KEY }, input: { template: "{prev}|{id}|{actor}|{action}|{created_at}" } }`;
+    const file = join(dir, 'mongo-chain.yaml');
+    await writeFile(file, ['apiVersion: restoreproof/v1', 'kind: RestoreDrill', 'metadata: { name: mongo-chain }', 'spec:', '  runtime: local', '  stores:', '    mongo:', '      engine: mongodb', `      restore: [ { artefact: ${archive} } ]`, '  checks:', check('ok', 'log'), check('changed', 'log_changed')].join('\n'));
+    const reportDir = await mkdtemp(join(tmpdir(), 'restoreproof-test-reports-'));
+    try {
+      const report = await runDrill(file, { reportDir, runtime: 'local' });
+      assertValidReport(report);
+      const ok = report.checks.find((c) => c.id === 'ok')!;
+      assert.equal(ok.status, 'passed', ok.message);
+      assert.equal((ok.actual as { rowsVerified: number }).rowsVerified, 40);
+      const changed = report.checks.find((c) => c.id === 'changed')!;
+      assert.equal(changed.status, 'failed');
+      assert.deepEqual((changed.actual as { firstBreak: { key: string; kind: string } }).firstBreak.key, '9');
+      assert.ok(!JSON.stringify(report).includes(key));
+    } finally {
+      await rm(reportDir, { recursive: true, force: true });
+    }
+  });
+});
