@@ -8,6 +8,7 @@ import { sha256 } from '../util/hash.ts';
 import { interpolate } from './interpolate.ts';
 import { appIssues, extraCheckIssues } from './app-checks.ts';
 import type { CheckSpec, Drill, DrillDocument, EngineName, Expectation } from './types.ts';
+import { parseTargetTime } from '../engines/postgres/pgbackrest.ts';
 
 export const drillSchemaPath = new URL('../../schemas/drill.schema.json', import.meta.url);
 const drillSchema = JSON.parse(readFileSync(drillSchemaPath, 'utf8')) as Record<string, unknown>;
@@ -171,8 +172,18 @@ function semanticIssues(drill: DrillDocument, file: string, locate: Drill['locat
   for (const [name, store] of Object.entries(stores)) {
     if (store.engine === 'postgres') {
       store.restore.forEach((step, i) => {
-        if (step.format !== 'dumpall' && !step.database) add(['spec', 'stores', name, 'restore', i], 'database is required unless format is dumpall');
-        if (step.format === 'dumpall' && step.database) add(['spec', 'stores', name, 'restore', i, 'database'], 'a pg_dumpall file creates its own databases; remove database');
+        const at = ['spec', 'stores', name, 'restore', i];
+        if (step.format === 'pgbackrest') {
+          // The server starts on the restored data dir: the first step, and only one.
+          if (i !== 0) add([...at, 'format'], 'a pgbackrest step restores the whole cluster before the server starts; it must be the first step');
+          if (!step.stanza) add(at, 'a pgbackrest step needs stanza');
+          if (step.database) add([...at, 'database'], 'a pgbackrest repository restores the whole cluster; remove database');
+          if (step.target !== undefined && Number.isNaN(parseTargetTime(step.target))) add([...at, 'target'], `target "${step.target}" is not a timestamp with a time zone (e.g. 2026-03-02 14:00:00+00)`);
+          return;
+        }
+        for (const k of ['stanza', 'target', 'set'] as const) if (step[k] !== undefined) add([...at, k], `${k} applies to format: pgbackrest only`);
+        if (step.format !== 'dumpall' && !step.database) add(at, 'database is required unless format is dumpall');
+        if (step.format === 'dumpall' && step.database) add([...at, 'database'], 'a pg_dumpall file creates its own databases; remove database');
       });
     }
     if (store.engine === 'mongodb') {

@@ -134,7 +134,7 @@ export interface PostgresStoreSpec extends ContainerStoreOptions {
   restore: PostgresRestoreStep[];
 }
 
-export type PostgresFormat = 'auto' | 'custom' | 'plain' | 'dumpall';
+export type PostgresFormat = 'auto' | 'custom' | 'plain' | 'dumpall' | 'pgbackrest';
 
 export interface PostgresRestoreStep {
   /** A local path. A drill may write an ArtefactSourceSpec instead; the fetch phase turns it into the staged path. */
@@ -146,6 +146,12 @@ export interface PostgresRestoreStep {
   exitOnError?: boolean;
   extraArgs?: string[];
   roles?: string[];
+  /** pgbackrest: the stanza in the repository (`artefact` is the repository directory, repo1-path). */
+  stanza?: string;
+  /** pgbackrest: recover to this timestamp (PITR, `--type=time`); default: the latest archived WAL. */
+  target?: string;
+  /** pgbackrest: the backup set label to restore (default: the newest, or the newest before target). */
+  set?: string;
 }
 
 export interface MongoStoreSpec extends ContainerStoreOptions {

@@ -6,12 +6,18 @@ import { connectPostgres } from './connect.ts';
 import { postgresChecks } from './checks.ts';
 import { inspectLocalArtefact } from '../../sources/local.ts';
 import { customDumpTime, describePostgresRestore, detectPostgresFormat, restorePostgres } from './restore.ts';
+import { inspectPgbackrest } from './pgbackrest.ts';
 
 export const postgresEngine: Engine<PostgresStoreSpec> = {
   name: 'postgres',
-  capabilities: { formats: ['custom', 'plain', 'dumpall'], multipleDatabases: true, restoresBeforeStart: false },
+  capabilities: { formats: ['custom', 'plain', 'dumpall', 'pgbackrest'], multipleDatabases: true, restoresBeforeStart: false },
   checks: postgresChecks as Engine['checks'],
   async inspect(spec, step, drillDir, options) {
+    if (spec.restore[step]!.format === 'pgbackrest') {
+      // A repository directory, restored into the data dir before the server starts (local runtime).
+      const info = await inspectLocalArtefact(spec.restore[step]!.artefact, drillDir, { ...options, directory: true });
+      return { store: '', step, info, ...(await inspectPgbackrest(spec.restore[step]!, info)) };
+    }
     const info = await inspectLocalArtefact(spec.restore[step]!.artefact, drillDir, options);
     return { store: '', step, info, format: detectPostgresFormat(spec, step, info), ...customDumpTime(info) };
   },

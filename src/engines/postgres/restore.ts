@@ -5,6 +5,7 @@ import { openArtefact, type ArtefactInfo } from '../../sources/local.ts';
 import type { PostgresRestoreStep, PostgresStoreSpec } from '../../spec/types.ts';
 import type { RestoreContext, RestoreStepResult, VerifiedArtefact } from '../types.ts';
 import { connectPostgres } from './connect.ts';
+import { pgbackrestRestoreArgs, setOfFormat } from './pgbackrest.ts';
 
 export type ResolvedFormat = 'custom' | 'plain' | 'dumpall';
 
@@ -17,6 +18,7 @@ export function detectPostgresFormat(spec: PostgresStoreSpec, index: number, inf
   const declared = step.format ?? 'auto';
   if (declared === 'custom' && !isCustom) throw new ArtefactError(step.artefact, 'is not a pg_dump custom-format archive (no PGDMP header)', 'use format: plain for SQL dumps, or check that the file is complete');
   if ((declared === 'plain' || declared === 'dumpall') && isCustom) throw new ArtefactError(step.artefact, `is a pg_dump custom-format archive, not ${declared} SQL`, 'use format: custom');
+  if (declared === 'pgbackrest') throw new ArtefactError(step.artefact, 'is a pgBackRest repository step; it is inspected as a directory');
   if (declared !== 'auto') return declared;
   if (isCustom) return 'custom';
   if (/database cluster dump/i.test(text)) {
@@ -62,6 +64,9 @@ function looksBinary(head: Buffer): boolean {
 export function describePostgresRestore(spec: PostgresStoreSpec, artefacts: VerifiedArtefact[]): string[] {
   return artefacts.map((a) => {
     const step = spec.restore[a.step]!;
+    if (step.format === 'pgbackrest') {
+      return `pgbackrest ${pgbackrestRestoreArgs(step, setOfFormat(a.format), '<temp dir>/pgbackrest.conf').join(' ')} (repo1-path ${a.info.path}, read only) into the server's fresh data dir, then start postgres on it and wait for recovery to finish`;
+    }
     const { tool, args } = commandFor(step, a.format as ResolvedFormat, a.info);
     const create = step.database ? `create database ${pg.escapeIdentifier(step.database)}; ` : '';
     const input = a.info.compression === 'gzip' ? `gunzip < ${a.info.path} | ` : '';
@@ -89,6 +94,12 @@ export async function restorePostgres(store: StartedStore, spec: PostgresStoreSp
   let failed = false;
   for (const artefact of artefacts) {
     const step = spec.restore[artefact.step]!;
+    if (step.format === 'pgbackrest') {
+      const result = await pgbackrestStepResult(store, step, artefact, context);
+      failed ||= result.status === 'failed';
+      results.push(result);
+      continue;
+    }
     const format = artefact.format as ResolvedFormat;
     const { tool, args, viaStdin } = commandFor(step, format, artefact.info);
     const base = { step: artefact.step, artefact: step.artefact, format, ...(step.database ? { database: step.database } : {}), tool, args };
@@ -146,4 +157,40 @@ export function trimStderr(stderr: string, maxLines = 20): string {
 function lastErrorLine(stderr: string): string {
   const lines = stderr.trim().split('\n').filter((l) => l.trim());
   return lines.find((l) => /error/i.test(l))?.trim() ?? lines.at(-1)?.trim() ?? '';
+}
+
+/**
+ * A pgbackrest step was restored when the server was provisioned (pgbackrest restore into the
+ * fresh data dir, then recovery to its end or to the target). Records what the server recovered to.
+ */
+async function pgbackrestStepResult(store: StartedStore, step: PostgresRestoreStep, artefact: VerifiedArtefact, context: RestoreContext): Promise<RestoreStepResult> {
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+  const base = { step: artefact.step, artefact: step.artefact, format: artefact.format, tool: 'pgbackrest', args: pgbackrestRestoreArgs(step, setOfFormat(artefact.format), 'pgbackrest.conf') };
+  context.onStepStart?.(artefact.step, `pgbackrest ${step.artefact} (stanza ${step.stanza})`);
+  let result: RestoreStepResult;
+  if (store.runtime !== 'local') {
+    result = { ...base, status: 'failed', exitCode: null, stderr: '', startedAt, durationMs: 0, error: `format pgbackrest restores ${step.artefact} into the server's data dir before it starts, which only the local runtime does; run with --runtime local` };
+  } else {
+    try {
+      const client = await connectPostgres({ ...store.endpoint, database: 'postgres' }, `store ${store.name}`);
+      try {
+        const row = (await client.query<{ recovering: boolean; last: Date | null; timeline: number }>(
+          'select pg_is_in_recovery() as recovering, pg_last_xact_replay_timestamp() as last, (select timeline_id from pg_control_checkpoint()) as timeline',
+        )).rows[0]!;
+        const ok = !row.recovering;
+        result = {
+          ...base, status: ok ? 'passed' : 'failed', exitCode: 0, stderr: '', startedAt, durationMs: performance.now() - t0,
+          details: { set: setOfFormat(artefact.format), ...(step.target ? { target: step.target } : {}), lastReplayedTransactionAt: row.last?.toISOString() ?? null, timeline: row.timeline },
+          ...(ok ? {} : { error: `the server restored from ${step.artefact} is still in recovery` }),
+        };
+      } finally {
+        await client.end().catch(() => {});
+      }
+    } catch (err) {
+      result = { ...base, status: 'failed', exitCode: null, stderr: '', startedAt, durationMs: performance.now() - t0, error: errorMessage(err) };
+    }
+  }
+  context.onStepEnd?.(result);
+  return result;
 }

@@ -10,6 +10,8 @@ import { registerSecret } from '../../util/redact.ts';
 import { findOnPath, isExecutable, listDir } from '../../util/tools.ts';
 import type { ProvisionRequest, StartedStore, StoreEndpoint } from '../types.ts';
 import { freePort, LocalServer, LocalStore, unprivilegedAccount } from './server.ts';
+import { finishRecovery, pgbackrestStep, restorePgbackrest } from './pgbackrest.ts';
+import { readPgbackrestRepo } from '../../engines/postgres/pgbackrest.ts';
 
 const serverTools = ['initdb', 'postgres'] as const;
 const clientTools = ['pg_restore', 'psql'] as const;
@@ -74,7 +76,10 @@ export async function postgresServerVersion(endpoint: StoreEndpoint): Promise<st
 /** Starts an ephemeral PostgreSQL server in a fresh temp dir, on a free loopback port, with a generated password. */
 export async function startLocalPostgres(request: ProvisionRequest): Promise<StartedStore> {
   const spec = request.spec as PostgresStoreSpec;
-  const binDir = await findPostgresBinDir(spec);
+  // A pgBackRest repository is restored into the data dir instead of initdb; its PostgreSQL major picks the binaries.
+  const pgbr = pgbackrestStep(spec, request.artefacts);
+  const pgbrVersion = pgbr && !spec.version ? (await readPgbackrestRepo(pgbr.artefact.info.path, pgbr.step.stanza!, pgbr.step.artefact)).pgVersion : undefined;
+  const binDir = await findPostgresBinDir(pgbrVersion ? { ...spec, version: pgbrVersion } : spec);
   const account = await unprivilegedAccount();
   const server = await LocalServer.create(request, account);
   const own = async (path: string) => {
@@ -91,14 +96,15 @@ export async function startLocalPostgres(request: ProvisionRequest): Promise<Sta
     await mkdir(data, { mode: 0o700 });
     await own(data);
 
-    const init = await runTool({
+    const restoredArgs = pgbr ? await restorePgbackrest({ dir: server.dir, data, ...pgbr, account, signal: request.signal }) : [];
+    const init = pgbr ? undefined : await runTool({
       command: join(binDir, 'initdb'),
       args: ['-D', data, '-U', superuser, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C', '--no-sync'],
       signal: request.signal,
       ...account,
     });
     await rm(pwfile, { force: true });
-    if (init.exitCode !== 0) throw new RestoreproofError('E_PROVISION', `initdb failed (exit ${init.exitCode ?? init.signal}): ${init.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    if (init && init.exitCode !== 0) throw new RestoreproofError('E_PROVISION', `initdb failed (exit ${init.exitCode ?? init.signal}): ${init.stderr.trim().split('\n').slice(-3).join(' | ')}`);
 
     const port = await freePort();
     server.start(
@@ -106,10 +112,11 @@ export async function startLocalPostgres(request: ProvisionRequest): Promise<Sta
       ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${server.dir}`,
         '-c', `cluster_name=restoreproof-${request.runId}-${request.storeName}`,
         // Ephemeral: durability buys nothing here and costs restore time.
-        '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+        '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', ...restoredArgs],
       { ...(account ? { account } : {}), stopSignal: 'SIGINT' /* fast shutdown */ },
     );
     const endpoint = { host: '127.0.0.1', port, user: superuser, password };
+    if (pgbr) await finishRecovery({ server, port, superuser, password, ref: pgbr.step.artefact, signal: request.signal });
     const version = await server.waitReady('postgres', () => postgresServerVersion(endpoint), request.signal);
     return new LocalStore({
       name: request.storeName,
