@@ -184,6 +184,32 @@ describe('containers runtime: interruption, leftovers and faults', function () {
     assert.deepEqual(leftovers(runId), { containers: '', networks: '' });
   });
 
+  it('per-store CPU and memory limits reach the container; --keep leaves it running with its connection help', async () => {
+    const drill = join(work, 'limits.yaml');
+    await writeFile(drill, [
+      'apiVersion: restoreproof/v1', 'kind: RestoreDrill', 'metadata: { name: limits }', 'spec:', '  stores:', '    app:', '      engine: postgres',
+      '      resources: { cpus: 1.5, memory: 768Mi }', '      restore:', `        - { artefact: ${fixtures}/shop.dump, database: shop }`,
+      '  checks:', '    - { type: count, store: app, table: customers, expect: { equals: 500 } }', '',
+    ].join('\n'));
+    const runId = newRunId();
+    const report = await runDrill(drill, { runtime: 'containers', runId, keep: true, reportDir: join(work, 'reports') });
+    try {
+      assertValidReport(report);
+      assert.equal(report.status, 'passed', JSON.stringify(report.errors));
+      assert.equal(report.teardown.status, 'kept');
+      const connection = report.stores[0]!.connection!.join('\n');
+      assert.match(connection, /postgres:\/\/restoreproof_[0-9a-f]+@127\.0\.0\.1:\d+\/postgres/);
+      assert.doesNotMatch(connection, /:[^@/\s]+@127/, 'no password in the connection help');
+      const host = JSON.parse(docker(['inspect', `restoreproof-${runId}-app`, '--format', '{{json .HostConfig}}'])) as { NanoCpus: number; Memory: number };
+      assert.equal(host.NanoCpus, 1.5e9);
+      assert.equal(host.Memory, 768 * 1024 ** 2);
+    } finally {
+      for (const id of leftovers(runId).containers.split('\n').filter(Boolean)) docker(['rm', '-f', id]);
+      for (const id of leftovers(runId).networks.split('\n').filter(Boolean)) docker(['network', 'rm', id]);
+    }
+    assert.deepEqual(leftovers(runId), { containers: '', networks: '' });
+  });
+
   it('asking for containers without an engine exits 2 naming the DOCKER_HOST tried', async () => {
     const host = `unix://${join(work, 'no-such-docker.sock')}`;
     const result = await runCli(['run', fixtureDrill('count-fails.yaml'), '--runtime', 'containers', '--report-dir', join(work, 'reports')], {
