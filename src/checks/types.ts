@@ -81,6 +81,8 @@ export function checkTitle(check: CheckSpec): string {
       return `${check.store}: ${check.algorithm} chain over ${check.table ?? check.collection} by ${check.orderBy}`;
     case 'decrypt':
       return `${check.store}: ${check.cipher} decrypts ${check.sample ?? 20} sampled ${check.table ?? check.collection}.${check.column}`;
+    case 'points':
+      return `${check.store}: ${check.count ?? 'points'} of ${check.database}.${check.measurement}`;
     case 'freshness':
       return `${check.store}: newest ${check.table ?? check.collection}.${check.column} within ${check.maxAge ?? 'the RPO'} of the backup`;
   }

@@ -1,4 +1,5 @@
 import type { StoreSpec } from '../spec/types.ts';
+import { influxEngine } from './influxdb/index.ts';
 import { mongoEngine } from './mongodb/index.ts';
 import { postgresEngine } from './postgres/index.ts';
 import { redisEngine } from './redis/index.ts';
@@ -11,6 +12,7 @@ export const engines: { [E in StoreSpec['engine']]: Engine<Extract<StoreSpec, { 
   mongodb: mongoEngine,
   s3: s3Engine,
   redis: redisEngine,
+  influxdb: influxEngine,
 };
 
 export function engineFor(spec: StoreSpec): Engine {

@@ -10,6 +10,8 @@ export interface StoreEndpoint {
   port: number;
   user: string;
   password: string;
+  /** InfluxDB: the port of the RPC service `influxd backup` and `influxd restore` talk to. */
+  rpcPort?: number;
 }
 
 /** Anything a run creates; recorded in the evidence and removed at teardown. */

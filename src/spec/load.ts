@@ -191,6 +191,11 @@ function semanticIssues(drill: DrillDocument, file: string, locate: Drill['locat
         if ((step.nsFrom?.length ?? 0) !== (step.nsTo?.length ?? 0)) add(['spec', 'stores', name, 'restore', i, 'nsFrom'], 'nsFrom and nsTo must have the same number of entries');
       });
     }
+    if (store.engine === 'influxdb') {
+      store.restore.forEach((step, i) => {
+        if (step.newDatabase && !step.database) add(['spec', 'stores', name, 'restore', i, 'newDatabase'], 'newDatabase renames database; name the database to restore');
+      });
+    }
     if (store.engine === 's3') {
       const buckets = store.restore.map((s) => s.bucket);
       buckets.forEach((b, i) => buckets.indexOf(b) !== i && add(['spec', 'stores', name, 'restore', i, 'bucket'], `bucket ${b} is restored twice`));
@@ -259,6 +264,7 @@ const checkEngines: Record<Exclude<CheckSpec['type'], 'reachability' | 'http'>, 
   auditChain: ['postgres', 'mongodb'],
   decrypt: ['postgres', 'mongodb'],
   freshness: ['postgres', 'mongodb'],
+  points: ['influxdb'],
 };
 
 function closest(word: string, candidates: string[]): string | undefined {

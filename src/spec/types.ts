@@ -117,7 +117,7 @@ export interface UnpackSpec {
   maxEntries?: number;
 }
 
-export type StoreSpec = PostgresStoreSpec | MongoStoreSpec | S3StoreSpec | RedisStoreSpec;
+export type StoreSpec = PostgresStoreSpec | MongoStoreSpec | S3StoreSpec | RedisStoreSpec | InfluxStoreSpec;
 
 /** containers runtime: the image a store runs and its limits. Ignored by the local runtime. */
 export interface ContainerStoreOptions {
@@ -210,8 +210,25 @@ export interface RedisRestoreStep {
   format?: 'auto' | 'rdb' | 'aof';
 }
 
+export interface InfluxStoreSpec extends ContainerStoreOptions {
+  engine: 'influxdb';
+  version?: string;
+  /** local runtime: the influxd binary (default: $RESTOREPROOF_INFLUXD, then influxd on PATH). */
+  server?: string;
+  restore: InfluxRestoreStep[];
+}
+
+export interface InfluxRestoreStep {
+  /** A portable backup directory (`influxd backup -portable`). */
+  artefact: string;
+  /** Restore only this database (`-db`); default: every database in the backup. */
+  database?: string;
+  /** Restore `database` under this name (`-newdb`). */
+  newDatabase?: string;
+}
+
 /** What every engine's restore step has in common: where the bytes come from. */
-export type RestoreStepSpec = PostgresRestoreStep | MongoRestoreStep | S3RestoreStep | RedisRestoreStep;
+export type RestoreStepSpec = PostgresRestoreStep | MongoRestoreStep | S3RestoreStep | RedisRestoreStep | InfluxRestoreStep;
 
 export interface Expectation {
   equals?: number | string | boolean | null;
@@ -408,6 +425,14 @@ export interface DecryptCheckSpec extends CheckBase, SecretKeySpec {
   sample?: number;
 }
 
+/** InfluxDB: points (the default) or series of one measurement. */
+export interface PointsCheckSpec extends CheckBase {
+  type: 'points';
+  measurement: string;
+  count?: 'points' | 'series';
+  expect: Expectation;
+}
+
 export interface FreshnessCheckSpec extends CheckBase {
   type: 'freshness';
   table?: string;
@@ -417,7 +442,7 @@ export interface FreshnessCheckSpec extends CheckBase {
   maxAge?: string;
 }
 
-export type StoreCheckSpec = CountCheckSpec | QueryCheckSpec | BaselineCheckSpec | SchemaCheckSpec | ObjectsCheckSpec | ObjectCheckSpec | KeysCheckSpec | KeyCheckSpec | InfoCheckSpec | AuditChainCheckSpec | DecryptCheckSpec | FreshnessCheckSpec;
+export type StoreCheckSpec = CountCheckSpec | QueryCheckSpec | BaselineCheckSpec | SchemaCheckSpec | ObjectsCheckSpec | ObjectCheckSpec | KeysCheckSpec | KeyCheckSpec | InfoCheckSpec | AuditChainCheckSpec | DecryptCheckSpec | FreshnessCheckSpec | PointsCheckSpec;
 export type CheckSpec = StoreCheckSpec | ReachabilityCheckSpec | HttpCheckSpec;
 
 /** The stores a check reads; a check is skipped when any of them did not restore. */

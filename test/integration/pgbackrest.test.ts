@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runDrill } from '../../src/run/run.ts';
 import { requireBackends, requireFiles, testbed, useTestbedBinaries } from '../support/backends.ts';
-import { assertValidReport, processesMatching } from '../support/fixtures.ts';
+import { runInlineDrill } from '../support/inline-drill.ts';
 import { makePgbackrestRepo, type PgbackrestFixture } from '../support/pgbackrest-repo.ts';
 import { inspectLocalDirectory } from '../../src/sources/local.ts';
 
-const header = (name: string) => ['apiVersion: restoreproof/v1', 'kind: RestoreDrill', `metadata: { name: ${name} }`, 'spec:', '  runtime: local'];
 
 describe('postgres: pgBackRest repositories (latest and PITR) restored into a fresh data dir', function () {
   let work: string;
@@ -29,16 +27,7 @@ describe('postgres: pgBackRest repositories (latest and PITR) restored into a fr
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  async function run(name: string, lines: string[]) {
-    const file = join(work, `${name}.yaml`);
-    await writeFile(file, [...header(name), ...lines].join('\n'));
-    const report = await runDrill(file, { reportDir: join(work, 'reports'), env: process.env as Record<string, string> });
-    assertValidReport(report);
-    assert.ok(report.reports.json, 'the JSON report is written');
-    assert.deepEqual((await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${report.runId}`)), [], 'no server dir is left');
-    assert.deepEqual(await processesMatching(`restoreproof-${report.runId}`), []);
-    return report;
-  }
+  const run = (name: string, lines: string[]) => runInlineDrill(work, name, lines);
 
   const store = (name: string, extra: string[]) => [`    ${name}:`, '      engine: postgres', '      restore:', `        - artefact: ${fixture.repo}`, '          format: pgbackrest', `          stanza: ${fixture.stanza}`, ...extra.map((l) => `          ${l}`)];
   const count = (id: string, storeName: string, where: string, n: number) =>

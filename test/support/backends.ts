@@ -46,6 +46,8 @@ export function useTestbedBinaries(): Record<string, string> {
   if (minio?.server) vars.RESTOREPROOF_MINIO = minio.server;
   const redis = b.redis as { server?: string } | undefined;
   if (redis?.server) vars.RESTOREPROOF_REDIS_SERVER = redis.server;
+  const influxdb = b.influxdb as { server?: string } | undefined;
+  if (influxdb?.server) vars.RESTOREPROOF_INFLUXD = influxdb.server;
   const postgres = b.postgres as { binDir?: string } | undefined;
   if (postgres?.binDir) vars.RESTOREPROOF_PG_BINDIR = postgres.binDir;
   Object.assign(process.env, vars);

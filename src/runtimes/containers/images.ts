@@ -8,6 +8,7 @@ const defaults: Record<EngineName, { image: string; versioned: string }> = {
   mongodb: { image: 'mongo:latest', versioned: 'mongo:{version}' },
   s3: { image: 'minio/minio', versioned: 'minio/minio:{version}' },
   redis: { image: 'redis:latest', versioned: 'redis:{version}' },
+  influxdb: { image: 'influxdb:1.8', versioned: 'influxdb:{version}' },
 };
 
 export interface ResolvedImage {

@@ -134,6 +134,9 @@ function recipeFor(request: ProvisionRequest): Recipe {
         help: (e, id) => [`${request.storeName}: redis://${e.host}:${e.port}  (password generated, not printed; docker exec -it ${id.slice(0, 12)} redis-cli)`],
       };
     }
+    case 'influxdb':
+      // Not in `engines` above: the run refuses the store before it gets here.
+      throw new RestoreproofError('E_RUNTIME', 'the containers runtime does not host influxdb stores; use --runtime local');
   }
 }
 

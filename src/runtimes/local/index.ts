@@ -6,18 +6,20 @@ import { minioBinary, startLocalMinio } from './minio.ts';
 import { mongoServerBinary, startLocalMongo } from './mongodb.ts';
 import { describeLocalPostgres, startLocalPostgres } from './postgres.ts';
 import { redisServerBinary, startLocalRedis } from './redis.ts';
+import { influxdBinary, startLocalInflux } from './influxdb.ts';
 
 const starters: Record<EngineName, (request: ProvisionRequest) => Promise<StartedStore>> = {
   postgres: startLocalPostgres,
   mongodb: startLocalMongo,
   s3: startLocalMinio,
   redis: startLocalRedis,
+  influxdb: startLocalInflux,
 };
 
 /** Stores as server processes started from binaries installed on this machine. */
 export const localRuntime: Runtime = {
   name: 'local',
-  engines: ['postgres', 'mongodb', 's3', 'redis'],
+  engines: ['postgres', 'mongodb', 's3', 'redis', 'influxdb'],
   async describeProvision({ spec }) {
     const where = `temp dir ${tmpdir()}/restoreproof-<run-id>-<store>-*, a free 127.0.0.1 port`;
     const binary = async (find: () => Promise<string>) => find().then((b) => `${b} in ${where}`, (err: Error) => `!! ${err.message}`);
@@ -30,6 +32,8 @@ export const localRuntime: Runtime = {
         return [`${await binary(() => minioBinary(spec))}, generated root credentials`];
       case 'redis':
         return [`${await binary(() => redisServerBinary(spec))}, generated password, started on a copy of the snapshot`];
+      case 'influxdb':
+        return [`${await binary(() => influxdBinary(spec))}, generated config and admin password`];
     }
   },
   provision: (request) => starters[request.spec.engine](request),

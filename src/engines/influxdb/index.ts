@@ -1,0 +1,114 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ArtefactError, errorMessage } from '../../errors.ts';
+import { evaluate } from '../../checks/expectations.ts';
+import type { CheckRunner } from '../../checks/types.ts';
+import { inspectLocalArtefact } from '../../sources/local.ts';
+import type { InfluxRestoreStep, InfluxStoreSpec, PointsCheckSpec } from '../../spec/types.ts';
+import type { Engine, RestoreStepResult } from '../types.ts';
+import { trimStderr } from '../postgres/restore.ts';
+import { influxQuery, quoteIdent } from './client.ts';
+
+interface PortableManifest {
+  meta?: { fileName?: string };
+  /** `size` is the shard's size before compression, not the file's. */
+  files?: { database?: string; policy?: string; shardID?: number; fileName?: string; size?: number }[];
+}
+
+/** The newest `*.manifest` of a portable backup dir (`influxd backup -portable` names it after the backup's time). */
+async function readManifest(dir: string, ref: string): Promise<{ name: string; manifest: PortableManifest }> {
+  const names = (await readdir(dir)).filter((n) => n.endsWith('.manifest')).sort();
+  const name = names.at(-1);
+  if (!name) throw new ArtefactError(ref, 'is not an InfluxDB portable backup (no *.manifest file)', 'make it with influxd backup -portable <dir>; a legacy backup (without -portable) is not supported');
+  try {
+    return { name, manifest: JSON.parse(await readFile(join(dir, name), 'utf8')) as PortableManifest };
+  } catch (err) {
+    throw new ArtefactError(ref, `${name} is not a readable manifest (${errorMessage(err)})`);
+  }
+}
+
+const restoreArgs = (step: InfluxRestoreStep, rpc: string, path: string) => [
+  'restore', '-portable', '-host', rpc, ...(step.database ? ['-db', step.database] : []), ...(step.newDatabase ? ['-newdb', step.newDatabase] : []), path,
+];
+
+const points: CheckRunner<PointsCheckSpec> = async (check, context) => {
+  const what = check.count ?? 'points';
+  let actual: number;
+  if (what === 'series') {
+    const series = await influxQuery(context.store.endpoint, `SHOW SERIES FROM ${quoteIdent(check.measurement)}`, context.database, context.signal);
+    actual = series.reduce((n, s) => n + (s.values?.length ?? 0), 0);
+  } else {
+    // COUNT(*) counts each field; a point has at least one, so the largest count is the number of points
+    // (exact when every point carries its measurement's fields, as line protocol writers usually do).
+    const series = await influxQuery(context.store.endpoint, `SELECT COUNT(*) FROM ${quoteIdent(check.measurement)}`, context.database, context.signal);
+    const row = series[0]?.values?.[0] ?? [];
+    actual = Math.max(0, ...row.slice(1).map((v) => Number(v) || 0));
+  }
+  const e = evaluate(check.expect, actual);
+  return { passed: e.passed, expected: e.expected, actual, message: `${check.database}.${check.measurement} has ${actual} ${what}${e.passed ? '' : `, expected ${e.expected}`}` };
+};
+
+export const influxEngine: Engine<InfluxStoreSpec> = {
+  name: 'influxdb',
+  capabilities: { formats: ['portable'], multipleDatabases: true, restoresBeforeStart: false },
+  checks: { points } as Engine['checks'],
+  async inspect(spec, step, drillDir, options) {
+    const ref = spec.restore[step]!;
+    const info = await inspectLocalArtefact(ref.artefact, drillDir, { ...options, directory: true });
+    if (info.kind !== 'directory') throw new ArtefactError(ref.artefact, 'is a file; an InfluxDB portable backup is a directory');
+    const { name, manifest } = await readManifest(info.path, ref.artefact);
+    // influxd restore skips shard files it cannot find and still exits 0: check every one the manifest lists.
+    for (const f of [...(manifest.meta?.fileName ? [{ fileName: manifest.meta.fileName }] : []), ...(manifest.files ?? [])]) {
+      if (!f.fileName || f.fileName.includes('/')) throw new ArtefactError(ref.artefact, `${name} lists an invalid file name ${JSON.stringify(f.fileName)}`);
+      const st = await stat(join(info.path, f.fileName)).catch(() => undefined);
+      if (!st?.isFile()) throw new ArtefactError(ref.artefact, `${f.fileName}, listed in ${name}, is missing`, 'copy the whole backup directory');
+    }
+    const databases = [...new Set((manifest.files ?? []).map((f) => f.database).filter(Boolean))] as string[];
+    if (ref.database && !databases.includes(ref.database)) throw new ArtefactError(ref.artefact, `holds no database ${ref.database} (databases: ${databases.join(', ') || 'none'})`);
+    // 20260302T140000Z.manifest
+    const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z\.manifest$/.exec(name);
+    return {
+      store: '', step, info, format: `influx portable (${databases.join(', ') || 'no shards'}; ${(manifest.files ?? []).length} shard files)`,
+      ...(m ? { pointInTime: { at: new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`).toISOString(), source: `manifest name ${name}` } } : {}),
+    };
+  },
+  describeRestore: (spec, artefacts) => artefacts.map((a) => `influxd ${restoreArgs(spec.restore[a.step]!, '127.0.0.1:<rpc port>', a.info.path).join(' ')}`),
+  async restore(store, spec, artefacts, context) {
+    const results: RestoreStepResult[] = [];
+    let failed = false;
+    for (const a of artefacts) {
+      const step = spec.restore[a.step]!;
+      const rpc = `${store.endpoint.host}:${store.endpoint.rpcPort ?? 8088}`;
+      const base = { step: a.step, artefact: step.artefact, format: a.format, ...(step.database ? { database: step.newDatabase ?? step.database } : {}), tool: 'influxd', args: restoreArgs(step, rpc, a.info.path) };
+      const startedAt = new Date().toISOString();
+      if (failed || context.signal.aborted) {
+        results.push({ ...base, status: 'skipped', exitCode: null, stderr: '', startedAt, durationMs: 0 });
+        continue;
+      }
+      const t0 = performance.now();
+      context.onStepStart?.(a.step, `influxd restore -portable ${step.artefact}`);
+      let result: RestoreStepResult;
+      try {
+        const path = await store.stage(a.info.path, context.signal);
+        const run = await store.exec('influxd', restoreArgs(step, rpc, path), { signal: context.signal });
+        // influxd restore logs to stdout and stderr alike; an error line also means failure.
+        const ok = run.exitCode === 0 && !/^error|restore failed/im.test(run.stderr);
+        result = { ...base, status: ok ? 'passed' : 'failed', exitCode: run.exitCode, stderr: trimStderr(run.stderr), startedAt, durationMs: performance.now() - t0 };
+        if (ok) {
+          const dbs = await influxQuery(store.endpoint, 'SHOW DATABASES', undefined, context.signal);
+          result.details = { databases: (dbs[0]?.values ?? []).map((v) => String(v[0])).filter((d) => d !== '_internal') };
+        } else {
+          const line = run.stderr.trim().split('\n').filter((l) => /error|fail/i.test(l)).at(-1) ?? run.stderr.trim().split('\n').at(-1) ?? '';
+          result.error = `influxd restore ${run.exitCode === null ? `was killed by ${run.signal}` : `exited with code ${run.exitCode}`} restoring ${step.artefact}${line ? `: ${line.trim()}` : ''}`;
+        }
+      } catch (err) {
+        result = { ...base, status: 'failed', exitCode: null, stderr: '', startedAt, durationMs: performance.now() - t0, error: errorMessage(err) };
+      }
+      failed ||= result.status === 'failed';
+      results.push(result);
+      context.onStepEnd?.(result);
+    }
+    return results;
+  },
+  defaultDatabase: (spec) => spec.restore.find((s) => s.database)?.newDatabase ?? spec.restore.find((s) => s.database)?.database ?? '',
+};

@@ -1,0 +1,21 @@
+import assert from 'node:assert/strict';
+import { readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runDrill } from '../../src/run/run.ts';
+import type { RunReport } from '../../src/report/types.ts';
+import { assertValidReport, processesMatching } from './fixtures.ts';
+
+const header = (name: string) => ['apiVersion: restoreproof/v1', 'kind: RestoreDrill', `metadata: { name: ${name} }`, 'spec:', '  runtime: local'];
+
+/** Writes `<work>/<name>.yaml` (a local-runtime drill with `lines` under spec), runs it, and checks nothing is left behind. */
+export async function runInlineDrill(work: string, name: string, lines: string[]): Promise<RunReport> {
+  const file = join(work, `${name}.yaml`);
+  await writeFile(file, [...header(name), ...lines].join('\n'));
+  const report = await runDrill(file, { reportDir: join(work, 'reports'), env: process.env as Record<string, string> });
+  assertValidReport(report);
+  assert.ok(report.reports.json, 'the JSON report is written');
+  assert.deepEqual((await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${report.runId}`)), [], 'no server dir is left');
+  assert.deepEqual(await processesMatching(`restoreproof-${report.runId}`), []);
+  return report;
+}
