@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { capturePostgresBaseline } from './engines/postgres/index.ts';
 import { captureMongoBaseline } from './engines/mongodb/baseline.ts';
+import { capturePostgresBaseline } from './engines/postgres/index.ts';
 import { ExitCode, RestoreproofError, UsageError, formatIssue } from './errors.ts';
 import { keygenCommand, reportCommand, reviewCommand, verifyCommand } from './evidence/commands.ts';
 import { inventory, renderInventory } from './inventory/index.ts';
@@ -28,7 +28,7 @@ Usage:
       --report-dir <dir>   where reports go (default: spec.report.dir or ./reports)
       --keep               leave stores running afterwards and print how to reach them
       --json               print the result document on stdout
-  restoreproof baseline capture <drill.yaml> --store <name> --from <postgres-url> -o <baseline.json>
+  restoreproof baseline capture <drill.yaml> --store <name> --from <postgres-or-mongodb-url> -o <baseline.json>
       [--database <db>]... [--password-env <VAR>]
                            read counts and the schema from a live source in a READ ONLY snapshot
   restoreproof gc [--runtime containers] [--dry-run] [--json]
