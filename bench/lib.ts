@@ -21,13 +21,27 @@ export async function report(bench: string, figures: Figure[], parameters: Recor
   await writeFile(join(dir, `${bench}.json`), `${JSON.stringify({ bench, at: new Date().toISOString(), machine: machine(), parameters, figures }, null, 2)}\n`);
 }
 
+/** Children of measureInChild still running, so a signal handler can pass the signal on. */
+export const liveChildren = new Set<import('node:child_process').ChildProcess>();
+
+/** Passes a signal on to every measuring child and waits for them to exit (they tear down their own servers). */
+export function stopChildren(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  return Promise.all([...liveChildren].map((c) => new Promise<void>((resolve) => {
+    if (c.exitCode !== null || c.signalCode !== null) return resolve();
+    c.once('close', () => resolve());
+    c.kill(signal);
+  }))).then(() => undefined);
+}
+
 /** Runs this same script in a child process for one measurement, so its peak RSS is its own. */
 export function measureInChild(script: string, args: string[], env: Record<string, string>): Promise<{ seconds: number; maxRssMiB: number; result: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    liveChildren.add(child);
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.once('close', (code) => {
+      liveChildren.delete(child);
       if (code !== 0) return reject(new Error(`${script} ${args.join(' ')} exited ${code}`));
       resolve(JSON.parse(out.trim().split('\n').at(-1)!));
     });

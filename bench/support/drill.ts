@@ -1,0 +1,191 @@
+// Shared by drill-vs-raw, scaling and startup: the drill file over the bench backups, the child that
+// runs it (so the harness's peak RSS is its own), and the raw tools run by hand.
+import { availableParallelism } from 'node:os';
+import { readdir, mkdir, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { join, relative } from 'node:path';
+import { auditKey, mongoCollections, type BenchBackups } from '../../scripts/lib/bench-backups.ts';
+import { s3Client } from '../../src/engines/s3/client.ts';
+import { runDrill } from '../../src/run/run.ts';
+import { startLocalMinio } from '../../src/runtimes/local/minio.ts';
+import { startLocalMongo } from '../../src/runtimes/local/mongodb.ts';
+import { startLocalPostgres } from '../../src/runtimes/local/postgres.ts';
+import type { StartedStore } from '../../src/runtimes/types.ts';
+import { measureInChild } from '../lib.ts';
+
+export const cores = availableParallelism();
+/** What a careful operator picks on this machine, and what the drill is told too. */
+export const options = { pgJobs: cores, mongoParallelCollections: mongoCollections.length, bucketConcurrency: 16 };
+
+/** The drill: the same three stores the raw tools restore, on the local runtime, with the checks a real drill would run. */
+export async function writeBenchDrill(b: BenchBackups, dir: string, withChecks = true): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const checks = [
+    `    - { id: events, type: count, store: pg, database: ${b.database}, table: events, expect: { equals: ${b.counts.eventRows} } }`,
+    `    - { id: audit-rows, type: count, store: pg, database: ${b.database}, table: audit, expect: { equals: ${b.counts.auditRows} } }`,
+    `    - id: audit-chain
+      type: auditChain
+      store: pg
+      database: ${b.database}
+      table: audit
+      orderBy: seq
+      macColumn: mac
+      linkColumn: prev_mac
+      algorithm: HMAC-SHA256
+      key: { env: BENCH_AUDIT_KEY }
+      input: { template: "{prev}|{id}|{actor}|{action}|{created_at}" }`,
+    ...mongoCollections.map((c) => `    - { id: mongo-${c}, type: count, store: mongo, database: ${b.mongoDatabase}, collection: ${c}, expect: { equals: ${b.counts.perCollection[c]} } }`),
+    `    - { id: objects, type: objects, store: bucket, expect: { count: { equals: ${b.counts.objects} } } }`,
+  ];
+  const yaml = `apiVersion: restoreproof/v1
+kind: RestoreDrill
+metadata:
+  name: bench-scale-${b.scale}
+  owner: bench
+spec:
+  runtime: local
+  stores:
+    pg:
+      engine: postgres
+      restore:
+        - { artefact: ${b.postgresDump}, database: ${b.database}, jobs: ${options.pgJobs} }
+    mongo:
+      engine: mongodb
+      restore:
+        - { artefact: ${b.mongoArchive}, parallelCollections: ${options.mongoParallelCollections} }
+    bucket:
+      engine: s3
+      restore:
+        - { bucket: ${b.bucket}, artefact: ${b.bucketMirror}, concurrency: ${options.bucketConcurrency} }
+${withChecks ? `  checks:\n${checks.join('\n')}\n` : ''}`;
+  const file = join(dir, withChecks ? 'drill.yaml' : 'drill-no-checks.yaml');
+  await writeFile(file, yaml);
+  return file;
+}
+
+export interface DrillMeasurement {
+  status: string;
+  errors: unknown[];
+  /** Milliseconds since the child process started, from the harness's own clock. */
+  runDrillCalledMs: number;
+  firstStepMs: number | null;
+  runEndMs: number;
+  reportDurationMs: number;
+  phases: { name: string; status: string; durationMs: number; startMs: number; endMs: number }[];
+  stores: { name: string; restoreDurationMs: number; steps: { tool: string; durationMs: number }[] }[];
+  checks: { id: string; status: string; durationMs: number; message: string }[];
+}
+
+/** The child side: runs the drill once and prints one JSON line (seconds since process start, peak RSS, measurement). */
+export async function drillChild(): Promise<never> {
+  const file = process.env.BENCH_DRILL!;
+  const controller = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => controller.abort());
+  const phaseStart = new Map<string, number>();
+  const phases: DrillMeasurement['phases'] = [];
+  let firstStepMs: number | null = null;
+  const runDrillCalledMs = performance.now();
+  const report = await runDrill(file, {
+    runtime: 'local',
+    reportDir: process.env.BENCH_REPORT_DIR!,
+    formats: ['json'],
+    signal: controller.signal,
+    runId: `bench-${process.pid}`,
+    reporters: [{
+      onPhaseStart: (name) => phaseStart.set(name, performance.now()),
+      onPhaseEnd: (p) => phases.push({ name: p.name, status: p.status, durationMs: p.durationMs, startMs: phaseStart.get(p.name) ?? performance.now(), endMs: performance.now() }),
+      onStepStart: () => (firstStepMs ??= performance.now()),
+    }],
+  });
+  const runEndMs = performance.now();
+  const result: DrillMeasurement = {
+    status: report.status,
+    errors: report.errors,
+    runDrillCalledMs,
+    firstStepMs,
+    runEndMs,
+    reportDurationMs: report.durationMs,
+    phases,
+    stores: report.stores.map((s) => ({ name: s.name, restoreDurationMs: s.restoreDurationMs, steps: s.steps.map((x) => ({ tool: x.tool, durationMs: x.durationMs })) })),
+    checks: report.checks.map((c) => ({ id: c.id, status: c.status, durationMs: c.durationMs, message: c.message })),
+  };
+  process.stdout.write(`${JSON.stringify({ seconds: runEndMs / 1000, maxRssMiB: process.resourceUsage().maxRSS / 1024, result })}\n`);
+  process.exit(0);
+}
+
+/** Runs the drill in a child of `script` (which must call drillChild() on `--drill-child`). */
+export async function measureDrill(script: string, drill: string, reportDir: string): Promise<{ seconds: number; maxRssMiB: number; m: DrillMeasurement }> {
+  const r = await measureInChild(script, ['--drill-child'], { BENCH_DRILL: drill, BENCH_REPORT_DIR: reportDir, BENCH_AUDIT_KEY: auditKey });
+  const m = r.result as unknown as DrillMeasurement;
+  if (m.status !== 'passed') throw new Error(`the bench drill ${m.status}: ${JSON.stringify(m.errors).slice(0, 2000)} ${JSON.stringify(m.checks.filter((c) => c.status !== 'passed')).slice(0, 2000)}`);
+  return { seconds: r.seconds, maxRssMiB: r.maxRssMiB, m };
+}
+
+export const phaseMs = (m: DrillMeasurement, name: string) => m.phases.find((p) => p.name === name)?.durationMs ?? 0;
+
+// ---- the raw tools, one store after another, each into a fresh server started by the product's provisioner
+
+export interface RawResult {
+  store: string;
+  command: string;
+  /** The restore alone, from the tool's start to its end (server start excluded, as for the drill's restore). */
+  seconds: number;
+  serverStartSeconds: number;
+}
+
+type Started = { push(store: StartedStore): void };
+
+const request = (runId: string, storeName: string, engine: 'postgres' | 'mongodb' | 's3') =>
+  ({ runId, drillName: 'bench-raw', storeName, spec: { engine, restore: [] }, drillDir: '/', signal: new AbortController().signal }) as never;
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t0 = performance.now();
+  const value = await fn();
+  return [value, (performance.now() - t0) / 1000];
+}
+
+export async function rawPostgres(b: BenchBackups, runId: string, started: Started): Promise<RawResult> {
+  const [store, serverStartSeconds] = await timed(() => startLocalPostgres(request(runId, 'pg', 'postgres')));
+  started.push(store);
+  const args = ['--no-owner', '--no-privileges', '--exit-on-error', `--jobs=${options.pgJobs}`, '--dbname', b.database, b.postgresDump];
+  const [, seconds] = await timed(async () => {
+    const created = await store.exec('createdb', [b.database]);
+    if (created.exitCode !== 0) throw new Error(`createdb failed: ${created.stderr}`);
+    const run = await store.exec('pg_restore', args);
+    if (run.exitCode !== 0) throw new Error(`pg_restore failed: ${run.stderr}`);
+  });
+  await store.stop();
+  return { store: 'pg', command: `createdb ${b.database} && pg_restore ${args.join(' ')}`, seconds, serverStartSeconds };
+}
+
+export async function rawMongo(b: BenchBackups, runId: string, started: Started): Promise<RawResult> {
+  const [store, serverStartSeconds] = await timed(() => startLocalMongo(request(runId, 'mongo', 'mongodb')));
+  started.push(store);
+  const args = [`--archive=${b.mongoArchive}`, '--gzip', '--drop', `--numParallelCollections=${options.mongoParallelCollections}`];
+  const [, seconds] = await timed(async () => {
+    const run = await store.exec('mongorestore', [`--uri=${store.url()}`, ...args]);
+    if (run.exitCode !== 0) throw new Error(`mongorestore failed: ${run.stderr}`);
+  });
+  await store.stop();
+  return { store: 'mongo', command: `mongorestore ${args.join(' ')}`, seconds, serverStartSeconds };
+}
+
+/** A parallel copy of the mirror into a fresh bucket (what `mc mirror`/`aws s3 sync` do), with the same S3 client the product uses. */
+export async function rawBucket(b: BenchBackups, runId: string, started: Started): Promise<RawResult> {
+  const [store, serverStartSeconds] = await timed(() => startLocalMinio(request(runId, 'bucket', 's3')));
+  started.push(store);
+  const [, seconds] = await timed(async () => {
+    const client = s3Client(store.endpoint);
+    await client.makeBucket(b.bucket, 'us-east-1');
+    const files = (await readdir(b.bucketMirror, { recursive: true, withFileTypes: true })).filter((d) => d.isFile()).map((d) => join(d.parentPath, d.name));
+    let next = 0;
+    await Promise.all(Array.from({ length: options.bucketConcurrency }, async () => {
+      while (next < files.length) {
+        const path = files[next++]!;
+        await client.putObject(b.bucket, relative(b.bucketMirror, path), createReadStream(path));
+      }
+    }));
+  });
+  await store.stop();
+  return { store: 'bucket', command: `parallel put of ${b.counts.objects} files, ${options.bucketConcurrency} at a time`, seconds, serverStartSeconds };
+}
