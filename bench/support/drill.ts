@@ -40,7 +40,7 @@ export async function writeBenchDrill(b: BenchBackups, dir: string, withChecks =
   const yaml = `apiVersion: restoreproof/v1
 kind: RestoreDrill
 metadata:
-  name: bench-scale-${b.scale}
+  name: bench-scale-${String(b.scale).replace('.', '-')}
   owner: bench
 spec:
   runtime: local
