@@ -72,7 +72,14 @@ umount_chroot() {
   if mountpoint -q "$dir/proc" 2>/dev/null; then umount "$dir/proc" || umount -l "$dir/proc"; fi
 }
 
-IMAGE_NAMES=(postgres redis minio mongo)
+IMAGE_NAMES=(postgres redis minio mongo app)
+
+# The app image: the project's own Node (the npm `node` package) and the sample app under
+# /srv/app, with the modules it imports under /srv/node_modules (so an app copied into
+# /srv/app at start, spec.app.cwd on the containers runtime, finds them too).
+APP_NODE=$REPO/node_modules/node/bin/node
+APP_NODE_MODULES="pg pg-connection-string pg-pool pg-protocol pg-types pg-int8 postgres-array postgres-bytea postgres-date postgres-interval xtend pgpass split2"
+node_major() { "$APP_NODE" -p 'process.versions.node.split(".")[0]'; }
 
 image_ref() {
   case $1 in
@@ -80,6 +87,7 @@ image_ref() {
     redis) echo "$IMAGE_NS/redis:7" ;;
     minio) local v=${MINIO_VERSION#v0.0.0-}; echo "$IMAGE_NS/minio:${v:0:8}-${v##*-}" ;;
     mongo) echo "$IMAGE_NS/mongo:ferretdb-$(cut -d. -f1,2 <<<"${FERRETDB_VERSION#v}")" ;;
+    app) echo "$IMAGE_NS/node-app:$(node_major)" ;;
   esac
 }
 
@@ -124,6 +132,29 @@ CMD ["ferretdb"]
 EXPOSE 27017
 CH
     ;;
+    app) cat <<CH
+ENV $std
+ENV LANG=C.UTF-8
+ENV HOST=0.0.0.0
+ENV PORT=8080
+WORKDIR /srv/app
+ENTRYPOINT ["docker-entrypoint.sh"]
+CMD ["node", "/srv/app/server.ts"]
+EXPOSE 8080
+CH
+    ;;
+  esac
+}
+
+# Files of the repository an image carries, "<source> <path in the image>" a line (a source may be a directory).
+image_files() {
+  local m
+  case $1 in
+    app)
+      echo "$APP_NODE usr/local/bin/node"
+      echo "$REPO/test/fixtures/app/server.ts srv/app/server.ts"
+      for m in $APP_NODE_MODULES; do echo "$REPO/node_modules/$m srv/node_modules/$m"; done
+      ;;
   esac
 }
 
@@ -142,6 +173,11 @@ image_recipe_hash() {
     cat "$TESTBED_D/image/$name-entrypoint.sh"
     declare -f build_image
     for b in $(image_binaries "$name"); do echo "$b"; sha256sum <"$CACHE/bin/$b"; done
+    local src dst
+    while read -r src dst; do
+      echo "$dst"
+      if [[ -d $src ]]; then (cd "$src" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum); else sha256sum <"$src"; fi
+    done < <(image_files "$name")
   } | sha256sum | cut -c1-16
 }
 
@@ -159,6 +195,12 @@ build_image() {
   install -m 0755 "$TESTBED_D/image/$name-entrypoint.sh" "$work/usr/local/bin/docker-entrypoint.sh"
   local b
   for b in $(image_binaries "$name"); do install -m 0755 "$CACHE/bin/$b" "$work/usr/local/bin/$b"; done
+  local src dst
+  while read -r src dst; do
+    [[ -e $src ]] || { warn "image $ref: $src is missing (run npm ci)"; return 1; }
+    mkdir -p "$(dirname "$work/$dst")"
+    cp -a "$src" "$work/$dst"
+  done < <(image_files "$name")
   case $name in
     redis | minio) mkdir -p "$work/data" ;;
     mongo) mkdir -p "$work/data/db" "$work/data/state" ;;

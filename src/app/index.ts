@@ -29,7 +29,9 @@ export async function runAppPhase(request: AppPhaseRequest): Promise<StartedApp>
   if (!runtime.startApp) throw new RestoreproofError('E_RUNTIME', `runtime ${runtime.name} cannot start spec.app`, { exitCode: 2 });
   const base = { runId, drillName: drill.document.metadata.name, drillDir: drill.dir, signal };
   if (spec.migrate) {
-    const migrate = spec.migrate;
+    // On containers the migration runs in the app's image unless it names its own.
+    const image = spec.migrate.image ?? spec.image;
+    const migrate = { ...spec.migrate, ...(image ? { image } : {}) };
     const name = `app migration: ${migrate.command.join(' ')}`;
     request.onCheckStart?.(migrateCheckId, name);
     const startedAt = new Date().toISOString();

@@ -5,6 +5,7 @@ import { consistencyOutcome } from '../checks/consistency.ts';
 import { runReachability } from '../checks/reachability.ts';
 import { isGenericCheck, runGenericCheck } from '../checks/generic.ts';
 import { runAppPhase } from '../app/index.ts';
+import { appRuntimeIssues } from '../spec/app-checks.ts';
 import { engineFor } from '../engines/index.ts';
 import type { RestoreStepResult, VerifiedArtefact } from '../engines/types.ts';
 import { DrillConfigError, ExitCode, RestoreproofError, errorMessage, type SpecIssue } from '../errors.ts';
@@ -156,6 +157,11 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
         throw new RestoreproofError('E_RUNTIME', `runtime ${runtime.name} cannot host engine ${store.engine} (store ${name})`, { exitCode: ExitCode.usage });
       }
       storeRecords.set(name, { name, engine: store.engine, runtime: runtime.name, version: '', status: 'skipped', restoreDurationMs: 0, steps: [], kept: false });
+    }
+    const appProblems = doc.spec.app ? appRuntimeIssues(runtime.name, doc.spec.app) : [];
+    if (appProblems.length) {
+      configError = true;
+      throw new DrillConfigError(appProblems.map(([path, message]) => ({ file: drill!.file, path: ['spec', 'app', ...path].join('.'), ...drill!.locate(['spec', 'app', ...path]), message: `${message} (runtime ${runtime.name})` })));
     }
 
     // fetch: artefacts named by a source (S3, SFTP, a dated folder, an encrypted archive) are

@@ -2,7 +2,7 @@
 // schema cannot say, found at load time so a bad drill exits 2 before any restore.
 import { parseAppTemplate } from '../app/env.ts';
 import { auditChainIssues } from '../checks/audit-chain.ts';
-import type { CheckSpec, DrillDocument, JsonFieldExpectation } from './types.ts';
+import type { AppSpec, CheckSpec, DrillDocument, JsonFieldExpectation } from './types.ts';
 
 type Issue = [(string | number)[], string];
 
@@ -23,6 +23,32 @@ export function appIssues(drill: DrillDocument): Issue[] {
   };
   envIssues(app.env, []);
   if (app.migrate) envIssues(app.migrate.env, ['migrate']);
+  const runtime = drill.spec.runtime;
+  if (runtime && runtime !== 'auto') for (const [path, message] of appRuntimeIssues(runtime, app)) issues.push([path, message]);
+  return issues;
+}
+
+/**
+ * What spec.app needs from the runtime that hosts it: `local` runs a command on this machine;
+ * `containers` runs an image, or a command in the default app image, where a path relative to the
+ * drill (a file on this machine) does not exist. Checked at load for a drill that names its
+ * runtime, and again once `auto` or --runtime has chosen one.
+ */
+export function appRuntimeIssues(runtime: string, app: AppSpec): Issue[] {
+  const issues: Issue[] = [];
+  if (runtime === 'local') {
+    if (!app.command) issues.push([['command'], `the local runtime runs spec.app as a command on this machine and needs command${app.image ? ` (image ${app.image} is for --runtime containers)` : ''}`]);
+    return issues;
+  }
+  if (runtime === 'containers') {
+    const hostPath = (argv: string[] | undefined) => argv?.[0] !== undefined && argv[0].includes('/') && !argv[0].startsWith('/');
+    if (!app.image && hostPath(app.command)) {
+      issues.push([['command', 0], `without image, the command runs in the default app image, where ${app.command![0]} (a path relative to the drill on this machine) does not exist; give spec.app.image, or a command on the image's PATH (e.g. node) with the sources in cwd`]);
+    }
+    if (app.migrate && !app.migrate.image && !app.image && hostPath(app.migrate.command)) {
+      issues.push([['migrate', 'command', 0], `without image, the migration runs in the default app image, where ${app.migrate.command[0]} (a path relative to the drill on this machine) does not exist; give image`]);
+    }
+  }
   return issues;
 }
 

@@ -48,12 +48,16 @@ export type AppEnvValue = string | SecretRef;
 export interface AppCommandSpec {
   /** argv; no shell. A first element containing a slash is relative to the drill's directory. */
   command: string[];
-  /** Working directory, relative to the drill's directory (default: the drill's directory). */
+  /** Working directory, relative to the drill's directory (default: the drill's directory). On `containers`, copied into the container as its working directory. */
   cwd?: string;
   env?: Record<string, AppEnvValue>;
+  /** `containers`: the image it runs in (a migration defaults to the app's image). */
+  image?: string;
 }
 
-export interface AppSpec extends AppCommandSpec {
+/** `command` may be left out when `image` is given (the image's own command runs); `local` needs it. */
+export interface AppSpec extends Omit<AppCommandSpec, 'command'> {
+  command?: string[];
   /** Port the app listens on; default: a free loopback port, passed as PORT and `${app.port}`. */
   port?: number;
   /** How long the app may take to accept TCP connections on its port (default 2m). */

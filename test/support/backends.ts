@@ -78,6 +78,7 @@ export function testbedImageEnv(): Record<string, string> {
   if (images.mongo) vars.RESTOREPROOF_IMAGE_MONGODB = images.mongo;
   if (images.minio) vars.RESTOREPROOF_IMAGE_S3 = images.minio;
   if (images.redis) vars.RESTOREPROOF_IMAGE_REDIS = images.redis;
+  if (images.app) vars.RESTOREPROOF_IMAGE_APP = images.app;
   return vars;
 }
 

@@ -23,6 +23,11 @@ export function dockerHost(): string {
   return process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
 }
 
+/** Is the engine on this machine? Then ports are published on 127.0.0.1 only, as the local runtime listens. */
+export function engineIsLocal(): boolean {
+  return /^(unix|npipe):\/\//.test(dockerHost()) || /^tcp:\/\/(127\.0\.0\.1|localhost)[:/]/.test(dockerHost());
+}
+
 let client: Dockerode | undefined;
 /** One Dockerode for the process, configured from DOCKER_HOST (and DOCKER_TLS_VERIFY/DOCKER_CERT_PATH) like the docker CLI. */
 export function docker(): Dockerode {

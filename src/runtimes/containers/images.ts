@@ -58,3 +58,16 @@ export function resolveImage(spec: StoreSpec, env: Record<string, string | undef
   const d = defaults[spec.engine];
   return { image: fill(version ? d.versioned : d.image), source: 'default' };
 }
+
+/** The app's default image when spec.app names none: a Node image, since a bare `node …` command is the common case. */
+export const defaultAppImage = 'node:24-slim';
+
+/** The image `spec.app` (or its migration) runs: its `image`, else RESTOREPROOF_IMAGE_APP, else the image map's `app`, else node:24-slim. */
+export function resolveAppImage(spec: { image?: string }, env: Record<string, string | undefined> = process.env): ResolvedImage {
+  if (spec.image) return { image: spec.image, source: 'the drill (spec.app.image)' };
+  if (env.RESTOREPROOF_IMAGE_APP) return { image: env.RESTOREPROOF_IMAGE_APP, source: 'RESTOREPROOF_IMAGE_APP' };
+  const mapFile = env.RESTOREPROOF_IMAGE_MAP;
+  const hit = mapFile ? readImageMap(mapFile).app : undefined;
+  if (hit) return { image: hit, source: `image map ${mapFile}` };
+  return { image: defaultAppImage, source: 'default' };
+}

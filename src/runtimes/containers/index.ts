@@ -8,7 +8,8 @@ import { s3Client } from '../../engines/s3/client.ts';
 import type { EngineName, StoreSpec } from '../../spec/types.ts';
 import { registerSecret } from '../../util/redact.ts';
 import type { ProvisionRequest, Runtime, StartedStore, StoreEndpoint } from '../types.ts';
-import { dockerHost, engineError, LABEL_STORE, runLabels } from './docker.ts';
+import { dockerHost, engineError, engineIsLocal, LABEL_STORE, runLabels } from './docker.ts';
+import { runContainerAppTask, startContainerApp } from './app.ts';
 import { postgresServerVersion } from '../local/postgres.ts';
 import { resolveImage } from './images.ts';
 import { runNetwork } from './network.ts';
@@ -222,11 +223,6 @@ function loadTestcontainers(): Promise<typeof import('testcontainers')> {
   return testcontainers;
 }
 
-/** Is the engine on this machine? Then ports are published on 127.0.0.1 only, as the local runtime listens. */
-function engineIsLocal(): boolean {
-  return /^(unix|npipe):\/\//.test(dockerHost()) || /^tcp:\/\/(127\.0\.0\.1|localhost)[:/]/.test(dockerHost());
-}
-
 async function startStore(request: ProvisionRequest): Promise<StartedStore> {
   const tc = await loadTestcontainers();
   const { spec, storeName } = request;
@@ -299,6 +295,7 @@ async function startStore(request: ProvisionRequest): Promise<StartedStore> {
     record: Object.assign(record, { ports }),
     ...(recipe.toolUser ? { toolUser: recipe.toolUser } : {}),
     toolEnv: recipe.toolEnv,
+    containerPort: recipe.port,
     url: (database) => recipe.url(endpoint, database),
     toolUrl: recipe.toolUrl,
     connectionHelp: () => [
@@ -362,5 +359,7 @@ export const containersRuntime: Runtime = {
       throw engineError(err, `provisioning store ${request.storeName}`);
     }
   },
+  startApp: startContainerApp,
+  runAppTask: runContainerAppTask,
 };
 

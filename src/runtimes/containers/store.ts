@@ -26,6 +26,8 @@ export interface ContainerStoreOptions {
   /** User client tools run as inside the container (postgres tools refuse nothing, but files they write belong to it). */
   toolUser?: string;
   toolEnv: Record<string, string>;
+  /** The server's port inside the container (how the app, on the run's network, reaches it by the store's name). */
+  containerPort: number;
   url: (database?: string) => string;
   toolUrl: (database?: string) => string;
   connectionHelp: () => string[];
@@ -40,6 +42,7 @@ export class ContainerStore implements StartedStore {
   readonly version: string;
   readonly containerId: string;
   readonly image: string;
+  readonly containerPort: number;
   private readonly options: ContainerStoreOptions;
   private readonly records: ResourceRecord[];
   private kept = false;
@@ -54,6 +57,7 @@ export class ContainerStore implements StartedStore {
     this.version = options.version;
     this.containerId = options.containerId;
     this.image = options.image;
+    this.containerPort = options.containerPort;
     this.records = [options.record];
     const net = options.network.claimRecord();
     if (net) this.records.push(net);
@@ -224,6 +228,19 @@ export class ContainerStore implements StartedStore {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
+  }
+}
+
+/** Streams a file or directory of this machine into a (created, not necessarily started) container at `target` (absolute). */
+export async function copyIntoContainer(container: Dockerode.Container, hostPath: string, target: string): Promise<void> {
+  const archive = tarPack();
+  const feeding = feedTar(archive, hostPath, target.replace(/^\/+/, '')).catch((err: Error) => archive.destroy(err));
+  try {
+    await container.putArchive(archive as unknown as NodeJS.ReadableStream, { path: '/' });
+    await feeding;
+  } catch (err) {
+    archive.destroy();
+    throw engineError(err, `copying ${hostPath} into container ${container.id.slice(0, 12)}`);
   }
 }
 

@@ -30,6 +30,7 @@ function probePort(port: number): Promise<void> {
  */
 export const startLocalApp: NonNullable<Runtime['startApp']> = async (request: AppRequest): Promise<StartedApp> => {
   const { spec } = request;
+  if (!spec.command) throw new RestoreproofError('E_DRILL_CONFIG', 'the local runtime needs spec.app.command', { exitCode: 2 });
   const port = spec.port ?? (await freePort());
   const env = await request.env(undefined, port);
   const server = await LocalServer.create({ runId: request.runId, storeName: 'app' });
@@ -47,7 +48,7 @@ export const startLocalApp: NonNullable<Runtime['startApp']> = async (request: A
       if (err instanceof RestoreproofError) {
         const tail = redact(server.logTail(20));
         const why = server.running ? `did not accept connections on 127.0.0.1:${port} within ${spec.startTimeout ?? '2m'}` : 'exited during start-up';
-        throw new RestoreproofError('E_APP_START', `app (${spec.command.join(' ')}) ${why}; last log lines:\n${tail || '(no output)'}`, { hint: 'the app must listen on $PORT (or spec.app.port) on 127.0.0.1' });
+        throw new RestoreproofError('E_APP_START', `app (${spec.command!.join(' ')}) ${why}; last log lines:\n${tail || '(no output)'}`, { hint: 'the app must listen on $PORT (or spec.app.port) on 127.0.0.1' });
       }
       throw err;
     }
