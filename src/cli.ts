@@ -26,13 +26,16 @@ Usage:
       --image-map <file>   containers: JSON of engine (or engine:version) to image (also RESTOREPROOF_IMAGE_MAP;
                            RESTOREPROOF_IMAGE_<ENGINE> and a store's image: win over it)
       --report-dir <dir>   where reports go (default: spec.report.dir or ./reports)
+      --context <name>     kubernetes: the kubeconfig context (KUBECONFIG or ~/.kube/config; in a pod without
+                           one, the service account); also RESTOREPROOF_KUBE_CONTEXT
       --keep               leave stores running afterwards and print how to reach them
       --json               print the result document on stdout
   restoreproof baseline capture <drill.yaml> --store <name> --from <postgres-or-mongodb-url> -o <baseline.json>
       [--database <db>]... [--password-env <VAR>]
                            read counts and the schema from a live source in a READ ONLY snapshot
-  restoreproof gc [--runtime containers] [--dry-run] [--json]
-                           remove containers and networks of past runs whose restoreproof.expires-at has passed
+  restoreproof gc [--runtime containers|kubernetes] [--context <name>] [--dry-run] [--json]
+                           remove containers and networks (kubernetes: namespaces) of past runs whose
+                           restoreproof.expires-at has passed
   restoreproof inventory <artefact> [--json]         list what a mongodump archive, pg_dump -Fc file or bucket mirror holds
 
   restoreproof keygen --out <key> [--force]         write an Ed25519 signing key (<key>, mode 0600) and <key>.pub
@@ -139,8 +142,10 @@ async function run(args: string[]): Promise<number> {
     keep: { type: 'boolean' },
     json: { type: 'boolean' },
     'image-map': { type: 'string' },
+    context: { type: 'string' },
   });
   if (positionals.length !== 1) throw new UsageError('run needs exactly one drill file');
+  if (values.context) process.env.RESTOREPROOF_KUBE_CONTEXT = values.context;
   const runtime = values.runtime ? runtimeChoice(values.runtime) : undefined;
   if (values['image-map']) process.env.RESTOREPROOF_IMAGE_MAP = resolve(values['image-map']);
   const controller = new AbortController();
@@ -180,9 +185,10 @@ function runtimeChoice(name: string): RuntimeChoice {
 }
 
 async function gcCommand(args: string[]): Promise<number> {
-  const { positionals, values } = parse(args, { runtime: { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } });
+  const { positionals, values } = parse(args, { runtime: { type: 'string' }, context: { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } });
   if (positionals.length) throw new UsageError('gc takes no arguments');
   const runtime = values.runtime ?? 'containers';
+  if (runtime === 'kubernetes') return gcKubernetes({ ...(values.context ? { context: values.context } : {}), dryRun: Boolean(values['dry-run']), json: Boolean(values.json) });
   if (runtime !== 'containers') throw new UsageError(`gc sweeps the containers runtime; the local runtime removes its processes and temp dirs itself (asked: ${runtime})`);
   const { probeDockerEngine, collectGarbage } = await import('./runtimes/containers/docker.ts');
   const probe = await probeDockerEngine();
@@ -193,6 +199,19 @@ async function gcCommand(args: string[]): Promise<number> {
     for (const a of actions) process.stdout.write(`${a.action === 'removed' && values['dry-run'] ? 'would remove' : a.action} ${a.kind} ${a.name} (run ${a.run}): ${a.reason}\n`);
     const removed = actions.filter((a) => a.action === 'removed').length;
     process.stderr.write(`gc: ${removed} ${values['dry-run'] ? 'to remove' : 'removed'}, ${actions.filter((a) => a.action === 'kept').length} not expired, at ${probe.host}\n`);
+  }
+  return actions.some((a) => a.action === 'failed') ? ExitCode.failed : ExitCode.passed;
+}
+
+async function gcKubernetes(options: { context?: string; dryRun: boolean; json: boolean }): Promise<number> {
+  if (options.context) process.env.RESTOREPROOF_KUBE_CONTEXT = options.context;
+  const { collectNamespaces } = await import('./runtimes/kubernetes/namespace.ts');
+  const { kube } = await import('./runtimes/kubernetes/client.ts');
+  const actions = await collectNamespaces({ dryRun: options.dryRun });
+  if (options.json) process.stdout.write(`${JSON.stringify(actions, null, 2)}\n`);
+  else {
+    for (const a of actions) process.stdout.write(`${a.action === 'removed' && options.dryRun ? 'would remove' : a.action} namespace ${a.name} (run ${a.run}): ${a.reason}\n`);
+    process.stderr.write(`gc: ${actions.filter((a) => a.action === 'removed').length} ${options.dryRun ? 'to remove' : 'removed'}, ${actions.filter((a) => a.action === 'kept').length} not expired, at ${(await kube()).server}\n`);
   }
   return actions.some((a) => a.action === 'failed') ? ExitCode.failed : ExitCode.passed;
 }

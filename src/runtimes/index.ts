@@ -1,5 +1,6 @@
 import type { RuntimeName } from '../spec/types.ts';
 import { containersRuntime } from './containers/index.ts';
+import { kubernetesRuntime } from './kubernetes/index.ts';
 import { localRuntime } from './local/index.ts';
 import type { Runtime } from './types.ts';
 
@@ -7,4 +8,5 @@ import type { Runtime } from './types.ts';
 export const runtimes: Record<RuntimeName, Runtime> = {
   local: localRuntime,
   containers: containersRuntime,
+  kubernetes: kubernetesRuntime,
 };

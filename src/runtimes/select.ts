@@ -12,8 +12,8 @@ export interface RuntimeSelection {
 export function defaultRuntime(env: Record<string, string | undefined> = process.env): RuntimeChoice {
   const value = env.RESTOREPROOF_RUNTIME;
   if (!value) return 'auto';
-  if (value === 'auto' || value === 'local' || value === 'containers') return value;
-  throw new RestoreproofError('E_RUNTIME', `RESTOREPROOF_RUNTIME=${value} is not a runtime; use auto, local or containers`, { exitCode: ExitCode.usage });
+  if (value === 'auto' || value === 'local' || value === 'containers' || value === 'kubernetes') return value;
+  throw new RestoreproofError('E_RUNTIME', `RESTOREPROOF_RUNTIME=${value} is not a runtime; use auto, local, containers or kubernetes`, { exitCode: ExitCode.usage });
 }
 
 /**

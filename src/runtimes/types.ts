@@ -16,7 +16,7 @@ export interface StoreEndpoint {
 
 /** Anything a run creates; recorded in the evidence and removed at teardown. */
 export interface ResourceRecord {
-  kind: 'process' | 'directory' | 'container' | 'network' | 'namespace';
+  kind: 'process' | 'directory' | 'container' | 'network' | 'namespace' | 'pod' | 'service' | 'secret' | 'networkpolicy';
   id: string;
   store?: string;
   /** Filled in at teardown. */
@@ -24,7 +24,7 @@ export interface ResourceRecord {
   error?: string;
   /** Containers: the image they ran. */
   image?: string;
-  /** Containers: published ports, container port to host address (e.g. `5432/tcp` → `127.0.0.1:49153`). */
+  /** Containers: published ports, container port to host address (e.g. `5432/tcp` → `127.0.0.1:49153`); pods: the port-forward. */
   ports?: Record<string, string>;
 }
 

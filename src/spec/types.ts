@@ -15,7 +15,7 @@ export interface DrillMetadata {
 }
 
 /** Where stores run. */
-export type RuntimeName = 'local' | 'containers';
+export type RuntimeName = 'local' | 'containers' | 'kubernetes';
 /** What a drill or the CLI may ask for: a runtime, or `auto` (containers when a Docker engine answers, else local). */
 export type RuntimeChoice = RuntimeName | 'auto';
 export type ReportFormat = 'json' | 'junit' | 'markdown' | 'html';
@@ -128,6 +128,16 @@ export interface ContainerStoreOptions {
   /** Image of the store's container; `{version}` is replaced by the store's version. */
   image?: string;
   resources?: { cpus?: number; memory?: string };
+  /** kubernetes runtime: how the store's pod is scheduled and pulled. */
+  kubernetes?: KubernetesStoreOptions;
+}
+
+/** kubernetes runtime: pod settings of one store. `resources` here wins over the portable `resources` (cpus, memory as limits). */
+export interface KubernetesStoreOptions {
+  imagePullSecrets?: string[];
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  nodeSelector?: Record<string, string>;
+  tolerations?: { key?: string; operator?: 'Exists' | 'Equal'; value?: string; effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute'; tolerationSeconds?: number }[];
 }
 export type EngineName = StoreSpec['engine'];
 

@@ -16,7 +16,7 @@ import { runNetwork } from './network.ts';
 import { ContainerStore, demuxLogs } from './store.ts';
 
 /** What one engine needs from its container. */
-interface Recipe {
+export interface Recipe {
   port: number;
   env: Record<string, string>;
   command?: string[];
@@ -43,7 +43,7 @@ const secret = () => {
   return s;
 };
 
-function recipeFor(request: ProvisionRequest): Recipe {
+export function recipeFor(request: ProvisionRequest): Recipe {
   const spec = request.spec;
   switch (spec.engine) {
     case 'postgres': {

@@ -245,14 +245,14 @@ export async function copyIntoContainer(container: Dockerode.Container, hostPath
 }
 
 /** Adds `path` (a file, or a directory recursively) to the archive under `name`, streaming file contents. */
-async function feedTar(archive: Pack, path: string, name: string): Promise<void> {
+export async function feedTar(archive: Pack, path: string, name: string): Promise<void> {
   const dirs = name.split('/').slice(0, -1);
   for (let i = 1; i <= dirs.length; i++) await addEntry(archive, { name: dirs.slice(0, i).join('/'), type: 'directory', mode: 0o755 });
   await addPath(archive, path, name);
   archive.finalize();
 }
 
-async function addPath(archive: Pack, path: string, name: string): Promise<void> {
+export async function addPath(archive: Pack, path: string, name: string): Promise<void> {
   const st = await lstat(path);
   if (st.isDirectory()) {
     await addEntry(archive, { name, type: 'directory', mode: 0o755, mtime: st.mtime });
@@ -271,7 +271,7 @@ async function addPath(archive: Pack, path: string, name: string): Promise<void>
   });
 }
 
-function addEntry(archive: Pack, header: Parameters<Pack['entry']>[0]): Promise<void> {
+export function addEntry(archive: Pack, header: Parameters<Pack['entry']>[0]): Promise<void> {
   return new Promise((resolveEntry, reject) => archive.entry(header, (err) => (err ? reject(err) : resolveEntry())));
 }
 

@@ -1,0 +1,243 @@
+import { posix } from 'node:path';
+import type { V1Pod, V1ResourceRequirements } from '@kubernetes/client-node';
+import { RestoreproofError, errorMessage } from '../../errors.ts';
+import type { EngineName, KubernetesStoreOptions, StoreSpec } from '../../spec/types.ts';
+import { LABEL_STORE } from '../containers/docker.ts';
+import { parseMemory, recipeFor, type Recipe } from '../containers/index.ts';
+import { resolveImage } from '../containers/images.ts';
+import { addEntry, addPath } from '../containers/store.ts';
+import type { ProvisionRequest, ResourceRecord, Runtime, StartedStore, StoreEndpoint } from '../types.ts';
+import { dnsLabel, kube, kubeError } from './client.ts';
+import { namespaceName, runNamespace, type RunNamespace } from './namespace.ts';
+import { KubeStore, PodForward, podExec, podLogTail, podUntar, stageRoot, type ExecTarget } from './store.ts';
+
+/** The file the staging init container waits for before the store starts (Redis: its snapshot goes in first). */
+const READY_FILE = '/restoreproof-ready/ready';
+const startTimeoutMs = () => Number(process.env.RESTOREPROOF_KUBE_START_TIMEOUT_MS) || 300_000;
+
+/** A Kubernetes object name that also works as a DNS-1035 label (Services need a leading letter). */
+const objectName = (storeName: string) => dnsLabel(/^[a-z]/i.test(storeName) ? storeName : `s-${storeName}`);
+
+/** `cpus`/`memory` of the portable `resources:` as limits, unless `kubernetes.resources` says it in Kubernetes' own terms. */
+function resourcesFor(spec: StoreSpec): V1ResourceRequirements | undefined {
+  const own = spec.kubernetes?.resources;
+  if (own) return { ...(own.requests ? { requests: own.requests } : {}), ...(own.limits ? { limits: own.limits } : {}) };
+  if (!spec.resources) return undefined;
+  const limits: Record<string, string> = {};
+  if (spec.resources.cpus) limits.cpu = String(spec.resources.cpus);
+  if (spec.resources.memory) limits.memory = String(parseMemory(spec.resources.memory));
+  return { limits };
+}
+
+/** The pod of one store: its server container, and a staging init container when files must be there before it starts. */
+export function podFor(options: { name: string; storeName: string; image: string; recipe: Recipe; secret: string; labels: Record<string, string>; k8s?: KubernetesStoreOptions; resources?: V1ResourceRequirements }): V1Pod {
+  const { recipe, k8s } = options;
+  const early = [...(recipe.files ?? []), ...(recipe.directories ?? []), ...(recipe.contents ?? [])].map((f) => posix.dirname(f.target));
+  const earlyDirs = [...new Set(early)];
+  const mounts = [{ name: 'stage', mountPath: stageRoot }, ...earlyDirs.map((d, i) => ({ name: `early-${i}`, mountPath: d }))];
+  const volumes = [{ name: 'stage', emptyDir: {} }, { name: 'ready', emptyDir: {} }, ...earlyDirs.map((_, i) => ({ name: `early-${i}`, emptyDir: {} }))];
+  return {
+    metadata: { name: options.name, labels: options.labels },
+    spec: {
+      restartPolicy: 'Never',
+      terminationGracePeriodSeconds: 1,
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      ...(k8s?.imagePullSecrets?.length ? { imagePullSecrets: k8s.imagePullSecrets.map((name) => ({ name })) } : {}),
+      ...(k8s?.nodeSelector ? { nodeSelector: k8s.nodeSelector } : {}),
+      ...(k8s?.tolerations ? { tolerations: k8s.tolerations } : {}),
+      ...(earlyDirs.length
+        ? {
+            initContainers: [{
+              name: 'stage',
+              image: options.image,
+              imagePullPolicy: 'IfNotPresent',
+              command: ['sh', '-c', `until [ -e ${READY_FILE} ]; do sleep 0.2; done`],
+              volumeMounts: [...mounts, { name: 'ready', mountPath: posix.dirname(READY_FILE) }],
+            }],
+          }
+        : {}),
+      containers: [{
+        name: 'store',
+        image: options.image,
+        imagePullPolicy: 'IfNotPresent',
+        ...(recipe.command ? { args: recipe.command } : {}),
+        envFrom: [{ secretRef: { name: options.secret } }],
+        ports: [{ containerPort: recipe.port, name: 'store' }],
+        ...(options.resources ? { resources: options.resources } : {}),
+        volumeMounts: mounts,
+      }],
+      volumes,
+    },
+  };
+}
+
+/** Waits until the named container runs; a pod that cannot start fails at once with the reason (image pull, crash, config). */
+async function waitRunning(target: ExecTarget, init: boolean, signal: AbortSignal, deadline: number): Promise<void> {
+  const k = await kube();
+  let last = 'pending';
+  while (Date.now() < deadline) {
+    signal.throwIfAborted();
+    let pod: V1Pod;
+    try {
+      pod = await k.core.readNamespacedPod({ name: target.pod, namespace: target.namespace });
+    } catch (err) {
+      throw kubeError(err, `reading pod ${target.namespace}/${target.pod}`, k.server);
+    }
+    const statuses = init ? pod.status?.initContainerStatuses : pod.status?.containerStatuses;
+    const state = statuses?.find((c) => c.name === target.container)?.state;
+    if (state?.running) return;
+    const waiting = state?.waiting;
+    if (waiting && /ErrImagePull|ImagePullBackOff|InvalidImageName|CreateContainerConfigError|CreateContainerError|CrashLoopBackOff|RunContainerError/.test(waiting.reason ?? '')) {
+      throw new RestoreproofError(/Image/.test(waiting.reason ?? '') ? 'E_IMAGE' : 'E_PROVISION', `pod ${target.namespace}/${target.pod}: ${waiting.reason}: ${waiting.message ?? ''}`.trim(), /Image/.test(waiting.reason ?? '') ? { hint: 'make the image pullable by the cluster (imagePullSecrets under kubernetes:, or the image map)' } : {});
+    }
+    if (state?.terminated || pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded') {
+      const t = state?.terminated;
+      throw new RestoreproofError('E_PROVISION', `pod ${target.namespace}/${target.pod} stopped during start-up (${t ? `exit code ${t.exitCode}${t.reason ? `, ${t.reason}` : ''}` : pod.status?.phase}); its last log lines:\n${await podLogTail(target)}`);
+    }
+    const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+    last = waiting?.reason ? `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}` : scheduled?.status === 'False' ? `unschedulable: ${scheduled.message}` : (pod.status?.phase ?? 'pending');
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new RestoreproofError('E_PROVISION', `pod ${target.namespace}/${target.pod} did not start within ${startTimeoutMs() / 1000}s (${last})`);
+}
+
+async function startStore(request: ProvisionRequest): Promise<StartedStore> {
+  const { spec, storeName, signal } = request;
+  const k = await kube();
+  const { image } = resolveImage(spec);
+  const recipe = recipeFor(request);
+  const ns = runNamespace(request.runId, request.drillName);
+  try {
+    await ns.acquire();
+  } catch (err) {
+    await ns.release();
+    throw err;
+  }
+  const name = objectName(storeName);
+  const secretName = `${name}-credentials`;
+  const labels = { ...ns.labels(), [LABEL_STORE]: dnsLabel(storeName) };
+  const records: ResourceRecord[] = [
+    ...ns.claimRecords(),
+    { kind: 'secret', id: `${ns.name}/${secretName}`, store: storeName },
+    { kind: 'pod', id: `${ns.name}/${name}`, store: storeName, image },
+    { kind: 'service', id: `${ns.name}/${name}`, store: storeName },
+  ];
+  ns.track(...records);
+  const target: ExecTarget = { namespace: ns.name, pod: name, container: 'store' };
+  const forward = new PodForward(target, recipe.port);
+  try {
+    const stringData = Object.fromEntries(Object.entries(recipe.env).filter(([, v]) => v !== ''));
+    await k.core.createNamespacedSecret({ namespace: ns.name, body: { metadata: { name: secretName, labels }, type: 'Opaque', stringData } }).catch((err) => {
+      throw kubeError(err, `creating Secret ${secretName} in ${ns.name}`, k.server);
+    });
+    const resources = resourcesFor(spec);
+    const pod = podFor({ name, storeName, image, recipe, secret: secretName, labels, ...(spec.kubernetes ? { k8s: spec.kubernetes } : {}), ...(resources ? { resources } : {}) });
+    await k.core.createNamespacedPod({ namespace: ns.name, body: pod }).catch((err) => {
+      throw kubeError(err, `creating pod ${name} in ${ns.name}`, k.server);
+    });
+    await k.core.createNamespacedService({ namespace: ns.name, body: { metadata: { name, labels }, spec: { selector: { [LABEL_STORE]: dnsLabel(storeName) }, ports: [{ port: recipe.port, targetPort: recipe.port, name: 'store' }] } } }).catch((err) => {
+      throw kubeError(err, `creating Service ${name} in ${ns.name}`, k.server);
+    });
+    const deadline = Date.now() + startTimeoutMs();
+    if (pod.spec?.initContainers?.length) {
+      // Files the server needs before it starts (Redis: the snapshot and its config) go in through the staging container.
+      const stage: ExecTarget = { ...target, container: 'stage' };
+      await waitRunning(stage, true, signal, deadline);
+      await podUntar(stage, async (archive) => {
+        for (const dir of new Set([...(recipe.files ?? []), ...(recipe.directories ?? []), ...(recipe.contents ?? [])].map((f) => posix.dirname(f.target).slice(1)))) {
+          await addEntry(archive, { name: dir, type: 'directory', mode: 0o777 });
+        }
+        for (const f of [...(recipe.files ?? []), ...(recipe.directories ?? [])]) await addPath(archive, f.source, f.target.slice(1));
+        for (const c of recipe.contents ?? []) await addEntry(archive, { name: c.target.slice(1), mode: c.mode ?? 0o644, size: Buffer.byteLength(c.content) }).then(() => undefined);
+        archive.finalize();
+      }, signal);
+      const done = await podExec(stage, ['sh', '-c', `chmod -R a+rwX ${[...new Set(pod.spec.containers[0]!.volumeMounts!.slice(1).map((m) => m.mountPath))].join(' ')} && touch ${READY_FILE}`], { signal });
+      if (done.exitCode !== 0) throw new RestoreproofError('E_KUBE_STAGE', `pod ${ns.name}/${name}: finishing the staging failed: ${done.stderr.trim()}`);
+    }
+    await waitRunning(target, false, signal, deadline);
+    const port = await forward.start();
+    const endpoint: StoreEndpoint = { host: '127.0.0.1', port, user: recipe.user, password: recipe.password };
+    records[records.length - 2]!.ports = { [`${recipe.port}/tcp`]: `127.0.0.1:${port} (port-forward)` };
+    let version = '';
+    let lastError = '';
+    while (!version) {
+      signal.throwIfAborted();
+      if (Date.now() > deadline) throw new RestoreproofError('E_PROVISION', `store ${storeName} (${image}) did not answer queries through the port-forward within ${startTimeoutMs() / 1000}s (${lastError}); its last log lines:\n${await podLogTail(target)}`);
+      try {
+        version = (await recipe.probe(endpoint)) || 'unknown';
+      } catch (err) {
+        lastError = errorMessage(err);
+        await waitRunning(target, false, signal, deadline);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    }
+    const store = new KubeStore({
+      name: storeName,
+      engine: spec.engine,
+      image,
+      target,
+      endpoint,
+      version,
+      namespace: ns,
+      forward,
+      records,
+      toolEnv: recipe.toolEnv,
+      url: (database) => recipe.url(endpoint, database),
+      toolUrl: recipe.toolUrl,
+      connectionHelp: () => [
+        `${storeName}: pod ${ns.name}/${name} (${image}), service ${name}.${ns.name}:${recipe.port}`,
+        `  reach it: kubectl -n ${ns.name} port-forward pod/${name} ${recipe.port}:${recipe.port}; a shell: kubectl -n ${ns.name} exec -it ${name} -- sh`,
+        `  credentials: kubectl -n ${ns.name} get secret ${secretName} -o yaml (base64; not printed here)`,
+        `  remove it: kubectl delete namespace ${ns.name} (or restoreproof gc --runtime kubernetes once its restoreproof.expires-at has passed)`,
+      ],
+    });
+    await preflight(store, ['tar', ...recipe.tools], image);
+    if (spec.engine === 's3') store.version = /version (\S+)/.exec((await store.exec('minio', ['--version']).catch(() => undefined))?.stdout ?? '')?.[1] ?? 'unknown';
+    return store;
+  } catch (err) {
+    await forward.close();
+    await ns.release();
+    if (err instanceof RestoreproofError || signal.aborted) throw err;
+    throw kubeError(err, `provisioning store ${storeName} in namespace ${ns.name}`, k.server);
+  }
+}
+
+/** Every tool the restore runs (and tar, for staging) must be in the image: fail before any restore, naming what is missing. */
+async function preflight(store: KubeStore, tools: string[], image: string): Promise<void> {
+  const missing: string[] = [];
+  for (const tool of tools) if ((await store.exec('sh', ['-c', `command -v ${tool}`])).exitCode !== 0) missing.push(tool);
+  if (missing.length) {
+    throw new RestoreproofError('E_PREFLIGHT', `store ${store.name}: image ${image} has no ${missing.join(', ')} (command -v ${missing[0]} failed); the restore runs the image's own tools in the pod`, {
+      hint: `use an image that carries ${missing.join(' and ')}, or another runtime`,
+    });
+  }
+}
+
+/** Stores in pods of one namespace per run, through the Kubernetes API (kubeconfig with --context, or in-cluster). */
+export const kubernetesRuntime: Runtime = {
+  name: 'kubernetes',
+  engines: ['postgres', 'mongodb', 's3', 'redis'] satisfies EngineName[],
+  async describeProvision({ spec, storeName, drillName }) {
+    let image: string;
+    let source: string;
+    try {
+      ({ image, source } = resolveImage(spec as StoreSpec));
+    } catch (err) {
+      return [`!! ${errorMessage(err)}`];
+    }
+    const k8s = (spec as StoreSpec).kubernetes;
+    const extras = [
+      k8s?.imagePullSecrets?.length ? `imagePullSecrets ${k8s.imagePullSecrets.join(', ')}` : '',
+      k8s?.nodeSelector ? `nodeSelector ${Object.entries(k8s.nodeSelector).map(([a, b]) => `${a}=${b}`).join(',')}` : '',
+      k8s?.tolerations?.length ? `${k8s.tolerations.length} toleration(s)` : '',
+    ].filter(Boolean);
+    return [
+      `pod ${objectName(storeName)} from ${image} (${source}) with a Service and a credentials Secret in namespace ${namespaceName('000000', drillName).replace(/000000$/, '<run-id>')}${extras.length ? `; ${extras.join('; ')}` : ''}`,
+      `namespace labelled restoreproof.run=<run-id>, restoreproof.drill, annotated restoreproof.expires-at; default-deny NetworkPolicy; reached through port-forward; deleted and waited for at teardown`,
+    ];
+  },
+  async provision(request) {
+    return startStore(request);
+  },
+};

@@ -1,0 +1,188 @@
+import type { V1Namespace } from '@kubernetes/client-node';
+import { errorMessage } from '../../errors.ts';
+import type { ResourceRecord } from '../types.ts';
+import { LABEL_DRILL, LABEL_EXPIRES, LABEL_RUN, expiresAt } from '../containers/docker.ts';
+import { dnsLabel, kube, kubeError, labelValue, statusOf } from './client.ts';
+
+export const NETWORK_POLICY = 'restoreproof-default-deny';
+
+/** `restoreproof-` unless RESTOREPROOF_KUBE_NAMESPACE_PREFIX says otherwise. */
+export function namespacePrefix(): string {
+  return process.env.RESTOREPROOF_KUBE_NAMESPACE_PREFIX ?? 'restoreproof-';
+}
+
+/** prefix + drill name + the run id's random suffix, as one DNS label. */
+export function namespaceName(runId: string, drillName: string, prefix = namespacePrefix()): string {
+  const short = runId.split('-').at(-1)!.toLowerCase();
+  const head = dnsLabel(`${prefix}${drillName}`, 63 - short.length - 1);
+  return `${head}-${short}`;
+}
+
+/** How long teardown waits for a deleted namespace to disappear (RESTOREPROOF_KUBE_DELETE_TIMEOUT_MS, default 180 s). */
+const deleteTimeoutMs = () => Number(process.env.RESTOREPROOF_KUBE_DELETE_TIMEOUT_MS) || 180_000;
+
+/**
+ * The namespace of a run, shared by its stores. Reference-counted like the containers runtime's
+ * network: created with its default-deny NetworkPolicy by the first store, deleted (and waited
+ * for until it is gone) when the last store lets go of it; a kept store never does.
+ */
+export class RunNamespace {
+  readonly name: string;
+  readonly record: ResourceRecord;
+  readonly policyRecord: ResourceRecord;
+  private readonly runId: string;
+  private readonly drillName: string;
+  private refs = 0;
+  private created: Promise<void> | undefined;
+  private recordClaimed = false;
+  private released: Promise<void> | undefined;
+  /** Everything in the namespace (pods, services, secrets): it goes when the namespace goes. */
+  private readonly tracked: ResourceRecord[] = [];
+
+  constructor(runId: string, drillName: string) {
+    this.runId = runId;
+    this.drillName = drillName;
+    this.name = namespaceName(runId, drillName);
+    this.record = { kind: 'namespace', id: this.name };
+    this.policyRecord = { kind: 'networkpolicy', id: `${this.name}/${NETWORK_POLICY}` };
+    this.tracked.push(this.record, this.policyRecord);
+  }
+
+  /** Records of objects created in the namespace; marked removed once the namespace is gone. */
+  track(...records: ResourceRecord[]): void {
+    this.tracked.push(...records);
+  }
+
+  labels(): Record<string, string> {
+    return { [LABEL_RUN]: labelValue(this.runId), [LABEL_DRILL]: labelValue(this.drillName) };
+  }
+
+  async acquire(): Promise<void> {
+    this.refs++;
+    this.created ??= this.create();
+    return this.created;
+  }
+
+  private async create(): Promise<void> {
+    const k = await kube();
+    const body: V1Namespace = { metadata: { name: this.name, labels: this.labels(), annotations: { [LABEL_EXPIRES]: expiresAt(), 'restoreproof.run-id': this.runId } } };
+    try {
+      await k.core.createNamespace({ body });
+    } catch (err) {
+      throw kubeError(err, `creating namespace ${this.name}`, k.server);
+    }
+    this.record.id = this.name;
+    // Nothing in or out but what the run itself opens (exec and port-forward go through the API server and kubelet).
+    try {
+      await k.networking.createNamespacedNetworkPolicy({
+        namespace: this.name,
+        body: { metadata: { name: NETWORK_POLICY, labels: this.labels() }, spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] } },
+      });
+    } catch (err) {
+      await this.remove().catch(() => {});
+      throw kubeError(err, `creating NetworkPolicy ${NETWORK_POLICY} in namespace ${this.name}`, k.server);
+    }
+  }
+
+  /** The namespace and its policy go to the first store's resources only, so they are reported once. */
+  claimRecords(): ResourceRecord[] {
+    if (this.recordClaimed) return [];
+    this.recordClaimed = true;
+    return [this.record, this.policyRecord];
+  }
+
+  async release(): Promise<void> {
+    if (--this.refs > 0 || !this.created) return;
+    if (!(await this.created.then(() => true, () => false))) return;
+    this.released ??= this.remove();
+    return this.released;
+  }
+
+  /** Deletes the namespace and waits until the API server no longer knows it. */
+  private async remove(): Promise<void> {
+    const k = await kube();
+    const result = await deleteNamespaceAndWait(this.name, deleteTimeoutMs());
+    for (const r of this.tracked) {
+      if (result.ok) r.removed = true;
+      else r.error = `namespace ${this.name}: ${result.error} (${k.server})`;
+    }
+  }
+}
+
+/** Deletes a namespace (foreground for its contents) and polls until it is gone. Never throws. */
+export async function deleteNamespaceAndWait(name: string, timeoutMs: number): Promise<{ ok: true } | { ok: false; error: string }> {
+  const k = await kube();
+  try {
+    await k.core.deleteNamespace({ name, gracePeriodSeconds: 0, propagationPolicy: 'Background' });
+  } catch (err) {
+    if (statusOf(err) !== 404) return { ok: false, error: `delete refused: ${kubeError(err, `deleting namespace ${name}`).message}` };
+  }
+  const deadline = Date.now() + timeoutMs;
+  let phase = '';
+  while (Date.now() < deadline) {
+    try {
+      const ns = await k.core.readNamespace({ name });
+      phase = `${ns.status?.phase ?? ''} ${(ns.status?.conditions ?? []).filter((c) => c.status === 'True').map((c) => `${c.type}: ${c.message}`).join('; ')}`.trim();
+    } catch (err) {
+      if (statusOf(err) === 404) return { ok: true };
+      phase = errorMessage(err);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return { ok: false, error: `still present ${timeoutMs / 1000}s after deletion (${phase || 'no status'})` };
+}
+
+const namespaces = new Map<string, RunNamespace>();
+
+export function runNamespace(runId: string, drillName: string): RunNamespace {
+  let ns = namespaces.get(runId);
+  if (!ns) {
+    ns = new RunNamespace(runId, drillName);
+    namespaces.set(runId, ns);
+  }
+  return ns;
+}
+
+export interface KubeGcAction {
+  kind: 'namespace';
+  id: string;
+  name: string;
+  run: string;
+  expiresAt: string;
+  action: 'removed' | 'kept' | 'failed';
+  reason: string;
+}
+
+/**
+ * Deletes the namespaces labelled `restoreproof.run` whose `restoreproof.expires-at` annotation
+ * has passed (leftovers of a harness killed before its teardown, or kept runs that expired) and
+ * waits for each to go. Unexpired ones and anything without our label are left alone.
+ */
+export async function collectNamespaces(options: { now?: Date; dryRun?: boolean; waitMs?: number } = {}): Promise<KubeGcAction[]> {
+  const now = options.now ?? new Date();
+  const k = await kube();
+  let list: V1Namespace[];
+  try {
+    list = (await k.core.listNamespace({ labelSelector: LABEL_RUN })).items;
+  } catch (err) {
+    throw kubeError(err, 'listing namespaces', k.server);
+  }
+  const actions: KubeGcAction[] = [];
+  for (const ns of list) {
+    const name = ns.metadata?.name ?? '';
+    const at = ns.metadata?.annotations?.[LABEL_EXPIRES] ?? '';
+    const t = Date.parse(at);
+    const base = { kind: 'namespace' as const, id: ns.metadata?.uid ?? name, name, run: ns.metadata?.labels?.[LABEL_RUN] ?? '', expiresAt: at };
+    if (!Number.isFinite(t) || t > now.getTime()) {
+      actions.push({ ...base, action: 'kept', reason: Number.isFinite(t) ? `expires at ${at}` : `no valid ${LABEL_EXPIRES} annotation` });
+      continue;
+    }
+    if (options.dryRun) {
+      actions.push({ ...base, action: 'removed', reason: `expired at ${at}` });
+      continue;
+    }
+    const result = await deleteNamespaceAndWait(name, options.waitMs ?? deleteTimeoutMs());
+    actions.push(result.ok ? { ...base, action: 'removed', reason: `expired at ${at}` } : { ...base, action: 'failed', reason: result.error });
+  }
+  return actions;
+}
