@@ -34,3 +34,335 @@ build_kubernetes() {
     kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler \
     kubelet=k8s.io/kubernetes/cmd/kubelet
 }
+
+# ---------------------------------------------------------------- the single-node cluster
+# Everything lives under $CACHE/k8s (certificates, etcd data, containerd's root with the
+# imported images, kubelet root) and $RUN/k8s (sockets, pidfiles, logs, containerd state).
+# Loopback ports: etcd 23790/23800 (plain HTTP, loopback only), API server 16443. The kubelet
+# listens on the node IP (10350), where the API server reaches it for exec and port-forward.
+K8S_DIR="$CACHE/k8s"
+K8S_RUN="$RUN/k8s"
+K8S_API_PORT=16443
+K8S_ETCD_PORT=23790
+K8S_KUBELET_PORT=10350
+K8S_NODE=restoreproof-testbed
+K8S_POD_CIDR=10.213.0.0/16
+K8S_SERVICE_CIDR=10.214.0.0/16
+K8S_PAUSE_IMAGE=restoreproof-testbed/pause:3.10
+K8S_KUBECONFIG="$K8S_DIR/admin.kubeconfig"
+K8S_PROCS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet)
+
+k8s_node_ip() { ip -4 route get 1.1.1.1 2>/dev/null | sed -nE 's/.* src ([0-9.]+).*/\1/p' | head -n1; }
+
+# _k8s_cert NAME CN O [SANS]: a key and a certificate signed by the test bed's cluster CA.
+_k8s_cert() {
+  local name=$1 cn=$2 o=$3 sans=${4:-} pki="$K8S_DIR/pki"
+  [[ -s $pki/$name.crt && -s $pki/$name.key ]] && openssl x509 -checkend 86400 -noout -in "$pki/$name.crt" >/dev/null 2>&1 && return 0
+  openssl genrsa -out "$pki/$name.key" 2048 2>/dev/null
+  openssl req -new -key "$pki/$name.key" -subj "/CN=$cn${o:+/O=$o}" -out "$pki/$name.csr" 2>/dev/null
+  {
+    echo "basicConstraints=CA:FALSE"
+    echo "keyUsage=critical,digitalSignature,keyEncipherment"
+    if [[ -n $sans ]]; then echo "extendedKeyUsage=serverAuth,clientAuth"; echo "subjectAltName=$sans"; else echo "extendedKeyUsage=clientAuth"; fi
+  } >"$pki/$name.ext"
+  openssl x509 -req -in "$pki/$name.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial -days 3650 -sha256 \
+    -extfile "$pki/$name.ext" -out "$pki/$name.crt" 2>/dev/null
+  rm -f "$pki/$name.csr" "$pki/$name.ext"
+}
+
+_k8s_kubeconfig() {
+  local file=$1 user=$2 pki="$K8S_DIR/pki"
+  cat >"$file" <<KCFG
+apiVersion: v1
+kind: Config
+clusters:
+- name: restoreproof-testbed
+  cluster:
+    server: https://127.0.0.1:$K8S_API_PORT
+    certificate-authority-data: $(base64 -w0 "$pki/ca.crt")
+users:
+- name: $user
+  user:
+    client-certificate-data: $(base64 -w0 "$pki/$user.crt")
+    client-key-data: $(base64 -w0 "$pki/$user.key")
+contexts:
+- name: restoreproof-testbed
+  context: { cluster: restoreproof-testbed, user: $user }
+current-context: restoreproof-testbed
+KCFG
+  chmod 600 "$file"
+}
+
+# Certificates (openssl, CA kept in the cache) and kubeconfigs; reused while valid.
+k8s_pki() {
+  local pki="$K8S_DIR/pki" ip
+  ip=$(k8s_node_ip)
+  mkdir -p "$pki"; chmod 700 "$pki"
+  if [[ ! -s $pki/ca.crt ]]; then
+    openssl genrsa -out "$pki/ca.key" 2048 2>/dev/null
+    openssl req -x509 -new -key "$pki/ca.key" -subj "/CN=restoreproof-testbed-ca" -days 3650 -sha256 -out "$pki/ca.crt" 2>/dev/null
+  fi
+  [[ -s $pki/sa.key ]] || { openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null && openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null; }
+  _k8s_cert apiserver kube-apiserver "" "IP:127.0.0.1,IP:${K8S_SERVICE_CIDR%.0/16}.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+  _k8s_cert apiserver-kubelet-client kube-apiserver-kubelet-client system:masters
+  _k8s_cert admin restoreproof-admin system:masters
+  _k8s_cert controller-manager system:kube-controller-manager ""
+  _k8s_cert scheduler system:kube-scheduler ""
+  _k8s_cert kubelet "system:node:$K8S_NODE" system:nodes
+  _k8s_kubeconfig "$K8S_DIR/admin.kubeconfig" admin
+  _k8s_kubeconfig "$K8S_DIR/controller-manager.kubeconfig" controller-manager
+  _k8s_kubeconfig "$K8S_DIR/scheduler.kubeconfig" scheduler
+  _k8s_kubeconfig "$K8S_DIR/kubelet.kubeconfig" kubelet
+  : "$ip"
+}
+
+k8s_configs() {
+  mkdir -p "$K8S_DIR/cni" "$K8S_RUN" "$K8S_DIR/kubelet" "$K8S_DIR/pod-logs"
+  cat >"$K8S_DIR/cni/10-restoreproof.conflist" <<CNI
+{
+  "cniVersion": "0.4.0",
+  "name": "restoreproof-testbed",
+  "plugins": [
+    { "type": "bridge", "bridge": "rptb-k8s0", "isGateway": true, "ipMasq": true, "hairpinMode": true,
+      "ipam": { "type": "host-local", "ranges": [[{ "subnet": "$K8S_POD_CIDR" }]], "routes": [{ "dst": "0.0.0.0/0" }], "dataDir": "$K8S_RUN/cni-ipam" } },
+    { "type": "portmap", "capabilities": { "portMappings": true } }
+  ]
+}
+CNI
+  cat >"$K8S_DIR/containerd.toml" <<TOML
+version = 2
+root = "$K8S_DIR/containerd"
+state = "$K8S_RUN/containerd"
+[grpc]
+  address = "$K8S_RUN/containerd.sock"
+[ttrpc]
+  address = "$K8S_RUN/containerd.sock.ttrpc"
+[debug]
+  address = "$K8S_RUN/containerd-debug.sock"
+[metrics]
+  address = ""
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$K8S_DIR/containerd-opt"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "docker.io/$K8S_PAUSE_IMAGE"
+  enable_cdi = false
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$K8S_DIR/cni"
+TOML
+  cat >"$K8S_DIR/kubelet.yaml" <<KUBELET
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: 0.0.0.0
+port: $K8S_KUBELET_PORT
+readOnlyPort: 0
+healthzPort: 0
+authentication:
+  anonymous: { enabled: false }
+  webhook: { enabled: true }
+  x509: { clientCAFile: $K8S_DIR/pki/ca.crt }
+authorization: { mode: Webhook }
+cgroupDriver: cgroupfs
+failCgroupV1: false
+containerRuntimeEndpoint: unix://$K8S_RUN/containerd.sock
+failSwapOn: false
+podLogsDir: $K8S_DIR/pod-logs
+resolvConf: /etc/resolv.conf
+evictionHard: { memory.available: 100Mi, nodefs.available: 1%, imagefs.available: 1%, nodefs.inodesFree: 1% }
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+serializeImagePulls: false
+maxPods: 60
+KUBELET
+}
+
+_k8s_pid() { local f="$K8S_RUN/$1.pid"; [[ -f $f ]] && kill -0 "$(cat "$f")" 2>/dev/null && cat "$f"; }
+# _k8s_start NAME BINARY ARGS...: starts one component in its own session, logging to $K8S_RUN/NAME.log.
+_k8s_start() {
+  local name=$1; shift
+  _k8s_pid "$name" >/dev/null && return 0
+  setsid "$@" >>"$K8S_RUN/$name.log" 2>&1 </dev/null &
+  echo $! >"$K8S_RUN/$name.pid"
+}
+
+# _k8s_api METHOD PATH [BODY]: the API as the admin (curl with the admin client certificate).
+_k8s_api() {
+  local pki="$K8S_DIR/pki"
+  curl -sS --max-time 10 --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
+    -X "$1" -H 'Content-Type: application/json' ${3:+--data "$3"} "https://127.0.0.1:$K8S_API_PORT$2"
+}
+
+_k8s_wait() { # _k8s_wait SECONDS WHAT COMMAND...
+  local deadline=$((SECONDS + $1)) what=$2; shift 2
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || { warn "kubernetes: $what did not happen within ${deadline}s"; return 1; }
+    sleep 0.5
+  done
+}
+
+# Pause image (the sandbox every pod holds): a static binary built here, imported next to the
+# store images.
+build_pause() {
+  local src="$CACHE/src/pause" out="$CACHE/bin/pause"
+  [[ -x $out ]] && return 0
+  go_env
+  mkdir -p "$src"
+  cat >"$src/main.go" <<'GO'
+// pause: holds a pod's namespaces; reaps children and exits on SIGINT/SIGTERM.
+package main
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	sig := make(chan os.Signal, 4)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGCHLD)
+	for s := range sig {
+		if s == syscall.SIGCHLD {
+			for {
+				if pid, _ := syscall.Wait4(-1, nil, syscall.WNOHANG, nil); pid <= 0 {
+					break
+				}
+			}
+			continue
+		}
+		os.Exit(0)
+	}
+}
+GO
+  printf 'module restoreproof.local/pause\n\ngo 1.24\n' >"$src/go.mod"
+  (cd "$src" && go build -trimpath -ldflags '-s -w' -o "$out" .)
+}
+
+# Imports the test bed's Docker images (the same rootfs builds) and the pause image into the
+# cluster containerd's k8s.io namespace; skipped when the image ids did not change.
+k8s_import_images() {
+  local images=("$@") ids stamp="$K8S_DIR/.images" tmp
+  build_pause || { warn "kubernetes: building the pause binary failed"; return 1; }
+  if ! docker_cli image inspect "$K8S_PAUSE_IMAGE" >/dev/null 2>&1; then
+    tmp=$(mktemp -d)
+    cp "$CACHE/bin/pause" "$tmp/pause"
+    tar -C "$tmp" -cf "$tmp/pause.tar" pause
+    docker_cli import --change 'ENTRYPOINT ["/pause"]' "$tmp/pause.tar" "$K8S_PAUSE_IMAGE" >/dev/null || { rm -rf "$tmp"; return 1; }
+    rm -rf "$tmp"
+  fi
+  images+=("$K8S_PAUSE_IMAGE")
+  ids=$(docker_cli image inspect --format '{{.Id}}' "${images[@]}" | tr '\n' ' ') || return 1
+  if [[ -f $stamp && $(<"$stamp") == "$ids" ]] && ctr --address "$K8S_RUN/containerd.sock" -n k8s.io images ls -q | grep -q "docker.io/$K8S_PAUSE_IMAGE"; then
+    return 0
+  fi
+  local t0=$SECONDS
+  log "kubernetes: importing ${images[*]} into containerd (k8s.io)"
+  docker_cli save "${images[@]}" | ctr --address "$K8S_RUN/containerd.sock" -n k8s.io images import --snapshotter overlayfs - >"$K8S_RUN/import.log" 2>&1 \
+    || { warn "kubernetes: image import failed: $(tail -n 3 "$K8S_RUN/import.log")"; return 1; }
+  printf '%s' "$ids" >"$stamp"
+  log "kubernetes: imported in $((SECONDS - t0))s"
+}
+
+start_kubernetes() {
+  local ip; ip=$(k8s_node_ip)
+  [[ -n $ip ]] || { warn "kubernetes: no node IP (no default route)"; return 1; }
+  k8s_pki && k8s_configs || return 1
+  local pki="$K8S_DIR/pki" b
+  for b in kube-apiserver kube-controller-manager kube-scheduler kubelet; do
+    [[ -x $CACHE/bin/$b ]] || { warn "kubernetes: $CACHE/bin/$b missing"; return 1; }
+  done
+  _k8s_start etcd /usr/bin/etcd --name restoreproof-testbed --data-dir "$K8S_DIR/etcd" \
+    --listen-client-urls "http://127.0.0.1:$K8S_ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$K8S_ETCD_PORT" \
+    --listen-peer-urls "http://127.0.0.1:$((K8S_ETCD_PORT + 10))" --initial-advertise-peer-urls "http://127.0.0.1:$((K8S_ETCD_PORT + 10))" \
+    --initial-cluster "restoreproof-testbed=http://127.0.0.1:$((K8S_ETCD_PORT + 10))" --listen-metrics-urls "" \
+    --quota-backend-bytes 2147483648 --unsafe-no-fsync
+  _k8s_wait 30 "etcd answering" curl -sf "http://127.0.0.1:$K8S_ETCD_PORT/health" || { tail -n 5 "$K8S_RUN/etcd.log" >&2; return 1; }
+  _k8s_start kube-apiserver "$CACHE/bin/kube-apiserver" --etcd-servers "http://127.0.0.1:$K8S_ETCD_PORT" \
+    --bind-address 127.0.0.1 --advertise-address "$ip" --secure-port "$K8S_API_PORT" \
+    --service-cluster-ip-range "$K8S_SERVICE_CIDR" --authorization-mode Node,RBAC \
+    --client-ca-file "$pki/ca.crt" --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
+    --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt" --kubelet-client-key "$pki/apiserver-kubelet-client.key" \
+    --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local --endpoint-reconciler-type none --profiling=false
+  _k8s_wait 90 "the API server ready" _k8s_ready_check || { tail -n 5 "$K8S_RUN/kube-apiserver.log" >&2; return 1; }
+  _k8s_start kube-controller-manager "$CACHE/bin/kube-controller-manager" --kubeconfig "$K8S_DIR/controller-manager.kubeconfig" \
+    --authentication-kubeconfig "$K8S_DIR/controller-manager.kubeconfig" --authorization-kubeconfig "$K8S_DIR/controller-manager.kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false --use-service-account-credentials \
+    --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
+    --cluster-signing-cert-file "$pki/ca.crt" --cluster-signing-key-file "$pki/ca.key" --profiling=false
+  _k8s_start kube-scheduler "$CACHE/bin/kube-scheduler" --kubeconfig "$K8S_DIR/scheduler.kubeconfig" \
+    --authentication-kubeconfig "$K8S_DIR/scheduler.kubeconfig" --authorization-kubeconfig "$K8S_DIR/scheduler.kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false --profiling=false
+  _k8s_start containerd /usr/bin/containerd --config "$K8S_DIR/containerd.toml"
+  _k8s_wait 30 "containerd answering" ctr --address "$K8S_RUN/containerd.sock" version || { tail -n 5 "$K8S_RUN/containerd.log" >&2; return 1; }
+  _k8s_start kubelet "$CACHE/bin/kubelet" --config "$K8S_DIR/kubelet.yaml" --kubeconfig "$K8S_DIR/kubelet.kubeconfig" \
+    --root-dir "$K8S_DIR/kubelet" --hostname-override "$K8S_NODE" --node-ip "$ip"
+}
+_k8s_ready_check() { [[ $(_k8s_api GET /readyz) == ok ]]; }
+
+k8s_running() { local p; for p in "${K8S_PROCS[@]}"; do _k8s_pid "$p" >/dev/null || return 1; done; }
+
+# A pod of the pause image must reach Running (scheduled, sandbox and container started by the
+# kubelet through containerd's CRI, IP from the CNI bridge); then it is deleted again.
+verify_kubernetes() {
+  local ns=default pod=restoreproof-testbed-probe phase="" t0=$SECONDS
+  _k8s_wait 120 "node $K8S_NODE Ready" _k8s_node_ready || { _k8s_diagnose; return 1; }
+  _k8s_wait 60 "service account default/default" _k8s_api_ok "/api/v1/namespaces/$ns/serviceaccounts/default" || return 1
+  _k8s_api DELETE "/api/v1/namespaces/$ns/pods/$pod?gracePeriodSeconds=0" >/dev/null || true
+  _k8s_wait 60 "old probe pod gone" _k8s_api_gone "/api/v1/namespaces/$ns/pods/$pod" || true
+  _k8s_api POST "/api/v1/namespaces/$ns/pods" "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"$pod\"},\"spec\":{\"automountServiceAccountToken\":false,\"terminationGracePeriodSeconds\":0,\"containers\":[{\"name\":\"probe\",\"image\":\"$K8S_PAUSE_IMAGE\",\"imagePullPolicy\":\"Never\"}]}}" >/dev/null
+  while ((SECONDS - t0 < 120)); do
+    phase=$(_k8s_api GET "/api/v1/namespaces/$ns/pods/$pod" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const p=JSON.parse(s);const w=(p.status?.containerStatuses??[])[0]?.state?.waiting;process.stdout.write((p.status?.phase??"?")+(w?` (${w.reason}: ${w.message??""})`:""))}catch{process.stdout.write("?")}})')
+    [[ $phase == Running ]] && break
+    sleep 1
+  done
+  _k8s_api DELETE "/api/v1/namespaces/$ns/pods/$pod?gracePeriodSeconds=0" >/dev/null || true
+  if [[ $phase != Running ]]; then
+    warn "kubernetes: the probe pod did not reach Running (last: $phase)"; _k8s_diagnose; return 1
+  fi
+  json_obj kubeconfig "$K8S_KUBECONFIG" server "https://127.0.0.1:$K8S_API_PORT" context restoreproof-testbed \
+    version "$K8S_VERSION" node "$K8S_NODE" etcd "$(/usr/bin/etcd --version | sed -nE 's/^etcd Version: //p')" \
+    containerd "$(containerd --version | awk '{print $3}')" cni "$(dpkg-query -W -f='${Version}' containernetworking-plugins)"
+}
+_k8s_api_ok() { _k8s_api GET "$1" | grep -q '"kind": *"ServiceAccount"'; }
+_k8s_api_gone() { _k8s_api GET "$1" | grep -q '"code": *404'; }
+_k8s_node_ready() {
+  _k8s_api GET "/api/v1/nodes/$K8S_NODE" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const n=JSON.parse(s);process.exit((n.status?.conditions??[]).some(c=>c.type==="Ready"&&c.status==="True")?0:1)})'
+}
+_k8s_diagnose() {
+  local p
+  for p in kubelet containerd kube-apiserver; do
+    warn "kubernetes: last lines of $K8S_RUN/$p.log:"; grep -E '^E|level=error|rror' "$K8S_RUN/$p.log" 2>/dev/null | tail -n 5 >&2 || true
+  done
+}
+
+# Stops what start_kubernetes started (by pidfile), the pods' containers first (through our own
+# containerd), then unmounts what they left under the cluster's directories.
+stop_kubernetes() {
+  local p pid sock="$K8S_RUN/containerd.sock" t
+  pid=$(_k8s_pid kubelet) && { kill "$pid" 2>/dev/null; _k8s_wait 20 "kubelet exit" _k8s_gone "$pid" || kill -9 "$pid" 2>/dev/null; }
+  if _k8s_pid containerd >/dev/null; then
+    for t in $(ctr --address "$sock" -n k8s.io tasks ls -q 2>/dev/null); do ctr --address "$sock" -n k8s.io tasks kill -s SIGKILL "$t" >/dev/null 2>&1 || true; done
+    sleep 1
+    for t in $(ctr --address "$sock" -n k8s.io tasks ls -q 2>/dev/null); do ctr --address "$sock" -n k8s.io tasks delete -f "$t" >/dev/null 2>&1 || true; done
+    for t in $(ctr --address "$sock" -n k8s.io containers ls -q 2>/dev/null); do ctr --address "$sock" -n k8s.io containers delete "$t" >/dev/null 2>&1 || true; done
+  fi
+  for p in containerd kube-scheduler kube-controller-manager kube-apiserver etcd; do
+    pid=$(_k8s_pid "$p") || continue
+    kill "$pid" 2>/dev/null || true
+    _k8s_wait 20 "$p exit" _k8s_gone "$pid" || kill -9 "$pid" 2>/dev/null || true
+  done
+  # Shims of our containerd outlive it; each wrote its pid into our containerd's state directory.
+  local f
+  for f in "$K8S_RUN"/containerd/io.containerd.runtime.v2.task/*/*/shim.pid; do
+    [[ -f $f ]] && kill -9 "$(cat "$f")" 2>/dev/null || true
+  done
+  local m
+  for m in $(awk -v a="$K8S_DIR/" -v b="$K8S_RUN/" 'index($2, a) == 1 || index($2, b) == 1 {print $2}' /proc/mounts | sort -r); do umount -l "$m" 2>/dev/null || true; done
+  rm -f "$K8S_RUN"/*.pid
+}
+_k8s_gone() { ! kill -0 "$1" 2>/dev/null; }

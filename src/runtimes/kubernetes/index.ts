@@ -7,7 +7,7 @@ import { parseMemory, recipeFor, type Recipe } from '../containers/index.ts';
 import { resolveImage } from '../containers/images.ts';
 import { addEntry, addPath } from '../containers/store.ts';
 import type { ProvisionRequest, ResourceRecord, Runtime, StartedStore, StoreEndpoint } from '../types.ts';
-import { dnsLabel, kube, kubeError } from './client.ts';
+import { apiMessage, dnsLabel, kube, kubeError, statusOf } from './client.ts';
 import { namespaceName, runNamespace, type RunNamespace } from './namespace.ts';
 import { KubeStore, PodForward, podExec, podLogTail, podUntar, stageRoot, type ExecTarget } from './store.ts';
 
@@ -102,6 +102,26 @@ async function waitRunning(target: ExecTarget, init: boolean, signal: AbortSigna
   throw new RestoreproofError('E_PROVISION', `pod ${target.namespace}/${target.pod} did not start within ${startTimeoutMs() / 1000}s (${last})`);
 }
 
+/**
+ * Creates the pod. Right after a namespace is created, its `default` ServiceAccount may not exist
+ * yet (the controller-manager makes it) and admission refuses pods until it does: that is retried.
+ */
+async function createPod(namespace: string, body: V1Pod, signal: AbortSignal): Promise<void> {
+  const k = await kube();
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      await k.core.createNamespacedPod({ namespace, body });
+      return;
+    } catch (err) {
+      const waitingForAccount = statusOf(err) === 403 && /service ?account/i.test(apiMessage(err)) && !/cannot create resource/.test(apiMessage(err));
+      if (!waitingForAccount || Date.now() > deadline) throw kubeError(err, `creating pod ${body.metadata?.name} in ${namespace}`, k.server);
+    }
+    signal.throwIfAborted();
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 async function startStore(request: ProvisionRequest): Promise<StartedStore> {
   const { spec, storeName, signal } = request;
   const k = await kube();
@@ -133,9 +153,7 @@ async function startStore(request: ProvisionRequest): Promise<StartedStore> {
     });
     const resources = resourcesFor(spec);
     const pod = podFor({ name, storeName, image, recipe, secret: secretName, labels, ...(spec.kubernetes ? { k8s: spec.kubernetes } : {}), ...(resources ? { resources } : {}) });
-    await k.core.createNamespacedPod({ namespace: ns.name, body: pod }).catch((err) => {
-      throw kubeError(err, `creating pod ${name} in ${ns.name}`, k.server);
-    });
+    await createPod(ns.name, pod, signal);
     await k.core.createNamespacedService({ namespace: ns.name, body: { metadata: { name, labels }, spec: { selector: { [LABEL_STORE]: dnsLabel(storeName) }, ports: [{ port: recipe.port, targetPort: recipe.port, name: 'store' }] } } }).catch((err) => {
       throw kubeError(err, `creating Service ${name} in ${ns.name}`, k.server);
     });
