@@ -161,7 +161,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
     const appProblems = doc.spec.app ? appRuntimeIssues(runtime.name, doc.spec.app) : [];
     if (appProblems.length) {
       configError = true;
-      throw new DrillConfigError(appProblems.map(([path, message]) => ({ file: drill!.file, path: ['spec', 'app', ...path].join('.'), ...drill!.locate(['spec', 'app', ...path]), message: `${message} (runtime ${runtime.name})` })));
+      throw new DrillConfigError(appProblems.map(([path, message]) => ({ file: drill!.file, path: ['spec', 'app', ...path].join('.').replace(/\.(\d+)/g, '[$1]'), ...drill!.locate(['spec', 'app', ...path]), message: `${message} (runtime ${runtime.name})` })));
     }
 
     // fetch: artefacts named by a source (S3, SFTP, a dated folder, an encrypted archive) are

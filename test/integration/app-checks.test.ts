@@ -7,16 +7,18 @@ import type { RunReport } from '../../src/report/types.ts';
 import { repoRoot, requireBackends, useTestbedBinaries } from '../support/backends.ts';
 import { makeAppFixture, type AppFixture } from '../support/audit-chain.ts';
 import { assertValidReport, processesMatching, readReport, runCli } from '../support/fixtures.ts';
+import { forEachRuntime, type TestRuntime } from '../support/runtimes.ts';
+import { docker, LABEL_RUN } from '../../src/runtimes/containers/docker.ts';
 
 const appScript = join(repoRoot, 'test/fixtures/app/server.ts');
 
-function drillYaml(name: string, fixture: AppFixture, body: string[]): string {
+function drillYaml(name: string, fixture: AppFixture, body: string[], runtime: TestRuntime = 'local'): string {
   return [
     'apiVersion: restoreproof/v1',
     'kind: RestoreDrill',
     `metadata: { name: ${name} }`,
     'spec:',
-    '  runtime: local',
+    `  runtime: ${runtime}`,
     '  stores:',
     '    db:',
     '      engine: postgres',
@@ -142,48 +144,6 @@ describe('app, http, auditChain, decrypt and freshness (real PostgreSQL)', funct
     assert.equal(check(report, 'stale').status, 'failed');
   });
 
-  const appSpec = (database: string) => [
-    '  app:',
-    `    command: [${process.execPath}, ${appScript}]`,
-    '    startTimeout: 30s',
-    `    env: { DATABASE_URL: "\${stores.db.url:${database}}", APP_TOKEN: { env: TEST_APP_TOKEN }, APP_SLOW_MS: "400" }`,
-    `    migrate: { command: [${process.execPath}, -e, "if (!process.env.DATABASE_URL.startsWith('postgres://')) process.exit(4)"], env: { DATABASE_URL: "\${stores.db.url:${database}}" } }`,
-    '  checks:',
-    '    - { id: ready, type: http, path: /ready, expect: { status: 200, json: { ready: { equals: true } } }, retry: { until: 4s, interval: 200ms } }',
-    '    - { id: license, type: http, path: /license, headers: { Authorization: { env: TEST_APP_TOKEN_HEADER } }, expect: { json: { license.edition: { equals: enterprise }, "license.seats": { exists: true }, license.customer: { matches: "^ACME" } }, latency: 30s } }',
-    '    - { id: unauthorised, type: http, path: /license, expect: { status: 401 } }',
-    '    - { id: slow, type: http, path: /slow, expect: { latency: 50ms } }',
-  ];
-
-  it('starts the sample app on the restored database: migration, readiness and spot checks pass; the app is stopped at teardown', async () => {
-    process.env.TEST_APP_TOKEN_HEADER = `Bearer ${process.env.TEST_APP_TOKEN}`;
-    const report = await run('app', appSpec('app'));
-    assert.deepEqual(report.phases.map((p) => p.name), ['load', ...report.phases.map((p) => p.name).filter((n) => n === 'fetch'), 'verify', 'provision', 'restore', 'app', 'checks', 'teardown']);
-    assert.equal(check(report, 'app-migrate').status, 'passed', check(report, 'app-migrate').message);
-    assert.equal(check(report, 'ready').status, 'passed', check(report, 'ready').message);
-    const license = check(report, 'license');
-    assert.equal(license.status, 'passed', license.message);
-    assert.deepEqual((license.actual as { json: unknown }).json, { 'license.edition': 'enterprise', 'license.seats': 250, 'license.customer': 'ACME Corp' });
-    assert.equal(check(report, 'unauthorised').status, 'passed');
-    // A deliberately slow endpoint against a tiny bound: the latency expectation is what fails.
-    assert.equal(check(report, 'slow').status, 'failed');
-    assert.match(check(report, 'slow').message, /latency \d+ms > 50ms/);
-    const appResources = report.teardown.resources.filter((r) => r.store === 'app');
-    assert.deepEqual(appResources.map((r) => [r.kind, r.removed]), [['directory', true], ['process', true]]);
-    assert.ok(!JSON.stringify(report).includes(process.env.TEST_APP_TOKEN!), 'the token is echoed in the report');
-  });
-
-  it('pointed at an empty database, readiness fails at its deadline with the app log and the spot check fails', async () => {
-    const report = await run('app-empty', appSpec('postgres'));
-    assert.equal(report.status, 'failed');
-    const ready = check(report, 'ready');
-    assert.equal(ready.status, 'failed');
-    assert.match(ready.message, /status 503/);
-    assert.match(ready.message, /deadline 4s/);
-    assert.match(ready.message, /app log \(last lines\):\n.*relation "license" does not exist/s);
-    assert.equal(check(report, 'license').status, 'failed');
-  });
-
   it('an app that exits at start fails the drill with its last log lines; http checks are skipped', async () => {
     const report = await run('app-crash', [
       '  app:',
@@ -220,6 +180,147 @@ describe('app, http, auditChain, decrypt and freshness (real PostgreSQL)', funct
       assert.deepEqual(report.phases.map((p) => p.name), ['load', 'teardown'], name);
       assert.deepEqual([report.stores, report.artefacts, report.teardown.resources], [[], [], []]);
     }
+  });
+});
+
+/** The sample app's fixture, made once for every runtime's suite. */
+let sharedFixture: Promise<{ dir: string; fixture: AppFixture }> | undefined;
+after(async () => {
+  const made = await sharedFixture?.catch(() => undefined);
+  if (made) await rm(made.dir, { recursive: true, force: true });
+});
+
+forEachRuntime('the sample app on restored data', { backends: ['postgres'] }, (runtime) => {
+  let dir: string;
+  let fixture: AppFixture;
+  let reportDir: string;
+  before(async () => {
+    sharedFixture ??= (async () => {
+      const made = await mkdtemp(join(tmpdir(), 'restoreproof-test-app-'));
+      return { dir: made, fixture: await makeAppFixture(made) };
+    })();
+    ({ dir, fixture } = await sharedFixture);
+    process.env.TEST_APP_TOKEN = 'tok-4f1b9c2e7d';
+    process.env.TEST_APP_TOKEN_HEADER = `Bearer ${process.env.TEST_APP_TOKEN}`;
+  });
+  beforeEach(async () => {
+    reportDir = await mkdtemp(join(tmpdir(), 'restoreproof-test-reports-'));
+  });
+  afterEach(async () => {
+    await rm(reportDir, { recursive: true, force: true });
+  });
+
+  async function run(name: string, body: string[]): Promise<RunReport> {
+    const file = join(dir, `${name}-${runtime}.yaml`);
+    await writeFile(file, drillYaml(name, fixture, body, runtime));
+    const report = await runDrill(file, { reportDir, runtime });
+    assertValidReport(report);
+    await readReport(reportDir, report.runId);
+    assert.equal(report.runtime, runtime);
+    assert.deepEqual((await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${report.runId}`)), [], 'temp dirs left behind');
+    assert.deepEqual(await processesMatching(`restoreproof-${report.runId}`), [], 'processes left behind');
+    if (runtime === 'containers') {
+      const left = await docker().listContainers({ all: true, filters: { label: [`${LABEL_RUN}=${report.runId}`] } });
+      assert.deepEqual(left.map((c) => c.Names), [], 'containers left behind');
+    }
+    return report;
+  }
+  const check = (report: RunReport, id: string) => report.checks.find((c) => c.id === id) ?? assert.fail(`no check ${id}`);
+
+  // local: the project's Node runs the sample app from the repository. containers: no image is
+  // named, so the command runs in the default app image (the test bed's restoreproof-testbed/node-app,
+  // through RESTOREPROOF_IMAGE_APP), with the app's directory copied in as its working directory.
+  const command = runtime === 'local' ? [`    command: [${process.execPath}, ${appScript}]`] : ['    command: [node, server.ts]', `    cwd: ${join(repoRoot, 'test/fixtures/app')}`];
+  const node = runtime === 'local' ? process.execPath : 'node';
+
+  const appSpec = (database: string) => [
+    '  app:',
+    ...command,
+    '    startTimeout: 30s',
+    `    env: { DATABASE_URL: "\${stores.db.url:${database}}", APP_TOKEN: { env: TEST_APP_TOKEN }, APP_SLOW_MS: "400" }`,
+    `    migrate: { command: [${node}, -e, "if (!process.env.DATABASE_URL.startsWith('postgres://')) process.exit(4)"], env: { DATABASE_URL: "\${stores.db.url:${database}}" } }`,
+    '  checks:',
+    '    - { id: ready, type: http, path: /ready, expect: { status: 200, json: { ready: { equals: true } } }, retry: { until: 4s, interval: 200ms } }',
+    '    - { id: license, type: http, path: /license, headers: { Authorization: { env: TEST_APP_TOKEN_HEADER } }, expect: { json: { license.edition: { equals: enterprise }, "license.seats": { exists: true }, license.customer: { matches: "^ACME" } }, latency: 30s } }',
+    '    - { id: unauthorised, type: http, path: /license, expect: { status: 401 } }',
+    '    - { id: slow, type: http, path: /slow, expect: { latency: 50ms } }',
+  ];
+
+  it('starts the sample app on the restored database: migration, readiness and spot checks pass; the app is stopped at teardown', async () => {
+    process.env.TEST_APP_TOKEN_HEADER = `Bearer ${process.env.TEST_APP_TOKEN}`;
+    const report = await run('app', appSpec('app'));
+    assert.deepEqual(report.phases.map((p) => p.name), ['load', ...report.phases.map((p) => p.name).filter((n) => n === 'fetch'), 'verify', 'provision', 'restore', 'app', 'checks', 'teardown']);
+    assert.equal(check(report, 'app-migrate').status, 'passed', check(report, 'app-migrate').message);
+    assert.equal(check(report, 'ready').status, 'passed', check(report, 'ready').message);
+    const license = check(report, 'license');
+    assert.equal(license.status, 'passed', license.message);
+    assert.deepEqual((license.actual as { json: unknown }).json, { 'license.edition': 'enterprise', 'license.seats': 250, 'license.customer': 'ACME Corp' });
+    assert.equal(check(report, 'unauthorised').status, 'passed');
+    // A deliberately slow endpoint against a tiny bound: the latency expectation is what fails.
+    assert.equal(check(report, 'slow').status, 'failed');
+    assert.match(check(report, 'slow').message, /latency \d+ms > 50ms/);
+    const appResources = report.teardown.resources.filter((r) => r.store === 'app');
+    assert.deepEqual(appResources.map((r) => [r.kind, r.removed]), runtime === 'local' ? [['directory', true], ['process', true]] : [['container', true]]);
+    assert.ok(!JSON.stringify(report).includes(process.env.TEST_APP_TOKEN!), 'the token is echoed in the report');
+  });
+
+  it('pointed at an empty database, readiness fails at its deadline with the app log and the spot check fails', async () => {
+    const report = await run('app-empty', appSpec('postgres'));
+    assert.equal(report.status, 'failed');
+    const ready = check(report, 'ready');
+    assert.equal(ready.status, 'failed');
+    assert.match(ready.message, /status 503/);
+    assert.match(ready.message, /deadline 4s/);
+    assert.match(ready.message, /app log \(last lines\):\n.*relation "license" does not exist/s);
+    assert.equal(check(report, 'license').status, 'failed');
+  });
+
+  if (runtime === 'containers') {
+    it('an app image without a command runs its own command; stores are reached by name on the run network', async () => {
+      const image = process.env.RESTOREPROOF_IMAGE_APP ?? assert.fail('the test bed names no app image');
+      const report = await run('app-image', [
+        '  app:',
+        `    image: ${image}`,
+        '    startTimeout: 60s',
+        '    env: { DATABASE_URL: "${stores.db.url:app}", DB_HOST: "${stores.db.host}", DB_PORT: "${stores.db.port}" }',
+        `    migrate: { command: [node, -e, "if (process.env.DB_HOST !== 'db' || process.env.DB_PORT !== '5432') { console.error('store at ' + process.env.DB_HOST + ':' + process.env.DB_PORT); process.exit(4) }"], env: { DB_HOST: "\${stores.db.host}", DB_PORT: "\${stores.db.port}" } }`,
+        '  checks:',
+        '    - { id: ready, type: http, path: /ready, expect: { status: 200 }, retry: { until: 30s, interval: 200ms } }',
+        '    - { id: license, type: http, path: /license, expect: { json: { license.edition: { equals: enterprise } } } }',
+      ]);
+      assert.equal(report.status, 'passed', JSON.stringify([report.errors, report.checks.filter((c) => c.status !== 'passed')], null, 2));
+      const app = report.teardown.resources.filter((r) => r.store === 'app');
+      assert.deepEqual(app.map((r) => [r.kind, r.image, r.removed]), [['container', image, true]]);
+      assert.match(Object.values(app[0]!.ports ?? {})[0] ?? '', /^127\.0\.0\.1:\d+$/);
+    });
+
+    it('an app that exits in its container fails the drill with its last log lines', async () => {
+      const report = await run('app-crash', [
+        '  app:',
+        `    command: [node, -e, "console.error('boom: cannot load config'); process.exit(3)"]`,
+        '  checks:',
+        '    - { id: ready, type: http, path: /ready, retry: { until: 2s } }',
+      ]);
+      assert.equal(report.status, 'failed');
+      const error = report.errors.find((e) => e.code === 'E_APP_START') ?? assert.fail(JSON.stringify(report.errors));
+      assert.match(error.message, /exited during start-up \(exit code 3\); last log lines:\nboom: cannot load config/);
+      assert.equal(check(report, 'ready').status, 'skipped');
+    });
+  }
+
+  it('what the runtime cannot run is a config error (exit 2) before any restore', async () => {
+    const body = runtime === 'local' ? ['  app:', '    image: example/app:1'] : ['  app:', '    command: [./bin/app, --serve]'];
+    const message = runtime === 'local' ? /spec\.app.*needs command \(image example\/app:1 is for --runtime containers\)/s : /spec\.app\.command\[0\].*\.\/bin\/app \(a path relative to the drill on this machine\) does not exist; give spec\.app\.image/s;
+    const file = join(dir, `bad-app-${runtime}.yaml`);
+    await writeFile(file, drillYaml('bad-app', fixture, body, runtime));
+    const result = await runCli(['run', file, '--report-dir', reportDir]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, message);
+    // The same drill without spec.runtime, run with --runtime: found once the runtime is chosen.
+    await writeFile(file, drillYaml('bad-app', fixture, body, runtime).replace(`  runtime: ${runtime}\n`, ''));
+    const chosen = await runCli(['run', file, '--runtime', runtime, '--report-dir', reportDir]);
+    assert.equal(chosen.code, 2, chosen.stderr);
+    assert.match(chosen.stderr, message);
   });
 });
 
