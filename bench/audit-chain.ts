@@ -2,11 +2,11 @@
 // server-side cursor), against a bare `COPY (select … order by seq) TO STDOUT` of the same rows
 // read through pg. Each measurement runs in its own process so its peak RSS is its own.
 // Usage: node bench/audit-chain.ts [--rows 1000000]
-import { createHmac, randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { auditChainRows, auditKey as key } from '../scripts/lib/bench-backups.ts';
 import { runAuditChain } from '../src/checks/audit-chain.ts';
 import { startLocalPostgres } from '../src/runtimes/local/postgres.ts';
 import type { StartedStore, StoreEndpoint } from '../src/runtimes/types.ts';
@@ -15,7 +15,6 @@ import { useTestbedBinaries } from '../test/support/backends.ts';
 import { flag, measureInChild, report } from './lib.ts';
 
 const script = new URL(import.meta.url).pathname;
-const key = 'bench-audit-key';
 const select = 'select seq, id, actor, action, created_at, prev_mac, mac from audit order by seq';
 
 if (process.argv[2] === '--child') {
@@ -50,29 +49,6 @@ if (process.argv[2] === '--child') {
   process.exit(0);
 }
 
-/** COPY text rows of a valid chain, generated as the stream is read (the seeder's memory stays flat too). */
-function chainRows(n: number): Readable {
-  let seq = 0;
-  let prev = '';
-  const start = Date.UTC(2026, 0, 1);
-  return new Readable({
-    read() {
-      const lines: string[] = [];
-      for (let k = 0; k < 5000 && seq < n; k++) {
-        seq++;
-        const id = `evt-${seq}`;
-        const actor = `user${seq % 97}`;
-        const action = ['login', 'update', 'export', 'delete'][seq % 4]!;
-        const at = new Date(start + seq * 1001).toISOString();
-        const mac = createHmac('sha256', key).update(`${prev}|${id}|${actor}|${action}|${at}`).digest('hex');
-        lines.push(`${seq}\t${id}\t${actor}\t${action}\t${at}\t${prev}\t${mac}\n`);
-        prev = mac;
-      }
-      this.push(lines.length ? lines.join('') : null);
-    },
-  });
-}
-
 useTestbedBinaries();
 const rows = flag('rows', 1_000_000);
 const controller = new AbortController();
@@ -89,7 +65,7 @@ try {
   await client.connect();
   await client.query('create table audit (seq bigint primary key, id text not null, actor text not null, action text not null, created_at timestamptz not null, prev_mac text not null, mac text not null)');
   const t0 = performance.now();
-  await pipeline(chainRows(rows), client.query(copyFrom('copy audit from stdin')));
+  await pipeline(auditChainRows(rows, key), client.query(copyFrom('copy audit from stdin')));
   await client.query('vacuum analyze audit');
   await client.end();
   const seedSeconds = (performance.now() - t0) / 1000;
