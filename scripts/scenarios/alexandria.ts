@@ -8,10 +8,8 @@ import { createHash, createHmac } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { newRunId } from '../../src/run/context.ts';
-import { startLocalPostgres } from '../../src/runtimes/local/postgres.ts';
 import { sh } from '../lib/backup-tools.ts';
+import { withSeedPostgres } from '../lib/seed.ts';
 
 export const alexandriaStamp = '20261120T010000';
 
@@ -21,14 +19,8 @@ export async function makeAlexandriaScenario(options: { out: string; auditKey: s
   await mkdir(options.out, { recursive: true });
   const rows = 200 * scale;
   const tamperedSeq = Math.floor(rows / 2);
-  const postgres = await startLocalPostgres({ runId: `${newRunId()}-scenario`, drillName: 'alexandria', storeName: 'pg', spec: { engine: 'postgres', restore: [] }, drillDir: options.out, signal: new AbortController().signal });
-  try {
-    const admin = new pg.Client({ ...postgres.endpoint, database: 'postgres' });
-    await admin.connect();
-    await admin.query('create database alexandria');
-    await admin.end();
-    const db = new pg.Client({ ...postgres.endpoint, database: 'alexandria' });
-    await db.connect();
+  await withSeedPostgres('alexandria', options.out, ['alexandria'], async ({ store: postgres, connect }) => {
+    const db = await connect('alexandria');
     await db.query('create table license (id serial primary key, customer text not null, edition text not null, seats int not null, expires_at date not null)');
     await db.query("insert into license (customer, edition, seats, expires_at) values ('ACME Corp', 'enterprise', 250, '2027-06-30')");
     await db.query('create table audit_logs (seq bigint primary key, id text not null, actor text not null, action text not null, created_at timestamptz not null, prev_mac text not null, mac text not null)');
@@ -47,9 +39,7 @@ export async function makeAlexandriaScenario(options: { out: string; auditKey: s
     await db.end();
     const dump = await postgres.exec('pg_dump', ['--format=custom', '--compress=9', '--dbname', 'alexandria', '--file', join(options.out, `alexandria-ee-${alexandriaStamp}.pgdump`)]);
     if (dump.exitCode !== 0) throw new Error(`pg_dump: ${dump.stderr}`);
-  } finally {
-    await postgres.stop();
-  }
+  });
 
   // The CLI backup: config, tools and the knowledge store, anchored by MANIFEST.json.
   const bundle = join(options.out, '.bundle');

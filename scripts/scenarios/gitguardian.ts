@@ -10,12 +10,11 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createGzip } from 'node:zlib';
-import pg from 'pg';
 import { redisClient } from '../../src/engines/redis/client.ts';
 import { newRunId } from '../../src/run/context.ts';
-import { startLocalPostgres } from '../../src/runtimes/local/postgres.ts';
 import { redisServerBinary } from '../../src/runtimes/local/redis.ts';
 import { freePort, LocalServer } from '../../src/runtimes/local/server.ts';
+import { withSeedPostgres } from '../lib/seed.ts';
 
 export interface GitguardianOptions {
   out: string;
@@ -31,16 +30,13 @@ export async function makeGitguardianScenario(options: GitguardianOptions) {
   const runId = `${newRunId()}-scenario`;
   const counts = { incidents: 200 * scale, occurrences: 800 * scale, sessions: 30 * scale };
 
-  const postgres = await startLocalPostgres({ runId, drillName: 'gitguardian', storeName: 'pg', spec: { engine: 'postgres', restore: [] }, drillDir: options.out, signal });
   const dump = join(options.out, 'pg_dumpall.sql.gz');
-  try {
-    const admin = new pg.Client({ ...postgres.endpoint, database: 'postgres' });
-    await admin.connect();
+  await withSeedPostgres('gitguardian', options.out, [], async ({ store: postgres, connect }) => {
+    const admin = await connect('postgres');
     await admin.query("create role gitguardian login password 'not-a-real-password'");
     await admin.query('create database gitguardian owner gitguardian');
     await admin.end();
-    const db = new pg.Client({ ...postgres.endpoint, database: 'gitguardian' });
-    await db.connect();
+    const db = await connect('gitguardian');
     await db.query('set role gitguardian');
     await db.query('create table incidents (id serial primary key, detector text not null, status text not null, created_at timestamptz not null)');
     await db.query('create table occurrences (id serial primary key, incident_id int not null references incidents(id), filepath text not null)');
@@ -53,9 +49,7 @@ export async function makeGitguardianScenario(options: GitguardianOptions) {
     await pipeline(createReadStream(plain), createGzip(), createWriteStream(dump));
     await rm(plain);
     if (options.damage === 'truncated-dump') await truncate(dump, Math.floor((await stat(dump)).size * 0.6));
-  } finally {
-    await postgres.stop();
-  }
+  });
 
   const redis = await LocalServer.create({ runId, storeName: 'redis' });
   try {

@@ -8,11 +8,10 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
-import pg from 'pg';
 import { newRunId } from '../../src/run/context.ts';
 import { startLocalMongo } from '../../src/runtimes/local/mongodb.ts';
-import { startLocalPostgres } from '../../src/runtimes/local/postgres.ts';
 import { datedBackup } from '../lib/backup-tools.ts';
+import { withSeedPostgres } from '../lib/seed.ts';
 
 export const opencrvsDates = ['2026-11-19', '2026-11-20'] as const;
 
@@ -44,14 +43,8 @@ export async function makeOpencrvsScenario(options: { out: string; passphrase: s
       await mongo.stop();
     }
 
-    const postgres = await startLocalPostgres({ runId, drillName: 'opencrvs', storeName: 'pg', spec: { engine: 'postgres', restore: [] }, drillDir: work, signal });
-    try {
-      const admin = new pg.Client({ ...postgres.endpoint, database: 'postgres' });
-      await admin.connect();
-      await admin.query('create database events');
-      await admin.end();
-      const db = new pg.Client({ ...postgres.endpoint, database: 'events' });
-      await db.connect();
+    await withSeedPostgres('opencrvs', work, ['events'], async ({ store: postgres, connect }) => {
+      const db = await connect('events');
       await db.query('create table event_log (id serial primary key, record text not null, action text not null, at timestamptz not null)');
       await db.query("insert into event_log (record, action, at) select 'B' || lpad((g % 100)::text, 7, '0'), 'registered', timestamptz '2026-11-01' + g * interval '1 minute' from generate_series(1, $1) g", [c.events]);
       await db.end();
@@ -59,9 +52,7 @@ export async function makeOpencrvsScenario(options: { out: string; passphrase: s
       const dump = await postgres.exec('pg_dump', ['-Fc', '--dbname', 'events', '--file', file]);
       if (dump.exitCode !== 0) throw new Error(`pg_dump: ${dump.stderr}`);
       await datedBackup(options.out, date, 'postgres', 'events.dump', file, options.passphrase);
-    } finally {
-      await postgres.stop();
-    }
+    });
 
     // MinIO: the "dump" mode archives a filesystem copy of the bucket.
     const copy = join(work, 'minio');

@@ -10,10 +10,9 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
-import pg from 'pg';
 import { newRunId } from '../../src/run/context.ts';
 import { startLocalMongo } from '../../src/runtimes/local/mongodb.ts';
-import { startLocalPostgres } from '../../src/runtimes/local/postgres.ts';
+import { withSeedPostgres } from '../lib/seed.ts';
 
 export interface PlexicusOptions {
   out: string;
@@ -68,21 +67,14 @@ export async function makePlexicusScenario(options: PlexicusOptions) {
     await mongo.stop();
   }
 
-  const temporal = await startLocalPostgres({ runId, drillName: 'plexicus', storeName: 'temporal', spec: { engine: 'postgres', restore: [] }, drillDir: day, signal });
-  try {
-    const admin = new pg.Client({ ...temporal.endpoint, database: 'postgres' });
-    await admin.connect();
-    for (const name of ['temporal', 'temporal_visibility']) await admin.query(`create database ${name}`);
-    await admin.end();
-    const t = new pg.Client({ ...temporal.endpoint, database: 'temporal' });
-    await t.connect();
+  await withSeedPostgres('plexicus', day, ['temporal', 'temporal_visibility'], async ({ store: temporal, connect }) => {
+    const t = await connect('temporal');
     await t.query('create table executions (namespace_id uuid not null, workflow_id text not null, run_id uuid not null, state int not null, primary key (namespace_id, workflow_id, run_id))');
     await t.query('create table history_node (tree_id uuid not null, branch_id uuid not null, node_id bigint not null, data bytea not null, primary key (tree_id, branch_id, node_id))');
     await t.query(`insert into executions select '00000000-0000-0000-0000-000000000001', 'scan-' || g, md5(g::text)::uuid, g % 3 from generate_series(1, $1) g`, [counts.Scans]);
     await t.query(`insert into history_node select md5(g::text)::uuid, md5((g+1)::text)::uuid, n, decode(md5(g::text || n), 'hex') from generate_series(1, $1) g, generate_series(1, 5) n`, [counts.Scans]);
     await t.end();
-    const v = new pg.Client({ ...temporal.endpoint, database: 'temporal_visibility' });
-    await v.connect();
+    const v = await connect('temporal_visibility');
     await v.query("create table executions_visibility (namespace_id uuid not null, run_id uuid primary key, workflow_type_name text not null, status int not null, close_time timestamptz)");
     await v.query(`insert into executions_visibility select '00000000-0000-0000-0000-000000000001', md5(g::text)::uuid, 'ScanWorkflow', 2, timestamptz '2026-11-20 01:00' + g * interval '1 minute' from generate_series(1, $1) g`, [counts.Scans]);
     await v.end();
@@ -92,9 +84,7 @@ export async function makePlexicusScenario(options: PlexicusOptions) {
     }
     const { user, password, port } = temporal.endpoint;
     cli(['baseline', 'capture', drill, '--store', 'temporal', '--from', `postgres://${user}@127.0.0.1:${port}/temporal`, '--password-env', 'SCENARIO_PG_PASSWORD', '-o', join(options.out, 'baseline-temporal.json')], { SCENARIO_PG_PASSWORD: password });
-  } finally {
-    await temporal.stop();
-  }
+  });
   return { dir: options.out, date, counts };
 }
 
