@@ -4,36 +4,47 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makePlexicusScenario } from '../../scripts/scenarios/plexicus.ts';
 import { runDrill } from '../../src/run/run.ts';
-import { repoRoot, requireBackends, useTestbedBinaries } from '../support/backends.ts';
+import { repoRoot } from '../support/backends.ts';
 import { assertValidReport } from '../support/fixtures.ts';
+import { useReportPages } from '../support/report-pages.ts';
+import { forEachRuntime } from '../support/runtimes.ts';
 
 const drill = join(repoRoot, 'drills/examples/plexicus.yaml');
 
-describe('reference drill: plexicus (MongoDB + Temporal PostgreSQL + mirrored bucket) and its negative twin', function () {
-  let work: string;
-  before(async function () {
-    requireBackends(this, 'postgres', 'mongo', 'minio');
-    useTestbedBinaries();
+// The backups are made once (with the real tools) and restored on every runtime.
+let work: string | undefined;
+let backups: Promise<{ good: string; missing: string }> | undefined;
+const made = () =>
+  (backups ??= (async () => {
     work = await mkdtemp(join(tmpdir(), 'restoreproof-test-plexicus-'));
-  });
+    const good = await makePlexicusScenario({ out: join(work, 'good') });
+    const missing = await makePlexicusScenario({ out: join(work, 'missing'), damage: 'missing-object' });
+    return { good: good.dir, missing: missing.dir };
+  })());
+
+forEachRuntime('reference drill: plexicus (MongoDB + Temporal PostgreSQL + mirrored bucket) and its negative twin', { backends: ['postgres', 'mongo', 'minio'] }, (runtime) => {
+  const pages = useReportPages();
   after(async () => {
-    if (work) await rm(work, { recursive: true, force: true });
+    if (runtime === 'containers' && work) await rm(work, { recursive: true, force: true });
   });
 
-  const env = (dir: string) => ({ ...process.env, PLEXICUS_BACKUPS: dir, PLEXICUS_MONGO_INDEXES: 'false' });
+  const run = async (dir: string) => {
+    const reportDir = join(work!, `reports-${runtime}`);
+    const report = await runDrill(drill, { runtime, env: { ...process.env, PLEXICUS_BACKUPS: dir, PLEXICUS_MONGO_INDEXES: 'false' }, reportDir });
+    assertValidReport(report);
+    assert.equal(report.runtime, runtime);
+    await pages.assertOpen(report, reportDir);
+    return report;
+  };
 
   it('passes on a good backup', async () => {
-    const made = await makePlexicusScenario({ out: join(work, 'good') });
-    const report = await runDrill(drill, { env: env(made.dir), reportDir: join(work, 'reports') });
-    assertValidReport(report);
-    assert.equal(report.status, 'passed', JSON.stringify(report.checks.filter((c) => c.status !== 'passed'), null, 2));
+    const report = await run((await made()).good);
+    assert.equal(report.status, 'passed', JSON.stringify([report.errors, report.checks.filter((c) => c.status !== 'passed')], null, 2));
     assert.deepEqual(report.checks.map((c) => c.id), ['completeness-mongodb-1', 'consistency', 'key-collection-counts', 'temporal-counts', 'visibility-rows', 'scan-results-in-bucket']);
   });
 
   it('twin: a scan result missing from the bucket fails the reachability check naming the key', async () => {
-    const made = await makePlexicusScenario({ out: join(work, 'missing'), damage: 'missing-object' });
-    const report = await runDrill(drill, { env: env(made.dir), reportDir: join(work, 'reports') });
-    assertValidReport(report);
+    const report = await run((await made()).missing);
     assert.equal(report.exitCode, 1);
     const failed = report.checks.filter((c) => c.status === 'failed');
     assert.deepEqual(failed.map((c) => c.id), ['scan-results-in-bucket']);
