@@ -1,7 +1,7 @@
 // Shared by drill-vs-raw, scaling and startup: the drill file over the bench backups, the child that
 // runs it (so the harness's peak RSS is its own), and the raw tools run by hand.
 import { availableParallelism } from 'node:os';
-import { readdir, mkdir, writeFile } from 'node:fs/promises';
+import { readdir, mkdir, stat, writeFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join, relative } from 'node:path';
 import { auditKey, mongoCollections, type BenchBackups } from '../../scripts/lib/bench-backups.ts';
@@ -182,7 +182,8 @@ export async function rawBucket(b: BenchBackups, runId: string, started: Started
     await Promise.all(Array.from({ length: options.bucketConcurrency }, async () => {
       while (next < files.length) {
         const path = files[next++]!;
-        await client.putObject(b.bucket, relative(b.bucketMirror, path), createReadStream(path));
+        // With its size, as mc mirror and aws s3 sync send it (without, the client buffers to find it).
+        await client.putObject(b.bucket, relative(b.bucketMirror, path), createReadStream(path), (await stat(path)).size);
       }
     }));
   });
