@@ -1,7 +1,7 @@
 // Shared by the benchmarks: stable `name value unit` lines and a JSON file under reports/bench/.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 export interface Figure {
@@ -11,7 +11,7 @@ export interface Figure {
 }
 
 export function machine() {
-  return { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+  return { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverage: loadavg().map((x) => Math.round(x * 100) / 100) };
 }
 
 export async function report(bench: string, figures: Figure[], parameters: Record<string, unknown>): Promise<void> {
