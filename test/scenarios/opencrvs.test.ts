@@ -4,47 +4,55 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeOpencrvsScenario } from '../../scripts/scenarios/opencrvs.ts';
 import { runDrill } from '../../src/run/run.ts';
-import { repoRoot, requireBackends, useTestbedBinaries } from '../support/backends.ts';
+import { repoRoot } from '../support/backends.ts';
 import { assertValidReport } from '../support/fixtures.ts';
+import { useReportPages } from '../support/report-pages.ts';
+import { forEachRuntime } from '../support/runtimes.ts';
 
 const drill = join(repoRoot, 'drills/examples/opencrvs.yaml');
 const passphrase = 'correct horse battery staple 2026';
 
-describe('reference drill: opencrvs (encrypted per-datastore archives in dated folders) and its negative twin', function () {
-  let work: string;
-  let backups: string;
-  before(async function () {
-    requireBackends(this, 'postgres', 'mongo', 'minio');
-    useTestbedBinaries();
+// The backups are made once (with the real tools) and restored on every runtime.
+let work: string | undefined;
+let backups: Promise<string> | undefined;
+const made = () =>
+  (backups ??= (async () => {
     work = await mkdtemp(join(tmpdir(), 'restoreproof-test-opencrvs-'));
-    backups = (await makeOpencrvsScenario({ out: join(work, 'backups'), passphrase })).dir;
-  });
+    return (await makeOpencrvsScenario({ out: join(work, 'backups'), passphrase })).dir;
+  })());
+
+forEachRuntime('reference drill: opencrvs (encrypted per-datastore archives in dated folders) and its negative twin', { backends: ['postgres', 'mongo', 'minio'] }, (runtime) => {
+  const pages = useReportPages();
   after(async () => {
-    if (work) await rm(work, { recursive: true, force: true });
-  });
-  // Secret references read the process environment, as they would in CI.
-  const env = (pass: string) => {
-    process.env.OPENCRVS_BACKUP_PASSPHRASE = pass;
-    return { ...process.env, OPENCRVS_BACKUPS: backups, OPENCRVS_MONGO_INDEXES: 'false' };
-  };
-  after(() => {
     delete process.env.OPENCRVS_BACKUP_PASSPHRASE;
+    if (runtime === 'containers' && work) await rm(work, { recursive: true, force: true });
   });
 
-  it('picks the newest dated folder, decrypts and restores every store', async () => {
-    const report = await runDrill(drill, { env: env(passphrase), reportDir: join(work, 'reports') });
+  // Secret references read the process environment, as they would in CI.
+  const run = async (pass: string) => {
+    const dir = await made();
+    process.env.OPENCRVS_BACKUP_PASSPHRASE = pass;
+    const reportDir = join(work!, `reports-${runtime}`);
+    const report = await runDrill(drill, { runtime, env: { ...process.env, OPENCRVS_BACKUPS: dir, OPENCRVS_MONGO_INDEXES: 'false' }, reportDir });
     assertValidReport(report);
+    assert.equal(report.runtime, runtime);
+    return report;
+  };
+
+  it('picks the newest dated folder, decrypts and restores every store', async () => {
+    const report = await run(passphrase);
     assert.equal(report.status, 'passed', JSON.stringify([report.errors, report.checks.filter((c) => c.status !== 'passed')], null, 2));
     for (const a of report.artefacts) assert.match(String(a.selection?.chosen), /^2026-11-20\//);
     assert.equal(JSON.stringify(report).includes(passphrase), false);
+    await pages.assertOpen(report, join(work!, `reports-${runtime}`));
   });
 
   it('twin: a wrong encryption key fails before any restore, naming the artefact', async () => {
-    const report = await runDrill(drill, { env: env('not the passphrase'), reportDir: join(work, 'reports') });
-    assertValidReport(report);
+    const report = await run('not the passphrase');
     assert.equal(report.exitCode, 1);
     assert.equal(report.phases.find((p) => p.name === 'fetch')!.status, 'failed');
     assert.equal(report.phases.find((p) => p.name === 'restore')!.status, 'skipped');
     assert.match(report.errors[0]!.message, /cannot decrypt .*_backup_2026-11-20\.tar\.gz\.enc/);
+    await pages.assertOpen(report, join(work!, `reports-${runtime}`));
   });
 });

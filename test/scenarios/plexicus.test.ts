@@ -33,7 +33,6 @@ forEachRuntime('reference drill: plexicus (MongoDB + Temporal PostgreSQL + mirro
     const report = await runDrill(drill, { runtime, env: { ...process.env, PLEXICUS_BACKUPS: dir, PLEXICUS_MONGO_INDEXES: 'false' }, reportDir });
     assertValidReport(report);
     assert.equal(report.runtime, runtime);
-    await pages.assertOpen(report, reportDir);
     return report;
   };
 
@@ -41,6 +40,7 @@ forEachRuntime('reference drill: plexicus (MongoDB + Temporal PostgreSQL + mirro
     const report = await run((await made()).good);
     assert.equal(report.status, 'passed', JSON.stringify([report.errors, report.checks.filter((c) => c.status !== 'passed')], null, 2));
     assert.deepEqual(report.checks.map((c) => c.id), ['completeness-mongodb-1', 'consistency', 'key-collection-counts', 'temporal-counts', 'visibility-rows', 'scan-results-in-bucket']);
+    await pages.assertOpen(report, join(work!, `reports-${runtime}`));
   });
 
   it('twin: a scan result missing from the bucket fails the reachability check naming the key', async () => {
@@ -49,5 +49,6 @@ forEachRuntime('reference drill: plexicus (MongoDB + Temporal PostgreSQL + mirro
     const failed = report.checks.filter((c) => c.status === 'failed');
     assert.deepEqual(failed.map((c) => c.id), ['scan-results-in-bucket']);
     assert.match(failed[0]!.message, /1 missing \(scans\/50\/results\.sarif\.json\)/);
+    await pages.assertOpen(report, join(work!, `reports-${runtime}`));
   });
 });

@@ -46,7 +46,7 @@ export function useReportPages(): ReportPages {
     async assertOpen(report, reportDir) {
       const p = await open();
       if (!p) return;
-      const verdict = report.status.toUpperCase();
+      const verdict = (report.result?.status ?? report.status).toUpperCase();
       requests.length = 0;
 
       // The compliance page: no script, so everything is in the HTML.
@@ -69,7 +69,7 @@ export function useReportPages(): ReportPages {
       await p.goto(`file://${join(reportDir, html)}`);
       assert.equal(await p.title(), `restoreproof ${report.runId}`);
       await p.getByText(`restore drill ${report.drill.name}: ${report.status}`).first().waitFor();
-      await p.waitForFunction(() => !document.body.innerText.includes('Generating Report'));
+      await p.waitForFunction("!document.body.innerText.includes('Generating Report')");
       const body = await text(p, 'body');
       for (const check of report.checks) {
         const title = `${check.id}: ${check.name}`.replace(/\s+/g, ' ');

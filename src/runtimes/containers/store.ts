@@ -115,6 +115,7 @@ export class ContainerStore implements StartedStore {
     }
     const limit = 64 * 1024;
     let stderr = '';
+    let inputError: string | undefined;
     let stdout = '';
     const out = new PassThrough();
     const errs = new PassThrough();
@@ -124,7 +125,13 @@ export class ContainerStore implements StartedStore {
     const stdin: Readable | undefined = options.stdin;
     if (stdin) {
       // Ends the write side only (a half-close), so the tool sees EOF and still sends its output.
-      stdin.on('error', (err) => (stderr += `\n${err.message}`));
+      // A failure to read the input (a truncated gzip stream) is not in the tool's exit code: the
+      // tool saw partial input and may exit 0. It is recorded as inputError, as on the local runtime.
+      stdin.on('error', (err) => {
+        inputError = err.message;
+        stderr += `\n${err.message}`;
+        (stream as unknown as NodeJS.WritableStream).end();
+      });
       stdin.pipe(stream as unknown as NodeJS.WritableStream);
     }
     let aborted = false;
@@ -161,7 +168,7 @@ export class ContainerStore implements StartedStore {
       throw await this.explain(err, `running ${tool}`);
     }
     await this.assertAlive(`${tool} ran`);
-    return { exitCode, signal: null, stderr, stdout, durationMs };
+    return { exitCode, signal: null, stderr, stdout, durationMs, ...(inputError ? { inputError: redact(inputError) } : {}) };
   }
 
   /** The container's last log lines (server output), secrets redacted. */
