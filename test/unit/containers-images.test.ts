@@ -3,7 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseMemory } from '../../src/runtimes/containers/index.ts';
-import { resolveImage } from '../../src/runtimes/containers/images.ts';
+import { resolveAppImage, resolveImage } from '../../src/runtimes/containers/images.ts';
+import { appRuntimeIssues } from '../../src/spec/app-checks.ts';
 import type { StoreSpec } from '../../src/spec/types.ts';
 
 describe('containers runtime: image choice and limits', () => {
@@ -12,7 +13,7 @@ describe('containers runtime: image choice and limits', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'restoreproof-test-images-'));
     map = join(dir, 'images.json');
-    await writeFile(map, JSON.stringify({ postgres: 'mirror.example/postgres:{version}', 'postgres:15': 'mirror.example/pg15:15.8', redis: 'mirror.example/redis:7' }));
+    await writeFile(map, JSON.stringify({ app: 'mirror.example/node:24', postgres: 'mirror.example/postgres:{version}', 'postgres:15': 'mirror.example/pg15:15.8', redis: 'mirror.example/redis:7' }));
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
@@ -38,6 +39,27 @@ describe('containers runtime: image choice and limits', () => {
     const bad = join(dir, 'bad.json');
     await writeFile(bad, '["postgres"]');
     assert.throws(() => resolveImage(pg(), { RESTOREPROOF_IMAGE_MAP: bad }), (err: Error & { exitCode?: number }) => err.exitCode === 2 && err.message.includes(bad));
+  });
+
+  it('the app image: spec.app.image, then RESTOREPROOF_IMAGE_APP, then the image map, then node:24-slim', () => {
+    assert.deepEqual(resolveAppImage({}, {}), { image: 'node:24-slim', source: 'default' });
+    assert.equal(resolveAppImage({}, { RESTOREPROOF_IMAGE_MAP: map }).image, 'mirror.example/node:24');
+    assert.equal(resolveAppImage({}, { RESTOREPROOF_IMAGE_MAP: map, RESTOREPROOF_IMAGE_APP: 'local/app:1' }).image, 'local/app:1');
+    assert.equal(resolveAppImage({ image: 'acme/app:2' }, { RESTOREPROOF_IMAGE_APP: 'local/app:1' }).image, 'acme/app:2');
+  });
+
+  it('what spec.app needs from each runtime', () => {
+    assert.deepEqual(appRuntimeIssues('local', { command: ['node', 'app.ts'] }), []);
+    assert.match(appRuntimeIssues('local', { image: 'acme/app:2' })[0]![1], /needs command \(image acme\/app:2 is for --runtime containers\)/);
+    assert.deepEqual(appRuntimeIssues('containers', { image: 'acme/app:2' }), []);
+    assert.deepEqual(appRuntimeIssues('containers', { command: ['node', 'server.ts'], cwd: 'app' }), []);
+    assert.deepEqual(appRuntimeIssues('containers', { command: ['/usr/local/bin/app'] }), []);
+    assert.deepEqual(appRuntimeIssues('containers', { image: 'acme/app:2', command: ['./bin/app'] }), []);
+    const [path, message] = appRuntimeIssues('containers', { command: ['./bin/app'] })[0]!;
+    assert.deepEqual(path, ['command', 0]);
+    assert.match(message, /\.\/bin\/app \(a path relative to the drill on this machine\) does not exist; give spec\.app\.image/);
+    assert.deepEqual(appRuntimeIssues('containers', { image: 'acme/app:2', migrate: { command: ['./migrate'] } }), []);
+    assert.deepEqual(appRuntimeIssues('containers', { command: ['node', 'x.ts'], migrate: { command: ['./migrate'] } })[0]![0], ['migrate', 'command', 0]);
   });
 
   it('memory limits in the usual spellings', () => {

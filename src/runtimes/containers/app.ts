@@ -1,4 +1,3 @@
-import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type Dockerode from 'dockerode';
@@ -8,6 +7,7 @@ import { redact } from '../../util/redact.ts';
 import type { StoreAddress } from '../../app/env.ts';
 import type { AppRequest, AppTaskResult, ResourceRecord, Runtime, StartedApp, StartedStore } from '../types.ts';
 import { docker, dockerHost, engineError, engineIsLocal, runLabels } from './docker.ts';
+import { probePort } from '../local/app.ts';
 import { resolveAppImage } from './images.ts';
 import { runNetwork, type RunNetwork } from './network.ts';
 import { ContainerStore, copyIntoContainer, demuxLogs } from './store.ts';
@@ -75,13 +75,7 @@ async function createAppContainer(request: Omit<AppRequest, 'spec' | 'env'>, opt
   const { image } = resolveAppImage(options.spec);
   const network = runNetwork(request.runId, request.drillName);
   const record: ResourceRecord = { kind: 'container', id: '', store: 'app', image };
-  let networkId: string;
-  try {
-    networkId = await network.acquire();
-  } catch (err) {
-    await network.release();
-    throw err;
-  }
+  const networkId = await network.join();
   const portKey = options.port ? `${options.port}/tcp` : undefined;
   const create: Dockerode.ContainerCreateOptions = {
     name: `restoreproof-${request.runId}-${options.role === 'app' ? 'spec-app' : 'spec-app-migrate'}`,
@@ -147,16 +141,6 @@ async function removeContainer({ container, record, network }: Created): Promise
   await network.release();
 }
 
-function probe(host: string, port: number): Promise<void> {
-  return new Promise((resolveProbe, reject) => {
-    const socket = connect({ host, port });
-    socket.setTimeout(1000);
-    socket.once('connect', () => (socket.destroy(), resolveProbe()));
-    socket.once('timeout', () => (socket.destroy(), reject(new Error('connect timed out'))));
-    socket.once('error', (err) => (socket.destroy(), reject(err)));
-  });
-}
-
 /**
  * The app as a container of the run (`restoreproof-<run-id>-spec-app`) on the run's network, where
  * each store is reached by its name; its port is published on 127.0.0.1 and it is ready once the
@@ -209,8 +193,8 @@ export const startContainerApp: NonNullable<Runtime['startApp']> = async (reques
       const ip = info.NetworkSettings.Networks[network.name]?.IPAddress;
       const published = info.NetworkSettings.Ports?.[`${port}/tcp`]?.[0]?.HostPort;
       try {
-        if (engineIsLocal() && ip) await probe(ip, port);
-        else if (published) await probe(engineHost(), Number(published));
+        if (engineIsLocal() && ip) await probePort(port, ip);
+        else if (published) await probePort(Number(published), engineHost());
         else throw new Error('no address yet');
         break;
       } catch {

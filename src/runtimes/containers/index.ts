@@ -229,13 +229,7 @@ async function startStore(request: ProvisionRequest): Promise<StartedStore> {
   const { image } = resolveImage(spec);
   const recipe = recipeFor(request);
   const network = runNetwork(request.runId, request.drillName);
-  let networkId: string;
-  try {
-    networkId = await network.acquire();
-  } catch (err) {
-    await network.release();
-    throw err;
-  }
+  const networkId = await network.join();
   const local = engineIsLocal();
   const host = local ? '127.0.0.1' : (await tc.getContainerRuntimeClient()).info.containerRuntime.host;
   const labels: Record<string, string> = { ...runLabels(request.runId, request.drillName), [LABEL_STORE]: storeName };

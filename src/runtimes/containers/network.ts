@@ -38,6 +38,16 @@ export class RunNetwork {
     return this.created;
   }
 
+  /** `acquire`, giving the reference back when the network cannot be created. */
+  async join(): Promise<string> {
+    try {
+      return await this.acquire();
+    } catch (err) {
+      await this.release();
+      throw err;
+    }
+  }
+
   /** The network's record goes to the first store's resources only, so it is reported once. */
   claimRecord(): ResourceRecord | undefined {
     if (this.recordClaimed) return undefined;
