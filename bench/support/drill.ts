@@ -115,8 +115,16 @@ export async function drillChild(): Promise<never> {
 
 /** Runs the drill in a child of `script` (which must call drillChild() on `--drill-child`). */
 export async function measureDrill(script: string, drill: string, reportDir: string): Promise<{ seconds: number; maxRssMiB: number; m: DrillMeasurement }> {
-  const r = await measureInChild(script, ['--drill-child'], { BENCH_DRILL: drill, BENCH_REPORT_DIR: reportDir, BENCH_AUDIT_KEY: auditKey });
-  const m = r.result as unknown as DrillMeasurement;
+  const env = { BENCH_DRILL: drill, BENCH_REPORT_DIR: reportDir, BENCH_AUDIT_KEY: auditKey };
+  let r = await measureInChild(script, ['--drill-child'], env);
+  let m = r.result as unknown as DrillMeasurement;
+  // freePort() closes its probe before the server binds, so on a busy shared machine another
+  // process can take the port in between; that says nothing about the harness, so try once more.
+  if (m.status !== 'passed' && JSON.stringify(m.errors).includes('port is already in use')) {
+    console.error('a server lost its port to another process during start-up; running the drill again');
+    r = await measureInChild(script, ['--drill-child'], env);
+    m = r.result as unknown as DrillMeasurement;
+  }
   if (m.status !== 'passed') throw new Error(`the bench drill ${m.status}: ${JSON.stringify(m.errors).slice(0, 2000)} ${JSON.stringify(m.checks.filter((c) => c.status !== 'passed')).slice(0, 2000)}`);
   return { seconds: r.seconds, maxRssMiB: r.maxRssMiB, m };
 }
