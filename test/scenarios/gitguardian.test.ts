@@ -22,11 +22,12 @@ const made = () =>
     return { good, truncated: truncated.dir };
   })());
 
+after(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
 forEachRuntime('reference drill: gitguardian (pg_dumpall | gzip + Redis RDB) and its negative twin', { backends: ['postgres', 'redis'] }, (runtime) => {
   const pages = useReportPages();
-  after(async () => {
-    if (runtime === 'containers' && work) await rm(work, { recursive: true, force: true });
-  });
 
   const run = async (dir: string) => {
     const reportDir = join(work!, `reports-${runtime}`);

@@ -21,11 +21,14 @@ const made = () =>
     return (await makeOpencrvsScenario({ out: join(work, 'backups'), passphrase })).dir;
   })());
 
+after(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
 forEachRuntime('reference drill: opencrvs (encrypted per-datastore archives in dated folders) and its negative twin', { backends: ['postgres', 'mongo', 'minio'] }, (runtime) => {
   const pages = useReportPages();
   after(async () => {
     delete process.env.OPENCRVS_BACKUP_PASSPHRASE;
-    if (runtime === 'containers' && work) await rm(work, { recursive: true, force: true });
   });
 
   // Secret references read the process environment, as they would in CI.

@@ -22,11 +22,12 @@ const made = () =>
     return { good: good.dir, missing: missing.dir };
   })());
 
+after(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
 forEachRuntime('reference drill: plexicus (MongoDB + Temporal PostgreSQL + mirrored bucket) and its negative twin', { backends: ['postgres', 'mongo', 'minio'] }, (runtime) => {
   const pages = useReportPages();
-  after(async () => {
-    if (runtime === 'containers' && work) await rm(work, { recursive: true, force: true });
-  });
 
   const run = async (dir: string) => {
     const reportDir = join(work!, `reports-${runtime}`);
