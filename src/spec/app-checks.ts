@@ -45,6 +45,11 @@ export function appRuntimeIssues(runtime: string, app: AppSpec): Issue[] {
     if (!app.image && hostPath(app.command)) {
       issues.push([['command', 0], `without image, the command runs in the default app image, where ${app.command![0]} (a path relative to the drill on this machine) does not exist; give spec.app.image, or a command on the image's PATH (e.g. node) with the sources in cwd`]);
     }
+    // An argument such as ../app/server.ts names a file next to the drill; only cwd is copied in.
+    const relative = app.image || app.cwd ? -1 : (app.command ?? []).findIndex((a, i) => i > 0 && /^\.\.?\//.test(a));
+    if (relative > 0) {
+      issues.push([['command', relative], `${app.command![relative]} is a path relative to the drill on this machine; without image, only cwd is copied into the container (/srv/app): set cwd to the app's directory and name the file relative to it (e.g. cwd: ../app, command: [node, server.ts])`]);
+    }
     if (app.migrate && !app.migrate.image && !app.image && hostPath(app.migrate.command)) {
       issues.push([['migrate', 'command', 0], `without image, the migration runs in the default app image, where ${app.migrate.command[0]} (a path relative to the drill on this machine) does not exist; give image`]);
     }

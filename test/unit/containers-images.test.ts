@@ -59,6 +59,11 @@ describe('containers runtime: image choice and limits', () => {
     assert.deepEqual(path, ['command', 0]);
     assert.match(message, /\.\/bin\/app \(a path relative to the drill on this machine\) does not exist; give spec\.app\.image/);
     assert.deepEqual(appRuntimeIssues('containers', { image: 'acme/app:2', migrate: { command: ['./migrate'] } }), []);
+    const [argPath, argMessage] = appRuntimeIssues('containers', { command: ['node', '../../test/fixtures/app/server.ts'] })[0]!;
+    assert.deepEqual(argPath, ['command', 1]);
+    assert.match(argMessage, /only cwd is copied into the container .*set cwd to the app's directory/);
+    assert.deepEqual(appRuntimeIssues('containers', { command: ['node', './server.ts'], cwd: '../app' }), []);
+    assert.deepEqual(appRuntimeIssues('local', { command: ['node', '../../test/fixtures/app/server.ts'] }), []);
     assert.deepEqual(appRuntimeIssues('containers', { command: ['node', 'x.ts'], migrate: { command: ['./migrate'] } })[0]![0], ['migrate', 'command', 0]);
   });
 
