@@ -169,7 +169,8 @@ async function resolveJob(job: FetchJob, ctx: FetchContext, readers: SourceReade
     throw new ArtefactError(spec.source, errorMessage(err));
   }
   const by = select.by ?? (pattern.hasDate ? 'date' : 'mtime');
-  const listed = await reader.list(pattern.fixedPrefix, pattern.depth - pattern.fixedPrefix.split('/').length + 1);
+  // A folder pattern (a dated mirror) is recognised by the files below it, at any depth.
+  const listed = await reader.list(pattern.fixedPrefix, pattern.directory ? undefined : pattern.depth - pattern.fixedPrefix.split('/').length + 1);
   const base = refOf('');
   if (select.latest) {
     // A dated folder layout: the newest folder decides; a store missing from it is an error,
