@@ -177,4 +177,21 @@ describe('test bed: docker (local images through testcontainers)', function () {
     await copyInAndRead(s);
     await stop(s);
   });
+
+  it("app image: the project's Node 24 and the sample app, as nobody on 0.0.0.0:$PORT", async function () {
+    assert.ok(images.app, 'env.json names the app image (backends.docker.images.app)');
+    // No database behind it: the sample app still listens, and /ready says why it is not ready.
+    const s = await start(
+      container(images.app!, 8080)
+        .withEnvironment({ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' })
+        .withWaitStrategy(tc.Wait.forLogMessage(/sample app listening on 0\.0\.0\.0:8080/)),
+    );
+    const port = await assertLoopback(s, 8080);
+    const ready = await fetch(`http://127.0.0.1:${port}/ready`);
+    assert.equal(ready.status, 503);
+    assert.match(await execOk(s, ['node', '-p', 'process.versions.node']), /^24\./);
+    assert.equal((await execOk(s, ['ps', '-o', 'user=', '-p', '1'])).trim(), 'nobody');
+    assert.match(await execOk(s, ['node', '--input-type=module', '-e', "import pg from 'pg'; console.log(typeof pg.Pool)"]), /function/);
+    await stop(s);
+  });
 });
