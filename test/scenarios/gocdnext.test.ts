@@ -5,46 +5,62 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeGocdnextScenario } from '../../scripts/scenarios/gocdnext.ts';
 import { runDrill } from '../../src/run/run.ts';
-import { repoRoot, requireBackends, useTestbedBinaries } from '../support/backends.ts';
+import { repoRoot } from '../support/backends.ts';
 import { assertValidReport } from '../support/fixtures.ts';
+import { useReportPages } from '../support/report-pages.ts';
+import { forEachRuntime } from '../support/runtimes.ts';
 
 const drill = join(repoRoot, 'drills/examples/gocdnext.yaml');
 const secretKey = randomBytes(32);
 
-describe('reference drill: gocdnext (pg_dump -F c + artefact bucket with SHA-256 metadata in PostgreSQL, encrypted secrets) and its negative twin', function () {
-  let work: string;
-  before(async function () {
-    requireBackends(this, 'postgres', 'minio');
-    useTestbedBinaries();
-    process.env.GOCDNEXT_SECRET_KEY = secretKey.toString('base64'); // kept outside the backup, as in production
+// The backups are made once (with the real tools) and restored on every runtime.
+let work: string | undefined;
+let backups: Promise<{ good: Awaited<ReturnType<typeof makeGocdnextScenario>>; altered: Awaited<ReturnType<typeof makeGocdnextScenario>> }> | undefined;
+const made = () =>
+  (backups ??= (async () => {
     work = await mkdtemp(join(tmpdir(), 'restoreproof-test-gocdnext-'));
-  });
-  after(async () => {
-    delete process.env.GOCDNEXT_SECRET_KEY;
-    if (work) await rm(work, { recursive: true, force: true });
-  });
+    return {
+      good: await makeGocdnextScenario({ out: join(work, 'good'), secretKey }),
+      altered: await makeGocdnextScenario({ out: join(work, 'altered'), secretKey, damage: 'altered-artefact' }),
+    };
+  })());
+
+after(async () => {
+  delete process.env.GOCDNEXT_SECRET_KEY;
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+forEachRuntime('reference drill: gocdnext (pg_dump -F c + artefact bucket with SHA-256 metadata in PostgreSQL, encrypted secrets) and its negative twin', { backends: ['postgres', 'minio'] }, (runtime) => {
+  const pages = useReportPages();
+  const run = async (dir: string) => {
+    process.env.GOCDNEXT_SECRET_KEY = secretKey.toString('base64'); // kept outside the backup, as in production
+    const reportDir = join(work!, `reports-${runtime}`);
+    const report = await runDrill(drill, { runtime, env: { ...process.env, GOCDNEXT_BACKUPS: dir }, reportDir });
+    assertValidReport(report);
+    assert.equal(report.runtime, runtime);
+    await pages.assertOpen(report, reportDir);
+    return report;
+  };
 
   it('passes on a good backup and reports the orphan', async () => {
-    const made = await makeGocdnextScenario({ out: join(work, 'good'), secretKey });
-    const report = await runDrill(drill, { env: { ...process.env, GOCDNEXT_BACKUPS: made.dir }, reportDir: join(work, 'reports') });
-    assertValidReport(report);
+    const { good } = await made();
+    const report = await run(good.dir);
     assert.equal(report.status, 'warned', JSON.stringify([report.errors, report.checks.filter((c) => c.status !== 'passed')], null, 2));
     assert.equal(report.exitCode, 0);
     const reach = report.checks.find((c) => c.id === 'artefacts-in-bucket')!;
     assert.equal(reach.status, 'warned');
     assert.deepEqual((reach.actual as { orphans: string[] }).orphans, ['runs/orphaned/leftover.bin']);
-    assert.equal((reach.actual as { checksumsVerified: number }).checksumsVerified, made.artefacts);
+    assert.equal((reach.actual as { checksumsVerified: number }).checksumsVerified, good.artefacts);
     assert.equal(report.checks.filter((c) => c.status === 'failed').length, 0);
     assert.equal(JSON.stringify(report).includes(secretKey.toString('base64')), false);
   });
 
   it('twin: an artefact whose bytes no longer match the SHA-256 in PostgreSQL fails, naming it', async () => {
-    const made = await makeGocdnextScenario({ out: join(work, 'altered'), secretKey, damage: 'altered-artefact' });
-    const report = await runDrill(drill, { env: { ...process.env, GOCDNEXT_BACKUPS: made.dir }, reportDir: join(work, 'reports') });
-    assertValidReport(report);
+    const { altered } = await made();
+    const report = await run(altered.dir);
     assert.equal(report.exitCode, 1);
     const failed = report.checks.filter((c) => c.status === 'failed');
     assert.deepEqual(failed.map((c) => c.id), ['artefacts-in-bucket']);
-    assert.deepEqual((failed[0]!.actual as { mismatched: { key: string }[] }).mismatched.map((m) => m.key), [made.altered]);
+    assert.deepEqual((failed[0]!.actual as { mismatched: { key: string }[] }).mismatched.map((m) => m.key), [altered.altered]);
   });
 });
