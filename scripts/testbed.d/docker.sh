@@ -28,6 +28,10 @@ start_dockerd() {
   mkdir -p "$RUN" "$CACHE/docker"
   # A stale pidfile from a killed daemon would stop dockerd from starting.
   rm -f "$DOCKERD_PIDFILE"
+  # The network store only holds the default networks and leftover run networks; a daemon stopped
+  # while run networks were in use has left it in a state dockerd panics on at start (seen here).
+  # The test bed keeps no networks across daemons, so it starts without one.
+  rm -f "$CACHE/docker/network/files/local-kv.db"
   log "starting dockerd ($DOCKER_HOST_URL, log $DOCKERD_LOG)"
   # setsid: the daemon must outlive this script, in a process group of its own; it must not
   # inherit fd 9, the lock of `scripts/testbed up`.
