@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { benchBackups, benchCacheDir } from '../scripts/lib/bench-backups.ts';
 import type { StartedStore } from '../src/runtimes/types.ts';
 import { useTestbedBinaries } from '../test/support/backends.ts';
-import { flag, report, stopChildren, type Figure } from './lib.ts';
+import { flag, onSignals, report, stopChildren, type Figure } from './lib.ts';
 import { drillChild, measureDrill, options, phaseMs, rawBucket, rawMongo, rawPostgres, writeBenchDrill, type RawResult } from './support/drill.ts';
 
 const script = new URL(import.meta.url).pathname;
@@ -19,7 +19,7 @@ useTestbedBinaries();
 const scale = flag('scale', 1);
 const started: StartedStore[] = [];
 const stopAll = () => Promise.allSettled(started.splice(0).map((s) => s.stop()));
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void Promise.all([stopChildren(), stopAll()]).then(() => process.exit(130)));
+onSignals(() => Promise.all([stopChildren(), stopAll()]));
 try {
   const cacheDir = benchCacheDir('drill-vs-raw', scale);
   const t0 = performance.now();

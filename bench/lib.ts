@@ -48,6 +48,24 @@ export function measureInChild(script: string, args: string[], env: Record<strin
   });
 }
 
+/**
+ * On SIGINT/SIGTERM: run `cleanup` (stop servers, pass the signal on to measuring children), then
+ * exit 130. Errors thrown by work cut short meanwhile (a socket reset by a server being stopped)
+ * are ignored, so they cannot end the process before its servers are stopped.
+ */
+export function onSignals(cleanup: () => Promise<unknown>): void {
+  let stopping = false;
+  const handler = () => {
+    if (stopping) return;
+    stopping = true;
+    process.on('uncaughtException', () => {});
+    process.on('unhandledRejection', () => {});
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
 export function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { benchBackups, benchCacheDir } from '../scripts/lib/bench-backups.ts';
 import { useTestbedBinaries } from '../test/support/backends.ts';
-import { flag, report, stopChildren, type Figure } from './lib.ts';
+import { flag, onSignals, report, stopChildren, type Figure } from './lib.ts';
 import { drillChild, measureDrill, phaseMs, writeBenchDrill } from './support/drill.ts';
 
 const script = new URL(import.meta.url).pathname;
@@ -14,7 +14,7 @@ if (process.argv[2] === '--drill-child') await drillChild();
 useTestbedBinaries();
 const base = flag('base', 0.01);
 const multiples = [1, 2, 4, 8];
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stopChildren().then(() => process.exit(130)));
+onSignals(() => stopChildren());
 const figures: Figure[] = [{ name: 'base_scale', value: base, unit: 'x mid-size' }];
 const runs: Record<string, unknown>[] = [];
 for (const k of multiples) {

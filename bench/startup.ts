@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { benchBackups, benchCacheDir, auditKey } from '../scripts/lib/bench-backups.ts';
 import { useTestbedBinaries } from '../test/support/backends.ts';
-import { flag, liveChildren, report, stopChildren, type Figure } from './lib.ts';
+import { flag, liveChildren, onSignals, report, stopChildren, type Figure } from './lib.ts';
 import { drillChild, measureDrill, phaseMs, writeBenchDrill } from './support/drill.ts';
 
 const script = new URL(import.meta.url).pathname;
@@ -57,7 +57,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 useTestbedBinaries();
 const scale = flag('scale', 0.001);
 const runs = flag('runs', 5);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stopChildren().then(() => process.exit(130)));
+onSignals(() => stopChildren());
 const dir = benchCacheDir('drill-vs-raw', scale);
 const b = await benchBackups(dir, scale);
 const drill = await writeBenchDrill(b, join(dir, 'drill'), false);
