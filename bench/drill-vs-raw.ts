@@ -7,19 +7,17 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { benchBackups, benchCacheDir } from '../scripts/lib/bench-backups.ts';
-import type { StartedStore } from '../src/runtimes/types.ts';
 import { useTestbedBinaries } from '../test/support/backends.ts';
 import { flag, onSignals, report, stopChildren, type Figure } from './lib.ts';
-import { drillChild, measureDrill, options, phaseMs, rawBucket, rawMongo, rawPostgres, writeBenchDrill, type RawResult } from './support/drill.ts';
+import { drillChild, measureDrill, options, phaseMs, rawBucket, rawMongo, rawPostgres, Servers, writeBenchDrill, type RawResult } from './support/drill.ts';
 
 const script = new URL(import.meta.url).pathname;
 if (process.argv[2] === '--drill-child') await drillChild();
 
 useTestbedBinaries();
 const scale = flag('scale', 1);
-const started: StartedStore[] = [];
-const stopAll = () => Promise.allSettled(started.splice(0).map((s) => s.stop()));
-onSignals(() => Promise.all([stopChildren(), stopAll()]));
+const servers = new Servers();
+onSignals(() => Promise.all([stopChildren(), servers.stopAll(true)]));
 try {
   const cacheDir = benchCacheDir('drill-vs-raw', scale);
   const t0 = performance.now();
@@ -30,8 +28,7 @@ try {
   const runId = `bench-raw-${randomBytes(3).toString('hex')}`;
   const raw: RawResult[] = [];
   for (const step of [rawPostgres, rawMongo, rawBucket]) {
-    const r = await step(b, runId, started);
-    await stopAll();
+    const r = await step(b, runId, servers);
     console.error(`raw ${r.store}: ${r.seconds.toFixed(1)}s (${r.command}; server start ${r.serverStartSeconds.toFixed(1)}s)`);
     raw.push(r);
   }
@@ -86,5 +83,5 @@ try {
   ];
   await report(`drill-vs-raw`, figures, { scale, counts: b.counts, bytes: b.bytes, seedSeconds: b.seedSeconds, options, raw, drill: m });
 } finally {
-  await stopAll();
+  await servers.stopAll();
 }

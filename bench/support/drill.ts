@@ -141,10 +141,38 @@ export interface RawResult {
   serverStartSeconds: number;
 }
 
-type Started = { push(store: StartedStore): void };
+/**
+ * The servers a benchmark starts itself. A start still waiting for readiness is tracked too, so
+ * `stopAll` (on a signal) aborts it and waits until the provisioner has removed its server.
+ */
+export class Servers {
+  private readonly controller = new AbortController();
+  private readonly starting = new Set<Promise<StartedStore>>();
+  private readonly started = new Set<StartedStore>();
 
-const request = (runId: string, storeName: string, engine: 'postgres' | 'mongodb' | 's3') =>
-  ({ runId, drillName: 'bench-raw', storeName, spec: { engine, restore: [] }, drillDir: '/', signal: new AbortController().signal }) as never;
+  async start(runId: string, storeName: string, engine: 'postgres' | 'mongodb' | 's3', provision: (request: never) => Promise<StartedStore>): Promise<StartedStore> {
+    const p = provision({ runId, drillName: 'bench-raw', storeName, spec: { engine, restore: [] }, drillDir: '/', signal: this.controller.signal } as never);
+    this.starting.add(p);
+    try {
+      const store = await p;
+      this.started.add(store);
+      return store;
+    } finally {
+      this.starting.delete(p);
+    }
+  }
+
+  async stop(store: StartedStore): Promise<void> {
+    this.started.delete(store);
+    await store.stop();
+  }
+
+  async stopAll(abort = false): Promise<void> {
+    if (abort) this.controller.abort();
+    await Promise.allSettled([...this.starting]);
+    await Promise.allSettled([...this.started].map((s) => this.stop(s)));
+  }
+}
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t0 = performance.now();
@@ -152,9 +180,8 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [value, (performance.now() - t0) / 1000];
 }
 
-export async function rawPostgres(b: BenchBackups, runId: string, started: Started): Promise<RawResult> {
-  const [store, serverStartSeconds] = await timed(() => startLocalPostgres(request(runId, 'pg', 'postgres')));
-  started.push(store);
+export async function rawPostgres(b: BenchBackups, runId: string, servers: Servers): Promise<RawResult> {
+  const [store, serverStartSeconds] = await timed(() => servers.start(runId, 'pg', 'postgres', startLocalPostgres));
   const args = ['--no-owner', '--no-privileges', '--exit-on-error', `--jobs=${options.pgJobs}`, '--dbname', b.database, b.postgresDump];
   const [, seconds] = await timed(async () => {
     const created = await store.exec('createdb', [b.database]);
@@ -162,26 +189,24 @@ export async function rawPostgres(b: BenchBackups, runId: string, started: Start
     const run = await store.exec('pg_restore', args);
     if (run.exitCode !== 0) throw new Error(`pg_restore failed: ${run.stderr}`);
   });
-  await store.stop();
+  await servers.stop(store);
   return { store: 'pg', command: `createdb ${b.database} && pg_restore ${args.join(' ')}`, seconds, serverStartSeconds };
 }
 
-export async function rawMongo(b: BenchBackups, runId: string, started: Started): Promise<RawResult> {
-  const [store, serverStartSeconds] = await timed(() => startLocalMongo(request(runId, 'mongo', 'mongodb')));
-  started.push(store);
+export async function rawMongo(b: BenchBackups, runId: string, servers: Servers): Promise<RawResult> {
+  const [store, serverStartSeconds] = await timed(() => servers.start(runId, 'mongo', 'mongodb', startLocalMongo));
   const args = [`--archive=${b.mongoArchive}`, '--gzip', '--drop', `--numParallelCollections=${options.mongoParallelCollections}`];
   const [, seconds] = await timed(async () => {
     const run = await store.exec('mongorestore', [`--uri=${store.url()}`, ...args]);
     if (run.exitCode !== 0) throw new Error(`mongorestore failed: ${run.stderr}`);
   });
-  await store.stop();
+  await servers.stop(store);
   return { store: 'mongo', command: `mongorestore ${args.join(' ')}`, seconds, serverStartSeconds };
 }
 
 /** A parallel copy of the mirror into a fresh bucket (what `mc mirror`/`aws s3 sync` do), with the same S3 client the product uses. */
-export async function rawBucket(b: BenchBackups, runId: string, started: Started): Promise<RawResult> {
-  const [store, serverStartSeconds] = await timed(() => startLocalMinio(request(runId, 'bucket', 's3')));
-  started.push(store);
+export async function rawBucket(b: BenchBackups, runId: string, servers: Servers): Promise<RawResult> {
+  const [store, serverStartSeconds] = await timed(() => servers.start(runId, 'bucket', 's3', startLocalMinio));
   const [, seconds] = await timed(async () => {
     const client = s3Client(store.endpoint);
     await client.makeBucket(b.bucket, 'us-east-1');
@@ -195,6 +220,6 @@ export async function rawBucket(b: BenchBackups, runId: string, started: Started
       }
     }));
   });
-  await store.stop();
+  await servers.stop(store);
   return { store: 'bucket', command: `parallel put of ${b.counts.objects} files, ${options.bucketConcurrency} at a time`, seconds, serverStartSeconds };
 }
