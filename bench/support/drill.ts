@@ -147,6 +147,8 @@ export interface RawResult {
  */
 export class Servers {
   private readonly controller = new AbortController();
+  /** Aborted by stopAll(true): raw tools get it too, so none outlives its server. */
+  readonly signal = this.controller.signal;
   private readonly starting = new Set<Promise<StartedStore>>();
   private readonly started = new Set<StartedStore>();
 
@@ -184,9 +186,9 @@ export async function rawPostgres(b: BenchBackups, runId: string, servers: Serve
   const [store, serverStartSeconds] = await timed(() => servers.start(runId, 'pg', 'postgres', startLocalPostgres));
   const args = ['--no-owner', '--no-privileges', '--exit-on-error', `--jobs=${options.pgJobs}`, '--dbname', b.database, b.postgresDump];
   const [, seconds] = await timed(async () => {
-    const created = await store.exec('createdb', [b.database]);
+    const created = await store.exec('createdb', [b.database], { signal: servers.signal });
     if (created.exitCode !== 0) throw new Error(`createdb failed: ${created.stderr}`);
-    const run = await store.exec('pg_restore', args);
+    const run = await store.exec('pg_restore', args, { signal: servers.signal });
     if (run.exitCode !== 0) throw new Error(`pg_restore failed: ${run.stderr}`);
   });
   await servers.stop(store);
@@ -197,7 +199,7 @@ export async function rawMongo(b: BenchBackups, runId: string, servers: Servers)
   const [store, serverStartSeconds] = await timed(() => servers.start(runId, 'mongo', 'mongodb', startLocalMongo));
   const args = [`--archive=${b.mongoArchive}`, '--gzip', '--drop', `--numParallelCollections=${options.mongoParallelCollections}`];
   const [, seconds] = await timed(async () => {
-    const run = await store.exec('mongorestore', [`--uri=${store.url()}`, ...args]);
+    const run = await store.exec('mongorestore', [`--uri=${store.url()}`, ...args], { signal: servers.signal });
     if (run.exitCode !== 0) throw new Error(`mongorestore failed: ${run.stderr}`);
   });
   await servers.stop(store);
@@ -213,7 +215,7 @@ export async function rawBucket(b: BenchBackups, runId: string, servers: Servers
     const files = (await readdir(b.bucketMirror, { recursive: true, withFileTypes: true })).filter((d) => d.isFile()).map((d) => join(d.parentPath, d.name));
     let next = 0;
     await Promise.all(Array.from({ length: options.bucketConcurrency }, async () => {
-      while (next < files.length) {
+      while (next < files.length && !servers.signal.aborted) {
         const path = files[next++]!;
         // With its size, as mc mirror and aws s3 sync send it (without, the client buffers to find it).
         await client.putObject(b.bucket, relative(b.bucketMirror, path), createReadStream(path), (await stat(path)).size);
