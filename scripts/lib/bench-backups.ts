@@ -16,7 +16,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { newRunId } from '../../src/run/context.ts';
 import { startLocalMongo } from '../../src/runtimes/local/mongodb.ts';
 import { startLocalPostgres } from '../../src/runtimes/local/postgres.ts';
-import type { StartedStore } from '../../src/runtimes/types.ts';
+import type { StartedStore, StoreEndpoint } from '../../src/runtimes/types.ts';
 
 /** Bump when what is generated changes, so stale caches are redone. */
 const generatorVersion = 1;
@@ -72,13 +72,24 @@ export function auditChainRows(n: number, key = auditKey): Readable {
 
 const log = (message: string) => console.error(`[seed] ${message}`);
 
-async function seedPostgres(store: StartedStore, counts: BenchBackups['counts'], file: string): Promise<void> {
-  const admin = new pg.Client({ ...store.endpoint, database: 'postgres' });
+/** Creates `database` in a fresh server and returns a connected client of it. */
+export async function createDatabase(endpoint: StoreEndpoint, database: string): Promise<pg.Client> {
+  const admin = new pg.Client({ ...endpoint, database: 'postgres' });
   await admin.connect();
-  await admin.query('create database app');
+  await admin.query(`create database ${pg.escapeIdentifier(database)}`);
   await admin.end();
-  const client = new pg.Client({ ...store.endpoint, database: 'app' });
+  const client = new pg.Client({ ...endpoint, database });
   await client.connect();
+  return client;
+}
+
+/** The audit table of the chain auditChainRows writes (COPY column order). */
+export async function createAuditTable(client: pg.Client): Promise<void> {
+  await client.query('create table audit (seq bigint primary key, id text not null, actor text not null, action text not null, created_at timestamptz not null, prev_mac text not null, mac text not null)');
+}
+
+async function seedPostgres(store: StartedStore, counts: BenchBackups['counts'], file: string): Promise<void> {
+  const client = await createDatabase(store.endpoint, 'app');
   await client.query('create table accounts (id int primary key, name text not null, created_at timestamptz not null)');
   await client.query("insert into accounts select g, 'account-' || g, timestamptz '2025-01-01' + g * interval '1 minute' from generate_series(1, 10000) g");
   // Bulk rows generated server side (no client round trips): md5 text compresses about as well
@@ -94,7 +105,7 @@ async function seedPostgres(store: StartedStore, counts: BenchBackups['counts'],
     log(`postgres events ${to}/${counts.eventRows}`);
   }
   await client.query('create index events_account on events (account_id, created_at)');
-  await client.query('create table audit (seq bigint primary key, id text not null, actor text not null, action text not null, created_at timestamptz not null, prev_mac text not null, mac text not null)');
+  await createAuditTable(client);
   await pipeline(auditChainRows(counts.auditRows), client.query(copyFrom('copy audit from stdin')));
   log(`postgres audit ${counts.auditRows} rows`);
   await client.end();
