@@ -1,12 +1,13 @@
 import type { RuntimeName } from '../spec/types.ts';
-import { containersRuntime } from './containers/index.ts';
-import { kubernetesRuntime } from './kubernetes/index.ts';
+import { lazyRuntime } from './lazy.ts';
 import { localRuntime } from './local/index.ts';
 import type { Runtime } from './types.ts';
+
+const storeEngines = ['postgres', 'mongodb', 's3', 'redis'] as const;
 
 /** Plain map; a new runtime is one entry. */
 export const runtimes: Record<RuntimeName, Runtime> = {
   local: localRuntime,
-  containers: containersRuntime,
-  kubernetes: kubernetesRuntime,
+  containers: lazyRuntime({ name: 'containers', engines: storeEngines, app: true }, async () => (await import('./containers/index.ts')).containersRuntime),
+  kubernetes: lazyRuntime({ name: 'kubernetes', engines: storeEngines, app: false }, async () => (await import('./kubernetes/index.ts')).kubernetesRuntime),
 };

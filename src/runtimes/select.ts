@@ -1,6 +1,5 @@
 import { ExitCode, RestoreproofError } from '../errors.ts';
 import type { RuntimeChoice, RuntimeName } from '../spec/types.ts';
-import { probeDockerEngine } from './containers/docker.ts';
 
 export interface RuntimeSelection {
   requested: RuntimeChoice;
@@ -23,7 +22,7 @@ export function defaultRuntime(env: Record<string, string | undefined> = process
  */
 export async function selectRuntime(requested: RuntimeChoice): Promise<RuntimeSelection> {
   if (requested === 'local') return { requested, chosen: 'local', reason: 'asked for' };
-  const probe = await probeDockerEngine();
+  const probe = await (await import('./containers/docker.ts')).probeDockerEngine();
   if (requested === 'containers') {
     if (!probe.ok) {
       throw new RestoreproofError('E_NO_DOCKER', `runtime containers needs a Docker engine, and none answers at DOCKER_HOST=${probe.host}: ${probe.reason}`, {
