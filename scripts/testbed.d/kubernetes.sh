@@ -145,6 +145,10 @@ state = "$K8S_RUN/containerd"
   path = "$K8S_DIR/containerd-opt"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "docker.io/$K8S_PAUSE_IMAGE"
+  # Machines that drop CAP_SYS_RESOURCE (this one does) refuse the negative oom_score_adj of
+  # sandboxes (-998) and Guaranteed pods: "nsexec: failed to update /proc/self/oom_score_adj:
+  # Permission denied". Clamp to containerd's own value instead.
+  restrict_oom_score_adj = true
   enable_cdi = false
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
@@ -183,10 +187,13 @@ KUBELET
 
 _k8s_pid() { local f="$K8S_RUN/$1.pid"; [[ -f $f ]] && kill -0 "$(cat "$f")" 2>/dev/null && cat "$f"; }
 # _k8s_start NAME BINARY ARGS...: starts one component in its own session, logging to $K8S_RUN/NAME.log.
+# etcd 3.4.23 (bookworm) lacks the progress notifications client-go's streaming lists (WatchListClient,
+# on by default since 1.34) need; without this the controller-manager's informers stall after an
+# API server restart (no ServiceAccount in new namespaces).
 _k8s_start() {
   local name=$1; shift
   _k8s_pid "$name" >/dev/null && return 0
-  setsid "$@" >>"$K8S_RUN/$name.log" 2>&1 </dev/null &
+  KUBE_FEATURE_WatchListClient=false setsid "$@" >>"$K8S_RUN/$name.log" 2>&1 </dev/null &
   echo $! >"$K8S_RUN/$name.pid"
 }
 
@@ -287,7 +294,8 @@ start_kubernetes() {
     --client-ca-file "$pki/ca.crt" --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
     --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt" --kubelet-client-key "$pki/apiserver-kubelet-client.key" \
     --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
-    --service-account-issuer https://kubernetes.default.svc.cluster.local --endpoint-reconciler-type none --profiling=false
+    --service-account-issuer https://kubernetes.default.svc.cluster.local --endpoint-reconciler-type none --profiling=false \
+    --kubelet-preferred-address-types InternalIP,Hostname
   _k8s_wait 90 "the API server ready" _k8s_ready_check || { tail -n 5 "$K8S_RUN/kube-apiserver.log" >&2; return 1; }
   _k8s_start kube-controller-manager "$CACHE/bin/kube-controller-manager" --kubeconfig "$K8S_DIR/controller-manager.kubeconfig" \
     --authentication-kubeconfig "$K8S_DIR/controller-manager.kubeconfig" --authorization-kubeconfig "$K8S_DIR/controller-manager.kubeconfig" \

@@ -43,6 +43,8 @@ export function podFor(options: { name: string; storeName: string; image: string
       terminationGracePeriodSeconds: 1,
       automountServiceAccountToken: false,
       enableServiceLinks: false,
+      // Stores resolve nothing; the node's resolver avoids depending on cluster DNS.
+      dnsPolicy: 'Default',
       ...(k8s?.imagePullSecrets?.length ? { imagePullSecrets: k8s.imagePullSecrets.map((name) => ({ name })) } : {}),
       ...(k8s?.nodeSelector ? { nodeSelector: k8s.nodeSelector } : {}),
       ...(k8s?.tolerations ? { tolerations: k8s.tolerations } : {}),
@@ -167,7 +169,9 @@ async function startStore(request: ProvisionRequest): Promise<StartedStore> {
           await addEntry(archive, { name: dir, type: 'directory', mode: 0o777 });
         }
         for (const f of [...(recipe.files ?? []), ...(recipe.directories ?? [])]) await addPath(archive, f.source, f.target.slice(1));
-        for (const c of recipe.contents ?? []) await addEntry(archive, { name: c.target.slice(1), mode: c.mode ?? 0o644, size: Buffer.byteLength(c.content) }).then(() => undefined);
+        for (const c of recipe.contents ?? []) {
+          await new Promise<void>((resolveEntry, reject) => archive.entry({ name: c.target.slice(1), mode: c.mode ?? 0o644 }, c.content, (err) => (err ? reject(err) : resolveEntry())));
+        }
         archive.finalize();
       }, signal);
       const done = await podExec(stage, ['sh', '-c', `chmod -R a+rwX ${[...new Set(pod.spec.containers[0]!.volumeMounts!.slice(1).map((m) => m.mountPath))].join(' ')} && touch ${READY_FILE}`], { signal });
