@@ -36,7 +36,16 @@ export const localRuntime: Runtime = {
         return [`${await binary(() => influxdBinary(spec))}, generated config and admin password`];
     }
   },
-  provision: (request) => starters[request.spec.engine](request),
+  // freePort() closes its probe before the server binds; another process can take the port in
+  // between. A server that lost it exits at once, so start it again on a new port, once.
+  provision: async (request) => {
+    try {
+      return await starters[request.spec.engine](request);
+    } catch (err) {
+      if (!/address already in use|EADDRINUSE|could not bind|bind: /i.test(String((err as Error).message))) throw err;
+      return starters[request.spec.engine](request);
+    }
+  },
   startApp: startLocalApp,
   runAppTask: runLocalAppTask,
 };
