@@ -193,7 +193,8 @@ _k8s_pid() { local f="$K8S_RUN/$1.pid"; [[ -f $f ]] && kill -0 "$(cat "$f")" 2>/
 _k8s_start() {
   local name=$1; shift
   _k8s_pid "$name" >/dev/null && return 0
-  KUBE_FEATURE_WatchListClient=false setsid "$@" >>"$K8S_RUN/$name.log" 2>&1 </dev/null &
+  # 9>&-: not holding scripts/testbed's lock (fd 9) for as long as the component runs.
+  KUBE_FEATURE_WatchListClient=false setsid "$@" >>"$K8S_RUN/$name.log" 2>&1 </dev/null 9>&- &
   echo $! >"$K8S_RUN/$name.pid"
 }
 

@@ -1,0 +1,132 @@
+// The kubernetes runtime against the test bed's real single-node cluster (scripts/testbed up
+// kubernetes): the four-store platform drill in its own namespace, SIGINT mid-restore, gc of
+// expired namespaces, and a kubeconfig whose RBAC forbids namespace creation. Nothing is mocked.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { makePlatformBackups, type PlatformBackups } from '../../scripts/lib/platform-backups.ts';
+import { runDrill } from '../../src/run/run.ts';
+import { requireBackends, testbed, testbedImageEnv, useTestbedBinaries } from '../support/backends.ts';
+import { assertValidReport, demoBackups, fixtureDrill, runCli } from '../support/fixtures.ts';
+
+describe('kubernetes runtime on the test bed cluster', function () {
+  let work: string;
+  let platform: PlatformBackups;
+  let fixtures: string;
+  let core: CoreV1Api;
+  let kubeconfig: string;
+  const saved: Record<string, string | undefined> = {};
+  const planted: string[] = [];
+
+  const env = () => ({ ...testbedImageEnv(), KUBECONFIG: kubeconfig });
+  const namespacesOf = async (runId: string) =>
+    (await core.listNamespace({ labelSelector: `restoreproof.run=${runId}` })).items.map((n) => `${n.metadata!.name} (${n.status?.phase})`);
+
+  before(async function () {
+    requireBackends(this, 'kubernetes', 'docker', 'postgres', 'mongo', 'minio', 'redis');
+    useTestbedBinaries();
+    kubeconfig = (testbed().backends.kubernetes as { kubeconfig: string }).kubeconfig;
+    for (const [k, v] of Object.entries(env())) {
+      saved[k] = process.env[k];
+      process.env[k] = v;
+    }
+    const config = new KubeConfig();
+    config.loadFromFile(kubeconfig);
+    core = config.makeApiClient(CoreV1Api);
+    work = await mkdtemp(join(tmpdir(), 'restoreproof-test-k8s-'));
+    platform = await makePlatformBackups(join(work, 'platform'));
+    fixtures = (await demoBackups()).dir;
+  });
+  after(async () => {
+    for (const name of planted) await core?.deleteNamespace({ name }).catch(() => {});
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('runs the four-store platform drill in its own namespace, passes, and the namespace is gone afterwards', async () => {
+    const report = await runDrill(fixtureDrill('platform.yaml'), { runtime: 'kubernetes', reportDir: join(work, 'reports'), env: { ...process.env, RESTOREPROOF_PLATFORM: platform.dir } });
+    assertValidReport(report);
+    const failed = report.checks.filter((c) => c.status !== 'passed');
+    assert.equal(report.status, 'passed', JSON.stringify({ errors: report.errors, failed }, null, 2));
+    assert.equal(report.runtime, 'kubernetes');
+    assert.deepEqual(report.stores.map((s) => [s.name, s.status]), [['mongo', 'passed'], ['db', 'passed'], ['bucket', 'passed'], ['sessions', 'passed']]);
+    assert.equal(report.teardown.status, 'completed');
+    const kinds = report.teardown.resources.map((r) => r.kind);
+    for (const kind of ['namespace', 'networkpolicy', 'pod', 'service', 'secret']) assert.ok(kinds.includes(kind as never), `${kind} in ${kinds.join(', ')}`);
+    assert.ok(report.teardown.resources.filter((r) => r.kind !== 'directory').every((r) => r.removed), JSON.stringify(report.teardown.resources));
+    assert.deepEqual(await namespacesOf(report.runId), []);
+  });
+
+  it('SIGINT in the middle of a restore deletes the namespace of the run before exiting', async () => {
+    let sent = false;
+    const result = await runCli(['run', fixtureDrill('slow.yaml'), '--runtime', 'kubernetes', '--report-dir', join(work, 'reports'), '--json'], {
+      env: { ...env(), RESTOREPROOF_FIXTURES: fixtures },
+      onStderr: (text, child) => {
+        if (!sent && /restore app: psql/.test(text)) {
+          sent = true;
+          setTimeout(() => child.kill('SIGINT'), 1000);
+        }
+      },
+    });
+    assert.equal(sent, true, result.stderr);
+    assert.equal(result.code, 130, result.stderr);
+    const runId = /restoreproof run (\S+):/.exec(result.stderr)![1]!;
+    const report = JSON.parse(result.stdout);
+    assertValidReport(report);
+    assert.equal(report.status, 'aborted');
+    assert.equal(report.teardown.status, 'completed', JSON.stringify(report.teardown));
+    assert.deepEqual(await namespacesOf(runId), []);
+  });
+
+  it('gc --runtime kubernetes deletes namespaces whose expires-at passed and leaves unexpired and foreign ones', async () => {
+    const tag = randomBytes(3).toString('hex');
+    const make = async (name: string, labels: Record<string, string>, annotations: Record<string, string>) => {
+      planted.push(name);
+      await core.createNamespace({ body: { metadata: { name, labels, annotations } } });
+    };
+    await make(`rp-test-expired-${tag}`, { 'restoreproof.run': `gc-${tag}-old`, 'restoreproof.drill': 'gc' }, { 'restoreproof.expires-at': new Date(Date.now() - 3_600_000).toISOString() });
+    await make(`rp-test-fresh-${tag}`, { 'restoreproof.run': `gc-${tag}-new`, 'restoreproof.drill': 'gc' }, { 'restoreproof.expires-at': new Date(Date.now() + 3_600_000).toISOString() });
+    await make(`rp-test-foreign-${tag}`, { team: 'payments' }, { 'restoreproof.expires-at': new Date(Date.now() - 3_600_000).toISOString() });
+    const result = await runCli(['gc', '--runtime', 'kubernetes', '--json'], { env: env() });
+    assert.equal(result.code, 0, result.stderr);
+    const actions = JSON.parse(result.stdout) as { name: string; action: string }[];
+    assert.deepEqual(actions.filter((a) => a.name.endsWith(tag)).map((a) => [a.name, a.action]).sort(), [[`rp-test-expired-${tag}`, 'removed'], [`rp-test-fresh-${tag}`, 'kept']]);
+    const left = (await core.listNamespace()).items.map((n) => n.metadata!.name!).filter((n) => n.endsWith(tag)).sort();
+    assert.deepEqual(left, [`rp-test-foreign-${tag}`, `rp-test-fresh-${tag}`]);
+  });
+
+  it('fails with a clear message when RBAC forbids creating the namespace (restricted kubeconfig)', async () => {
+    const tag = randomBytes(3).toString('hex');
+    const ns = `rp-test-restricted-${tag}`;
+    planted.push(ns);
+    await core.createNamespace({ body: { metadata: { name: ns } } });
+    await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'drill' } } });
+    const token = (await core.createNamespacedServiceAccountToken({ name: 'drill', namespace: ns, body: { spec: { audiences: [], expirationSeconds: 600 } } })).status!.token;
+    const admin = new KubeConfig();
+    admin.loadFromFile(kubeconfig);
+    const cluster = admin.getCurrentCluster()!;
+    const restricted = join(work, `restricted-${tag}.kubeconfig`);
+    await writeFile(restricted, JSON.stringify({
+      apiVersion: 'v1', kind: 'Config', 'current-context': 'restricted',
+      clusters: [{ name: 'testbed', cluster: { server: cluster.server, 'certificate-authority-data': (admin.clusters[0] as { caData?: string }).caData } }],
+      users: [{ name: 'drill', user: { token } }],
+      contexts: [{ name: 'restricted', context: { cluster: 'testbed', user: 'drill' } }],
+    }), { mode: 0o600 });
+    const result = await runCli(['run', fixtureDrill('slow.yaml'), '--runtime', 'kubernetes', '--context', 'restricted', '--report-dir', join(work, 'reports'), '--json'], {
+      env: { ...env(), KUBECONFIG: restricted, RESTOREPROOF_FIXTURES: fixtures },
+    });
+    assert.notEqual(result.code, 0);
+    const report = JSON.parse(result.stdout);
+    const error = report.errors.find((e: { code: string }) => e.code === 'E_KUBE_FORBIDDEN');
+    assert.ok(error, JSON.stringify(report.errors));
+    assert.match(error.message, /Kubernetes refused creating namespace restoreproof-slow-\w+: .*cannot create resource "namespaces"/);
+    assert.match(error.message, new RegExp(`system:serviceaccount:${ns}:drill`));
+    assert.match(error.hint ?? result.stderr, /deploy\/rbac\.yaml/);
+  });
+});
