@@ -3,13 +3,13 @@
 // expired namespaces, and a kubeconfig whose RBAC forbids namespace creation. Nothing is mocked.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, KubernetesObjectApi, loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
 import { makePlatformBackups, type PlatformBackups } from '../../scripts/lib/platform-backups.ts';
 import { runDrill } from '../../src/run/run.ts';
-import { requireBackends, testbed, testbedImageEnv, useTestbedBinaries } from '../support/backends.ts';
+import { repoRoot, requireBackends, testbed, testbedImageEnv, useTestbedBinaries } from '../support/backends.ts';
 import { assertValidReport, demoBackups, fixtureDrill, runCli } from '../support/fixtures.ts';
 
 describe('kubernetes runtime on the test bed cluster', function () {
@@ -48,6 +48,21 @@ describe('kubernetes runtime on the test bed cluster', function () {
     }
     if (work) await rm(work, { recursive: true, force: true });
   });
+
+  /** A kubeconfig (context `restricted`) that authenticates as a service account through a bound token. */
+  async function tokenKubeconfig(namespace: string, account: string, name: string): Promise<string> {
+    const token = (await core.createNamespacedServiceAccountToken({ name: account, namespace, body: { spec: { audiences: [], expirationSeconds: 900 } } })).status!.token;
+    const admin = new KubeConfig();
+    admin.loadFromFile(kubeconfig);
+    const file = join(work, `${name}.kubeconfig`);
+    await writeFile(file, JSON.stringify({
+      apiVersion: 'v1', kind: 'Config', 'current-context': 'restricted',
+      clusters: [{ name: 'testbed', cluster: { server: admin.getCurrentCluster()!.server, 'certificate-authority-data': (admin.clusters[0] as { caData?: string }).caData } }],
+      users: [{ name: account, user: { token } }],
+      contexts: [{ name: 'restricted', context: { cluster: 'testbed', user: account } }],
+    }), { mode: 0o600 });
+    return file;
+  }
 
   it('runs the four-store platform drill in its own namespace, passes, and the namespace is gone afterwards', async () => {
     const report = await runDrill(fixtureDrill('platform.yaml'), { runtime: 'kubernetes', reportDir: join(work, 'reports'), env: { ...process.env, RESTOREPROOF_PLATFORM: platform.dir } });
@@ -107,17 +122,7 @@ describe('kubernetes runtime on the test bed cluster', function () {
     planted.push(ns);
     await core.createNamespace({ body: { metadata: { name: ns } } });
     await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'drill' } } });
-    const token = (await core.createNamespacedServiceAccountToken({ name: 'drill', namespace: ns, body: { spec: { audiences: [], expirationSeconds: 600 } } })).status!.token;
-    const admin = new KubeConfig();
-    admin.loadFromFile(kubeconfig);
-    const cluster = admin.getCurrentCluster()!;
-    const restricted = join(work, `restricted-${tag}.kubeconfig`);
-    await writeFile(restricted, JSON.stringify({
-      apiVersion: 'v1', kind: 'Config', 'current-context': 'restricted',
-      clusters: [{ name: 'testbed', cluster: { server: cluster.server, 'certificate-authority-data': (admin.clusters[0] as { caData?: string }).caData } }],
-      users: [{ name: 'drill', user: { token } }],
-      contexts: [{ name: 'restricted', context: { cluster: 'testbed', user: 'drill' } }],
-    }), { mode: 0o600 });
+    const restricted = await tokenKubeconfig(ns, 'drill', `restricted-${tag}`);
     const result = await runCli(['run', fixtureDrill('slow.yaml'), '--runtime', 'kubernetes', '--context', 'restricted', '--report-dir', join(work, 'reports'), '--json'], {
       env: { ...env(), KUBECONFIG: restricted, RESTOREPROOF_FIXTURES: fixtures },
     });
@@ -128,5 +133,30 @@ describe('kubernetes runtime on the test bed cluster', function () {
     assert.match(error.message, /Kubernetes refused creating namespace restoreproof-slow-\w+: .*cannot create resource "namespaces"/);
     assert.match(error.message, new RegExp(`system:serviceaccount:${ns}:drill`));
     assert.match(error.hint ?? result.stderr, /deploy\/rbac\.yaml/);
+  });
+
+  it('deploy/rbac.yaml is enough for the platform drill and refuses unlabelled namespaces and pods elsewhere', async () => {
+    const admin = new KubeConfig();
+    admin.loadFromFile(kubeconfig);
+    const objects = KubernetesObjectApi.makeApiClient(admin);
+    const manifests = loadAllYaml(await readFile(join(repoRoot, 'deploy/rbac.yaml'), 'utf8')) as KubernetesObject[];
+    try {
+      for (const m of manifests) await objects.create(m);
+      const sa = await tokenKubeconfig('restoreproof', 'restoreproof', 'deploy-rbac');
+      const result = await runCli(['run', fixtureDrill('platform.yaml'), '--runtime', 'kubernetes', '--report-dir', join(work, 'reports'), '--json'], {
+        env: { ...env(), KUBECONFIG: sa, RESTOREPROOF_PLATFORM: platform.dir },
+      });
+      assert.equal(result.code, 0, result.stderr);
+      const report = JSON.parse(result.stdout);
+      assert.equal(report.teardown.status, 'completed');
+      assert.deepEqual(await namespacesOf(report.runId), []);
+      const asHarness = new KubeConfig();
+      asHarness.loadFromFile(sa);
+      const harness = asHarness.makeApiClient(CoreV1Api);
+      await assert.rejects(harness.createNamespace({ body: { metadata: { name: `rp-unlabelled-${randomBytes(3).toString('hex')}` } } }), /may only manage namespaces labelled restoreproof\.run/);
+      await assert.rejects(harness.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'x' }, spec: { containers: [{ name: 'x', image: 'restoreproof-testbed/redis:7' }] } } }), /may only manage namespaces labelled restoreproof\.run/);
+    } finally {
+      for (const m of manifests.reverse()) await objects.delete(m).catch(() => {});
+    }
   });
 });
