@@ -14,7 +14,8 @@ import { requireBackends, testbed, testbedImageEnv, useTestbedBinaries, useTestb
 import { assertValidReport, demoBackups, fixtureDrill, runCli } from '../support/fixtures.ts';
 
 function docker(args: string[], input?: string): string {
-  return execFileSync('docker', args, { encoding: 'utf8', env: { ...process.env, ...testbedImageEnv() }, ...(input !== undefined ? { input } : {}), stdio: ['pipe', 'pipe', 'pipe'] }).trim();
+  // A bounded call: a docker CLI that hangs must fail the test, not stall the suite.
+  return execFileSync('docker', args, { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...testbedImageEnv() }, ...(input !== undefined ? { input } : {}), stdio: ['pipe', 'pipe', 'pipe'] }).trim();
 }
 
 const leftovers = (runId: string) => ({
