@@ -293,7 +293,7 @@ describe('sources: fetch, verify, decrypt and unpack backups as they exist in th
       await writeFile(join(dir, 'sshd_config'), [
         `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'host_key')}`, `PidFile ${join(dir, 'sshd.pid')}`,
         `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no',
-        'PermitRootLogin prohibit-password', 'StrictModes no', 'Subsystem sftp internal-sftp', '',
+        'PermitRootLogin prohibit-password', 'StrictModes no', 'Subsystem sftp internal-sftp', 'MaxSessions 64', 'MaxStartups 64', '',
       ].join('\n'));
       await mkdir('/run/sshd', { recursive: true });
       sshd = spawn(binary, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
