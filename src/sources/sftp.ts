@@ -67,6 +67,14 @@ export async function sftpReader(url: URL, spec: ArtefactSourceSpec, drillDir: s
     });
   });
 
+  // Errors after the fetch (the server hanging up while a handle is closing) must not crash the run.
+  client.on('error', () => {});
+  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+  // ssh2's read streams close their remote handle after 'end'; ending the connection before that
+  // reply fails the pending request with "No response from server", as an uncaught error.
+  const streams = new Set<Readable>();
+  const streamClosed = (stream: Readable) => new Promise<void>((resolve) => (stream.closed ? resolve() : stream.once('close', () => resolve())));
+
   const root = decodeURIComponent(url.pathname) || '/';
   const pathOf = (key: string) => (key ? posix.join(root, key) : root);
   const call = <T>(fn: (cb: (err: Error | null | undefined, v: T) => void) => void) => new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
@@ -102,14 +110,22 @@ export async function sftpReader(url: URL, spec: ArtefactSourceSpec, drillDir: s
     },
     stat: statKey,
     async open(key, start) {
-      return sftp.createReadStream(pathOf(key), { start }) as unknown as Readable;
+      const stream = sftp.createReadStream(pathOf(key), { start }) as unknown as Readable;
+      streams.add(stream);
+      stream.on('error', () => {}); // the consumer's pipeline gets the error too; this one only outlives it
+      stream.once('close', () => streams.delete(stream));
+      return stream;
     },
     async readText(key) {
       if (!(await statKey(key))) return undefined;
       return (await call<Buffer>((cb) => sftp.readFile(pathOf(key), cb))).toString('utf8');
     },
     async close() {
+      const pending = [...streams];
+      for (const stream of pending) if (!stream.readableEnded) stream.destroy();
+      await Promise.race([Promise.all(pending.map(streamClosed)), new Promise((r) => setTimeout(r, 10_000).unref())]);
       client.end();
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000).unref())]);
     },
   };
 }
