@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -42,4 +42,25 @@ export async function datedBackup(root: string, date: string, store: string, mem
   await writeFile(join(folder, `${name}.sha256`), await sh('sha256sum', [name], { cwd: folder }));
   await sh('rm', ['-rf', work]);
   return join(folder, name);
+}
+
+/** `age -r <recipient>` (the real CLI). */
+export async function ageEncryptTo(input: string, output: string, recipient: string): Promise<void> {
+  await sh('age', ['-r', recipient, '-o', output, input]);
+}
+
+/**
+ * `age --passphrase` (the real CLI). age reads a passphrase only from a terminal, so it runs under
+ * `script`, which gives it a pseudo-terminal fed from stdin (the passphrase twice: entry, confirmation).
+ */
+export async function ageEncryptWithPassphrase(input: string, output: string, passphrase: string): Promise<void> {
+  const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('script', ['-qec', `age --passphrase -o ${quote(output)} ${quote(input)}`, '/dev/null'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`age --passphrase exited with ${code}: ${stderr}`))));
+    child.stdin.end(`${passphrase}\n${passphrase}\n`);
+  });
 }

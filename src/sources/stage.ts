@@ -7,10 +7,10 @@ import type { Readable } from 'node:stream';
 import { ArtefactError, RestoreproofError, errorMessage } from '../errors.ts';
 import type { ResourceRecord } from '../runtimes/types.ts';
 import { resolveSecret } from '../spec/secrets.ts';
-import type { ArtefactSourceSpec } from '../spec/types.ts';
+import type { ArtefactSourceSpec, OpensslDecryptSpec } from '../spec/types.ts';
 import { parseDuration } from '../run/context.ts';
 import { sha256File } from '../util/hash.ts';
-import { decryptError, opensslDecrypt } from './decrypt.ts';
+import { ageDecrypt, decryptError, opensslDecrypt } from './decrypt.ts';
 import { checkDigest, expectedDigest, verifyBundle } from './integrity.ts';
 import { localReader, type SourceEntry, type SourceReader } from './reader.ts';
 import { s3Reader } from './s3.ts';
@@ -300,7 +300,7 @@ async function materialise(r: Resolved, ctx: FetchContext): Promise<StagedArtefa
   // Decrypt, decompress, unpack: one stream, nothing decrypted is held in memory.
   let input: Readable = createReadStream(file);
   let encryptionKeyId: string | undefined;
-  let decipherStep: { spec: NonNullable<ArtefactSourceSpec['decrypt']>['openssl'] } | undefined;
+  let decipherStep: { spec: OpensslDecryptSpec } | { age: true } | undefined;
   if (spec.decrypt?.openssl) {
     const o = spec.decrypt.openssl;
     const passphrase = await resolveSecret(o.passphrase, ctx.drillDir, `${ref} decrypt.openssl.passphrase`);
@@ -310,10 +310,22 @@ async function materialise(r: Resolved, ctx: FetchContext): Promise<StagedArtefa
     encryptionKeyId = d.keyId;
     source.decryption = d.method;
     decipherStep = { spec: o };
+  } else if (spec.decrypt?.age) {
+    const a = spec.decrypt.age;
+    const which = a.identity ? 'identity' : 'passphrase';
+    const secret = await resolveSecret(a.identity ?? a.passphrase!, ctx.drillDir, `${ref} decrypt.age.${which}`);
+    const d = await ageDecrypt(file, a, secret, ref);
+    input = d.stream;
+    encryptionKeyId = d.keyId;
+    source.decryption = d.method;
+    decipherStep = { age: true };
   }
   const wrap = (err: unknown): unknown => {
     if (err instanceof RestoreproofError) return err;
-    if (decipherStep && /bad decrypt|wrong final block|DECRYPT|unable to decrypt/i.test(errorMessage(err))) return decryptError(ref, err, decipherStep.spec);
+    if (decipherStep && 'age' in decipherStep && /invalid tag|final chunk|ciphertext/i.test(errorMessage(err))) {
+      return new ArtefactError(ref, `cannot decrypt ${ref}: the age payload does not authenticate (${errorMessage(err)}): the file is truncated or was altered`, 'fetch it again or pick another backup');
+    }
+    if (decipherStep && 'spec' in decipherStep && /bad decrypt|wrong final block|DECRYPT|unable to decrypt/i.test(errorMessage(err))) return decryptError(ref, err, decipherStep.spec);
     if (decipherStep && /incorrect header check|invalid|unknown compression|Unknown frame descriptor|unexpected end|Z_DATA_ERROR/i.test(errorMessage(err))) {
       return new ArtefactError(ref, `cannot decrypt ${ref}: the decrypted data is not readable (${errorMessage(err)}); wrong passphrase or key derivation?`);
     }
@@ -338,7 +350,7 @@ async function materialise(r: Resolved, ctx: FetchContext): Promise<StagedArtefa
     const out = join(await ctx.staging.ensure(), slot);
     await mkdir(out, { mode: 0o700 });
     if (!isTar) {
-      const name = posix.basename(r.key).replace(/\.enc$/i, '').replace(/\.(gz|zst)$/i, '');
+      const name = posix.basename(r.key).replace(/\.(enc|age)$/i, '').replace(/\.(gz|zst)$/i, '');
       const target = join(out, name);
       const f = await writeFileFrom(sniff.stream, target, ctx.signal);
       await utimes(target, new Date(), new Date(entry.mtimeMs));

@@ -66,7 +66,7 @@ export interface AppSpec extends Omit<AppCommandSpec, 'command'> {
   migrate?: AppCommandSpec & { timeout?: string };
 }
 
-export type SecretRef = { env: string } | { file: string };
+export type SecretRef = { env: string } | { file: string } | { kubernetesSecret: { name: string; key: string; namespace?: string } };
 
 /**
  * A backup that is not a plain local path: where it lives, how to pick it, how to check, decrypt
@@ -80,7 +80,8 @@ export interface ArtefactSourceSpec {
   /** Expected sha256: hex from the drill, a `<file>.sha256` / `SHA256SUMS` sidecar, or a named sums file. */
   sha256?: string | { sidecar: true } | { sums: string };
   size?: number;
-  decrypt?: { openssl: OpensslDecryptSpec };
+  /** Exactly one of them. */
+  decrypt?: { openssl: OpensslDecryptSpec; age?: never } | { age: AgeDecryptSpec; openssl?: never };
   unpack?: UnpackSpec;
   s3?: { endpoint?: string; region?: string; accessKey?: SecretRef; secretKey?: SecretRef };
   ssh?: { knownHosts: string; key?: SecretRef; passphrase?: SecretRef; password?: SecretRef };
@@ -97,6 +98,9 @@ export interface ArtefactSelectSpec {
   pattern?: string;
   seed?: string;
 }
+
+/** An age file: an X25519 identity (the identity file's content) or a passphrase; exactly one. */
+export type AgeDecryptSpec = { identity: SecretRef; passphrase?: never } | { passphrase: SecretRef; identity?: never };
 
 export interface OpensslDecryptSpec {
   passphrase: SecretRef;

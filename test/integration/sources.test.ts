@@ -14,7 +14,7 @@ import { s3Client } from '../../src/engines/s3/client.ts';
 import type { StartedStore } from '../../src/runtimes/types.ts';
 import { requireBackends, testbed, useTestbedBinaries } from '../support/backends.ts';
 import { assertValidReport, demoBackups, processesMatching } from '../support/fixtures.ts';
-import { datedBackup, opensslEncrypt, sh } from '../support/source-backups.ts';
+import { ageEncryptTo, ageEncryptWithPassphrase, datedBackup, opensslEncrypt, sh } from '../support/source-backups.ts';
 
 const passphrase = 'correct horse battery staple';
 const header = (name: string) => ['apiVersion: restoreproof/v1', 'kind: RestoreDrill', `metadata: { name: ${name} }`, 'spec:', '  runtime: local'];
@@ -272,6 +272,57 @@ describe('sources: fetch, verify, decrypt and unpack backups as they exist in th
 
     it('bad input: an S3 prefix with no objects', async () => {
       await expectFetchFailure('s3-empty', pgStore(['source: s3://backups/nothing-here/', `s3: ${s3}`]), /s3:\/\/backups\/nothing-here: no objects at s3:\/\/backups\/nothing-here/);
+    });
+  });
+
+  describe('age files (written by the real age CLI)', () => {
+    let dir: string;
+    let identity: string;
+    let recipient: string;
+    before(async function () {
+      requireBackends(this, 'age');
+      dir = join(work, 'age');
+      await mkdir(dir, { recursive: true });
+      await sh('age-keygen', ['-o', join(dir, 'key.txt')]);
+      identity = await readFile(join(dir, 'key.txt'), 'utf8');
+      recipient = (await sh('age-keygen', ['-y', join(dir, 'key.txt')])).trim();
+      await sh('tar', ['-czf', join(dir, 'postgres.tar.gz'), '-C', join(shopDump, '..'), shopDump.split('/').at(-1)!]);
+      await ageEncryptTo(join(dir, 'postgres.tar.gz'), join(dir, 'postgres.tar.gz.age'), recipient);
+      await ageEncryptWithPassphrase(shopDump, join(dir, 'shop.dump.age'), passphrase);
+      process.env.RP_AGE_IDENTITY = identity;
+    });
+    after(() => {
+      delete process.env.RP_AGE_IDENTITY;
+    });
+    const ageStore = (file: string, how: string) => pgStore([`source: ${join(dir, file)}`, `decrypt: { age: { ${how} } }`]);
+
+    it('decrypts with an identity (X25519) as a stream and restores; the evidence names the recipient, never the key', async () => {
+      const report = await run('age-identity', [...ageStore('postgres.tar.gz.age', 'identity: { env: RP_AGE_IDENTITY }'), ...customers]);
+      assert.equal(report.exitCode, 0, JSON.stringify(report.errors));
+      const a = report.artefacts[0]!;
+      assert.equal(a.source!.decryption, 'age (X25519 identity)');
+      assert.equal(a.encryptionKeyId, recipient);
+      assert.equal(a.source!.compression, 'gzip');
+      assert.ok(!JSON.stringify(report).includes(identity.match(/AGE-SECRET-KEY-\S+/)![0]), 'the identity leaked into the report');
+    });
+
+    it('decrypts a file written with age --passphrase', async () => {
+      const report = await run('age-passphrase', [...ageStore('shop.dump.age', 'passphrase: { env: RP_BACKUP_PASS }'), ...customers]);
+      assert.equal(report.exitCode, 0, JSON.stringify(report.errors));
+      assert.equal(report.artefacts[0]!.source!.decryption, 'age (scrypt passphrase)');
+      assert.match(report.artefacts[0]!.encryptionKeyId!, /^pbkdf2-sha256:[0-9a-f]{16}$/);
+    });
+
+    it('bad input: another identity, a wrong passphrase, a truncated file, a file that is not age', async () => {
+      await sh('age-keygen', ['-o', join(dir, 'other.txt')]);
+      process.env.RP_AGE_OTHER = await readFile(join(dir, 'other.txt'), 'utf8');
+      await expectFetchFailure('age-other', ageStore('postgres.tar.gz.age', 'identity: { env: RP_AGE_OTHER }'), /cannot decrypt .*postgres\.tar\.gz\.age: wrong identity \(no identity matched/);
+      await expectFetchFailure('age-wrong-pass', ageStore('shop.dump.age', 'passphrase: { env: RP_WRONG_PASS }'), /cannot decrypt .*shop\.dump\.age: wrong passphrase/);
+      await copyFile(join(dir, 'postgres.tar.gz.age'), join(dir, 'cut.tar.gz.age'));
+      await truncate(join(dir, 'cut.tar.gz.age'), (await stat(join(dir, 'cut.tar.gz.age'))).size - 100);
+      await expectFetchFailure('age-truncated', ageStore('cut.tar.gz.age', 'identity: { env: RP_AGE_IDENTITY }'), /cannot decrypt .*cut\.tar\.gz\.age: the age payload does not authenticate .*truncated or was altered/);
+      await expectFetchFailure('age-not-age', ageStore('postgres.tar.gz', 'identity: { env: RP_AGE_IDENTITY }'), /cannot decrypt .*postgres\.tar\.gz: not an age file/);
+      delete process.env.RP_AGE_OTHER;
     });
   });
 

@@ -1,4 +1,4 @@
-import type { CoreV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
+import type { AppsV1Api, CoreV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 import { ExitCode, RestoreproofError, errorMessage } from '../../errors.ts';
 
 type ClientNode = typeof import('@kubernetes/client-node');
@@ -13,9 +13,12 @@ export function clientNode(): Promise<ClientNode> {
 export interface Kube {
   config: KubeConfig;
   core: CoreV1Api;
+  apps: AppsV1Api;
   networking: NetworkingV1Api;
   /** The context in use, or `in-cluster`. */
   context: string;
+  /** The context's namespace (in a pod: its own), else `default`. */
+  namespace: string;
   /** The API server URL, for messages. */
   server: string;
 }
@@ -50,8 +53,10 @@ export function kube(): Promise<Kube> {
     return {
       config,
       core: config.makeApiClient(k8s.CoreV1Api),
+      apps: config.makeApiClient(k8s.AppsV1Api),
       networking: config.makeApiClient(k8s.NetworkingV1Api),
       context: config.getCurrentContext() || 'in-cluster',
+      namespace: config.getContextObject(config.getCurrentContext())?.namespace || 'default',
       server: cluster.server,
     };
   })();
