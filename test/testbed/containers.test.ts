@@ -46,7 +46,7 @@ describe('test bed: docker (local images through testcontainers)', function () {
       .withExposedPorts(...ports)
       .withLabels({ 'restoreproof.run': runId })
       .withPullPolicy(tc.PullPolicy.defaultPolicy())
-      .withStartupTimeout(120_000);
+      .withStartupTimeout(60_000); // under mocha's 120 s, so testcontainers says what it waited for
   }
 
   async function start(c: ReturnType<typeof container>): Promise<Started> {

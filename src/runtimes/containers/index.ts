@@ -219,6 +219,9 @@ let testcontainers: Promise<typeof import('testcontainers')> | undefined;
 /** Loaded on first use: the local runtime never pays for it. Ryuk is off unless asked for: kept stores must outlive this process, and our labels plus `restoreproof gc` do its job. */
 function loadTestcontainers(): Promise<typeof import('testcontainers')> {
   process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+  // A local engine's ports are published on 127.0.0.1 only. Where /.dockerenv exists (CI runners,
+  // some VMs), testcontainers would otherwise resolve the host to the bridge gateway, and cache it.
+  if (engineIsLocal()) process.env.TESTCONTAINERS_HOST_OVERRIDE ??= '127.0.0.1';
   testcontainers ??= import('testcontainers');
   return testcontainers;
 }
