@@ -50,6 +50,7 @@ K8S_POD_CIDR=10.213.0.0/16
 K8S_SERVICE_CIDR=10.214.0.0/16
 K8S_PAUSE_IMAGE=restoreproof-testbed/pause:3.10
 K8S_KUBECONFIG="$K8S_DIR/admin.kubeconfig"
+K8S_BRIDGE=rptb-k8s0
 K8S_PROCS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet)
 
 k8s_node_ip() { ip -4 route get 1.1.1.1 2>/dev/null | sed -nE 's/.* src ([0-9.]+).*/\1/p' | head -n1; }
@@ -123,7 +124,7 @@ k8s_configs() {
   "cniVersion": "0.4.0",
   "name": "restoreproof-testbed",
   "plugins": [
-    { "type": "bridge", "bridge": "rptb-k8s0", "isGateway": true, "ipMasq": true, "hairpinMode": true,
+    { "type": "bridge", "bridge": "$K8S_BRIDGE", "isGateway": true, "ipMasq": true, "hairpinMode": true,
       "ipam": { "type": "host-local", "ranges": [[{ "subnet": "$K8S_POD_CIDR" }]], "routes": [{ "dst": "0.0.0.0/0" }], "dataDir": "$K8S_RUN/cni-ipam" } },
     { "type": "portmap", "capabilities": { "portMappings": true } }
   ]
@@ -275,10 +276,25 @@ k8s_import_images() {
   log "kubernetes: imported in $((SECONDS - t0))s"
 }
 
+# dockerd sets the FORWARD policy to DROP, and with br_netfilter that also drops traffic between
+# pods on the cluster's bridge (an app pod reaching a store pod). Accept what enters or leaves it.
+k8s_forward_rules() {
+  local op=$1 dir
+  command -v iptables >/dev/null || return 0
+  for dir in -i -o; do
+    if [[ $op == add ]]; then
+      iptables -C FORWARD "$dir" "$K8S_BRIDGE" -j ACCEPT 2>/dev/null || iptables -I FORWARD "$dir" "$K8S_BRIDGE" -j ACCEPT
+    else
+      while iptables -D FORWARD "$dir" "$K8S_BRIDGE" -j ACCEPT 2>/dev/null; do :; done
+    fi
+  done
+}
+
 start_kubernetes() {
   local ip; ip=$(k8s_node_ip)
   [[ -n $ip ]] || { warn "kubernetes: no node IP (no default route)"; return 1; }
   k8s_pki && k8s_configs || return 1
+  k8s_forward_rules add || { warn "kubernetes: cannot add the FORWARD rules for $K8S_BRIDGE"; return 1; }
   local pki="$K8S_DIR/pki" b
   for b in kube-apiserver kube-controller-manager kube-scheduler kubelet; do
     [[ -x $CACHE/bin/$b ]] || { warn "kubernetes: $CACHE/bin/$b missing"; return 1; }
@@ -353,6 +369,7 @@ _k8s_diagnose() {
 # containerd), then unmounts what they left under the cluster's directories.
 stop_kubernetes() {
   local p pid sock="$K8S_RUN/containerd.sock" t
+  k8s_forward_rules delete
   pid=$(_k8s_pid kubelet) && { kill "$pid" 2>/dev/null; _k8s_wait 20 "kubelet exit" _k8s_gone "$pid" || kill -9 "$pid" 2>/dev/null; }
   if _k8s_pid containerd >/dev/null; then
     for t in $(ctr --address "$sock" -n k8s.io tasks ls -q 2>/dev/null); do ctr --address "$sock" -n k8s.io tasks kill -s SIGKILL "$t" >/dev/null 2>&1 || true; done

@@ -58,13 +58,14 @@ function describeEnvironment(report: RunReport): NonNullable<RunReport['environm
   const namespace = resources.find((r) => r.kind === 'namespace')?.id;
   const containers = resources.filter((r) => r.kind === 'container').length;
   const pods = resources.filter((r) => r.kind === 'pod').length;
-  const policy = resources.find((r) => r.kind === 'networkpolicy')?.id;
+  const policy = resources.find((r) => r.kind === 'networkpolicy' && r.store !== 'app')?.id;
+  const appPolicy = resources.find((r) => r.kind === 'networkpolicy' && r.store === 'app')?.id;
   const created = containers ? `${containers} container(s) created for this run` : pods ? `${pods} pod(s) created for this run` : 'stores created for this run';
   return {
     runtime: report.runtime,
     isolation:
       isolation[report.runtime] ??
-      `runtime ${report.runtime}: ${created}${network ? ` on network ${network}` : ''}${namespace ? ` in namespace ${namespace}` : ''}${policy ? `, isolated by the default-deny NetworkPolicy ${policy} (no ingress or egress; enforced where the cluster's network plugin implements NetworkPolicy)` : ''}`,
+      `runtime ${report.runtime}: ${created}${network ? ` on network ${network}` : ''}${namespace ? ` in namespace ${namespace}` : ''}${policy ? `, isolated by the default-deny NetworkPolicy ${policy} (no ingress or egress; enforced where the cluster's network plugin implements NetworkPolicy)` : ''}${appPolicy ? `; ${appPolicy} lets the app's pods (and only them) reach the stores` : ''}`,
     images: [...new Set(resources.flatMap((r) => (r.image ? [r.image] : [])))].map((name) => ({ name })),
     ...(report.runtime === 'local' ? { network: 'loopback (127.0.0.1)' } : network ? { network } : {}),
     ...(namespace ? { namespace } : {}),

@@ -16,7 +16,7 @@ export interface StoreEndpoint {
 
 /** Anything a run creates; recorded in the evidence and removed at teardown. */
 export interface ResourceRecord {
-  kind: 'process' | 'directory' | 'container' | 'network' | 'namespace' | 'pod' | 'service' | 'secret' | 'networkpolicy';
+  kind: 'process' | 'directory' | 'container' | 'network' | 'namespace' | 'pod' | 'service' | 'secret' | 'networkpolicy' | 'deployment';
   id: string;
   store?: string;
   /** Filled in at teardown. */

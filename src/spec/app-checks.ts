@@ -30,8 +30,8 @@ export function appIssues(drill: DrillDocument): Issue[] {
 
 /**
  * What spec.app needs from the runtime that hosts it: `local` runs a command on this machine;
- * `containers` runs an image, or a command in the default app image, where a path relative to the
- * drill (a file on this machine) does not exist. Checked at load for a drill that names its
+ * `containers` and `kubernetes` run an image, or a command in the default app image, where a path
+ * relative to the drill (a file on this machine) does not exist. Checked at load for a drill that names its
  * runtime, and again once `auto` or --runtime has chosen one.
  */
 export function appRuntimeIssues(runtime: string, app: AppSpec): Issue[] {
@@ -40,7 +40,7 @@ export function appRuntimeIssues(runtime: string, app: AppSpec): Issue[] {
     if (!app.command) issues.push([['command'], `the local runtime runs spec.app as a command on this machine and needs command${app.image ? ` (image ${app.image} is for --runtime containers)` : ''}`]);
     return issues;
   }
-  if (runtime === 'containers') {
+  if (runtime === 'containers' || runtime === 'kubernetes') {
     const hostPath = (argv: string[] | undefined) => argv?.[0] !== undefined && argv[0].includes('/') && !argv[0].startsWith('/');
     if (!app.image && hostPath(app.command)) {
       issues.push([['command', 0], `without image, the command runs in the default app image, where ${app.command![0]} (a path relative to the drill on this machine) does not exist; give spec.app.image, or a command on the image's PATH (e.g. node) with the sources in cwd`]);

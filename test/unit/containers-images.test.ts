@@ -65,6 +65,9 @@ describe('containers runtime: image choice and limits', () => {
     assert.deepEqual(appRuntimeIssues('containers', { command: ['node', './server.ts'], cwd: '../app' }), []);
     assert.deepEqual(appRuntimeIssues('local', { command: ['node', '../../test/fixtures/app/server.ts'] }), []);
     assert.deepEqual(appRuntimeIssues('containers', { command: ['node', 'x.ts'], migrate: { command: ['./migrate'] } })[0]![0], ['migrate', 'command', 0]);
+    // kubernetes runs images like containers: the same rules.
+    assert.deepEqual(appRuntimeIssues('kubernetes', { command: ['node', 'server.ts'], cwd: 'app' }), []);
+    assert.deepEqual(appRuntimeIssues('kubernetes', { command: ['./bin/app'] })[0]![0], ['command', 0]);
   });
 
   it('memory limits in the usual spellings', () => {

@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { RestoreproofError, errorMessage } from '../../errors.ts';
 import { parseDuration } from '../../run/context.ts';
+import { LogRing } from '../../util/log-ring.ts';
 import { redact } from '../../util/redact.ts';
 import type { StoreAddress } from '../../app/env.ts';
 import type { AppRequest, AppTaskResult, ResourceRecord, Runtime, StartedApp, StartedStore } from '../types.ts';
@@ -29,21 +30,6 @@ function engineHost(): string {
     return new URL(dockerHost()).hostname || '127.0.0.1';
   } catch {
     return '127.0.0.1';
-  }
-}
-
-/** The last lines a container wrote, kept as they arrive, so `logTail` can answer at once. */
-class LogRing {
-  private lines: string[] = [];
-  private partial = '';
-  push(chunk: string): void {
-    const parts = (this.partial + chunk).split('\n');
-    this.partial = parts.pop()!;
-    this.lines.push(...parts);
-    if (this.lines.length > 400) this.lines = this.lines.slice(-200);
-  }
-  tail(n: number): string {
-    return [...this.lines, ...(this.partial ? [this.partial] : [])].slice(-n).join('\n');
   }
 }
 

@@ -7,13 +7,12 @@ import { parseMemory, recipeFor, type Recipe } from '../containers/index.ts';
 import { resolveImage } from '../containers/images.ts';
 import { addEntry, addPath } from '../containers/store.ts';
 import type { ProvisionRequest, ResourceRecord, Runtime, StartedStore, StoreEndpoint } from '../types.ts';
-import { apiMessage, dnsLabel, kube, kubeError, statusOf } from './client.ts';
-import { namespaceName, runNamespace, type RunNamespace } from './namespace.ts';
-import { KubeStore, PodForward, podExec, podLogTail, podUntar, stageRoot, type ExecTarget } from './store.ts';
+import { dnsLabel, kube, kubeError } from './client.ts';
+import { namespaceName, runNamespace } from './namespace.ts';
+import { createPod, startTimeoutMs, waitRunning } from './pods.ts';
+import { KubeStore, PodForward, READY_FILE, podExec, podLogTail, podUntar, stageRoot, stagingInitContainer, type ExecTarget } from './store.ts';
+import { runKubeAppTask, startKubeApp } from './app.ts';
 
-/** The file the staging init container waits for before the store starts (Redis: its snapshot goes in first). */
-const READY_FILE = '/restoreproof-ready/ready';
-const startTimeoutMs = () => Number(process.env.RESTOREPROOF_KUBE_START_TIMEOUT_MS) || 300_000;
 
 /** A Kubernetes object name that also works as a DNS-1035 label (Services need a leading letter). */
 const objectName = (storeName: string) => dnsLabel(/^[a-z]/i.test(storeName) ? storeName : `s-${storeName}`);
@@ -48,17 +47,7 @@ export function podFor(options: { name: string; storeName: string; image: string
       ...(k8s?.imagePullSecrets?.length ? { imagePullSecrets: k8s.imagePullSecrets.map((name) => ({ name })) } : {}),
       ...(k8s?.nodeSelector ? { nodeSelector: k8s.nodeSelector } : {}),
       ...(k8s?.tolerations ? { tolerations: k8s.tolerations } : {}),
-      ...(earlyDirs.length
-        ? {
-            initContainers: [{
-              name: 'stage',
-              image: options.image,
-              imagePullPolicy: 'IfNotPresent',
-              command: ['sh', '-c', `until [ -e ${READY_FILE} ]; do sleep 0.2; done`],
-              volumeMounts: [...mounts, { name: 'ready', mountPath: posix.dirname(READY_FILE) }],
-            }],
-          }
-        : {}),
+      ...(earlyDirs.length ? { initContainers: [stagingInitContainer(options.image, mounts)] } : {}),
       containers: [{
         name: 'store',
         image: options.image,
@@ -72,56 +61,6 @@ export function podFor(options: { name: string; storeName: string; image: string
       volumes,
     },
   };
-}
-
-/** Waits until the named container runs; a pod that cannot start fails at once with the reason (image pull, crash, config). */
-async function waitRunning(target: ExecTarget, init: boolean, signal: AbortSignal, deadline: number): Promise<void> {
-  const k = await kube();
-  let last = 'pending';
-  while (Date.now() < deadline) {
-    signal.throwIfAborted();
-    let pod: V1Pod;
-    try {
-      pod = await k.core.readNamespacedPod({ name: target.pod, namespace: target.namespace });
-    } catch (err) {
-      throw kubeError(err, `reading pod ${target.namespace}/${target.pod}`, k.server);
-    }
-    const statuses = init ? pod.status?.initContainerStatuses : pod.status?.containerStatuses;
-    const state = statuses?.find((c) => c.name === target.container)?.state;
-    if (state?.running) return;
-    const waiting = state?.waiting;
-    if (waiting && /ErrImagePull|ImagePullBackOff|InvalidImageName|CreateContainerConfigError|CreateContainerError|CrashLoopBackOff|RunContainerError/.test(waiting.reason ?? '')) {
-      throw new RestoreproofError(/Image/.test(waiting.reason ?? '') ? 'E_IMAGE' : 'E_PROVISION', `pod ${target.namespace}/${target.pod}: ${waiting.reason}: ${waiting.message ?? ''}`.trim(), /Image/.test(waiting.reason ?? '') ? { hint: 'make the image pullable by the cluster (imagePullSecrets under kubernetes:, or the image map)' } : {});
-    }
-    if (state?.terminated || pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded') {
-      const t = state?.terminated;
-      throw new RestoreproofError('E_PROVISION', `pod ${target.namespace}/${target.pod} stopped during start-up (${t ? `exit code ${t.exitCode}${t.reason ? `, ${t.reason}` : ''}` : pod.status?.phase}); its last log lines:\n${await podLogTail(target)}`);
-    }
-    const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
-    last = waiting?.reason ? `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}` : scheduled?.status === 'False' ? `unschedulable: ${scheduled.message}` : (pod.status?.phase ?? 'pending');
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new RestoreproofError('E_PROVISION', `pod ${target.namespace}/${target.pod} did not start within ${startTimeoutMs() / 1000}s (${last})`);
-}
-
-/**
- * Creates the pod. Right after a namespace is created, its `default` ServiceAccount may not exist
- * yet (the controller-manager makes it) and admission refuses pods until it does: that is retried.
- */
-async function createPod(namespace: string, body: V1Pod, signal: AbortSignal): Promise<void> {
-  const k = await kube();
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      await k.core.createNamespacedPod({ namespace, body });
-      return;
-    } catch (err) {
-      const waitingForAccount = statusOf(err) === 403 && /service ?account/i.test(apiMessage(err)) && !/cannot create resource/.test(apiMessage(err));
-      if (!waitingForAccount || Date.now() > deadline) throw kubeError(err, `creating pod ${body.metadata?.name} in ${namespace}`, k.server);
-    }
-    signal.throwIfAborted();
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 async function startStore(request: ProvisionRequest): Promise<StartedStore> {
@@ -177,7 +116,9 @@ async function startStore(request: ProvisionRequest): Promise<StartedStore> {
       const done = await podExec(stage, ['sh', '-c', `chmod -R a+rwX ${[...new Set(pod.spec.containers[0]!.volumeMounts!.slice(1).map((m) => m.mountPath))].join(' ')} && touch ${READY_FILE}`], { signal });
       if (done.exitCode !== 0) throw new RestoreproofError('E_KUBE_STAGE', `pod ${ns.name}/${name}: finishing the staging failed: ${done.stderr.trim()}`);
     }
-    await waitRunning(target, false, signal, deadline);
+    const running = await waitRunning(target, false, signal, deadline);
+    // The app pod reaches the store at its pod IP: it needs neither cluster DNS nor kube-proxy.
+    const podAddress = { host: running.status?.podIP ?? `${name}.${ns.name}.svc`, port: recipe.port };
     const port = await forward.start();
     const endpoint: StoreEndpoint = { host: '127.0.0.1', port, user: recipe.user, password: recipe.password };
     records[records.length - 2]!.ports = { [`${recipe.port}/tcp`]: `127.0.0.1:${port} (port-forward)` };
@@ -200,6 +141,7 @@ async function startStore(request: ProvisionRequest): Promise<StartedStore> {
       image,
       target,
       endpoint,
+      podAddress,
       version,
       namespace: ns,
       forward,
@@ -262,4 +204,6 @@ export const kubernetesRuntime: Runtime = {
   async provision(request) {
     return startStore(request);
   },
+  startApp: startKubeApp,
+  runAppTask: runKubeAppTask,
 };

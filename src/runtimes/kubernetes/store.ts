@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { basename, posix } from 'node:path';
 import { PassThrough, Writable, type Readable } from 'node:stream';
-import type { V1Status } from '@kubernetes/client-node';
+import type { V1Container, V1Status, V1VolumeMount } from '@kubernetes/client-node';
 import { pack as tarPack } from 'tar-stream';
 import { RestoreproofError, errorMessage } from '../../errors.ts';
 import type { ToolResult } from '../../util/process.ts';
@@ -10,6 +10,19 @@ import { feedTar } from '../containers/store.ts';
 import type { ExecOptions, ResourceRecord, StartedStore, StoreEndpoint } from '../types.ts';
 import { clientNode, kube, kubeError } from './client.ts';
 import type { RunNamespace } from './namespace.ts';
+
+/** The file a staging init container waits for before the main container starts (files it needs go in first). */
+export const READY_FILE = '/restoreproof-ready/ready';
+/** The init container that holds a pod back until files are streamed in and READY_FILE is touched (needs a `ready` emptyDir volume). */
+export function stagingInitContainer(image: string, mounts: V1VolumeMount[]): V1Container {
+  return {
+    name: 'stage',
+    image,
+    imagePullPolicy: 'IfNotPresent',
+    command: ['sh', '-c', `until [ -e ${READY_FILE} ]; do sleep 0.2; done`],
+    volumeMounts: [...mounts, { name: 'ready', mountPath: posix.dirname(READY_FILE) }],
+  };
+}
 
 /** Where staged artefacts go inside a store's pod (an emptyDir volume). */
 export const stageRoot = '/restoreproof';
@@ -180,6 +193,8 @@ export interface KubeStoreOptions {
   image: string;
   target: ExecTarget;
   endpoint: StoreEndpoint;
+  /** Where other pods of the run (the app) reach the store. */
+  podAddress: { host: string; port: number };
   version: string;
   namespace: RunNamespace;
   forward: PodForward;
@@ -212,6 +227,11 @@ export class KubeStore implements StartedStore {
 
   get resources(): readonly ResourceRecord[] {
     return this.options.records;
+  }
+
+  /** Where other pods of the run (the app) reach the store. */
+  get podAddress(): { host: string; port: number } {
+    return this.options.podAddress;
   }
 
   url(database?: string): string {
