@@ -7,66 +7,14 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makePlatformBackups, type PlatformBackups } from '../../scripts/lib/platform-backups.ts';
-import type { RunReport } from '../../src/report/types.ts';
 import { runDrill } from '../../src/run/run.ts';
 import type { RuntimeName } from '../../src/spec/types.ts';
 import { requireBackends, testbedImageEnv, useTestbedBinaries, useTestbedImages } from '../support/backends.ts';
+import { conformanceDrills, outcomeOf, type Outcome } from '../support/conformance.ts';
 import { assertValidReport, demoBackups, fixtureDrill, processesMatching } from '../support/fixtures.ts';
 
 const runtimeNames: RuntimeName[] = ['local', 'containers'];
-
-/** What a drill must come to, whatever the runtime. */
-interface Outcome {
-  status: RunReport['status'];
-  exitCode: number;
-  stores: Record<string, string>;
-  checks: Record<string, string>;
-}
-
-const outcomeOf = (r: RunReport): Outcome => ({
-  status: r.status,
-  exitCode: r.exitCode,
-  stores: Object.fromEntries(r.stores.map((s) => [s.name, s.status])),
-  checks: Object.fromEntries(r.checks.map((c) => [c.id, c.status])),
-});
-
-const drills: { file: string; env: () => Record<string, string>; expect: (o: Outcome, r: RunReport) => void }[] = [
-  {
-    file: 'shop.yaml',
-    env: () => ({}),
-    expect: (o) => {
-      assert.equal(o.status, 'passed');
-      assert.deepEqual(o.checks, { customers: 'passed', events: 'passed', 'shop-baseline': 'passed', 'shop-schema': 'passed' });
-    },
-  },
-  {
-    file: 'platform.yaml',
-    env: () => ({ RESTOREPROOF_PLATFORM: platform.dir }),
-    expect: (o, r) => {
-      assert.equal(o.status, 'passed', JSON.stringify(r.errors));
-      assert.deepEqual(o.stores, { mongo: 'passed', db: 'passed', bucket: 'passed', sessions: 'passed' });
-      assert.equal(Object.values(o.checks).filter((s) => s === 'passed').length, 14);
-    },
-  },
-  {
-    file: 'count-fails.yaml',
-    env: () => ({}),
-    expect: (o) => {
-      assert.equal(o.exitCode, 1);
-      assert.deepEqual(o.checks, { 'customers-ok': 'passed', 'too-many-customers': 'failed' });
-    },
-  },
-  {
-    file: 'truncated.yaml',
-    env: () => ({}),
-    expect: (o, r) => {
-      assert.equal(o.exitCode, 1);
-      assert.deepEqual(o.stores, { app: 'failed' });
-      assert.deepEqual(Object.values(o.checks), ['skipped']);
-      assert.match(r.stores[0]!.steps[0]!.error ?? '', /pg_restore/);
-    },
-  },
-];
+// kubernetes: test/kubernetes/conformance.test.ts runs the same drills once the cluster is up.
 
 let work: string;
 let fixtures: string;
@@ -96,12 +44,12 @@ describe('conformance: the same drills on every runtime', function () {
       });
       after(() => restoreEnv?.());
 
-      for (const drill of drills) {
+      for (const drill of conformanceDrills) {
         it(`${drill.file}`, async () => {
           const report = await runDrill(fixtureDrill(drill.file), {
             runtime,
             reportDir: join(work, 'reports'),
-            env: { ...process.env, RESTOREPROOF_FIXTURES: fixtures, ...drill.env() },
+            env: { ...process.env, RESTOREPROOF_FIXTURES: fixtures, RESTOREPROOF_PLATFORM: platform.dir },
           });
           assertValidReport(report);
           assert.equal(report.runtime, runtime);

@@ -9,35 +9,28 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { RunReport } from '../../src/report/types.ts';
 import { runDrill } from '../../src/run/run.ts';
 import { makeAppFixture, type AppFixture } from '../support/audit-chain.ts';
-import { repoRoot, requireBackends, testbed, testbedImageEnv, useTestbedBinaries } from '../support/backends.ts';
+import { repoRoot, requireBackends, useTestbedBinaries, useTestbedCluster } from '../support/backends.ts';
 import { assertValidReport } from '../support/fixtures.ts';
 
 describe('spec.app on the kubernetes runtime (test bed cluster)', function () {
   let work: string;
   let fixture: AppFixture;
   let core: CoreV1Api;
-  const saved: Record<string, string | undefined> = {};
+  let restoreEnv: (() => void) | undefined;
 
   before(async function () {
     requireBackends(this, 'kubernetes', 'docker', 'postgres');
     useTestbedBinaries();
-    const kubeconfig = (testbed().backends.kubernetes as { kubeconfig: string }).kubeconfig;
-    const env: Record<string, string> = { ...testbedImageEnv(), KUBECONFIG: kubeconfig, TEST_APP_TOKEN: 'tok-k8s-5d2a91', TEST_APP_TOKEN_HEADER: 'Bearer tok-k8s-5d2a91' };
-    for (const [k, v] of Object.entries(env)) {
-      saved[k] = process.env[k];
-      process.env[k] = v;
-    }
+    const cluster = useTestbedCluster({ TEST_APP_TOKEN: 'tok-k8s-5d2a91', TEST_APP_TOKEN_HEADER: 'Bearer tok-k8s-5d2a91' });
+    restoreEnv = cluster.restore;
     const config = new KubeConfig();
-    config.loadFromFile(kubeconfig);
+    config.loadFromFile(cluster.kubeconfig);
     core = config.makeApiClient(CoreV1Api);
     work = await mkdtemp(join(tmpdir(), 'restoreproof-test-k8s-app-'));
     fixture = await makeAppFixture(work);
   });
   after(async () => {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    restoreEnv?.();
     if (work) await rm(work, { recursive: true, force: true });
   });
 

@@ -135,7 +135,7 @@ describe('kubernetes runtime on the test bed cluster', function () {
     assert.match(error.hint ?? result.stderr, /deploy\/rbac\.yaml/);
   });
 
-  it('deploy/rbac.yaml is enough for the platform drill and refuses unlabelled namespaces and pods elsewhere', async () => {
+  it('deploy/rbac.yaml is enough for the platform drill and for spec.app, and refuses unlabelled namespaces and pods elsewhere', async () => {
     const admin = new KubeConfig();
     admin.loadFromFile(kubeconfig);
     const objects = KubernetesObjectApi.makeApiClient(admin);
@@ -150,6 +150,24 @@ describe('kubernetes runtime on the test bed cluster', function () {
       const report = JSON.parse(result.stdout);
       assert.equal(report.teardown.status, 'completed');
       assert.deepEqual(await namespacesOf(report.runId), []);
+      // spec.app: a Deployment, a Service, Secrets, a NetworkPolicy and a migration pod. The store is
+      // named app too: the app's objects must take other names (app-2).
+      const appDrill = join(work, 'rbac-app.yaml');
+      await writeFile(appDrill, [
+        'apiVersion: restoreproof/v1', 'kind: RestoreDrill', 'metadata: { name: rbac-app }', 'spec:',
+        '  stores:', '    app:', '      engine: postgres', '      restore: [ { artefact: "${RESTOREPROOF_FIXTURES}/shop.dump", database: shop } ]',
+        '  app:',
+        `    command: [node, -e, "require('http').createServer((q, s) => s.end(process.env.DATABASE_URL ? 'ok' : 'no db')).listen(process.env.PORT)"]`,
+        '    env: { DATABASE_URL: "${stores.app.url:shop}" }',
+        '    migrate: { command: [node, -e, "process.exit(process.env.DATABASE_URL ? 0 : 4)"], env: { DATABASE_URL: "${stores.app.url:shop}" } }',
+        '  checks:',
+        '    - { id: up, type: http, path: /, expect: { status: 200, body: "^ok$" }, retry: { until: 30s } }',
+      ].join('\n'));
+      const app = await runCli(['run', appDrill, '--runtime', 'kubernetes', '--report-dir', join(work, 'reports'), '--json'], {
+        env: { ...env(), KUBECONFIG: sa, RESTOREPROOF_FIXTURES: fixtures },
+      });
+      assert.equal(app.code, 0, app.stderr);
+      assert.deepEqual(await namespacesOf(JSON.parse(app.stdout).runId), []);
       const asHarness = new KubeConfig();
       asHarness.loadFromFile(sa);
       const harness = asHarness.makeApiClient(CoreV1Api);

@@ -82,13 +82,23 @@ export function testbedImageEnv(): Record<string, string> {
   return vars;
 }
 
+/** The test bed cluster's kubeconfig, with the test bed's images, for the kubernetes runtime (KUBECONFIG, RESTOREPROOF_IMAGE_*). */
+export function useTestbedCluster(extra: Record<string, string> = {}): { kubeconfig: string; restore: () => void } {
+  const kubeconfig = (testbed().backends.kubernetes as { kubeconfig: string }).kubeconfig;
+  return { kubeconfig, restore: useEnv({ ...testbedImageEnv(), KUBECONFIG: kubeconfig, ...extra }) };
+}
+
 /**
  * Points the containers runtime at the test bed's engine and images, beside useTestbedBinaries.
  * Returns a function that puts the environment back: with DOCKER_HOST set, `auto` would pick
  * containers for every later suite.
  */
 export function useTestbedImages(): () => void {
-  const vars = testbedImageEnv();
+  return useEnv(testbedImageEnv());
+}
+
+/** Sets environment variables for a suite; returns a function that puts the previous values back. */
+export function useEnv(vars: Record<string, string>): () => void {
   const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
   Object.assign(process.env, vars);
   return () => {

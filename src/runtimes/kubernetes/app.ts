@@ -13,7 +13,7 @@ import { addPath } from '../containers/store.ts';
 import type { AppRequest, AppTaskResult, ResourceRecord, Runtime, StartedApp, StartedStore } from '../types.ts';
 import { kube, kubeError, statusOf, type Kube } from './client.ts';
 import { runNamespace, type RunNamespace } from './namespace.ts';
-import { createPod, waitRunning } from './pods.ts';
+import { createPod, fatalWaiting, waitRunning } from './pods.ts';
 import { KubeStore, PodForward, READY_FILE, podExec, podLogTail, stagingInitContainer, type ExecTarget } from './store.ts';
 
 /** The NetworkPolicy that opens the stores to the app's pods (and only to them) under the namespace's default deny. */
@@ -161,7 +161,7 @@ export const startKubeApp: NonNullable<Runtime['startApp']> = async (request: Ap
   const ns = runNamespace(request.runId, request.drillName);
   await ns.acquire();
   const labels = { ...ns.labels(), [LABEL_ROLE]: 'app' };
-  const name = objectName('app');
+  const name = ns.freeName(objectName('app'));
   const secret = `${name}-env`;
   const records: ResourceRecord[] = [
     { kind: 'deployment', id: `${ns.name}/${name}`, store: 'app', image },
@@ -230,7 +230,7 @@ export const startKubeApp: NonNullable<Runtime['startApp']> = async (request: Ap
         throw new RestoreproofError('E_IMAGE', `app image ${image}: ${waiting.reason}: ${waiting.message ?? ''}`.trim(), { hint: 'make the image pullable by the cluster, or name another with spec.app.image, RESTOREPROOF_IMAGE_APP or the image map key "app"' });
       }
       const died = status?.state?.terminated ?? (status?.restartCount ? status.lastState?.terminated : undefined);
-      if (died || (waiting && /CrashLoopBackOff|CreateContainerError|CreateContainerConfigError|RunContainerError/.test(waiting.reason ?? ''))) {
+      if (died || (waiting && fatalWaiting(waiting, /CrashLoopBackOff|CreateContainerError|CreateContainerConfigError|RunContainerError/))) {
         const how = died ? `exit code ${died.exitCode}${died.reason && died.reason !== 'Error' ? `, ${died.reason}` : ''}` : `${waiting!.reason}: ${waiting!.message ?? ''}`;
         throw new RestoreproofError('E_APP_START', `app (${what}) exited during start-up (${how}); last log lines:\n${await appLog(target, !status?.state?.terminated && Boolean(status?.restartCount))}`, {
           hint: `the app must listen on $PORT (${port}) on 0.0.0.0 ($HOST) in its pod; stores are reached through \${stores.<name>.host}/.port (their pod IPs)`,
@@ -284,7 +284,7 @@ export const runKubeAppTask: NonNullable<Runtime['runAppTask']> = async (request
   const ns = runNamespace(request.runId, request.drillName);
   await ns.acquire();
   const labels = { ...ns.labels(), [LABEL_ROLE]: 'migrate' };
-  const name = objectName('migrate');
+  const name = ns.freeName(objectName('migrate'));
   const secret = `${name}-env`;
   const records: ResourceRecord[] = [
     { kind: 'pod', id: `${ns.name}/${name}`, store: 'app', image },
@@ -312,7 +312,7 @@ export const runKubeAppTask: NonNullable<Runtime['runAppTask']> = async (request
       });
       const state = pod.status?.containerStatuses?.find((c) => c.name === 'app')?.state;
       const waiting = state?.waiting;
-      if (waiting && /ErrImagePull|ImagePullBackOff|InvalidImageName|CreateContainerError|CreateContainerConfigError/.test(waiting.reason ?? '')) {
+      if (waiting && fatalWaiting(waiting, /ErrImagePull|ImagePullBackOff|InvalidImageName|CreateContainerError|CreateContainerConfigError/)) {
         throw new RestoreproofError(/Image/.test(waiting.reason ?? '') ? 'E_IMAGE' : 'E_APP_MIGRATE', `migration pod ${ns.name}/${name}: ${waiting.reason}: ${waiting.message ?? ''}`.trim());
       }
       if (state?.terminated) {

@@ -48,6 +48,14 @@ export class RunNamespace {
     this.tracked.push(this.record, this.policyRecord);
   }
 
+  /** `base`, or `base-2`, `base-3`…: a name that neither it nor its `-env` Secret shares with an object of the namespace (stores are named by the drill). */
+  freeName(base: string): string {
+    const taken = new Set(this.tracked.map((r) => r.id.split('/').pop()!));
+    let name = base;
+    for (let i = 2; taken.has(name) || taken.has(`${name}-env`); i++) name = `${base}-${i}`;
+    return name;
+  }
+
   /** Records of objects created in the namespace; marked removed once the namespace is gone. */
   track(...records: ResourceRecord[]): void {
     this.tracked.push(...records);

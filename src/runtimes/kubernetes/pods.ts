@@ -3,6 +3,15 @@ import { RestoreproofError } from '../../errors.ts';
 import { apiMessage, kube, kubeError, statusOf } from './client.ts';
 import { podLogTail, type ExecTarget } from './store.ts';
 
+/**
+ * A container the kubelet cannot start for good. Not "failed to sync secret cache": right after a
+ * pod is bound, the kubelet may not yet be allowed to read its Secret (Node authorizer), and retries.
+ */
+export function fatalWaiting(waiting: { reason?: string; message?: string } | undefined, reasons: RegExp): boolean {
+  if (!waiting || !reasons.test(waiting.reason ?? '')) return false;
+  return !(waiting.reason === 'CreateContainerConfigError' && /failed to sync (secret|configmap) cache/i.test(waiting.message ?? ''));
+}
+
 export const startTimeoutMs = () => Number(process.env.RESTOREPROOF_KUBE_START_TIMEOUT_MS) || 300_000;
 
 /** Waits until the named container runs; a pod that cannot start fails at once with the reason (image pull, crash, config). */
@@ -21,7 +30,7 @@ export async function waitRunning(target: ExecTarget, init: boolean, signal: Abo
     const state = statuses?.find((c) => c.name === target.container)?.state;
     if (state?.running) return pod;
     const waiting = state?.waiting;
-    if (waiting && /ErrImagePull|ImagePullBackOff|InvalidImageName|CreateContainerConfigError|CreateContainerError|CrashLoopBackOff|RunContainerError/.test(waiting.reason ?? '')) {
+    if (waiting && fatalWaiting(waiting, /ErrImagePull|ImagePullBackOff|InvalidImageName|CreateContainerConfigError|CreateContainerError|CrashLoopBackOff|RunContainerError/)) {
       throw new RestoreproofError(/Image/.test(waiting.reason ?? '') ? 'E_IMAGE' : 'E_PROVISION', `pod ${target.namespace}/${target.pod}: ${waiting.reason}: ${waiting.message ?? ''}`.trim(), /Image/.test(waiting.reason ?? '') ? { hint: 'make the image pullable by the cluster (imagePullSecrets under kubernetes:, or the image map)' } : {});
     }
     if (state?.terminated || pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded') {
