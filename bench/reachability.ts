@@ -80,7 +80,7 @@ try {
 
   // Seeding a million objects one PUT at a time takes hours on two cores; MinIO's snowball
   // upload extracts a tar into one object per entry server-side.
-  const s3 = s3Client(bucket.endpoint);
+  const s3 = await s3Client(bucket.endpoint);
   await s3.makeBucket('bench', 'us-east-1');
   const t1 = performance.now();
   const batch = 50_000;

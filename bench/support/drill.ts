@@ -210,7 +210,7 @@ export async function rawMongo(b: BenchBackups, runId: string, servers: Servers)
 export async function rawBucket(b: BenchBackups, runId: string, servers: Servers): Promise<RawResult> {
   const [store, serverStartSeconds] = await timed(() => servers.start(runId, 'bucket', 's3', startLocalMinio));
   const [, seconds] = await timed(async () => {
-    const client = s3Client(store.endpoint);
+    const client = await s3Client(store.endpoint);
     await client.makeBucket(b.bucket, 'us-east-1');
     const files = (await readdir(b.bucketMirror, { recursive: true, withFileTypes: true })).filter((d) => d.isFile()).map((d) => join(d.parentPath, d.name));
     let next = 0;

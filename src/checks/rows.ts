@@ -1,4 +1,5 @@
-import { MongoClient, type Document } from 'mongodb';
+import type { Document } from 'mongodb';
+import { newMongoClient } from '../util/drivers.ts';
 import pg from 'pg';
 import QueryStream from 'pg-query-stream';
 import { connectPostgres } from '../engines/postgres/connect.ts';
@@ -147,7 +148,7 @@ function pickPath(doc: Document, path: string): unknown {
 }
 
 async function streamMongo(request: StreamRequest): Promise<RowStream> {
-  const client = new MongoClient(request.store.url(), { serverSelectionTimeoutMS: 5000, directConnection: true });
+  const client = await newMongoClient(request.store.url(), { serverSelectionTimeoutMS: 5000, directConnection: true });
   await client.connect();
   try {
     const collection = client.db(request.database).collection(request.collection!);

@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import * as Minio from 'minio';
 import { clientForUrl, listAll } from '../engines/s3/client.ts';
 import { RestoreproofError, ExitCode } from '../errors.ts';
 import { resolveSecret } from '../spec/secrets.ts';
@@ -17,7 +16,7 @@ export async function s3Reader(url: URL, spec: ArtefactSourceSpec, drillDir: str
   if (!endpoint) throw new RestoreproofError('E_SOURCE', `${url.href}: no S3 endpoint`, { exitCode: ExitCode.usage, hint: 'set s3.endpoint in the artefact or AWS_ENDPOINT_URL' });
   const accessKey = spec.s3?.accessKey ? await resolveSecret(spec.s3.accessKey, drillDir, `${url.href} accessKey`) : (process.env.AWS_ACCESS_KEY_ID ?? '');
   const secretKey = spec.s3?.secretKey ? await resolveSecret(spec.s3.secretKey, drillDir, `${url.href} secretKey`) : (process.env.AWS_SECRET_ACCESS_KEY ?? '');
-  const client = clientForUrl(endpoint, accessKey, secretKey, spec.s3?.region ?? process.env.AWS_REGION);
+  const client = await clientForUrl(endpoint, accessKey, secretKey, spec.s3?.region ?? process.env.AWS_REGION);
   const display = `s3://${bucket}/${base}`;
   const full = (key: string) => joinKey(base, key);
   const rel = (key: string) => (base ? key.slice(base.replace(/\/$/, '').length + 1) : key);
@@ -56,5 +55,5 @@ export async function s3Reader(url: URL, spec: ArtefactSourceSpec, drillDir: str
 
 function isNotFound(err: unknown): boolean {
   const code = (err as { code?: string }).code;
-  return code === 'NotFound' || code === 'NoSuchKey' || err instanceof Minio.S3Error && /not found|does not exist/i.test(err.message);
+  return code === 'NotFound' || code === 'NoSuchKey' || (err as Error)?.name === 'S3Error' && /not found|does not exist/i.test((err as Error).message);
 }

@@ -13,9 +13,7 @@ import { sha256File } from '../util/hash.ts';
 import { ageDecrypt, decryptError, opensslDecrypt } from './decrypt.ts';
 import { checkDigest, expectedDigest, verifyBundle } from './integrity.ts';
 import { localReader, type SourceEntry, type SourceReader } from './reader.ts';
-import { s3Reader } from './s3.ts';
 import { candidates, compilePattern, pickLatest, pickRandom, type Selection } from './select.ts';
-import { sftpReader } from './sftp.ts';
 import { byteLimit, compressionOf, decompressor, defaultLimits, parseSize, peek, untar, writeFileFrom, type Limits, type UnpackedFile } from './unpack.ts';
 
 /** What the evidence records about a fetched artefact (report ArtefactRecord.source). */
@@ -123,12 +121,13 @@ async function openReader(spec: ArtefactSourceSpec, rootOf: (path: string) => st
   if (/^s3:\/\//i.test(source)) {
     const url = new URL(source);
     url.pathname = rootOf(url.pathname);
-    return s3Reader(url, spec, ctx.drillDir);
+    // Remote readers load on first use (ssh2 alone is ~20 MiB).
+    return (await import('./s3.ts')).s3Reader(url, spec, ctx.drillDir);
   }
   if (/^sftp:\/\//i.test(source)) {
     const url = new URL(source);
     url.pathname = rootOf(decodeURIComponent(url.pathname));
-    return sftpReader(url, spec, ctx.drillDir, ctx.signal);
+    return (await import('./sftp.ts')).sftpReader(url, spec, ctx.drillDir, ctx.signal);
   }
   const local = /^file:\/\//i.test(source) ? new URL(source).pathname : resolve(ctx.drillDir, source);
   return localReader(rootOf(local) || '/');

@@ -221,7 +221,7 @@ describe('sources: fetch, verify, decrypt and unpack backups as they exist in th
     before(async function () {
       requireBackends(this, 'minio');
       minio = await startLocalMinio({ runId: `${newRunId()}-src`, drillName: 'sources', storeName: 'backup-bucket', spec: { engine: 's3', restore: [] }, drillDir: work, signal: controller.signal });
-      const client = s3Client(minio.endpoint);
+      const client = await s3Client(minio.endpoint);
       await client.makeBucket('backups');
       for (const night of ['2026-03-01', '2026-03-02']) {
         for (const name of await readdir(join(dated, night))) await client.putObject('backups', `nightly/${night}/${name}`, createReadStream(join(dated, night, name)));

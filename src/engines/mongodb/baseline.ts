@@ -1,4 +1,4 @@
-import { MongoClient } from 'mongodb';
+import { newMongoClient } from '../../util/drivers.ts';
 import type { BaselineFile } from '../../spec/baseline.ts';
 import { AuthenticationError, RestoreproofError } from '../../errors.ts';
 import { redact } from '../../util/redact.ts';
@@ -11,7 +11,7 @@ import { toolVersion } from '../../version.ts';
  */
 export async function captureMongoBaseline(options: { connectionString: string; databases?: string[] }): Promise<BaselineFile> {
   const url = new URL(options.connectionString);
-  const client = new MongoClient(options.connectionString, { serverSelectionTimeoutMS: 10_000, readPreference: 'secondaryPreferred' });
+  const client = await newMongoClient(options.connectionString, { serverSelectionTimeoutMS: 10_000, readPreference: 'secondaryPreferred' });
   try {
     await client.connect();
   } catch (err) {

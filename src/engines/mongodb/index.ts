@@ -1,4 +1,5 @@
-import { MongoClient, type Document } from 'mongodb';
+import type { Document, MongoClient } from 'mongodb';
+import { newMongoClient } from '../../util/drivers.ts';
 import { evaluate } from '../../checks/expectations.ts';
 import type { CheckContext, CheckOutcome, CheckRunner } from '../../checks/types.ts';
 import { ArtefactError, errorMessage } from '../../errors.ts';
@@ -12,7 +13,7 @@ import { archiveCompleteness } from './completeness.ts';
 const archiveMagic = Buffer.from([0x6d, 0xe2, 0x99, 0x81]);
 
 export async function withMongo<T>(store: StartedStore, fn: (client: MongoClient) => Promise<T>): Promise<T> {
-  const client = new MongoClient(store.url(), { serverSelectionTimeoutMS: 5000, directConnection: true });
+  const client = await newMongoClient(store.url(), { serverSelectionTimeoutMS: 5000, directConnection: true });
   try {
     await client.connect();
     return await fn(client);
@@ -177,7 +178,7 @@ export const mongoEngine: Engine<MongoStoreSpec> = {
   },
   references: {
     async *streamReferences(store, spec, database, signal) {
-      const client = new MongoClient(store.url(), { serverSelectionTimeoutMS: 5000, directConnection: true });
+      const client = await newMongoClient(store.url(), { serverSelectionTimeoutMS: 5000, directConnection: true });
       await client.connect();
       try {
         const collection = client.db(database).collection(spec.collection!);

@@ -1,18 +1,20 @@
-import * as Minio from 'minio';
+import type * as Minio from 'minio';
+import { loadMinio } from '../../util/drivers.ts';
 import type { StoreEndpoint } from '../../runtimes/types.ts';
 
-export function s3Client(endpoint: StoreEndpoint): Minio.Client {
-  return new Minio.Client({ endPoint: endpoint.host, port: endpoint.port, useSSL: false, accessKey: endpoint.user, secretKey: endpoint.password, region: 'us-east-1' });
+export async function s3Client(endpoint: StoreEndpoint): Promise<Minio.Client> {
+  return new (await loadMinio()).Client({ endPoint: endpoint.host, port: endpoint.port, useSSL: false, accessKey: endpoint.user, secretKey: endpoint.password, region: 'us-east-1' });
 }
 
-export function clientForUrl(url: string, accessKey: string, secretKey: string, region?: string): Minio.Client {
+export async function clientForUrl(url: string, accessKey: string, secretKey: string, region?: string): Promise<Minio.Client> {
   const u = new URL(url);
   const useSSL = u.protocol === 'https:';
-  return new Minio.Client({ endPoint: u.hostname, port: Number(u.port || (useSSL ? 443 : 80)), useSSL, accessKey, secretKey, ...(region ? { region } : {}) });
+  return new (await loadMinio()).Client({ endPoint: u.hostname, port: Number(u.port || (useSSL ? 443 : 80)), useSSL, accessKey, secretKey, ...(region ? { region } : {}) });
 }
 
 /** ListObjectsV2 pages, as a stream of objects in key order. */
-export async function* listAll(client: Minio.Client, bucket: string, prefix: string): AsyncGenerator<{ key: string; size: number; etag?: string; lastModified?: Date }> {
+export async function* listAll(clientOrPromise: Minio.Client | Promise<Minio.Client>, bucket: string, prefix: string): AsyncGenerator<{ key: string; size: number; etag?: string; lastModified?: Date }> {
+  const client = await clientOrPromise;
   for await (const item of client.listObjectsV2(bucket, prefix, true) as AsyncIterable<Minio.BucketItem>) {
     if (!item.name) continue; // common prefixes never appear with recursive listing
     yield { key: item.name, size: item.size, ...(item.etag ? { etag: item.etag } : {}), ...(item.lastModified ? { lastModified: item.lastModified } : {}) };

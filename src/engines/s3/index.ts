@@ -53,7 +53,7 @@ const objects: CheckRunner<ObjectsCheckSpec> = async (check, context) => {
 const object: CheckRunner<ObjectCheckSpec> = async (check, context) => {
   const bucket = check.bucket ?? onlyBucket(context.drill.document.spec.stores[check.store]!);
   if (!bucket) throw new RestoreproofError('E_CHECK', `store ${check.store} restores several buckets; set bucket on the check`);
-  const client = s3Client(context.store.endpoint);
+  const client = await s3Client(context.store.endpoint);
   const expected = [`${bucket}/${check.key} exists`, check.size !== undefined ? `size ${check.size}` : '', check.sha256 ? `sha256 ${check.sha256.slice(0, 12)}…` : ''].filter(Boolean).join(', ');
   let stat;
   try {
@@ -76,7 +76,7 @@ const object: CheckRunner<ObjectCheckSpec> = async (check, context) => {
 
 async function restoreStep(store: StartedStore, spec: S3StoreSpec, index: number, drillDir: string, artefactPath: string | undefined, signal: AbortSignal): Promise<RestoreStepResult> {
   const step = spec.restore[index]!;
-  const client = s3Client(store.endpoint);
+  const client = await s3Client(store.endpoint);
   const prefix = step.prefix ?? '';
   const manifest = createHash('sha256');
   let count = 0;
@@ -105,7 +105,7 @@ async function restoreStep(store: StartedStore, spec: S3StoreSpec, index: number
       const source = step.source!;
       const accessKey = source.accessKey ? await resolveSecret(source.accessKey, drillDir, `${store.name} source accessKey`) : (process.env.AWS_ACCESS_KEY_ID ?? '');
       const secretKey = source.secretKey ? await resolveSecret(source.secretKey, drillDir, `${store.name} source secretKey`) : (process.env.AWS_SECRET_ACCESS_KEY ?? '');
-      const from = clientForUrl(source.endpoint, accessKey, secretKey, source.region);
+      const from = await clientForUrl(source.endpoint, accessKey, secretKey, source.region);
       let seen = 0;
       await bounded(listAll(from, source.bucket, prefix), concurrency, async (o) => {
         seen++;
@@ -152,7 +152,7 @@ export const s3Engine: Engine<S3StoreSpec> = {
   defaultDatabase: () => '',
   objects: {
     listObjects: (store, bucket, prefix) => listAll(s3Client(store.endpoint), bucket, prefix),
-    openObject: (store, bucket, key) => s3Client(store.endpoint).getObject(bucket, key),
+    openObject: async (store, bucket, key) => (await s3Client(store.endpoint)).getObject(bucket, key),
     defaultBucket: onlyBucket,
   },
 };

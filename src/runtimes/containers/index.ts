@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type Dockerode from 'dockerode';
-import { MongoClient } from 'mongodb';
+import { newMongoClient } from '../../util/drivers.ts';
 import type { BoundPorts, WaitStrategy } from 'testcontainers';
 import { RestoreproofError, errorMessage } from '../../errors.ts';
 import { redisClient } from '../../engines/redis/client.ts';
@@ -73,7 +73,7 @@ export function recipeFor(request: ProvisionRequest): Recipe {
         port: 27017, user: '', password: '', env: {},
         tools: ['mongorestore'], toolEnv: {},
         async probe(endpoint) {
-          const client = new MongoClient(`mongodb://${endpoint.host}:${endpoint.port}/`, { serverSelectionTimeoutMS: 1000, directConnection: true });
+          const client = await newMongoClient(`mongodb://${endpoint.host}:${endpoint.port}/`, { serverSelectionTimeoutMS: 1000, directConnection: true });
           try {
             await client.connect();
             await client.db('admin').command({ ping: 1 });
@@ -96,7 +96,7 @@ export function recipeFor(request: ProvisionRequest): Recipe {
         command: ['server', '/data', '--address', ':9000', '--console-address', ':9001', '--quiet'],
         tools: [], toolEnv: {},
         async probe(endpoint) {
-          await s3Client(endpoint).listBuckets();
+          await (await s3Client(endpoint)).listBuckets();
           return 'minio';
         },
         url: (e) => `http://${user}:${encodeURIComponent(password)}@${e.host}:${e.port}`,

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { MongoClient } from 'mongodb';
+import { newMongoClient } from '../../util/drivers.ts';
 import type { MongoStoreSpec } from '../../spec/types.ts';
 import { resolveBinary } from '../../util/tools.ts';
 import type { ProvisionRequest, StartedStore } from '../types.ts';
@@ -42,7 +42,7 @@ export async function startLocalMongo(request: ProvisionRequest): Promise<Starte
     const url = `mongodb://127.0.0.1:${port}/`;
     const endpoint = { host: '127.0.0.1', port, user: '', password: '' };
     const version = await server.waitReady(ferret ? 'ferretdb' : 'mongod', async () => {
-      const client = new MongoClient(url, { serverSelectionTimeoutMS: 1000, directConnection: true });
+      const client = await newMongoClient(url, { serverSelectionTimeoutMS: 1000, directConnection: true });
       try {
         await client.connect();
         const info = await client.db('admin').command({ buildInfo: 1 });
