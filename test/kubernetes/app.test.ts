@@ -81,6 +81,7 @@ describe('spec.app on the kubernetes runtime (test bed cluster)', function () {
     assert.ok(app.every((r) => r.removed), JSON.stringify(app));
     assert.match(Object.values(app.find((r) => r.kind === 'deployment')!.ports ?? {})[0] ?? '', /^127\.0\.0\.1:\d+ \(port-forward\)$/);
     assert.ok(!JSON.stringify(report).includes('tok-k8s-5d2a91'), 'the token is echoed in the report');
+    assert.match(report.environment?.isolation ?? '', /default-deny NetworkPolicy .*restoreproof-default-deny.*; .*restoreproof-app-to-stores lets the app's pods \(and only them\) reach the stores/);
   });
 
   it('pointed at an empty database, readiness fails at its deadline with the app log', async () => {
