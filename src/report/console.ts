@@ -67,6 +67,7 @@ export function consoleReporter(stream: NodeJS.WriteStream = process.stderr): Re
       stop();
       for (const e of report.errors) print(`error ${e.code}: ${e.file ? `${[e.file, e.line, e.col].filter(Boolean).join(':')}: ` : ''}${e.path ? `${e.path}: ` : ''}${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`);
       for (const s of report.stores) if (s.kept) for (const line of s.connection ?? []) print(`kept ${line}`);
+      for (const line of report.teardown.keptApp ?? []) print(`kept ${line}`);
       const c = report.summary.checks;
       print(`${report.status.toUpperCase()}: ${c.passed} passed, ${c.failed} failed, ${c.warned} warned, ${c.skipped} skipped in ${formatDuration(report.durationMs)}`);
       const files = Object.values(report.reports);

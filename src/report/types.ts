@@ -125,7 +125,8 @@ export interface RunReport {
   checks: (CheckResult & { digest?: string })[];
   summary: { checks: Record<'total' | 'passed' | 'failed' | 'warned' | 'skipped', number> };
   objectives: { rto?: ObjectiveRecord; rpo?: ObjectiveRecord };
-  teardown: { status: 'completed' | 'incomplete' | 'kept' | 'nothing-to-do'; completedAt: string; resources: ResourceRecord[] };
+  /** `keptApp`: with --keep and spec.app, how to reach the kept app. */
+  teardown: { status: 'completed' | 'incomplete' | 'kept' | 'nothing-to-do'; completedAt: string; resources: ResourceRecord[]; keptApp?: string[] };
   errors: ReportError[];
   /** Files written for this run, relative to the report dir. */
   reports: Partial<Record<'json' | 'junit' | 'markdown' | 'html' | 'mochawesomeJson' | 'compliance' | 'envelope', string>>;

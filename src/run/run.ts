@@ -359,6 +359,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
       const resources = () => [...(startedApp?.resources ?? []), ...started.flatMap((s) => [...s.resources])];
       if (options.keep && !signal.aborted) {
         startedApp?.keep();
+        if (startedApp) report.teardown.keptApp = startedApp.connectionHelp();
         for (const store of started) {
           store.keep();
           const record = storeRecords.get(store.name);

@@ -84,6 +84,29 @@ describe('spec.app on the kubernetes runtime (test bed cluster)', function () {
     assert.match(report.environment?.isolation ?? '', /default-deny NetworkPolicy .*restoreproof-default-deny.*; .*restoreproof-app-to-stores lets the app's pods \(and only them\) reach the stores/);
   });
 
+  it('--keep keeps the namespace with the app and says how to reach it, without the password', async () => {
+    const file = join(work, 'k8s-app-keep.yaml');
+    await writeFile(file, [
+      'apiVersion: restoreproof/v1', 'kind: RestoreDrill', 'metadata: { name: k8s-app-keep }', 'spec:', '  runtime: kubernetes',
+      '  stores:', '    db:', '      engine: postgres', `      restore: [ { artefact: ${fixture.dump}, database: app } ]`,
+      '  app:', ...sampleApp('app'),
+      '  checks:', '    - { id: ready, type: http, path: /ready, expect: { status: 200 }, retry: { until: 60s, interval: 500ms } }',
+    ].join('\n'));
+    const report = await runDrill(file, { reportDir: join(work, 'reports'), runtime: 'kubernetes', keep: true });
+    const namespace = report.environment?.namespace ?? assert.fail('no namespace in the evidence');
+    try {
+      assert.equal(report.status, 'passed', JSON.stringify(report.errors));
+      assert.equal(report.teardown.status, 'kept');
+      const help = (report.teardown.keptApp ?? []).join('\n');
+      assert.match(help, new RegExp(`Deployment ${namespace}/app .*\\n.*kubectl -n ${namespace} port-forward service/app 8080:8080`));
+      const db = report.stores.find((s) => s.name === 'db')!;
+      for (const line of [...(report.teardown.keptApp ?? []), ...(db.connection ?? [])]) assert.ok(!/password=|:[^/@\s]+@/.test(line), line);
+      assert.deepEqual((await core.listNamespacedPod({ namespace, labelSelector: 'restoreproof.role=app' })).items.map((p) => p.status?.phase), ['Running']);
+    } finally {
+      await core.deleteNamespace({ name: namespace });
+    }
+  });
+
   it('pointed at an empty database, readiness fails at its deadline with the app log', async () => {
     const report = await run('k8s-app-empty', sampleApp('postgres'), [
       '    - { id: ready, type: http, path: /ready, expect: { status: 200 }, retry: { until: 5s, interval: 500ms } }',
