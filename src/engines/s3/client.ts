@@ -2,8 +2,9 @@ import type * as Minio from 'minio';
 import { loadMinio } from '../../util/drivers.ts';
 import type { StoreEndpoint } from '../../runtimes/types.ts';
 
-export async function s3Client(endpoint: StoreEndpoint): Promise<Minio.Client> {
-  return new (await loadMinio()).Client({ endPoint: endpoint.host, port: endpoint.port, useSSL: false, accessKey: endpoint.user, secretKey: endpoint.password, region: 'us-east-1' });
+/** `probe`: no retries (and none of the client's retry warnings on stderr) while a starting server answers 503. */
+export async function s3Client(endpoint: StoreEndpoint, options: { probe?: boolean } = {}): Promise<Minio.Client> {
+  return new (await loadMinio()).Client({ endPoint: endpoint.host, port: endpoint.port, useSSL: false, accessKey: endpoint.user, secretKey: endpoint.password, region: 'us-east-1', ...(options.probe ? { retryOptions: { disableRetry: true } } : {}) });
 }
 
 export async function clientForUrl(url: string, accessKey: string, secretKey: string, region?: string): Promise<Minio.Client> {

@@ -96,7 +96,7 @@ export function recipeFor(request: ProvisionRequest): Recipe {
         command: ['server', '/data', '--address', ':9000', '--console-address', ':9001', '--quiet'],
         tools: [], toolEnv: {},
         async probe(endpoint) {
-          await (await s3Client(endpoint)).listBuckets();
+          await (await s3Client(endpoint, { probe: true })).listBuckets();
           return 'minio';
         },
         url: (e) => `http://${user}:${encodeURIComponent(password)}@${e.host}:${e.port}`,

@@ -34,7 +34,7 @@ export async function startLocalMinio(request: ProvisionRequest): Promise<Starte
       // Ready means it takes writes (health/ready), not only that it lists.
       const health = await fetch(`http://127.0.0.1:${port}/minio/health/ready`);
       if (!health.ok) throw new Error(`health/ready answered ${health.status}`);
-      await (await s3Client(endpoint)).listBuckets();
+      await (await s3Client(endpoint, { probe: true })).listBuckets();
     }, request.signal);
     const versionRun = await runTool({ command: binary, args: ['--version'], captureStdout: true });
     const version = /version (\S+)/.exec(versionRun.stdout)?.[1] ?? 'unknown';
