@@ -33,7 +33,7 @@ Usage:
   restoreproof baseline capture <drill.yaml> --store <name> --from <postgres-or-mongodb-url> -o <baseline.json>
       [--database <db>]... [--password-env <VAR>]
                            read counts and the schema from a live source in a READ ONLY snapshot
-  restoreproof gc [--runtime containers|kubernetes] [--context <name>] [--dry-run] [--json]
+  restoreproof gc [--runtime containers|kubernetes|local] [--context <name>] [--dry-run] [--json]
                            remove containers and networks (kubernetes: namespaces) of past runs whose
                            restoreproof.expires-at has passed
   restoreproof inventory <artefact> [--json]         list what a mongodump archive, pg_dump -Fc file or bucket mirror holds
@@ -189,7 +189,8 @@ async function gcCommand(args: string[]): Promise<number> {
   if (positionals.length) throw new UsageError('gc takes no arguments');
   const runtime = values.runtime ?? 'containers';
   if (runtime === 'kubernetes') return gcKubernetes({ ...(values.context ? { context: values.context } : {}), dryRun: Boolean(values['dry-run']), json: Boolean(values.json) });
-  if (runtime !== 'containers') throw new UsageError(`gc sweeps the containers runtime; the local runtime removes its processes and temp dirs itself (asked: ${runtime})`);
+  if (runtime === 'local') return gcLocal({ dryRun: Boolean(values['dry-run']), json: Boolean(values.json) });
+  if (runtime !== 'containers') throw new UsageError(`gc sweeps local, containers or kubernetes (asked: ${runtime})`);
   const { probeDockerEngine, collectGarbage } = await import('./runtimes/containers/docker.ts');
   const probe = await probeDockerEngine();
   if (!probe.ok) throw new RestoreproofError('E_NO_DOCKER', `gc needs a Docker engine, and none answers at DOCKER_HOST=${probe.host}: ${probe.reason}`, { exitCode: ExitCode.usage });
@@ -199,6 +200,17 @@ async function gcCommand(args: string[]): Promise<number> {
     for (const a of actions) process.stdout.write(`${a.action === 'removed' && values['dry-run'] ? 'would remove' : a.action} ${a.kind} ${a.name} (run ${a.run}): ${a.reason}\n`);
     const removed = actions.filter((a) => a.action === 'removed').length;
     process.stderr.write(`gc: ${removed} ${values['dry-run'] ? 'to remove' : 'removed'}, ${actions.filter((a) => a.action === 'kept').length} not expired, at ${probe.host}\n`);
+  }
+  return actions.some((a) => a.action === 'failed') ? ExitCode.failed : ExitCode.passed;
+}
+
+async function gcLocal(options: { dryRun: boolean; json: boolean }): Promise<number> {
+  const { collectLocalLeftovers } = await import('./runtimes/local/gc.ts');
+  const actions = await collectLocalLeftovers({ dryRun: options.dryRun });
+  if (options.json) process.stdout.write(`${JSON.stringify(actions, null, 2)}\n`);
+  else {
+    for (const a of actions) process.stdout.write(`${a.action === 'removed' && options.dryRun ? 'would remove' : a.action} ${a.kind} ${a.kind === 'process' ? `${a.id} ${a.name}` : a.name} (run ${a.run}): ${a.reason}\n`);
+    process.stderr.write(`gc: ${actions.filter((a) => a.action === 'removed').length} ${options.dryRun ? 'to remove' : 'removed'}, ${actions.filter((a) => a.action === 'kept').length} not expired, in ${(await import('node:os')).tmpdir()}\n`);
   }
   return actions.some((a) => a.action === 'failed') ? ExitCode.failed : ExitCode.passed;
 }

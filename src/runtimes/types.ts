@@ -122,3 +122,14 @@ export interface Runtime {
   /** Runs a one-shot command (the app's migration) to completion against the restored stores. */
   runAppTask?(request: Omit<AppRequest, 'spec'> & { spec: AppCommandSpec & { timeout?: string } }): Promise<AppTaskResult>;
 }
+
+/** What `restoreproof gc` did (or, with --dry-run, would do) with one leftover of a past run. */
+export interface GcAction<Kind extends string = string> {
+  kind: Kind;
+  id: string;
+  name: string;
+  run: string;
+  expiresAt: string;
+  action: 'removed' | 'kept' | 'failed';
+  reason: string;
+}

@@ -1,6 +1,7 @@
 import Dockerode from 'dockerode';
 import { RestoreproofError, errorMessage } from '../../errors.ts';
 import { parseDuration } from '../../run/context.ts';
+import type { GcAction } from '../types.ts';
 
 /** Labels on every container and network a run creates; `gc` and the teardown sweep find them by these. */
 export const LABEL_RUN = 'restoreproof.run';
@@ -68,25 +69,17 @@ export function engineError(err: unknown, doing: string): Error {
   return new RestoreproofError('E_DOCKER', `Docker engine at ${dockerHost()}: ${doing}: ${message}`);
 }
 
-export interface GcAction {
-  kind: 'container' | 'network';
-  id: string;
-  name: string;
-  run: string;
-  expiresAt: string;
-  action: 'removed' | 'kept' | 'failed';
-  reason: string;
-}
+export type ContainerGcAction = GcAction<'container' | 'network'>;
 
 /**
  * Removes containers and networks labelled by restoreproof whose `restoreproof.expires-at` has
  * passed: leftovers of a harness that was killed before its teardown. Unexpired ones (a run in
  * progress, a store kept with --keep) and anything without our labels are left alone.
  */
-export async function collectGarbage(options: { now?: Date; dryRun?: boolean } = {}): Promise<GcAction[]> {
+export async function collectGarbage(options: { now?: Date; dryRun?: boolean } = {}): Promise<ContainerGcAction[]> {
   const now = options.now ?? new Date();
   const api = docker();
-  const actions: GcAction[] = [];
+  const actions: ContainerGcAction[] = [];
   const expired = (labels: Record<string, string> | undefined) => {
     const at = Date.parse(labels?.[LABEL_EXPIRES] ?? '');
     return { at: labels?.[LABEL_EXPIRES] ?? '', expired: Number.isFinite(at) && at <= now.getTime(), valid: Number.isFinite(at) };

@@ -3,6 +3,7 @@ import { errorMessage } from '../../errors.ts';
 import type { ResourceRecord } from '../types.ts';
 import { LABEL_DRILL, LABEL_EXPIRES, LABEL_RUN, expiresAt } from '../containers/docker.ts';
 import { dnsLabel, kube, kubeError, labelValue, statusOf } from './client.ts';
+import type { GcAction } from '../types.ts';
 
 export const NETWORK_POLICY = 'restoreproof-default-deny';
 
@@ -151,15 +152,7 @@ export function runNamespace(runId: string, drillName: string): RunNamespace {
   return ns;
 }
 
-export interface KubeGcAction {
-  kind: 'namespace';
-  id: string;
-  name: string;
-  run: string;
-  expiresAt: string;
-  action: 'removed' | 'kept' | 'failed';
-  reason: string;
-}
+export type KubeGcAction = GcAction<'namespace'>;
 
 /**
  * Deletes the namespaces labelled `restoreproof.run` whose `restoreproof.expires-at` annotation
