@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, copyFile, truncate, stat, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,8 @@ let backups: Promise<DemoBackups> | undefined;
 /** Real pg_dump output of a seeded database, made once per test process. */
 export function demoBackups(): Promise<DemoBackups> {
   backups ??= mkdtemp(join(tmpdir(), 'restoreproof-test-fixtures-')).then(async (dir) => {
+    // Shared by every suite of the process, so it goes when the process does (mocha --exit included).
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     const made = await makeDemoBackups(dir);
     // Damaged variants the bad-input tests restore.
     const truncated = join(dir, 'shop-truncated.dump');
