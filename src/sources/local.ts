@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { lstat, open, readdir, realpath, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { createGunzip } from 'node:zlib';
+import { Readable, pipeline } from 'node:stream';
 import { ArtefactError } from '../errors.ts';
 import { sha256File } from '../util/hash.ts';
 
@@ -71,10 +72,17 @@ async function gunzipHead(path: string, bytes: number): Promise<Buffer> {
   return Buffer.concat(chunks).subarray(0, bytes);
 }
 
-/** Opens the artefact for streaming, decompressing on the fly. */
-export function openArtefact(info: Pick<ArtefactInfo, 'path' | 'compression'>) {
-  const file = createReadStream(info.path);
-  return info.compression === 'gzip' ? file.pipe(createGunzip()) : file;
+/**
+ * Opens the artefact for streaming, decompressing on the fly. Nothing is read until the consumer
+ * reads: a truncated gzip file fails at once, and that error must reach the consumer's listener,
+ * not fire as an uncaught error while the consumer is still starting the tool.
+ */
+export function openArtefact(info: Pick<ArtefactInfo, 'path' | 'compression'>): Readable {
+  async function* chunks() {
+    const file = createReadStream(info.path);
+    yield* info.compression === 'gzip' ? pipeline(file, createGunzip(), () => {}) : file;
+  }
+  return Readable.from(chunks(), { objectMode: false });
 }
 
 /**

@@ -7,6 +7,9 @@ import { Readable } from 'node:stream';
 import { localReader, type SourceReader } from '../../src/sources/reader.ts';
 import { candidates, compilePattern, pickLatest, pickRandom } from '../../src/sources/select.ts';
 import { download } from '../../src/sources/stage.ts';
+import { openArtefact } from '../../src/sources/local.ts';
+import { gzipSync } from 'node:zlib';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 describe('sources: selection and resumable download', () => {
   let dir: string;
@@ -64,5 +67,25 @@ describe('sources: selection and resumable download', () => {
     assert.ok(offsets[1]! >= 1024 * 1024);
     assert.equal(result.sha256, createHash('sha256').update(data).digest('hex'));
     assert.ok((await readFile(target)).equals(data));
+  });
+
+  it('a truncated gzip artefact fails in the hands of its reader, however late the reader attaches', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'restoreproof-test-open-'));
+    try {
+      const whole = gzipSync(randomBytes(8 * 1024));
+      const path = join(dir, 'cut.sql.gz');
+      await writeFile(path, whole.subarray(0, whole.length >> 1));
+      const stream = openArtefact({ path, compression: 'gzip' });
+      // Small enough to decompress into the stream buffer at once. A runtime starts its tool
+      // before it reads: an error raised meanwhile would be uncaught.
+      await sleep(200);
+      let bytes = 0;
+      await assert.rejects(async () => {
+        for await (const chunk of stream) bytes += (chunk as Buffer).length;
+      }, /unexpected end of file/);
+      assert.ok(bytes > 0 && bytes < 8 * 1024, `read ${bytes} bytes before the cut`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
