@@ -10,7 +10,8 @@
 
 IMAGE_NS=restoreproof-testbed
 DEBIAN_SUITE=bookworm
-BASE_PACKAGES="postgresql-15 postgresql-client-15 redis-server ca-certificates procps"
+# curl: the init container of fetch: pod (kubernetes) downloads with it.
+BASE_PACKAGES="postgresql-15 postgresql-client-15 redis-server ca-certificates procps curl"
 
 debian_mirror() {
   local m

@@ -5,6 +5,12 @@ export type { ArtefactInfo };
 import type { CheckType, ReachabilityCheckSpec, StoreSpec } from '../spec/types.ts';
 
 /** An artefact checked before any restore: where it is, what it is, its digest. */
+export interface InspectOptions {
+  hash?: boolean;
+  /** What the fetch phase already knows of an artefact that never lands on this machine (`fetch: pod`). */
+  known?: ArtefactInfo;
+}
+
 export interface VerifiedArtefact {
   store: string;
   step: number;
@@ -87,7 +93,7 @@ export interface Engine<S extends StoreSpec = StoreSpec> {
    * Reads a step's local artefact (size, digest, format) without changing it; throws ArtefactError
    * when it cannot be restored as asked. Undefined for steps whose data comes from a remote source.
    */
-  inspect(spec: S, step: number, drillDir: string, options?: { hash?: boolean }): Promise<VerifiedArtefact | undefined>;
+  inspect(spec: S, step: number, drillDir: string, options?: InspectOptions): Promise<VerifiedArtefact | undefined>;
   /** One line per restore action; touches nothing. */
   describeRestore(spec: S, artefacts: VerifiedArtefact[]): string[];
   restore(store: StartedStore, spec: S, artefacts: VerifiedArtefact[], context: RestoreContext): Promise<RestoreStepResult[]>;

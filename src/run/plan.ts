@@ -22,7 +22,7 @@ export async function planDrill(drill: Drill, options: { runtime?: RuntimeChoice
       const artefact = (store.restore[index] as { artefact?: unknown }).artefact;
       if (artefact && typeof artefact === 'object') {
         const source = artefact as ArtefactSourceSpec;
-        lines.push(`   - ${name}: step ${index + 1} is fetched first: ${source.source}, ${describeSelect(source.select)}${source.sha256 ? ', sha256 checked' : ''}${source.decrypt ? ', decrypted' : ''}${source.unpack ? ', unpacked' : ''}`);
+        lines.push(`   - ${name}: step ${index + 1} is fetched first: ${source.source}, ${describeSelect(source.select)}${source.fetch === 'pod' ? ', downloaded by the store\'s pod (init container, presigned URL)' : ''}${source.sha256 ? ', sha256 checked' : ''}${source.decrypt ? ', decrypted' : ''}${source.unpack ? ', unpacked' : ''}`);
         continue;
       }
       try {

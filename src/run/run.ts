@@ -20,7 +20,7 @@ import { loadDrill, drillDisplayName } from '../spec/load.ts';
 import { storesOf, type Drill, type RuntimeChoice, type RuntimeName } from '../spec/types.ts';
 import { redactDeep } from '../util/redact.ts';
 import { toolVersion } from '../version.ts';
-import { applyStaged, fetchArtefacts, fetchJobsOf, stagedFields, Staging, type StagedArtefact } from '../sources/stage.ts';
+import { applyStaged, fetchArtefacts, fetchJobsOf, podFetchedFields, stagedFields, Staging, type StagedArtefact } from '../sources/stage.ts';
 import { detectTrigger, hostInfo, newRunId, parseDuration } from './context.ts';
 
 export interface RunOptions {
@@ -164,6 +164,15 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
       throw new DrillConfigError(appProblems.map(([path, message]) => ({ file: drill!.file, path: ['spec', 'app', ...path].join('.').replace(/\.(\d+)/g, '[$1]'), ...drill!.locate(['spec', 'app', ...path]), message: `${message} (runtime ${runtime.name})` })));
     }
 
+    const podFetches = fetchJobsOf(doc.spec.stores).filter((j) => j.spec.fetch === 'pod');
+    if (podFetches.length && !runtime.fetchesInPod) {
+      configError = true;
+      throw new DrillConfigError(podFetches.map((j) => {
+        const path = ['spec', 'stores', j.store, 'restore', j.step, 'artefact', 'fetch'];
+        return { file: drill!.file, path: path.join('.').replace(/\.(\d+)/g, '[$1]'), ...drill!.locate(path), message: `fetch: pod needs a runtime whose store pods download artefacts themselves (kubernetes); runtime ${runtime.name} cannot: use fetch: harness or --runtime kubernetes` };
+      }));
+    }
+
     // fetch: artefacts named by a source (S3, SFTP, a dated folder, an encrypted archive) are
     // selected, verified, decrypted and unpacked into the run's staging dir; engines get local paths.
     const fetchJobs = fetchJobsOf(doc.spec.stores);
@@ -183,7 +192,8 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
         const engine = engineFor(store);
         for (const index of store.restore.keys()) {
           try {
-            const verified = await engine.inspect(store as never, index, drill!.dir);
+            const known = staged.find((s) => s.store === name && s.step === index)?.info;
+            const verified = await engine.inspect(store as never, index, drill!.dir, known ? { known } : {});
             if (!verified) continue;
             verified.store = name;
             verified.pointInTime ??= { at: verified.info.modifiedAt, source: verified.info.kind === 'directory' ? 'newest file modification time' : 'file modification time' };
@@ -233,6 +243,13 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
       }
       return true;
     });
+    // fetch: pod: the digests the store pods computed go into the evidence, passed or not.
+    for (const a of artefacts) {
+      const record = a.info.fetchedInPod?.actual && report.artefacts.find((r) => r.store === a.store && r.step === a.step);
+      if (!record) continue;
+      record.sha256 = a.info.fetchedInPod!.actual!.sha256;
+      if (record.source) podFetchedFields(a.info, record.source);
+    }
     if (!provisioned || signal.aborted) throw new Stop();
 
     // restore: stores concurrently, each store's steps in order.

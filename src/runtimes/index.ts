@@ -9,5 +9,5 @@ const storeEngines = ['postgres', 'mongodb', 's3', 'redis'] as const;
 export const runtimes: Record<RuntimeName, Runtime> = {
   local: localRuntime,
   containers: lazyRuntime({ name: 'containers', engines: storeEngines, app: true }, async () => (await import('./containers/index.ts')).containersRuntime),
-  kubernetes: lazyRuntime({ name: 'kubernetes', engines: storeEngines, app: true }, async () => (await import('./kubernetes/index.ts')).kubernetesRuntime),
+  kubernetes: lazyRuntime({ name: 'kubernetes', engines: storeEngines, app: true, fetchesInPod: true }, async () => (await import('./kubernetes/index.ts')).kubernetesRuntime),
 };

@@ -6,7 +6,7 @@ import type { Runtime } from './types.ts';
  * heavy (about 100 MiB and a second of start-up between them); a drill on `local` never loads
  * them. What a runtime can do is declared here, as flags, not discovered by loading it.
  */
-export function lazyRuntime(declared: { name: string; engines: readonly EngineName[]; app: boolean }, load: () => Promise<Runtime>): Runtime {
+export function lazyRuntime(declared: { name: string; engines: readonly EngineName[]; app: boolean; fetchesInPod?: boolean }, load: () => Promise<Runtime>): Runtime {
   let loaded: Promise<Runtime> | undefined;
   const impl = () => (loaded ??= load());
   const runtime: Runtime = {
@@ -14,6 +14,7 @@ export function lazyRuntime(declared: { name: string; engines: readonly EngineNa
     engines: declared.engines,
     describeProvision: async (request) => (await impl()).describeProvision(request),
     provision: async (request) => (await impl()).provision(request),
+    ...(declared.fetchesInPod ? { fetchesInPod: true } : {}),
   };
   if (declared.app) {
     runtime.startApp = async (request) => (await impl()).startApp!(request);

@@ -117,6 +117,8 @@ export interface Runtime {
   /** One line per action provisioning would take; touches nothing. */
   describeProvision(request: Omit<ProvisionRequest, 'signal' | 'runId' | 'artefacts'>): Promise<string[]>;
   provision(request: ProvisionRequest): Promise<StartedStore>;
+  /** Its stores' pods can download an artefact themselves (`fetch: pod`). */
+  readonly fetchesInPod?: boolean;
   /** Starts `spec.app` and resolves once it accepts connections on its port; absent when the runtime cannot host apps. */
   startApp?(request: AppRequest): Promise<StartedApp>;
   /** Runs a one-shot command (the app's migration) to completion against the restored stores. */

@@ -22,10 +22,21 @@ export interface ArtefactInfo {
   head: Buffer;
   /** Directories: how many files. */
   entries?: number;
+  /** `fetch: pod`: `path` is inside the store's pod, which downloads the object from this URL (a secret). */
+  fetchedInPod?: PodFetch;
+}
+
+/** An object the store's pod downloads itself; its digest is computed there and checked before the restore. */
+export interface PodFetch {
+  url: string;
+  expected?: { sha256: string; from: string };
+  /** Filled in once the pod has the file. */
+  actual?: { sha256: string; size: number };
 }
 
 /** Reads a local backup artefact without modifying it: size, sha256 (streamed), compression and header bytes. */
-export async function inspectLocalArtefact(ref: string, baseDir: string, options: { hash?: boolean; directory?: boolean } = {}): Promise<ArtefactInfo> {
+export async function inspectLocalArtefact(ref: string, baseDir: string, options: { hash?: boolean; directory?: boolean; known?: ArtefactInfo } = {}): Promise<ArtefactInfo> {
+  if (options.known) return options.known;
   const path = resolve(baseDir, ref);
   let info;
   try {

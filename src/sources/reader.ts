@@ -21,6 +21,8 @@ export interface SourceReader {
   open(key: string, start: number): Promise<Readable>;
   /** Small text files (sidecars); undefined when absent. */
   readText(key: string): Promise<string | undefined>;
+  /** S3 sources: a time-limited GET URL for one object, so a pod can fetch it without credentials. */
+  presign?(key: string, seconds: number): Promise<string>;
   /** Local sources: the file itself, so nothing needs downloading. */
   localPath?(key: string): string;
   close(): Promise<void>;

@@ -49,6 +49,9 @@ export async function s3Reader(url: URL, spec: ArtefactSourceSpec, drillDir: str
       for await (const c of (await client.getObject(bucket, full(key))) as AsyncIterable<Buffer>) chunks.push(c);
       return Buffer.concat(chunks).toString('utf8');
     },
+    async presign(key, seconds) {
+      return client.presignedGetObject(bucket, full(key), seconds);
+    },
     async close() {},
   };
 }

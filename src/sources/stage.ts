@@ -4,12 +4,15 @@ import { mkdir, mkdtemp, open, readdir, rm, statfs, utimes } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { ArtefactError, RestoreproofError, errorMessage } from '../errors.ts';
 import type { ResourceRecord } from '../runtimes/types.ts';
 import { resolveSecret } from '../spec/secrets.ts';
 import type { ArtefactSourceSpec, OpensslDecryptSpec } from '../spec/types.ts';
 import { parseDuration } from '../run/context.ts';
 import { sha256File } from '../util/hash.ts';
+import { registerSecret } from '../util/redact.ts';
+import type { ArtefactInfo } from './local.ts';
 import { ageDecrypt, decryptError, opensslDecrypt } from './decrypt.ts';
 import { checkDigest, expectedDigest, verifyBundle } from './integrity.ts';
 import { localReader, type SourceEntry, type SourceReader } from './reader.ts';
@@ -24,8 +27,11 @@ export interface SourceRecord {
   size: number;
   /** Digest of the object as stored (before decryption); directories: of the `path\tsize\tsha256` listing. */
   sha256: string;
-  integrity: { sha256: 'verified' | 'not-checked'; from?: string; size: 'verified' | 'not-checked' };
+  /** `mismatch` only for fetch: pod, whose record exists before the pod's digest is checked. */
+  integrity: { sha256: 'verified' | 'not-checked' | 'mismatch'; from?: string; size: 'verified' | 'not-checked' | 'mismatch' };
   downloaded: boolean;
+  /** `pod`: the store's pod downloaded it (fetch: pod); the digest was computed there. */
+  fetchedBy?: 'harness' | 'pod';
   resumes?: number;
   decryption?: string;
   compression?: string;
@@ -37,8 +43,10 @@ export interface StagedArtefact {
   step: number;
   /** The source and chosen object, for messages and the report (never credentials). */
   ref: string;
-  /** The local path the engine restores. */
+  /** The local path the engine restores (`fetch: pod`: the path inside the store's pod). */
   path: string;
+  /** `fetch: pod`: what the engine sees instead of a local file. */
+  info?: ArtefactInfo;
   source: SourceRecord;
   selection: Selection;
   encryptionKeyId?: string;
@@ -207,7 +215,7 @@ function describeListing(entries: SourceEntry[]): string {
 
 /** Remote bytes land in the staging dir: check the space before the first download. */
 async function checkSpace(resolved: Resolved[], ctx: FetchContext) {
-  const remote = resolved.filter((r) => !r.reader.localPath);
+  const remote = resolved.filter((r) => !r.reader.localPath && r.job.spec.fetch !== 'pod');
   const processed = resolved.filter((r) => needsProcessing(r));
   const need = [...remote, ...processed].reduce((n, r) => n + r.entries.reduce((m, e) => m + e.size, 0), 0);
   if (need === 0) return;
@@ -235,6 +243,8 @@ async function materialise(r: Resolved, ctx: FetchContext): Promise<StagedArtefa
   };
   const base = { store: job.store, step: job.step, ref, selection: r.selection };
   const slot = `${job.store}-${job.step}`;
+
+  if (spec.fetch === 'pod') return podFetch(r, base, slot);
 
   if (r.kind === 'directory') {
     // A mirror (a dated prefix of `mc mirror`, a folder on the backup server).
@@ -379,6 +389,85 @@ async function materialise(r: Resolved, ctx: FetchContext): Promise<StagedArtefa
     input.destroy();
     throw wrap(err);
   }
+}
+
+/** Where a pod-fetched artefact lands in the store's pod (under the runtime's staging volume). */
+export const podFetchRoot = '/restoreproof/fetched';
+const presignSeconds = 3600;
+
+/**
+ * `fetch: pod`: nothing is downloaded here. The harness reads the first bytes (format detection),
+ * the expected digest and a presigned URL; the store's pod downloads the object and hashes it,
+ * and the runtime checks that digest before any restore.
+ */
+async function podFetch(r: Resolved, base: Pick<StagedArtefact, 'store' | 'step' | 'ref' | 'selection'>, slot: string): Promise<StagedArtefact> {
+  const { reader, ref, job } = r;
+  if (r.kind === 'directory') throw new ArtefactError(ref, `fetch: pod fetches one object; ${ref} is a prefix with ${r.entries.length} object(s)`, 'select one file, or use fetch: harness');
+  if (!reader.presign) throw new ArtefactError(ref, 'fetch: pod needs an s3:// source', 'use fetch: harness');
+  const entry = r.entries[0]!;
+  const expected = await expectedDigest(job.spec, reader, r.key, ref);
+  const first = await readFirst(reader, r.key, 64 * 1024);
+  const compression = compressionOf(first);
+  if (compression === 'zstd') throw new ArtefactError(ref, 'is zstd-compressed; fetch: pod restores plain or gzip files', 'use fetch: harness');
+  // A partial gzip stream inflates as far as it goes (sync flush), which is all format detection needs.
+  const head = (compression === 'gzip' ? gunzipSync(first, { finishFlush: zlibConstants.Z_SYNC_FLUSH }) : first).subarray(0, 512);
+  const url = await reader.presign(r.key, presignSeconds);
+  registerSecret(url);
+  registerSecret(new URL(url).searchParams.get('X-Amz-Signature') ?? undefined);
+  const path = posix.join(podFetchRoot, slot, posix.basename(r.key));
+  const info: ArtefactInfo = {
+    kind: 'file', ref, path, size: entry.size, sha256: expected?.sha256 ?? '', modifiedAt: new Date(entry.mtimeMs).toISOString(),
+    compression: compression === 'gzip' ? 'gzip' : 'none', head, fetchedInPod: { url, ...(expected ? { expected } : {}) },
+  };
+  return {
+    ...base, path, info,
+    source: {
+      url: reader.url, object: r.key, kind: 'file', size: entry.size, sha256: expected?.sha256 ?? '',
+      integrity: { sha256: 'not-checked', ...(expected ? { from: expected.from } : {}), size: 'not-checked' },
+      downloaded: false, fetchedBy: 'pod', compression,
+    },
+  };
+}
+
+/** Up to `bytes` from the start of an object (one request, closed early). */
+async function readFirst(reader: SourceReader, key: string, bytes: number): Promise<Buffer> {
+  const stream = await reader.open(key, 0);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      total += chunk.length;
+      if (total >= bytes) break;
+    }
+  } finally {
+    stream.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, bytes);
+}
+
+/** Once the pod has the file: its digest and size against the source's, before any restore. */
+export function checkPodFetch(info: ArtefactInfo, actual: { sha256: string; size: number }): void {
+  const pod = info.fetchedInPod!;
+  pod.actual = actual;
+  if (actual.size !== info.size) throw new ArtefactError(info.ref, `the store's pod fetched ${actual.size} bytes; the source lists ${info.size}`, 'fetch it again; the object may have changed during the run');
+  if (pod.expected && pod.expected.sha256 !== actual.sha256) {
+    throw new ArtefactError(info.ref, `sha256 mismatch: the store's pod computed ${actual.sha256}, ${pod.expected.from} says ${pod.expected.sha256}`, 'the backup is corrupt or was altered; do not restore it');
+  }
+  info.sha256 = actual.sha256;
+}
+
+/** The evidence of a pod-fetched artefact once its pod has checked it (digest, size). */
+export function podFetchedFields(info: ArtefactInfo, source: SourceRecord): void {
+  const pod = info.fetchedInPod;
+  if (!pod?.actual) return;
+  const { actual, expected } = pod;
+  source.sha256 = actual.sha256;
+  source.integrity = {
+    ...source.integrity,
+    sha256: !expected ? 'not-checked' : expected.sha256 === actual.sha256 ? 'verified' : 'mismatch',
+    size: actual.size === info.size ? 'verified' : 'mismatch',
+  };
 }
 
 function prefixes(key: string): string[] {

@@ -7,7 +7,7 @@ import { DrillConfigError, type SpecIssue } from '../errors.ts';
 import { sha256 } from '../util/hash.ts';
 import { interpolate } from './interpolate.ts';
 import { appIssues, extraCheckIssues } from './app-checks.ts';
-import type { CheckSpec, Drill, DrillDocument, EngineName, Expectation } from './types.ts';
+import type { ArtefactSourceSpec, CheckSpec, Drill, DrillDocument, EngineName, Expectation, StoreSpec } from './types.ts';
 import { parseTargetTime } from '../engines/postgres/pgbackrest.ts';
 
 export const drillSchemaPath = new URL('../../schemas/drill.schema.json', import.meta.url);
@@ -170,6 +170,14 @@ function semanticIssues(drill: DrillDocument, file: string, locate: Drill['locat
   const add = (path: (string | number)[], message: string) => issues.push({ file, ...locate(path), path: path.join('.').replace(/\.(\d+)/g, '[$1]'), message });
   const stores = drill.spec.stores;
   for (const [name, store] of Object.entries(stores)) {
+    store.restore.forEach((step, i) => {
+      const artefact = (step as { artefact?: unknown }).artefact;
+      if (artefact && typeof artefact === 'object' && (artefact as ArtefactSourceSpec).fetch === 'pod') {
+        for (const [path, message] of podFetchIssues(store, i, artefact as ArtefactSourceSpec)) add(['spec', 'stores', name, 'restore', i, 'artefact', ...path], message);
+        const runtime = drill.spec.runtime;
+        if (runtime && runtime !== 'auto' && runtime !== 'kubernetes') add(['spec', 'stores', name, 'restore', i, 'artefact', 'fetch'], `fetch: pod needs the kubernetes runtime (its store pods download artefacts themselves); this drill runs on ${runtime}`);
+      }
+    });
     if (store.engine === 'postgres') {
       store.restore.forEach((step, i) => {
         const at = ['spec', 'stores', name, 'restore', i];
@@ -247,6 +255,17 @@ function semanticIssues(drill: DrillDocument, file: string, locate: Drill['locat
     }
   });
   for (const [path, message] of appIssues(drill)) add(['spec', 'app', ...path], message);
+  return issues;
+}
+
+/** What `fetch: pod` can do: the pod downloads one S3 object that the restore tool reads as it is. */
+function podFetchIssues(store: StoreSpec, step: number, artefact: ArtefactSourceSpec): [(string | number)[], string][] {
+  const issues: [(string | number)[], string][] = [];
+  if (!/^s3:\/\//i.test(artefact.source)) issues.push([['source'], 'fetch: pod needs an s3:// source (the pod downloads it through a presigned URL); use fetch: harness for local and SFTP sources']);
+  if (artefact.decrypt) issues.push([['decrypt'], 'fetch: pod cannot decrypt: the key would have to enter the cluster; use fetch: harness']);
+  if (artefact.unpack) issues.push([['unpack'], 'fetch: pod cannot unpack archives; use fetch: harness']);
+  if (store.engine !== 'postgres') issues.push([['fetch'], `fetch: pod restores postgres dumps only; this store is ${store.engine} (use fetch: harness)`]);
+  else if ((store.restore[step] as { format?: string }).format === 'pgbackrest') issues.push([['fetch'], 'fetch: pod cannot fetch a pgBackRest repository; use fetch: harness']);
   return issues;
 }
 

@@ -84,6 +84,12 @@ export interface ArtefactSourceSpec {
   decrypt?: { openssl: OpensslDecryptSpec; age?: never } | { age: AgeDecryptSpec; openssl?: never };
   unpack?: UnpackSpec;
   s3?: { endpoint?: string; region?: string; accessKey?: SecretRef; secretKey?: SecretRef };
+  /**
+   * Who downloads it: the harness (default: it verifies, decrypts and unpacks, then streams the file
+   * to the store) or the store's pod itself (kubernetes runtime, S3 sources, through an init container
+   * and a presigned URL, so the bytes never pass through the harness).
+   */
+  fetch?: 'harness' | 'pod';
   ssh?: { knownHosts: string; key?: SecretRef; passphrase?: SecretRef; password?: SecretRef };
 }
 

@@ -79,6 +79,8 @@ export function testbedImageEnv(): Record<string, string> {
   if (images.minio) vars.RESTOREPROOF_IMAGE_S3 = images.minio;
   if (images.redis) vars.RESTOREPROOF_IMAGE_REDIS = images.redis;
   if (images.app) vars.RESTOREPROOF_IMAGE_APP = images.app;
+  // Every test bed image carries sh, curl and sha256sum (the base rootfs): the app image will do for fetch: pod.
+  if (images.app) vars.RESTOREPROOF_IMAGE_FETCH = images.app;
   return vars;
 }
 

@@ -78,6 +78,22 @@ describe('drill spec', () => {
     assert.match(issues[0]!.message, /database is required unless format is dumpall/);
   });
 
+  it('fetch: pod is for one S3 object that a postgres store restores as it is, on kubernetes', () => {
+    const withArtefact = (artefact: string, runtime = '') => valid.replace('spec:\n', `spec:\n${runtime}`).replace('artefact: ${DUMP_DIR:-/backups}/app.dump', `artefact: ${artefact}`);
+    assert.equal(parseDrill(withArtefact('{ source: s3://b/app.dump, fetch: pod }', '  runtime: kubernetes\n'), 'drill.yaml').document.metadata.name, 'ok');
+    const bad = issuesOf(withArtefact('{ source: /backups/app.tar.gz, fetch: pod, unpack: { tar: true }, decrypt: { age: { passphrase: { env: P } } } }', '  runtime: containers\n'));
+    assert.deepEqual(bad.map((i) => [i.path, i.line]), [
+      ['spec.stores.db.restore[0].artefact.source', 11],
+      ['spec.stores.db.restore[0].artefact.decrypt', 11],
+      ['spec.stores.db.restore[0].artefact.unpack', 11],
+      ['spec.stores.db.restore[0].artefact.fetch', 11],
+    ]);
+    assert.match(bad[0]!.message, /fetch: pod needs an s3:\/\/ source/);
+    assert.match(bad[3]!.message, /fetch: pod needs the kubernetes runtime .* this drill runs on containers/);
+    const redis = issuesOf(valid.replace('engine: postgres', 'engine: redis').replace(/- artefact: .*\n.*database: app\n/, '- artefact: { source: s3://b/dump.rdb, fetch: pod }\n'));
+    assert.match(redis.find((i) => i.path?.endsWith('.fetch'))!.message, /restores postgres dumps only; this store is redis/);
+  });
+
   it('rejects an invalid regular expression', () => {
     const issues = issuesOf(`${valid}  checks:\n    - type: query\n      store: db\n      sql: select 1\n      expect: { matches: "([" }\n`);
     assert.match(issues[0]!.message, /invalid regular expression/);

@@ -113,9 +113,19 @@ export async function restorePostgres(store: StartedStore, spec: PostgresStoreSp
     let result: RestoreStepResult;
     try {
       if (step.database || step.roles?.length) await prepareTarget(store, step);
-      // Compressed artefacts stream through stdin; files are staged where the tool runs.
-      const staged = viaStdin ? artefact.info.path : await store.stage(artefact.info.path, context.signal);
-      const run = await store.exec(tool, viaStdin ? args : commandFor(step, format, artefact.info, staged).args, { signal: context.signal, ...(viaStdin ? { stdin: openArtefact(artefact.info) } : {}) });
+      let run;
+      if (artefact.info.fetchedInPod) {
+        // Already where the tool runs (fetch: pod); gzip is undone there. gunzip -t first: without
+        // pipefail, a truncated stream would not show in the exit code of the pipe.
+        const path = artefact.info.path;
+        run = viaStdin
+          ? await store.exec('sh', ['-c', 'gunzip -t -- "$0" && gunzip -c -- "$0" | "$@"', path, tool, ...args], { signal: context.signal })
+          : await store.exec(tool, commandFor(step, format, artefact.info, path).args, { signal: context.signal });
+      } else {
+        // Compressed artefacts stream through stdin; files are staged where the tool runs.
+        const staged = viaStdin ? artefact.info.path : await store.stage(artefact.info.path, context.signal);
+        run = await store.exec(tool, viaStdin ? args : commandFor(step, format, artefact.info, staged).args, { signal: context.signal, ...(viaStdin ? { stdin: openArtefact(artefact.info) } : {}) });
+      }
       const ok = run.exitCode === 0 && !run.inputError;
       result = { ...base, status: ok ? 'passed' : 'failed', exitCode: run.exitCode, stderr: trimStderr(run.stderr), startedAt, durationMs: performance.now() - t0 };
       if (run.inputError) result.error = `cannot read ${step.artefact} to the end (${run.inputError}); ${tool} saw only part of it`;

@@ -65,9 +65,22 @@ export const defaultAppImage = 'node:24-slim';
 /** The image `spec.app` (or its migration) runs: its `image`, else RESTOREPROOF_IMAGE_APP, else the image map's `app`, else node:24-slim. */
 export function resolveAppImage(spec: { image?: string }, env: Record<string, string | undefined> = process.env): ResolvedImage {
   if (spec.image) return { image: spec.image, source: 'the drill (spec.app.image)' };
-  if (env.RESTOREPROOF_IMAGE_APP) return { image: env.RESTOREPROOF_IMAGE_APP, source: 'RESTOREPROOF_IMAGE_APP' };
+  return helperImage('app', defaultAppImage, env);
+}
+
+/** The image of the init container that downloads a `fetch: pod` artefact: it needs sh, curl or wget, and sha256sum. */
+export const defaultFetchImage = 'curlimages/curl:8.11.1';
+
+/** RESTOREPROOF_IMAGE_FETCH, else the image map's `fetch`, else curlimages/curl. */
+export function resolveFetchImage(env: Record<string, string | undefined> = process.env): ResolvedImage {
+  return helperImage('fetch', defaultFetchImage, env);
+}
+
+function helperImage(role: 'app' | 'fetch', fallback: string, env: Record<string, string | undefined>): ResolvedImage {
+  const variable = `RESTOREPROOF_IMAGE_${role.toUpperCase()}`;
+  if (env[variable]) return { image: env[variable], source: variable };
   const mapFile = env.RESTOREPROOF_IMAGE_MAP;
-  const hit = mapFile ? readImageMap(mapFile).app : undefined;
+  const hit = mapFile ? readImageMap(mapFile)[role] : undefined;
   if (hit) return { image: hit, source: `image map ${mapFile}` };
-  return { image: defaultAppImage, source: 'default' };
+  return { image: fallback, source: 'default' };
 }

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import type { V1Pod, V1ResourceRequirements } from '@kubernetes/client-node';
+import type { V1Container, V1Pod, V1ResourceRequirements } from '@kubernetes/client-node';
 import { RestoreproofError, errorMessage } from '../../errors.ts';
 import type { EngineName, KubernetesStoreOptions, StoreSpec } from '../../spec/types.ts';
 import { LABEL_STORE } from '../containers/docker.ts';
@@ -12,6 +12,7 @@ import { namespaceName, runNamespace } from './namespace.ts';
 import { createPod, startTimeoutMs, waitRunning } from './pods.ts';
 import { KubeStore, PodForward, READY_FILE, podExec, podLogTail, podUntar, stageRoot, stagingInitContainer, type ExecTarget } from './store.ts';
 import { runKubeAppTask, startKubeApp } from './app.ts';
+import { podFetchContainers, podFetchPlan, podFetchPolicy, podFetchSecretData, verifyFetched, waitFetched } from './fetch.ts';
 
 
 /** A Kubernetes object name that also works as a DNS-1035 label (Services need a leading letter). */
@@ -29,7 +30,7 @@ function resourcesFor(spec: StoreSpec): V1ResourceRequirements | undefined {
 }
 
 /** The pod of one store: its server container, and a staging init container when files must be there before it starts. */
-export function podFor(options: { name: string; storeName: string; image: string; recipe: Recipe; secret: string; labels: Record<string, string>; k8s?: KubernetesStoreOptions; resources?: V1ResourceRequirements }): V1Pod {
+export function podFor(options: { name: string; storeName: string; image: string; recipe: Recipe; secret: string; labels: Record<string, string>; k8s?: KubernetesStoreOptions; resources?: V1ResourceRequirements; fetches?: V1Container[] }): V1Pod {
   const { recipe, k8s } = options;
   const early = [...(recipe.files ?? []), ...(recipe.directories ?? []), ...(recipe.contents ?? [])].map((f) => posix.dirname(f.target));
   const earlyDirs = [...new Set(early)];
@@ -47,7 +48,8 @@ export function podFor(options: { name: string; storeName: string; image: string
       ...(k8s?.imagePullSecrets?.length ? { imagePullSecrets: k8s.imagePullSecrets.map((name) => ({ name })) } : {}),
       ...(k8s?.nodeSelector ? { nodeSelector: k8s.nodeSelector } : {}),
       ...(k8s?.tolerations ? { tolerations: k8s.tolerations } : {}),
-      ...(earlyDirs.length ? { initContainers: [stagingInitContainer(options.image, mounts)] } : {}),
+      // Downloads first (fetch: pod), then the staging container that waits for files streamed in.
+      ...(earlyDirs.length || options.fetches?.length ? { initContainers: [...(options.fetches ?? []), ...(earlyDirs.length ? [stagingInitContainer(options.image, mounts)] : [])] } : {}),
       containers: [{
         name: 'store',
         image: options.image,
@@ -78,9 +80,14 @@ async function startStore(request: ProvisionRequest): Promise<StartedStore> {
   const name = objectName(storeName);
   const secretName = `${name}-credentials`;
   const labels = { ...ns.labels(), [LABEL_STORE]: dnsLabel(storeName) };
+  const fetch = podFetchPlan(name, request.artefacts ?? []);
   const records: ResourceRecord[] = [
     ...ns.claimRecords(),
     { kind: 'secret', id: `${ns.name}/${secretName}`, store: storeName },
+    ...(fetch ? [
+      { kind: 'secret', id: `${ns.name}/${fetch.secret}`, store: storeName },
+      { kind: 'networkpolicy', id: `${ns.name}/${fetch.secret}`, store: storeName },
+    ] satisfies ResourceRecord[] : []),
     { kind: 'pod', id: `${ns.name}/${name}`, store: storeName, image },
     { kind: 'service', id: `${ns.name}/${name}`, store: storeName },
   ];
@@ -92,14 +99,24 @@ async function startStore(request: ProvisionRequest): Promise<StartedStore> {
     await k.core.createNamespacedSecret({ namespace: ns.name, body: { metadata: { name: secretName, labels }, type: 'Opaque', stringData } }).catch((err) => {
       throw kubeError(err, `creating Secret ${secretName} in ${ns.name}`, k.server);
     });
+    if (fetch) {
+      // fetch: pod: the init containers read their presigned URLs from a Secret and may reach the S3 endpoint.
+      await k.core.createNamespacedSecret({ namespace: ns.name, body: { metadata: { name: fetch.secret, labels }, type: 'Opaque', stringData: podFetchSecretData(fetch) } }).catch((err) => {
+        throw kubeError(err, `creating Secret ${fetch.secret} in ${ns.name}`, k.server);
+      });
+      await k.networking.createNamespacedNetworkPolicy({ namespace: ns.name, body: podFetchPolicy(fetch.secret, labels, { [LABEL_STORE]: dnsLabel(storeName) }, fetch) }).catch((err) => {
+        throw kubeError(err, `creating NetworkPolicy ${fetch.secret} in ${ns.name}`, k.server);
+      });
+    }
     const resources = resourcesFor(spec);
-    const pod = podFor({ name, storeName, image, recipe, secret: secretName, labels, ...(spec.kubernetes ? { k8s: spec.kubernetes } : {}), ...(resources ? { resources } : {}) });
+    const pod = podFor({ name, storeName, image, recipe, secret: secretName, labels, ...(spec.kubernetes ? { k8s: spec.kubernetes } : {}), ...(resources ? { resources } : {}), ...(fetch ? { fetches: podFetchContainers(fetch) } : {}) });
     await createPod(ns.name, pod, signal);
     await k.core.createNamespacedService({ namespace: ns.name, body: { metadata: { name, labels }, spec: { selector: { [LABEL_STORE]: dnsLabel(storeName) }, ports: [{ port: recipe.port, targetPort: recipe.port, name: 'store' }] } } }).catch((err) => {
       throw kubeError(err, `creating Service ${name} in ${ns.name}`, k.server);
     });
     const deadline = Date.now() + startTimeoutMs();
-    if (pod.spec?.initContainers?.length) {
+    if (fetch) await waitFetched(target, fetch, signal, deadline);
+    if (pod.spec?.initContainers?.some((c) => c.name === 'stage')) {
       // Files the server needs before it starts (Redis: the snapshot and its config) go in through the staging container.
       const stage: ExecTarget = { ...target, container: 'stage' };
       await waitRunning(stage, true, signal, deadline);
@@ -157,6 +174,7 @@ async function startStore(request: ProvisionRequest): Promise<StartedStore> {
       ],
     });
     await preflight(store, ['tar', ...recipe.tools], image);
+    if (fetch) await verifyFetched(target, fetch, signal);
     if (spec.engine === 's3') store.version = /version (\S+)/.exec((await store.exec('minio', ['--version']).catch(() => undefined))?.stdout ?? '')?.[1] ?? 'unknown';
     return store;
   } catch (err) {
@@ -182,6 +200,7 @@ async function preflight(store: KubeStore, tools: string[], image: string): Prom
 export const kubernetesRuntime: Runtime = {
   name: 'kubernetes',
   engines: ['postgres', 'mongodb', 's3', 'redis'] satisfies EngineName[],
+  fetchesInPod: true,
   async describeProvision({ spec, storeName, drillName }) {
     let image: string;
     let source: string;
