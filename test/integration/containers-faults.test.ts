@@ -1,11 +1,13 @@
 // The containers runtime when things go wrong, against the test bed's Docker engine and images:
 // SIGINT in the middle of a restore, leftovers of a killed harness (gc), a store container that
-// dies mid-restore, and an image without the restore tool. Nothing is mocked.
+// dies mid-restore, an engine that goes away mid-restore (its socket closed by a proxy in front
+// of the real engine), and an image without the restore tool. Nothing is mocked.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { makePlatformBackups, type PlatformBackups } from '../../scripts/lib/platform-backups.ts';
 import { newRunId } from '../../src/run/context.ts';
@@ -158,6 +160,71 @@ describe('containers runtime: interruption, leftovers and faults', function () {
     assert.match(step.error ?? '', /database system is ready to accept connections|PostgreSQL/);
     assert.ok(report.errors.some((e) => /stopped while psql ran/.test(e.message)));
     assert.equal(report.teardown.status, 'completed');
+    assert.deepEqual(leftovers(runId), { containers: '', networks: '' });
+  });
+
+  it('a Docker engine that goes away mid-restore fails the drill with a clear message, and the report lists what it could not remove', async () => {
+    // The harness talks to the real engine through a socket that this test closes mid-restore:
+    // to the harness the engine is gone, while the engine keeps the containers for the test to inspect.
+    const engine = (testbedImageEnv().DOCKER_HOST ?? '').replace(/^unix:\/\//, '');
+    assert.ok(engine, 'the test bed names its Docker socket');
+    const proxyPath = join(work, 'engine.sock');
+    const open = new Set<Socket>();
+    const proxy = createServer((client) => {
+      const upstream = connect(engine);
+      open.add(client).add(upstream);
+      client.pipe(upstream).pipe(client);
+      const drop = () => (client.destroy(), upstream.destroy());
+      client.on('error', drop).on('close', drop);
+      upstream.on('error', drop).on('close', drop);
+    });
+    await new Promise<void>((r) => proxy.listen(proxyPath, r));
+    let cut = false;
+    let runId = '';
+    let poll: NodeJS.Timeout | undefined;
+    try {
+      const result = await runCli(['run', fixtureDrill('slow.yaml'), '--runtime', 'containers', '--report-dir', join(work, 'reports'), '--json'], {
+        env: { ...testbedImageEnv(), DOCKER_HOST: `unix://${proxyPath}`, RESTOREPROOF_FIXTURES: fixtures },
+        onStderr: (text) => {
+          runId ||= /restoreproof run (\S+):/.exec(text)?.[1] ?? '';
+          if (poll || !runId || !/restore app: psql/.test(text)) return;
+          // Once psql runs in the container (blocked in pg_sleep, its exec stream open), the engine goes.
+          poll = setInterval(() => {
+            let processes = '';
+            try {
+              processes = docker(['top', `restoreproof-${runId}-app`, '-eo', 'pid,args']);
+            } catch {
+              return;
+            }
+            if (!/psql/.test(processes)) return;
+            clearInterval(poll);
+            cut = true;
+            proxy.close();
+            for (const socket of open) socket.destroy();
+          }, 100);
+        },
+      });
+      clearInterval(poll);
+      assert.equal(cut, true, result.stderr);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, new RegExp(`the Docker engine at unix://${proxyPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} stopped answering while running psql`));
+      assert.doesNotMatch(result.stderr, /\n\s+at .*\(.*:\d+:\d+\)/, 'no stack trace');
+      const report = JSON.parse(result.stdout);
+      assertValidReport(report);
+      assert.equal(report.status, 'failed');
+      assert.match(report.stores[0]!.steps[0]!.error ?? '', /the Docker engine at .* stopped answering while running psql/);
+      // Nothing could be removed through a gone engine: the report says so, and the leftovers carry the run's labels.
+      assert.equal(report.teardown.status, 'incomplete');
+      assert.ok(report.teardown.resources.some((r: { kind: string; removed?: boolean }) => r.kind === 'container' && r.removed === false), JSON.stringify(report.teardown.resources));
+      assert.notEqual(leftovers(runId).containers, '');
+    } finally {
+      clearInterval(poll);
+      proxy.close();
+      if (runId) {
+        for (const id of leftovers(runId).containers.split('\n').filter(Boolean)) docker(['rm', '-f', id]);
+        for (const id of leftovers(runId).networks.split('\n').filter(Boolean)) docker(['network', 'rm', id]);
+      }
+    }
     assert.deepEqual(leftovers(runId), { containers: '', networks: '' });
   });
 

@@ -122,7 +122,7 @@ async function removeContainer({ container, record, network }: Created): Promise
     record.removed = true;
   } catch (err) {
     if ((err as { statusCode?: number }).statusCode === 404) record.removed = true;
-    else record.error = errorMessage(err);
+    else Object.assign(record, { removed: false, error: errorMessage(err) });
   }
   await network.release();
 }

@@ -67,7 +67,7 @@ export class RunNetwork {
       this.record.removed = true;
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) this.record.removed = true;
-      else this.record.error = errorMessage(err);
+      else Object.assign(this.record, { removed: false, error: errorMessage(err) });
     }
   }
 }

@@ -226,7 +226,7 @@ export class ContainerStore implements StartedStore {
         record.removed = true;
       } catch (err) {
         if ((err as { statusCode?: number }).statusCode === 404) record.removed = true;
-        else record.error = errorMessage(err);
+        else Object.assign(record, { removed: false, error: errorMessage(err) });
       }
       await this.options.network.release();
     })();
