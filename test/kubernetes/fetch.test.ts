@@ -174,6 +174,15 @@ describe('fetch: pod on the kubernetes runtime (test bed cluster)', function () 
     }
   });
 
+  it('plan says who downloads what, and touches nothing', async () => {
+    const file = await drill('pod-fetch-plan', [`{ database: shop, artefact: { source: s3://backups/nightly/shop.dump, fetch: pod, s3: ${s3} } }`]);
+    const result = await runCli(['plan', file, '--runtime', 'kubernetes'], { env });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /db: step 1 is fetched first: s3:\/\/backups\/nightly\/shop\.dump, .*downloaded by the store's pod/);
+    assert.match(result.stdout, /1 fetch init container\(s\) from restoreproof-testbed\/node-app:\d+ download the artefact\(s\) through presigned URLs \(Secret and egress NetworkPolicy db-fetch\)/);
+    assert.deepEqual((await core.listNamespace({ labelSelector: 'restoreproof.drill=pod-fetch-plan' })).items, []);
+  });
+
   it('bad input: fetch: pod on a runtime whose stores cannot fetch is a config error naming the line', async () => {
     const file = await drill('pod-fetch-local', [`{ database: shop, artefact: { source: s3://backups/nightly/shop.dump, fetch: pod, s3: ${s3} } }`]);
     const result = await runCli(['run', file, '--runtime', 'local', '--report-dir', join(work, 'reports-local')], { env });

@@ -4,7 +4,7 @@ import { RestoreproofError, errorMessage } from '../../errors.ts';
 import type { EngineName, KubernetesStoreOptions, StoreSpec } from '../../spec/types.ts';
 import { LABEL_STORE } from '../containers/docker.ts';
 import { parseMemory, recipeFor, type Recipe } from '../containers/index.ts';
-import { resolveImage } from '../containers/images.ts';
+import { resolveFetchImage, resolveImage } from '../containers/images.ts';
 import { addEntry, addPath } from '../containers/store.ts';
 import type { ProvisionRequest, ResourceRecord, Runtime, StartedStore, StoreEndpoint } from '../types.ts';
 import { dnsLabel, kube, kubeError } from './client.ts';
@@ -215,6 +215,11 @@ export const kubernetesRuntime: Runtime = {
       k8s?.nodeSelector ? `nodeSelector ${Object.entries(k8s.nodeSelector).map(([a, b]) => `${a}=${b}`).join(',')}` : '',
       k8s?.tolerations?.length ? `${k8s.tolerations.length} toleration(s)` : '',
     ].filter(Boolean);
+    const podFetches = (spec as StoreSpec).restore.filter((step) => {
+      const artefact = (step as { artefact?: unknown }).artefact;
+      return typeof artefact === 'object' && (artefact as { fetch?: string } | null)?.fetch === 'pod';
+    }).length;
+    if (podFetches) extras.push(`${podFetches} fetch init container(s) from ${resolveFetchImage().image} download the artefact(s) through presigned URLs (Secret and egress NetworkPolicy ${objectName(storeName)}-fetch)`);
     return [
       `pod ${objectName(storeName)} from ${image} (${source}) with a Service and a credentials Secret in namespace ${namespaceName('000000', drillName).replace(/000000$/, '<run-id>')}${extras.length ? `; ${extras.join('; ')}` : ''}`,
       `namespace labelled restoreproof.run=<run-id>, restoreproof.drill, annotated restoreproof.expires-at; default-deny NetworkPolicy; reached through port-forward; deleted and waited for at teardown`,
