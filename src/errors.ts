@@ -101,3 +101,8 @@ function lastLine(text: string): string {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** What a failed restore step records of the error that stopped it: the message, and its stable code when it has one. */
+export function stepError(err: unknown): { error: string; errorCode?: string } {
+  return { error: errorMessage(err), ...(err instanceof RestoreproofError ? { errorCode: err.code } : {}) };
+}

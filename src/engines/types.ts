@@ -42,6 +42,8 @@ export interface RestoreStepResult {
   startedAt: string;
   durationMs: number;
   error?: string;
+  /** The stable code of an error that was not the tool's own exit (E_DOCKER_GONE, E_CONTAINER_DIED, E_ARTEFACT, …). */
+  errorCode?: string;
   /** Engine-specific facts about what was restored (object counts, keyspace, …). */
   details?: Record<string, unknown>;
 }

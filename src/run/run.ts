@@ -268,7 +268,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
           record.steps = steps;
           record.restoreDurationMs = performance.now() - t0;
           record.status = steps.every((s) => s.status === 'passed') ? 'passed' : 'failed';
-          for (const s of steps) if (s.error) fail(new RestoreproofError('E_RESTORE', `store ${store.name}: ${s.error}`, { hint: 'see stores[].steps[].stderr in the JSON report for the tool output' }));
+          for (const s of steps) if (s.error) fail(new RestoreproofError(s.errorCode ?? 'E_RESTORE', `store ${store.name}: ${s.error}`, { hint: 'see stores[].steps[].stderr in the JSON report for the tool output' }));
           return record.status === 'passed';
         }),
       );

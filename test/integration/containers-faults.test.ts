@@ -156,6 +156,7 @@ describe('containers runtime: interruption, leftovers and faults', function () {
     const step = report.stores[0]!.steps[0]!;
     assert.equal(step.status, 'failed');
     assert.match(step.error ?? '', /stopped while psql ran/);
+    assert.equal(step.errorCode, 'E_CONTAINER_DIED');
     assert.match(step.error ?? '', /last log lines:\n.*\S/s);
     assert.match(step.error ?? '', /database system is ready to accept connections|PostgreSQL/);
     assert.ok(report.errors.some((e) => /stopped while psql ran/.test(e.message)));
@@ -213,6 +214,9 @@ describe('containers runtime: interruption, leftovers and faults', function () {
       assertValidReport(report);
       assert.equal(report.status, 'failed');
       assert.match(report.stores[0]!.steps[0]!.error ?? '', /the Docker engine at .* stopped answering while running psql/);
+      // Automation tells an infrastructure failure from a bad backup by the code.
+      assert.equal(report.stores[0]!.steps[0]!.errorCode, 'E_DOCKER_GONE');
+      assert.ok(report.errors.some((e: { code: string }) => e.code === 'E_DOCKER_GONE'), JSON.stringify(report.errors));
       // Nothing could be removed through a gone engine: the report says so, and the leftovers carry the run's labels.
       assert.equal(report.teardown.status, 'incomplete');
       assert.ok(report.teardown.resources.some((r: { kind: string; removed?: boolean }) => r.kind === 'container' && r.removed === false), JSON.stringify(report.teardown.resources));

@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ArtefactError, errorMessage } from '../../errors.ts';
+import { ArtefactError, errorMessage, stepError } from '../../errors.ts';
 import { evaluate } from '../../checks/expectations.ts';
 import type { CheckRunner } from '../../checks/types.ts';
 import { inspectLocalArtefact } from '../../sources/local.ts';
@@ -102,7 +102,7 @@ export const influxEngine: Engine<InfluxStoreSpec> = {
           result.error = `influxd restore ${run.exitCode === null ? `was killed by ${run.signal}` : `exited with code ${run.exitCode}`} restoring ${step.artefact}${line ? `: ${line.trim()}` : ''}`;
         }
       } catch (err) {
-        result = { ...base, status: 'failed', exitCode: null, stderr: '', startedAt, durationMs: performance.now() - t0, error: errorMessage(err) };
+        result = { ...base, status: 'failed', exitCode: null, stderr: '', startedAt, durationMs: performance.now() - t0, ...stepError(err) };
       }
       failed ||= result.status === 'failed';
       results.push(result);

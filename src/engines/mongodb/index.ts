@@ -2,7 +2,7 @@ import type { Document, MongoClient } from 'mongodb';
 import { newMongoClient } from '../../util/drivers.ts';
 import { evaluate } from '../../checks/expectations.ts';
 import type { CheckContext, CheckOutcome, CheckRunner } from '../../checks/types.ts';
-import { ArtefactError, errorMessage } from '../../errors.ts';
+import { ArtefactError, stepError } from '../../errors.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
 import { inspectLocalArtefact } from '../../sources/local.ts';
 import { loadBaselineFile } from '../../spec/baseline.ts';
@@ -145,7 +145,7 @@ export const mongoEngine: Engine<MongoStoreSpec> = {
         run = await store.exec('mongorestore', restoreArgs(store, step, a, staged), { signal: context.signal });
       } catch (err) {
         // The target died or went away mid-restore: a failed step with the reason, not a crash of the run.
-        const result: RestoreStepResult = { step: a.step, artefact: step.artefact, format: a.format, tool: 'mongorestore', args: shown, status: 'failed', exitCode: null, stderr: '', startedAt, durationMs: 0, error: errorMessage(err) };
+        const result: RestoreStepResult = { step: a.step, artefact: step.artefact, format: a.format, tool: 'mongorestore', args: shown, status: 'failed', exitCode: null, stderr: '', startedAt, durationMs: 0, ...stepError(err) };
         failed = true;
         results.push(result);
         context.onStepEnd?.(result);

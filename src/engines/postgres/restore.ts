@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { ArtefactError, errorMessage } from '../../errors.ts';
+import { ArtefactError, stepError } from '../../errors.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
 import { openArtefact, type ArtefactInfo } from '../../sources/local.ts';
 import type { PostgresRestoreStep, PostgresStoreSpec } from '../../spec/types.ts';
@@ -134,7 +134,7 @@ export async function restorePostgres(store: StartedStore, spec: PostgresStoreSp
         result.error = `${tool} ${how} restoring ${step.artefact}${lastErrorLine(run.stderr) ? `: ${lastErrorLine(run.stderr)}` : ''}`;
       }
     } catch (err) {
-      result = { ...base, status: 'failed', exitCode: null, stderr: '', startedAt, durationMs: performance.now() - t0, error: errorMessage(err) };
+      result = { ...base, status: 'failed', exitCode: null, stderr: '', startedAt, durationMs: performance.now() - t0, ...stepError(err) };
     }
     failed ||= result.status === 'failed';
     results.push(result);
@@ -198,7 +198,7 @@ async function pgbackrestStepResult(store: StartedStore, step: PostgresRestoreSt
         await client.end().catch(() => {});
       }
     } catch (err) {
-      result = { ...base, status: 'failed', exitCode: null, stderr: '', startedAt, durationMs: performance.now() - t0, error: errorMessage(err) };
+      result = { ...base, status: 'failed', exitCode: null, stderr: '', startedAt, durationMs: performance.now() - t0, ...stepError(err) };
     }
   }
   context.onStepEnd?.(result);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { evaluate } from '../../checks/expectations.ts';
 import type { CheckRunner } from '../../checks/types.ts';
-import { ArtefactError, RestoreproofError, errorMessage } from '../../errors.ts';
+import { ArtefactError, RestoreproofError, stepError } from '../../errors.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
 import { inspectLocalArtefact, walkFiles } from '../../sources/local.ts';
 import { resolveSecret } from '../../spec/secrets.ts';
@@ -116,7 +116,7 @@ async function restoreStep(store: StartedStore, spec: S3StoreSpec, index: number
     }
     return { ...base, status: 'passed', exitCode: 0, stderr: '', startedAt, durationMs: performance.now() - t0, details: { objects: count, bytes, manifestSha256: manifest.digest('hex') } };
   } catch (err) {
-    return { ...base, status: 'failed', exitCode: null, stderr: '', startedAt, durationMs: performance.now() - t0, error: errorMessage(err), details: { objects: count, bytes } };
+    return { ...base, status: 'failed', exitCode: null, stderr: '', startedAt, durationMs: performance.now() - t0, ...stepError(err), details: { objects: count, bytes } };
   }
 }
 
