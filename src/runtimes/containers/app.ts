@@ -12,6 +12,7 @@ import { probePort } from '../local/app.ts';
 import { resolveAppImage } from './images.ts';
 import { runNetwork, type RunNetwork } from './network.ts';
 import { ContainerStore, copyIntoContainer, demuxLogs } from './store.ts';
+import { Teardown } from '../teardown.ts';
 
 /** Where `spec.app.cwd` is copied inside the container; it is the working directory there. */
 export const appRoot = '/srv/app';
@@ -142,16 +143,11 @@ export const startContainerApp: NonNullable<Runtime['startApp']> = async (reques
   const { container, record, network } = created;
   const ring = new LogRing();
   let logs: NodeJS.ReadableStream | undefined;
-  let kept = false;
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    if (kept) return Promise.resolve();
-    stopping ??= (async () => {
-      await removeContainer(created);
-      (logs as unknown as { destroy?: () => void } | undefined)?.destroy?.();
-    })();
-    return stopping;
-  };
+  const teardown = new Teardown(async () => {
+    await removeContainer(created);
+    (logs as unknown as { destroy?: () => void } | undefined)?.destroy?.();
+  });
+  const stop = () => teardown.stop();
   const what = spec.command ? `${spec.command.join(' ')} in ${record.image}` : record.image!;
   try {
     try {
@@ -204,13 +200,11 @@ export const startContainerApp: NonNullable<Runtime['startApp']> = async (reques
       baseUrl,
       resources: records,
       get running() {
-        return !record.removed && !stopping;
+        return !record.removed && !teardown.begun;
       },
       logTail: (lines = 20) => redact(ring.tail(lines)),
       connectionHelp: () => [`app: ${baseUrl}  (container ${container.id.slice(0, 12)}, image ${record.image})`, `  remove it: docker rm -f ${container.id.slice(0, 12)}, then docker network rm ${network.name}`],
-      keep: () => {
-        kept = true;
-      },
+      keep: () => teardown.keep(),
       stop,
     };
   } catch (err) {

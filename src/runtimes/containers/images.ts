@@ -59,6 +59,15 @@ export function resolveImage(spec: StoreSpec, env: Record<string, string | undef
   return { image: fill(version ? d.versioned : d.image), source: 'default' };
 }
 
+/** For plans: the store's image, or the one line that says why it cannot be chosen (a broken image map). */
+export function describedImage(spec: StoreSpec): ResolvedImage | { problem: string } {
+  try {
+    return resolveImage(spec);
+  } catch (err) {
+    return { problem: `!! ${errorMessage(err)}` };
+  }
+}
+
 /** The app's default image when spec.app names none: a Node image, since a bare `node …` command is the common case. */
 export const defaultAppImage = 'node:24-slim';
 

@@ -11,7 +11,7 @@ import type { ProvisionRequest, Runtime, StartedStore, StoreEndpoint } from '../
 import { dockerHost, engineError, engineIsLocal, LABEL_STORE, runLabels } from './docker.ts';
 import { runContainerAppTask, startContainerApp } from './app.ts';
 import { postgresServerVersion } from '../local/postgres.ts';
-import { resolveImage } from './images.ts';
+import { describedImage, resolveImage } from './images.ts';
 import { runNetwork } from './network.ts';
 import { ContainerStore, demuxLogs } from './store.ts';
 
@@ -335,13 +335,9 @@ export const containersRuntime: Runtime = {
   name: 'containers',
   engines: ['postgres', 'mongodb', 's3', 'redis'] satisfies EngineName[],
   async describeProvision({ spec, storeName }) {
-    let image: string;
-    let source: string;
-    try {
-      ({ image, source } = resolveImage(spec as StoreSpec));
-    } catch (err) {
-      return [`!! ${errorMessage(err)}`];
-    }
+    const described = describedImage(spec as StoreSpec);
+    if ('problem' in described) return [described.problem];
+    const { image, source } = described;
     const limits = spec.resources ? `, limits ${[spec.resources.cpus ? `${spec.resources.cpus} CPUs` : '', spec.resources.memory ? `memory ${spec.resources.memory}` : ''].filter(Boolean).join(', ')}` : '';
     return [
       `container from ${image} (${source}) on network restoreproof-<run-id> as ${storeName}${limits}, engine ${dockerHost()}`,

@@ -10,6 +10,7 @@ import { redact } from '../../util/redact.ts';
 import type { ExecOptions, ResourceRecord, StartedStore, StoreEndpoint } from '../types.ts';
 import { docker, engineError } from './docker.ts';
 import type { RunNetwork } from './network.ts';
+import { DisposableStore } from '../teardown.ts';
 
 /** Where staged artefacts go inside a container. */
 export const stageRoot = '/restoreproof';
@@ -34,7 +35,7 @@ export interface ContainerStoreOptions {
 }
 
 /** A store whose server runs in a container created for the run; client tools run inside it through `docker exec`. */
-export class ContainerStore implements StartedStore {
+export class ContainerStore extends DisposableStore implements StartedStore {
   readonly runtime = 'containers';
   readonly name: string;
   readonly engine: StartedStore['engine'];
@@ -45,11 +46,10 @@ export class ContainerStore implements StartedStore {
   readonly containerPort: number;
   private readonly options: ContainerStoreOptions;
   private readonly records: ResourceRecord[];
-  private kept = false;
-  private stopping: Promise<void> | undefined;
   private staged = 0;
 
   constructor(options: ContainerStoreOptions) {
+    super();
     this.options = options;
     this.name = options.name;
     this.engine = options.engine;
@@ -212,29 +212,17 @@ export class ContainerStore implements StartedStore {
     return this.options.connectionHelp();
   }
 
-  keep(): void {
-    this.kept = true;
-  }
-
-  /** Removes the container (force: the data is disposable), then the run's network once no store uses it. Idempotent. */
-  stop(): Promise<void> {
-    if (this.kept) return Promise.resolve();
-    this.stopping ??= (async () => {
-      const record = this.options.record;
-      try {
-        await this.container.remove({ force: true, v: true });
-        record.removed = true;
-      } catch (err) {
-        if ((err as { statusCode?: number }).statusCode === 404) record.removed = true;
-        else Object.assign(record, { removed: false, error: errorMessage(err) });
-      }
-      await this.options.network.release();
-    })();
-    return this.stopping;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
+  /** Removes the container (force: the data is disposable), then the run's network once no store uses it. */
+  protected async teardown(): Promise<void> {
+    const record = this.options.record;
+    try {
+      await this.container.remove({ force: true, v: true });
+      record.removed = true;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) record.removed = true;
+      else Object.assign(record, { removed: false, error: errorMessage(err) });
+    }
+    await this.options.network.release();
   }
 }
 

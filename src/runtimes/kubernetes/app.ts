@@ -15,6 +15,7 @@ import { kube, kubeError, statusOf, type Kube } from './client.ts';
 import { runNamespace, type RunNamespace } from './namespace.ts';
 import { createPod, fatalWaiting, waitRunning } from './pods.ts';
 import { KubeStore, PodForward, READY_FILE, podExec, podLogTail, stagingInitContainer, type ExecTarget } from './store.ts';
+import { Teardown } from '../teardown.ts';
 
 /** The NetworkPolicy that opens the stores to the app's pods (and only to them) under the namespace's default deny. */
 export const APP_NETWORK_POLICY = 'restoreproof-app-to-stores';
@@ -172,17 +173,12 @@ export const startKubeApp: NonNullable<Runtime['startApp']> = async (request: Ap
   ns.track(...records);
   const forward: { current?: PodForward } = {};
   let log: ReturnType<typeof pollLog> | undefined;
-  let kept = false;
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    if (kept) return Promise.resolve();
-    stopping ??= (async () => {
-      log?.stop();
-      await forward.current?.close();
-      await ns.release();
-    })();
-    return stopping;
-  };
+  const teardown = new Teardown(async () => {
+    log?.stop();
+    await forward.current?.close();
+    await ns.release();
+  });
+  const stop = () => teardown.stop();
   const what = spec.command ? `${spec.command.join(' ')} in ${image}` : image;
   try {
     const env = await request.env(podAddress, port);
@@ -255,7 +251,7 @@ export const startKubeApp: NonNullable<Runtime['startApp']> = async (request: Ap
       baseUrl,
       resources: records,
       get running() {
-        return !stopping;
+        return !teardown.begun;
       },
       logTail: (lines = 20) => redact((log?.text() ?? '').trimEnd().split('\n').slice(-lines).join('\n')),
       connectionHelp: () => [
@@ -263,9 +259,7 @@ export const startKubeApp: NonNullable<Runtime['startApp']> = async (request: Ap
         `  reach it: kubectl -n ${ns.name} port-forward service/${name} ${port}:${port}; its log: kubectl -n ${ns.name} logs deployment/${name}`,
         `  its env (stores' credentials) is Secret ${ns.name}/${secret} (not printed here)`,
       ],
-      keep: () => {
-        kept = true;
-      },
+      keep: () => teardown.keep(),
       stop,
     };
   } catch (err) {

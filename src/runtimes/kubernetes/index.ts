@@ -4,7 +4,7 @@ import { RestoreproofError, errorMessage } from '../../errors.ts';
 import type { EngineName, KubernetesStoreOptions, StoreSpec } from '../../spec/types.ts';
 import { LABEL_STORE } from '../containers/docker.ts';
 import { parseMemory, recipeFor, type Recipe } from '../containers/index.ts';
-import { resolveFetchImage, resolveImage } from '../containers/images.ts';
+import { describedImage, resolveFetchImage, resolveImage } from '../containers/images.ts';
 import { addEntry, addPath } from '../containers/store.ts';
 import type { ProvisionRequest, ResourceRecord, Runtime, StartedStore, StoreEndpoint } from '../types.ts';
 import { dnsLabel, kube, kubeError } from './client.ts';
@@ -202,13 +202,9 @@ export const kubernetesRuntime: Runtime = {
   engines: ['postgres', 'mongodb', 's3', 'redis'] satisfies EngineName[],
   fetchesInPod: true,
   async describeProvision({ spec, storeName, drillName }) {
-    let image: string;
-    let source: string;
-    try {
-      ({ image, source } = resolveImage(spec as StoreSpec));
-    } catch (err) {
-      return [`!! ${errorMessage(err)}`];
-    }
+    const described = describedImage(spec as StoreSpec);
+    if ('problem' in described) return [described.problem];
+    const { image, source } = described;
     const k8s = (spec as StoreSpec).kubernetes;
     const extras = [
       k8s?.imagePullSecrets?.length ? `imagePullSecrets ${k8s.imagePullSecrets.join(', ')}` : '',

@@ -10,6 +10,7 @@ import { feedTar } from '../containers/store.ts';
 import type { ExecOptions, ResourceRecord, StartedStore, StoreEndpoint } from '../types.ts';
 import { clientNode, kube, kubeError } from './client.ts';
 import type { RunNamespace } from './namespace.ts';
+import { DisposableStore } from '../teardown.ts';
 
 /** The file a staging init container waits for before the main container starts (files it needs go in first). */
 export const READY_FILE = '/restoreproof-ready/ready';
@@ -206,18 +207,17 @@ export interface KubeStoreOptions {
 }
 
 /** A store in a pod of the run's namespace; client tools run in the pod through the exec API. */
-export class KubeStore implements StartedStore {
+export class KubeStore extends DisposableStore implements StartedStore {
   readonly runtime = 'kubernetes';
   readonly name: string;
   readonly engine: StartedStore['engine'];
   readonly endpoint: StoreEndpoint;
   version: string;
   private readonly options: KubeStoreOptions;
-  private kept = false;
-  private stopping: Promise<void> | undefined;
   private staged = 0;
 
   constructor(options: KubeStoreOptions) {
+    super();
     this.options = options;
     this.name = options.name;
     this.engine = options.engine;
@@ -281,22 +281,10 @@ export class KubeStore implements StartedStore {
     return this.options.connectionHelp();
   }
 
-  keep(): void {
-    this.kept = true;
-  }
-
-  /** Closes the port-forward and lets go of the namespace (deleted and waited for with the last store). Idempotent. */
-  stop(): Promise<void> {
-    if (this.kept) return Promise.resolve();
-    this.stopping ??= (async () => {
-      await this.options.forward.close();
-      await this.options.namespace.release();
-    })();
-    return this.stopping;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
+  /** Closes the port-forward and lets go of the namespace (deleted and waited for with the last store). */
+  protected async teardown(): Promise<void> {
+    await this.options.forward.close();
+    await this.options.namespace.release();
   }
 }
 
