@@ -1,13 +1,14 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ArtefactError, errorMessage, stepError } from '../../errors.ts';
+import { ArtefactError, errorMessage } from '../../errors.ts';
 import { evaluate } from '../../checks/expectations.ts';
 import type { CheckRunner } from '../../checks/types.ts';
 import { inspectLocalArtefact } from '../../sources/local.ts';
 import type { InfluxRestoreStep, InfluxStoreSpec, PointsCheckSpec } from '../../spec/types.ts';
-import type { Engine, RestoreStepResult } from '../types.ts';
+import type { Engine } from '../types.ts';
 import { trimStderr } from '../postgres/restore.ts';
 import { influxQuery, quoteIdent } from './client.ts';
+import { runRestoreSteps, type StepOutcome } from '../steps.ts';
 
 interface PortableManifest {
   meta?: { fileName?: string };
@@ -74,41 +75,29 @@ export const influxEngine: Engine<InfluxStoreSpec> = {
   },
   describeRestore: (spec, artefacts) => artefacts.map((a) => `influxd ${restoreArgs(spec.restore[a.step]!, '127.0.0.1:<rpc port>', a.info.path).join(' ')}`),
   async restore(store, spec, artefacts, context) {
-    const results: RestoreStepResult[] = [];
-    let failed = false;
-    for (const a of artefacts) {
+    const rpc = `${store.endpoint.host}:${store.endpoint.rpcPort ?? 8088}`;
+    return runRestoreSteps(artefacts.map((a) => {
       const step = spec.restore[a.step]!;
-      const rpc = `${store.endpoint.host}:${store.endpoint.rpcPort ?? 8088}`;
-      const base = { step: a.step, artefact: step.artefact, format: a.format, ...(step.database ? { database: step.newDatabase ?? step.database } : {}), tool: 'influxd', args: restoreArgs(step, rpc, a.info.path) };
-      const startedAt = new Date().toISOString();
-      if (failed || context.signal.aborted) {
-        results.push({ ...base, status: 'skipped', exitCode: null, stderr: '', startedAt, durationMs: 0 });
-        continue;
-      }
-      const t0 = performance.now();
-      context.onStepStart?.(a.step, `influxd restore -portable ${step.artefact}`);
-      let result: RestoreStepResult;
-      try {
-        const path = await store.stage(a.info.path, context.signal);
-        const run = await store.exec('influxd', restoreArgs(step, rpc, path), { signal: context.signal });
-        // influxd restore logs to stdout and stderr alike; an error line also means failure.
-        const ok = run.exitCode === 0 && !/^error|restore failed/im.test(run.stderr);
-        result = { ...base, status: ok ? 'passed' : 'failed', exitCode: run.exitCode, stderr: trimStderr(run.stderr), startedAt, durationMs: performance.now() - t0 };
-        if (ok) {
-          const dbs = await influxQuery(store.endpoint, 'SHOW DATABASES', undefined, context.signal);
-          result.details = { databases: (dbs[0]?.values ?? []).map((v) => String(v[0])).filter((d) => d !== '_internal') };
-        } else {
-          const line = run.stderr.trim().split('\n').filter((l) => /error|fail/i.test(l)).at(-1) ?? run.stderr.trim().split('\n').at(-1) ?? '';
-          result.error = `influxd restore ${run.exitCode === null ? `was killed by ${run.signal}` : `exited with code ${run.exitCode}`} restoring ${step.artefact}${line ? `: ${line.trim()}` : ''}`;
-        }
-      } catch (err) {
-        result = { ...base, status: 'failed', exitCode: null, stderr: '', startedAt, durationMs: performance.now() - t0, ...stepError(err) };
-      }
-      failed ||= result.status === 'failed';
-      results.push(result);
-      context.onStepEnd?.(result);
-    }
-    return results;
+      return {
+        base: { step: a.step, artefact: step.artefact, format: a.format, ...(step.database ? { database: step.newDatabase ?? step.database } : {}), tool: 'influxd', args: restoreArgs(step, rpc, a.info.path) },
+        title: `influxd restore -portable ${step.artefact}`,
+        async run(): Promise<StepOutcome> {
+          const path = await store.stage(a.info.path, context.signal);
+          const run = await store.exec('influxd', restoreArgs(step, rpc, path), { signal: context.signal });
+          // influxd restore logs to stdout and stderr alike; an error line also means failure.
+          const ok = run.exitCode === 0 && !/^error|restore failed/im.test(run.stderr);
+          const outcome: StepOutcome = { status: ok ? 'passed' : 'failed', exitCode: run.exitCode, stderr: trimStderr(run.stderr) };
+          if (ok) {
+            const dbs = await influxQuery(store.endpoint, 'SHOW DATABASES', undefined, context.signal);
+            outcome.details = { databases: (dbs[0]?.values ?? []).map((v) => String(v[0])).filter((d) => d !== '_internal') };
+          } else {
+            const line = run.stderr.trim().split('\n').filter((l) => /error|fail/i.test(l)).at(-1) ?? run.stderr.trim().split('\n').at(-1) ?? '';
+            outcome.error = `influxd restore ${run.exitCode === null ? `was killed by ${run.signal}` : `exited with code ${run.exitCode}`} restoring ${step.artefact}${line ? `: ${line.trim()}` : ''}`;
+          }
+          return outcome;
+        },
+      };
+    }), context);
   },
   defaultDatabase: (spec) => spec.restore.find((s) => s.database)?.newDatabase ?? spec.restore.find((s) => s.database)?.database ?? '',
 };

@@ -1,11 +1,12 @@
 import pg from 'pg';
-import { ArtefactError, stepError } from '../../errors.ts';
+import { ArtefactError } from '../../errors.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
 import { openArtefact, type ArtefactInfo } from '../../sources/local.ts';
 import type { PostgresRestoreStep, PostgresStoreSpec } from '../../spec/types.ts';
 import type { RestoreContext, RestoreStepResult, VerifiedArtefact } from '../types.ts';
 import { connectPostgres } from './connect.ts';
 import { pgbackrestRestoreArgs, setOfFormat } from './pgbackrest.ts';
+import { runRestoreSteps, type RestoreStep, type StepOutcome } from '../steps.ts';
 
 export type ResolvedFormat = 'custom' | 'plain' | 'dumpall';
 
@@ -90,57 +91,40 @@ function commandFor(step: PostgresRestoreStep, format: ResolvedFormat, info: Art
 }
 
 export async function restorePostgres(store: StartedStore, spec: PostgresStoreSpec, artefacts: VerifiedArtefact[], context: RestoreContext): Promise<RestoreStepResult[]> {
-  const results: RestoreStepResult[] = [];
-  let failed = false;
-  for (const artefact of artefacts) {
+  return runRestoreSteps(artefacts.map((artefact) => {
     const step = spec.restore[artefact.step]!;
-    if (step.format === 'pgbackrest') {
-      const result = await pgbackrestStepResult(store, step, artefact, context);
-      failed ||= result.status === 'failed';
-      results.push(result);
-      continue;
-    }
+    if (step.format === 'pgbackrest') return pgbackrestStep(store, step, artefact);
     const format = artefact.format as ResolvedFormat;
     const { tool, args, viaStdin } = commandFor(step, format, artefact.info);
-    const base = { step: artefact.step, artefact: step.artefact, format, ...(step.database ? { database: step.database } : {}), tool, args };
-    if (failed || context.signal.aborted) {
-      results.push({ ...base, status: 'skipped', exitCode: null, stderr: '', startedAt: new Date().toISOString(), durationMs: 0 });
-      continue;
-    }
-    const startedAt = new Date().toISOString();
-    const t0 = performance.now();
-    context.onStepStart?.(artefact.step, `${tool} ${step.artefact}${step.database ? ` → ${step.database}` : ''}`);
-    let result: RestoreStepResult;
-    try {
-      if (step.database || step.roles?.length) await prepareTarget(store, step);
-      let run;
-      if (artefact.info.fetchedInPod) {
-        // Already where the tool runs (fetch: pod); gzip is undone there. gunzip -t first: without
-        // pipefail, a truncated stream would not show in the exit code of the pipe.
-        const path = artefact.info.path;
-        run = viaStdin
-          ? await store.exec('sh', ['-c', 'gunzip -t -- "$0" && gunzip -c -- "$0" | "$@"', path, tool, ...args], { signal: context.signal })
-          : await store.exec(tool, commandFor(step, format, artefact.info, path).args, { signal: context.signal });
-      } else {
-        // Compressed artefacts stream through stdin; files are staged where the tool runs.
-        const staged = viaStdin ? artefact.info.path : await store.stage(artefact.info.path, context.signal);
-        run = await store.exec(tool, viaStdin ? args : commandFor(step, format, artefact.info, staged).args, { signal: context.signal, ...(viaStdin ? { stdin: openArtefact(artefact.info) } : {}) });
-      }
-      const ok = run.exitCode === 0 && !run.inputError;
-      result = { ...base, status: ok ? 'passed' : 'failed', exitCode: run.exitCode, stderr: trimStderr(run.stderr), startedAt, durationMs: performance.now() - t0 };
-      if (run.inputError) result.error = `cannot read ${step.artefact} to the end (${run.inputError}); ${tool} saw only part of it`;
-      else if (!ok) {
-        const how = run.exitCode === null ? `was killed by ${run.signal}` : `exited with code ${run.exitCode}`;
-        result.error = `${tool} ${how} restoring ${step.artefact}${lastErrorLine(run.stderr) ? `: ${lastErrorLine(run.stderr)}` : ''}`;
-      }
-    } catch (err) {
-      result = { ...base, status: 'failed', exitCode: null, stderr: '', startedAt, durationMs: performance.now() - t0, ...stepError(err) };
-    }
-    failed ||= result.status === 'failed';
-    results.push(result);
-    context.onStepEnd?.(result);
-  }
-  return results;
+    return {
+      base: { step: artefact.step, artefact: step.artefact, format, ...(step.database ? { database: step.database } : {}), tool, args },
+      title: `${tool} ${step.artefact}${step.database ? ` → ${step.database}` : ''}`,
+      async run(): Promise<StepOutcome> {
+        if (step.database || step.roles?.length) await prepareTarget(store, step);
+        let run;
+        if (artefact.info.fetchedInPod) {
+          // Already where the tool runs (fetch: pod); gzip is undone there. gunzip -t first: without
+          // pipefail, a truncated stream would not show in the exit code of the pipe.
+          const path = artefact.info.path;
+          run = viaStdin
+            ? await store.exec('sh', ['-c', 'gunzip -t -- "$0" && gunzip -c -- "$0" | "$@"', path, tool, ...args], { signal: context.signal })
+            : await store.exec(tool, commandFor(step, format, artefact.info, path).args, { signal: context.signal });
+        } else {
+          // Compressed artefacts stream through stdin; files are staged where the tool runs.
+          const staged = viaStdin ? artefact.info.path : await store.stage(artefact.info.path, context.signal);
+          run = await store.exec(tool, viaStdin ? args : commandFor(step, format, artefact.info, staged).args, { signal: context.signal, ...(viaStdin ? { stdin: openArtefact(artefact.info) } : {}) });
+        }
+        const ok = run.exitCode === 0 && !run.inputError;
+        const outcome: StepOutcome = { status: ok ? 'passed' : 'failed', exitCode: run.exitCode, stderr: trimStderr(run.stderr) };
+        if (run.inputError) outcome.error = `cannot read ${step.artefact} to the end (${run.inputError}); ${tool} saw only part of it`;
+        else if (!ok) {
+          const how = run.exitCode === null ? `was killed by ${run.signal}` : `exited with code ${run.exitCode}`;
+          outcome.error = `${tool} ${how} restoring ${step.artefact}${lastErrorLine(run.stderr) ? `: ${lastErrorLine(run.stderr)}` : ''}`;
+        }
+        return outcome;
+      },
+    };
+  }), context);
 }
 
 async function prepareTarget(store: StartedStore, step: PostgresRestoreStep) {
@@ -173,34 +157,28 @@ function lastErrorLine(stderr: string): string {
  * A pgbackrest step was restored when the server was provisioned (pgbackrest restore into the
  * fresh data dir, then recovery to its end or to the target). Records what the server recovered to.
  */
-async function pgbackrestStepResult(store: StartedStore, step: PostgresRestoreStep, artefact: VerifiedArtefact, context: RestoreContext): Promise<RestoreStepResult> {
-  const startedAt = new Date().toISOString();
-  const t0 = performance.now();
-  const base = { step: artefact.step, artefact: step.artefact, format: artefact.format, tool: 'pgbackrest', args: pgbackrestRestoreArgs(step, setOfFormat(artefact.format), 'pgbackrest.conf') };
-  context.onStepStart?.(artefact.step, `pgbackrest ${step.artefact} (stanza ${step.stanza})`);
-  let result: RestoreStepResult;
-  if (store.runtime !== 'local') {
-    result = { ...base, status: 'failed', exitCode: null, stderr: '', startedAt, durationMs: 0, error: `format pgbackrest restores ${step.artefact} into the server's data dir before it starts, which only the local runtime does; run with --runtime local` };
-  } else {
-    try {
+function pgbackrestStep(store: StartedStore, step: PostgresRestoreStep, artefact: VerifiedArtefact): RestoreStep {
+  return {
+    base: { step: artefact.step, artefact: step.artefact, format: artefact.format, tool: 'pgbackrest', args: pgbackrestRestoreArgs(step, setOfFormat(artefact.format), 'pgbackrest.conf') },
+    title: `pgbackrest ${step.artefact} (stanza ${step.stanza})`,
+    async run(): Promise<StepOutcome> {
+      if (store.runtime !== 'local') {
+        return { status: 'failed', exitCode: null, stderr: '', error: `format pgbackrest restores ${step.artefact} into the server's data dir before it starts, which only the local runtime does; run with --runtime local` };
+      }
       const client = await connectPostgres({ ...store.endpoint, database: 'postgres' }, `store ${store.name}`);
       try {
         const row = (await client.query<{ recovering: boolean; last: Date | null; timeline: number }>(
           'select pg_is_in_recovery() as recovering, pg_last_xact_replay_timestamp() as last, (select timeline_id from pg_control_checkpoint()) as timeline',
         )).rows[0]!;
         const ok = !row.recovering;
-        result = {
-          ...base, status: ok ? 'passed' : 'failed', exitCode: 0, stderr: '', startedAt, durationMs: performance.now() - t0,
+        return {
+          status: ok ? 'passed' : 'failed', exitCode: 0, stderr: '',
           details: { set: setOfFormat(artefact.format), ...(step.target ? { target: step.target } : {}), lastReplayedTransactionAt: row.last?.toISOString() ?? null, timeline: row.timeline },
           ...(ok ? {} : { error: `the server restored from ${step.artefact} is still in recovery` }),
         };
       } finally {
         await client.end().catch(() => {});
       }
-    } catch (err) {
-      result = { ...base, status: 'failed', exitCode: null, stderr: '', startedAt, durationMs: performance.now() - t0, ...stepError(err) };
-    }
-  }
-  context.onStepEnd?.(result);
-  return result;
+    },
+  };
 }
