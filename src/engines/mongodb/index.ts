@@ -2,13 +2,14 @@ import type { Document, MongoClient } from 'mongodb';
 import { newMongoClient } from '../../util/drivers.ts';
 import { evaluate } from '../../checks/expectations.ts';
 import type { CheckContext, CheckOutcome, CheckRunner } from '../../checks/types.ts';
-import { ArtefactError, stepError } from '../../errors.ts';
+import { ArtefactError } from '../../errors.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
 import { inspectLocalArtefact } from '../../sources/local.ts';
 import { loadBaselineFile } from '../../spec/baseline.ts';
 import type { BaselineCheckSpec, CountCheckSpec, MongoRestoreStep, MongoStoreSpec, QueryCheckSpec } from '../../spec/types.ts';
-import type { AutomaticCheck, Engine, ObjectReference, RestoreStepResult, VerifiedArtefact } from '../types.ts';
+import type { AutomaticCheck, Engine, ObjectReference, VerifiedArtefact } from '../types.ts';
 import { archiveCompleteness } from './completeness.ts';
+import { runRestoreSteps, type StepOutcome } from '../steps.ts';
 
 const archiveMagic = Buffer.from([0x6d, 0xe2, 0x99, 0x81]);
 
@@ -127,44 +128,26 @@ export const mongoEngine: Engine<MongoStoreSpec> = {
   },
   describeRestore: (spec, artefacts) => artefacts.map((a) => `mongorestore ${restoreArgs({ url: () => 'mongodb://127.0.0.1:<port>/' } as StartedStore, spec.restore[a.step]!, a).slice(1).join(' ')}`),
   async restore(store, spec, artefacts, context) {
-    const results: RestoreStepResult[] = [];
-    let failed = false;
-    for (const a of artefacts) {
+    return runRestoreSteps(artefacts.map((a) => {
       const step = spec.restore[a.step]!;
-      const args = restoreArgs(store, step, a);
-      const shown = args.map((x) => (x.startsWith('--uri=') ? '--uri=<store>' : x));
-      const startedAt = new Date().toISOString();
-      if (failed || context.signal.aborted) {
-        results.push({ step: a.step, artefact: step.artefact, format: a.format, tool: 'mongorestore', args: shown, status: 'skipped', exitCode: null, stderr: '', startedAt, durationMs: 0 });
-        continue;
-      }
-      context.onStepStart?.(a.step, `mongorestore ${step.artefact}`);
-      let run: Awaited<ReturnType<StartedStore['exec']>>;
-      try {
-        const staged = await store.stage(a.info.path, context.signal);
-        run = await store.exec('mongorestore', restoreArgs(store, step, a, staged), { signal: context.signal });
-      } catch (err) {
-        // The target died or went away mid-restore: a failed step with the reason, not a crash of the run.
-        const result: RestoreStepResult = { step: a.step, artefact: step.artefact, format: a.format, tool: 'mongorestore', args: shown, status: 'failed', exitCode: null, stderr: '', startedAt, durationMs: 0, ...stepError(err) };
-        failed = true;
-        results.push(result);
-        context.onStepEnd?.(result);
-        continue;
-      }
-      // mongorestore can exit 0 with documents that failed to insert; its summary line says so.
-      const failedDocs = Number(/(\d+) document\(s\) failed to restore/.exec(run.stderr)?.[1] ?? 0);
-      const restoredDocs = Number(/(\d+) document\(s\) restored successfully/.exec(run.stderr)?.[1] ?? 0);
-      const ok = run.exitCode === 0 && failedDocs === 0;
-      const result: RestoreStepResult = {
-        step: a.step, artefact: step.artefact, format: a.format, tool: 'mongorestore', args: shown, status: ok ? 'passed' : 'failed', exitCode: run.exitCode,
-        stderr: tail(run.stderr), startedAt, durationMs: run.durationMs, details: { documentsRestored: restoredDocs, documentsFailed: failedDocs },
+      const shown = restoreArgs(store, step, a).map((x) => (x.startsWith('--uri=') ? '--uri=<store>' : x));
+      return {
+        base: { step: a.step, artefact: step.artefact, format: a.format, tool: 'mongorestore', args: shown },
+        title: `mongorestore ${step.artefact}`,
+        async run(): Promise<StepOutcome> {
+          const staged = await store.stage(a.info.path, context.signal);
+          const run = await store.exec('mongorestore', restoreArgs(store, step, a, staged), { signal: context.signal });
+          // mongorestore can exit 0 with documents that failed to insert; its summary line says so.
+          const failedDocs = Number(/(\d+) document\(s\) failed to restore/.exec(run.stderr)?.[1] ?? 0);
+          const restoredDocs = Number(/(\d+) document\(s\) restored successfully/.exec(run.stderr)?.[1] ?? 0);
+          const ok = run.exitCode === 0 && failedDocs === 0;
+          return {
+            status: ok ? 'passed' : 'failed', exitCode: run.exitCode, stderr: tail(run.stderr), details: { documentsRestored: restoredDocs, documentsFailed: failedDocs },
+            ...(ok ? {} : { error: `mongorestore ${run.exitCode === null ? `was killed by ${run.signal}` : run.exitCode !== 0 ? `exited with code ${run.exitCode}` : `reported ${failedDocs} document(s) failed`} restoring ${step.artefact}: ${lastMeaningful(run.stderr)}` }),
+          };
+        },
       };
-      if (!ok) result.error = `mongorestore ${run.exitCode === null ? `was killed by ${run.signal}` : run.exitCode !== 0 ? `exited with code ${run.exitCode}` : `reported ${failedDocs} document(s) failed`} restoring ${step.artefact}: ${lastMeaningful(run.stderr)}`;
-      failed ||= !ok;
-      results.push(result);
-      context.onStepEnd?.(result);
-    }
-    return results;
+    }), context);
   },
   defaultDatabase: () => 'test',
   automaticChecks(store, spec, artefacts): AutomaticCheck[] {
