@@ -7,8 +7,9 @@ import type { StartedStore } from '../../runtimes/types.ts';
 import { inspectLocalArtefact, walkFiles } from '../../sources/local.ts';
 import { resolveSecret } from '../../spec/secrets.ts';
 import type { ObjectCheckSpec, ObjectsCheckSpec, S3StoreSpec, StoreSpec } from '../../spec/types.ts';
-import type { Engine, RestoreStepResult } from '../types.ts';
+import type { Engine } from '../types.ts';
 import { clientForUrl, listAll, s3Client } from './client.ts';
+import { runRestoreSteps, type StepBase, type StepOutcome } from '../steps.ts';
 
 /** Runs jobs with at most `limit` in flight; the producer waits, so nothing queues without bound. */
 async function bounded<T>(items: AsyncIterable<T>, limit: number, job: (item: T) => Promise<void>, signal: AbortSignal): Promise<void> {
@@ -74,17 +75,21 @@ const object: CheckRunner<ObjectCheckSpec> = async (check, context) => {
   return { passed: problems.length === 0, expected, actual: { size: stat.size, etag: stat.etag, ...(sha256 ? { sha256 } : {}) }, message: problems.join('; ') || `${bucket}/${check.key}: ${stat.size} bytes` };
 };
 
-async function restoreStep(store: StartedStore, spec: S3StoreSpec, index: number, drillDir: string, artefactPath: string | undefined, signal: AbortSignal): Promise<RestoreStepResult> {
+function stepBase(spec: S3StoreSpec, index: number): StepBase {
   const step = spec.restore[index]!;
-  const client = await s3Client(store.endpoint);
+  return { step: index, artefact: step.artefact ?? `s3://${step.source!.bucket}/${step.prefix ?? ''}`, format: step.artefact ? 'mirror' : 'bucket', tool: 's3 put', args: [`s3://${step.bucket}`] };
+}
+
+/** Puts every object of one step; a failure keeps the counts of what did arrive. */
+async function restoreStep(store: StartedStore, spec: S3StoreSpec, index: number, drillDir: string, artefactPath: string | undefined, signal: AbortSignal): Promise<StepOutcome> {
+  const step = spec.restore[index]!;
   const prefix = step.prefix ?? '';
   const manifest = createHash('sha256');
   let count = 0;
   let bytes = 0;
-  const startedAt = new Date().toISOString();
-  const t0 = performance.now();
-  const base = { step: index, artefact: step.artefact ?? `s3://${step.source!.bucket}/${prefix}`, format: step.artefact ? 'mirror' : 'bucket', tool: 's3 put', args: [`s3://${step.bucket}`] };
+  const base = stepBase(spec, index);
   try {
+    const client = await s3Client(store.endpoint);
     // Only ever a bucket this run creates, in a server this run started.
     await client.makeBucket(step.bucket, 'us-east-1');
     const concurrency = step.concurrency ?? 8;
@@ -114,9 +119,9 @@ async function restoreStep(store: StartedStore, spec: S3StoreSpec, index: number
       }, signal);
       if (seen === 0) throw new ArtefactError(base.artefact, `no objects under s3://${source.bucket}/${prefix} at ${source.endpoint}`, 'check the bucket, the prefix and the credentials');
     }
-    return { ...base, status: 'passed', exitCode: 0, stderr: '', startedAt, durationMs: performance.now() - t0, details: { objects: count, bytes, manifestSha256: manifest.digest('hex') } };
+    return { status: 'passed', exitCode: 0, stderr: '', details: { objects: count, bytes, manifestSha256: manifest.digest('hex') } };
   } catch (err) {
-    return { ...base, status: 'failed', exitCode: null, stderr: '', startedAt, durationMs: performance.now() - t0, ...stepError(err), details: { objects: count, bytes } };
+    return { status: 'failed', exitCode: null, stderr: '', ...stepError(err), details: { objects: count, bytes } };
   }
 }
 
@@ -138,16 +143,11 @@ export const s3Engine: Engine<S3StoreSpec> = {
       return `create bucket ${step.bucket}; put every object of ${from}${step.prefix ? ` under ${step.prefix}` : ''}, ${step.concurrency ?? 8} at a time`;
     }),
   async restore(store, spec, artefacts, context) {
-    const results: RestoreStepResult[] = [];
-    for (const [index] of spec.restore.entries()) {
-      context.onStepStart?.(index, `put objects into ${spec.restore[index]!.bucket}`);
-      const a = artefacts.find((x) => x.step === index);
-      const result = await restoreStep(store, spec, index, context.drillDir, a?.info.path, context.signal);
-      results.push(result);
-      context.onStepEnd?.(result);
-      if (result.status === 'failed') break;
-    }
-    return results;
+    return runRestoreSteps(spec.restore.map((step, index) => ({
+      base: stepBase(spec, index),
+      title: `put objects into ${step.bucket}`,
+      run: () => restoreStep(store, spec, index, context.drillDir, artefacts.find((x) => x.step === index)?.info.path, context.signal),
+    })), context);
   },
   defaultDatabase: () => '',
   objects: {
