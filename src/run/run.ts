@@ -164,7 +164,8 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
       throw new DrillConfigError(appProblems.map(([path, message]) => ({ file: drill!.file, path: ['spec', 'app', ...path].join('.').replace(/\.(\d+)/g, '[$1]'), ...drill!.locate(['spec', 'app', ...path]), message: `${message} (runtime ${runtime.name})` })));
     }
 
-    const podFetches = fetchJobsOf(doc.spec.stores).filter((j) => j.spec.fetch === 'pod');
+    const fetchJobs = fetchJobsOf(doc.spec.stores);
+    const podFetches = fetchJobs.filter((j) => j.spec.fetch === 'pod');
     if (podFetches.length && !runtime.fetchesInPod) {
       configError = true;
       throw new DrillConfigError(podFetches.map((j) => {
@@ -175,7 +176,6 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
 
     // fetch: artefacts named by a source (S3, SFTP, a dated folder, an encrypted archive) are
     // selected, verified, decrypted and unpacked into the run's staging dir; engines get local paths.
-    const fetchJobs = fetchJobsOf(doc.spec.stores);
     let staged: StagedArtefact[] = [];
     if (fetchJobs.length) {
       const fetched = await phase('fetch', () => fetchArtefacts(fetchJobs, { runId, drillDir: drill!.dir, signal, staging }));

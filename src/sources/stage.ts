@@ -392,7 +392,7 @@ async function materialise(r: Resolved, ctx: FetchContext): Promise<StagedArtefa
 }
 
 /** Where a pod-fetched artefact lands in the store's pod (under the runtime's staging volume). */
-export const podFetchRoot = '/restoreproof/fetched';
+const podFetchRoot = '/restoreproof/fetched';
 const presignSeconds = 3600;
 
 /**
@@ -409,8 +409,17 @@ async function podFetch(r: Resolved, base: Pick<StagedArtefact, 'store' | 'step'
   const first = await readFirst(reader, r.key, 64 * 1024);
   const compression = compressionOf(first);
   if (compression === 'zstd') throw new ArtefactError(ref, 'is zstd-compressed; fetch: pod restores plain or gzip files', 'use fetch: harness');
-  // A partial gzip stream inflates as far as it goes (sync flush), which is all format detection needs.
-  const head = (compression === 'gzip' ? gunzipSync(first, { finishFlush: zlibConstants.Z_SYNC_FLUSH }) : first).subarray(0, 512);
+  let head = first;
+  if (compression === 'gzip') {
+    // The first 4 KiB inflate as far as they go (sync flush): enough for format detection, and
+    // bounded however well the data compresses.
+    try {
+      head = gunzipSync(first.subarray(0, 4096), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    } catch (err) {
+      throw new ArtefactError(ref, `is not a readable gzip stream (${errorMessage(err)})`, 'check the object; a damaged backup cannot be restored');
+    }
+  }
+  head = head.subarray(0, 512);
   const url = await reader.presign(r.key, presignSeconds);
   registerSecret(url);
   registerSecret(new URL(url).searchParams.get('X-Amz-Signature') ?? undefined);
