@@ -13,7 +13,7 @@ import { addPath } from '../containers/store.ts';
 import type { AppRequest, AppTaskResult, ResourceRecord, Runtime, StartedApp, StartedStore } from '../types.ts';
 import { kube, kubeError, statusOf, type Kube } from './client.ts';
 import { runNamespace, type RunNamespace } from './namespace.ts';
-import { createPod, fatalWaiting, waitRunning } from './pods.ts';
+import { createPod, fatalWaiting, readPod, waitRunning } from './pods.ts';
 import { KubeStore, PodForward, READY_FILE, podExec, podLogTail, stagingInitContainer, type ExecTarget } from './store.ts';
 import { Teardown } from '../teardown.ts';
 
@@ -148,6 +148,15 @@ function pollLog(target: ExecTarget): { text: () => string; stop: () => void } {
   };
 }
 
+/** What the app and its migration start with: the image, the run's namespace (acquired), their labels, names and Secret. */
+async function appObjects(request: Pick<AppRequest, 'runId' | 'drillName'>, spec: { image?: string }, role: Role) {
+  const { image } = resolveAppImage(spec);
+  const ns = runNamespace(request.runId, request.drillName);
+  await ns.acquire();
+  const name = ns.freeName(objectName(role));
+  return { image, ns, labels: { ...ns.labels(), [LABEL_ROLE]: role }, name, secret: `${name}-env` };
+}
+
 /**
  * The app as a Deployment (`app`) with a Service in the run's namespace. Its env is a Secret; stores
  * are reached at their pod IPs; `cwd` is streamed in through a staging init container. It is ready
@@ -158,12 +167,7 @@ export const startKubeApp: NonNullable<Runtime['startApp']> = async (request: Ap
   const { spec, signal } = request;
   const k = await kube();
   const port = spec.port ?? defaultAppPort;
-  const { image } = resolveAppImage(spec);
-  const ns = runNamespace(request.runId, request.drillName);
-  await ns.acquire();
-  const labels = { ...ns.labels(), [LABEL_ROLE]: 'app' };
-  const name = ns.freeName(objectName('app'));
-  const secret = `${name}-env`;
+  const { image, ns, labels, name, secret } = await appObjects(request, spec, 'app');
   const records: ResourceRecord[] = [
     { kind: 'deployment', id: `${ns.name}/${name}`, store: 'app', image },
     { kind: 'service', id: `${ns.name}/${name}`, store: 'app' },
@@ -214,12 +218,7 @@ export const startKubeApp: NonNullable<Runtime['startApp']> = async (request: Ap
     }
     for (;;) {
       signal.throwIfAborted();
-      let current: V1Pod;
-      try {
-        current = await k.core.readNamespacedPod({ name: target.pod, namespace: target.namespace });
-      } catch (err) {
-        throw kubeError(err, `reading pod ${target.namespace}/${target.pod}`, k.server);
-      }
+      const current = await readPod(target);
       const status = current.status?.containerStatuses?.find((c) => c.name === 'app');
       const waiting = status?.state?.waiting;
       if (waiting && /ErrImagePull|ImagePullBackOff|InvalidImageName/.test(waiting.reason ?? '')) {
@@ -274,12 +273,7 @@ export const runKubeAppTask: NonNullable<Runtime['runAppTask']> = async (request
   const { spec } = request;
   const t0 = performance.now();
   const k = await kube();
-  const { image } = resolveAppImage(spec);
-  const ns = runNamespace(request.runId, request.drillName);
-  await ns.acquire();
-  const labels = { ...ns.labels(), [LABEL_ROLE]: 'migrate' };
-  const name = ns.freeName(objectName('migrate'));
-  const secret = `${name}-env`;
+  const { image, ns, labels, name, secret } = await appObjects(request, spec, 'migrate');
   const records: ResourceRecord[] = [
     { kind: 'pod', id: `${ns.name}/${name}`, store: 'app', image },
     { kind: 'secret', id: `${ns.name}/${secret}`, store: 'app' },
@@ -301,9 +295,7 @@ export const runKubeAppTask: NonNullable<Runtime['runAppTask']> = async (request
         if (request.signal.aborted) throw request.signal.reason ?? new Error('aborted');
         return { exitCode: null, signal: 'SIGKILL', log: `${await podLogTail(target)}\n(killed: no exit within ${limit})`.trim(), durationMs: performance.now() - t0 };
       }
-      const pod = await k.core.readNamespacedPod({ name, namespace: ns.name }).catch((err) => {
-        throw kubeError(err, `reading pod ${ns.name}/${name}`, k.server);
-      });
+      const pod = await readPod(target);
       const state = pod.status?.containerStatuses?.find((c) => c.name === 'app')?.state;
       const waiting = state?.waiting;
       if (waiting && fatalWaiting(waiting, /ErrImagePull|ImagePullBackOff|InvalidImageName|CreateContainerError|CreateContainerConfigError/)) {

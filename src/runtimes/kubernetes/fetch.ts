@@ -4,8 +4,7 @@ import { ArtefactError, RestoreproofError } from '../../errors.ts';
 import type { VerifiedArtefact } from '../../engines/types.ts';
 import { checkPodFetch } from '../../sources/stage.ts';
 import { resolveFetchImage } from '../containers/images.ts';
-import { kube, kubeError } from './client.ts';
-import { fatalWaiting } from './pods.ts';
+import { fatalWaiting, readPod } from './pods.ts';
 import { podExec, podLogTail, stageRoot, type ExecTarget } from './store.ts';
 
 /**
@@ -79,17 +78,11 @@ export function podFetchPolicy(name: string, labels: Record<string, string>, pod
 
 /** Waits for every fetch init container to finish; a failed download fails the drill naming the artefact. */
 export async function waitFetched(target: ExecTarget, plan: PodFetchPlan, signal: AbortSignal, deadline: number): Promise<void> {
-  const k = await kube();
   const pending = new Map(plan.items.map((i) => [i.container, i]));
   while (pending.size) {
     signal.throwIfAborted();
     if (Date.now() > deadline) throw new RestoreproofError('E_PROVISION', `pod ${target.namespace}/${target.pod} did not finish downloading ${[...pending.values()].map((i) => i.artefact.info.ref).join(', ')} in time`, { hint: 'a large artefact needs a longer RESTOREPROOF_KUBE_START_TIMEOUT_MS' });
-    let statuses;
-    try {
-      statuses = (await k.core.readNamespacedPod({ name: target.pod, namespace: target.namespace })).status?.initContainerStatuses ?? [];
-    } catch (err) {
-      throw kubeError(err, `reading pod ${target.namespace}/${target.pod}`, k.server);
-    }
+    const statuses = (await readPod(target)).status?.initContainerStatuses ?? [];
     for (const [container, item] of pending) {
       const state = statuses.find((s) => s.name === container)?.state;
       const ref = item.artefact.info.ref;

@@ -14,18 +14,22 @@ export function fatalWaiting(waiting: { reason?: string; message?: string } | un
 
 export const startTimeoutMs = () => Number(process.env.RESTOREPROOF_KUBE_START_TIMEOUT_MS) || 300_000;
 
+/** The pod as the API server has it now; an API failure names the pod and the server. */
+export async function readPod(target: Pick<ExecTarget, 'namespace' | 'pod'>): Promise<V1Pod> {
+  const k = await kube();
+  try {
+    return await k.core.readNamespacedPod({ name: target.pod, namespace: target.namespace });
+  } catch (err) {
+    throw kubeError(err, `reading pod ${target.namespace}/${target.pod}`, k.server);
+  }
+}
+
 /** Waits until the named container runs; a pod that cannot start fails at once with the reason (image pull, crash, config). */
 export async function waitRunning(target: ExecTarget, init: boolean, signal: AbortSignal, deadline: number): Promise<V1Pod> {
-  const k = await kube();
   let last = 'pending';
   while (Date.now() < deadline) {
     signal.throwIfAborted();
-    let pod: V1Pod;
-    try {
-      pod = await k.core.readNamespacedPod({ name: target.pod, namespace: target.namespace });
-    } catch (err) {
-      throw kubeError(err, `reading pod ${target.namespace}/${target.pod}`, k.server);
-    }
+    const pod = await readPod(target);
     const statuses = init ? pod.status?.initContainerStatuses : pod.status?.containerStatuses;
     const state = statuses?.find((c) => c.name === target.container)?.state;
     if (state?.running) return pod;
