@@ -43,16 +43,24 @@ export interface CliResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+  /** Killed after `killAfterMs` without having exited. */
+  hung: boolean;
 }
 
 /** Runs the real CLI in a child process, as a user would. */
-export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void; killAfterMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(repoRoot, 'bin/restoreproof.js'), ...args], {
       cwd: options.cwd ?? repoRoot,
       env: { ...process.env, CI: 'true', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // A CLI that has not exited by then is killed and reported as hung (no timed assertion: a hang fails).
+    let hung = false;
+    const killer = options.killAfterMs === undefined ? undefined : setTimeout(() => ((hung = true), child.kill('SIGKILL')), options.killAfterMs);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -61,7 +69,10 @@ export function runCli(args: string[], options: { env?: Record<string, string>; 
       options.onStderr?.(stderr, child);
     });
     child.once('error', reject);
-    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.once('close', (code, signal) => {
+      clearTimeout(killer);
+      resolve({ code, signal, stdout, stderr, hung });
+    });
   });
 }
 
