@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { captureMongoBaseline } from './engines/mongodb/baseline.ts';
 import { capturePostgresBaseline } from './engines/postgres/index.ts';
+import { defineCommand, renderCommandHelp, renderOverview, parseCommandArgs, wantsHelp, type Command, type ParsedArgs } from './cli-command.ts';
 import { ExitCode, RestoreproofError, UsageError, formatIssue } from './errors.ts';
 import { keygenCommand, reportCommand, reviewCommand, verifyCommand } from './evidence/commands.ts';
 import { inventory, renderInventory } from './inventory/index.ts';
@@ -15,48 +15,139 @@ import type { RuntimeChoice } from './spec/types.ts';
 import { redact, registerSecret } from './util/redact.ts';
 import { toolVersion } from './version.ts';
 
-const usage = `restoreproof ${toolVersion}: prove that backups restore
+const imageMapHelp = 'containers: JSON of engine (or engine:version) to image (also RESTOREPROOF_IMAGE_MAP; RESTOREPROOF_IMAGE_<ENGINE> and a store\'s image: win over it)';
+const contextHelp = 'kubernetes: the kubeconfig context (KUBECONFIG or ~/.kube/config; in a pod without one, the service account); also RESTOREPROOF_KUBE_CONTEXT';
+const runtimeNames = `auto, ${Object.keys(runtimes).join(', ')}`;
 
-Usage:
-  restoreproof validate <drill.yaml...>              check drills against the schema (exit 2 if invalid)
-  restoreproof plan <drill.yaml>                     print every step a run would take; touches nothing
-  restoreproof run <drill.yaml> [options]            run the drill and write its reports
-      --runtime <name>     where stores run (auto, ${Object.keys(runtimes).join(', ')}); default: the drill's spec.runtime, else auto
-                           (auto: containers when a Docker engine answers at DOCKER_HOST, else local)
-      --image-map <file>   containers: JSON of engine (or engine:version) to image (also RESTOREPROOF_IMAGE_MAP;
-                           RESTOREPROOF_IMAGE_<ENGINE> and a store's image: win over it)
-      --report-dir <dir>   where reports go (default: spec.report.dir or ./reports)
-      --context <name>     kubernetes: the kubeconfig context (KUBECONFIG or ~/.kube/config; in a pod without
-                           one, the service account); also RESTOREPROOF_KUBE_CONTEXT
-      --keep               leave stores running afterwards and print how to reach them
-      --json               print the result document on stdout
-  restoreproof baseline capture <drill.yaml> --store <name> --from <postgres-or-mongodb-url> -o <baseline.json>
-      [--database <db>]... [--password-env <VAR>]
-                           read counts and the schema from a live source in a READ ONLY snapshot
-  restoreproof gc [--runtime containers|kubernetes|local] [--context <name>] [--dry-run] [--json]
-                           remove containers and networks (kubernetes: namespaces) of past runs whose
-                           restoreproof.expires-at has passed
-  restoreproof inventory <artefact> [--json]         list what a mongodump archive, pg_dump -Fc file or bucket mirror holds
+/** Every verb: its help and its flags come from this table (src/cli-command.ts renders and parses them). */
+export const commands: readonly Command[] = [
+  defineCommand({
+    name: 'validate',
+    summary: 'check drills against the schema (exit 2 if invalid)',
+    usage: ['validate <drill.yaml...>'],
+    options: {},
+    run: ({ positionals }) => validate(positionals),
+  }),
+  defineCommand({
+    name: 'plan',
+    summary: 'print every step a run would take; touches nothing',
+    usage: ['plan <drill.yaml> [--runtime <name>]'],
+    options: { runtime: { type: 'string', value: '<name>', help: `the runtime to plan for (${runtimeNames}); default: the drill's spec.runtime, else auto` } },
+    run: plan,
+  }),
+  defineCommand({
+    name: 'run',
+    summary: 'run the drill and write its reports',
+    usage: ['run <drill.yaml> [options]'],
+    options: {
+      runtime: { type: 'string', value: '<name>', help: `where stores run (${runtimeNames}); default: the drill's spec.runtime, else auto\n(auto: containers when a Docker engine answers at DOCKER_HOST, else local)` },
+      'image-map': { type: 'string', value: '<file>', help: imageMapHelp },
+      'report-dir': { type: 'string', value: '<dir>', help: 'where reports go (default: spec.report.dir or ./reports)' },
+      context: { type: 'string', value: '<name>', help: contextHelp },
+      keep: { type: 'boolean', help: 'leave stores running afterwards and print how to reach them' },
+      json: { type: 'boolean', help: 'print the result document on stdout' },
+    },
+    details: 'The drill file format: docs/reference.md (every store option and check type) and docs/drills.md (reference drills).',
+    run,
+  }),
+  defineCommand({
+    name: 'baseline',
+    summary: 'read counts and the schema from a live source in a READ ONLY snapshot',
+    usage: ['baseline capture <drill.yaml> --from <postgres-or-mongodb-url> -o <baseline.json> [options]'],
+    options: {
+      store: { type: 'string', value: '<name>', help: "the drill's store the baseline is for (default: the only store)" },
+      from: { type: 'string', value: '<url>', help: 'the live source, e.g. postgres://user@host:5432/db or mongodb://host:27017' },
+      out: { type: 'string', short: 'o', value: '<baseline.json>', help: 'where the baseline is written' },
+      database: { type: 'string', multiple: true, value: '<db>', help: "a database to read (default: the store's restore databases)" },
+      'password-env': { type: 'string', value: '<VAR>', help: 'the environment variable holding the password (never put it in --from)' },
+    },
+    run: baseline,
+  }),
+  defineCommand({
+    name: 'inventory',
+    summary: 'list what a mongodump archive, pg_dump -Fc file or bucket mirror holds',
+    usage: ['inventory <artefact> [--json]'],
+    options: { json: { type: 'boolean', help: 'print the inventory as JSON' } },
+    run: inventoryCommand,
+  }),
+  defineCommand({
+    name: 'gc',
+    summary: 'remove what past runs left behind once their restoreproof.expires-at has passed',
+    usage: ['gc [--runtime containers|kubernetes|local] [--context <name>] [--dry-run] [--json]'],
+    options: {
+      runtime: { type: 'string', value: '<name>', help: 'what to sweep: containers (containers and networks, the default), kubernetes (namespaces) or local (processes and temp dirs)' },
+      context: { type: 'string', value: '<name>', help: contextHelp },
+      'dry-run': { type: 'boolean', help: 'print what would be removed; remove nothing' },
+      json: { type: 'boolean', help: 'print the actions as JSON' },
+    },
+    run: gcCommand,
+  }),
+  defineCommand({
+    name: 'keygen',
+    summary: 'write an Ed25519 signing key (mode 0600) and its .pub',
+    usage: ['keygen --out <key> [--force]'],
+    options: {
+      out: { type: 'string', short: 'o', value: '<key>', help: 'the private key file; the public key goes to <key>.pub' },
+      force: { type: 'boolean', help: 'overwrite an existing key' },
+    },
+    run: keygenCommand,
+  }),
+  defineCommand({
+    name: 'verify',
+    summary: 'check signature, schema, report digests and the chain; exit 1 naming what fails',
+    usage: ['verify <report.json|<run-id>.dsse.json> [--key <key.pub>]... [--history <dir>]', 'verify --history <dir> [--key <key.pub>]...'],
+    options: {
+      key: { type: 'string', multiple: true, value: '<key.pub>', help: 'a trusted public key (also RESTOREPROOF_VERIFY_KEYS)' },
+      history: { type: 'string', value: '<dir>', help: 'the history directory whose chain is checked (also RESTOREPROOF_HISTORY)' },
+      json: { type: 'boolean', help: 'print the verification result as JSON' },
+    },
+    run: verifyCommand,
+  }),
+  defineCommand({
+    name: 'review',
+    summary: 'append a signed sign-off record; the report is never edited',
+    usage: ['review <report.json> --reviewer <name> --key <key> [options]'],
+    options: {
+      reviewer: { type: 'string', value: '<name>', help: 'who signs off (required)' },
+      key: { type: 'string', value: '<key>', help: "the reviewer's private signing key (required)" },
+      'corrective-action': { type: 'string', multiple: true, value: '<text>', help: 'an action taken after a failed drill' },
+      ticket: { type: 'string', value: '<id>', help: 'the ticket the review belongs to' },
+      comment: { type: 'string', value: '<text>', help: 'free text' },
+      history: { type: 'string', value: '<dir>', help: 'the history directory the record is appended to' },
+    },
+    run: reviewCommand,
+  }),
+  defineCommand({
+    name: 'report',
+    summary: 'HTML compliance report over the history',
+    usage: ['report -o <file.html> [--since 90d] [--history reports/history] [--key <key.pub>]...'],
+    options: {
+      out: { type: 'string', short: 'o', value: '<file.html>', help: 'where the HTML report is written (required)' },
+      since: { type: 'string', value: '<age>', help: 'only runs newer than this, e.g. 90d' },
+      history: { type: 'string', value: '<dir>', help: 'the history directory (default: reports/history)' },
+      key: { type: 'string', multiple: true, value: '<key.pub>', help: 'a trusted public key' },
+    },
+    run: reportCommand,
+  }),
+  defineCommand({
+    name: 'version',
+    summary: 'print the version',
+    usage: ['version'],
+    options: {},
+    run: async () => {
+      process.stdout.write(`${toolVersion}\n`);
+      return ExitCode.passed;
+    },
+  }),
+];
 
-  restoreproof keygen --out <key> [--force]         write an Ed25519 signing key (<key>, mode 0600) and <key>.pub
-  restoreproof verify <report.json|<run-id>.dsse.json> [--key <key.pub>]... [--history <dir>]
-  restoreproof verify --history <dir> [--key <key.pub>]...
-                           check signature, schema, report digests and the chain; exit 1 naming what fails
-  restoreproof review <report.json> --reviewer <name> --key <key> [--corrective-action <text>]...
-      [--ticket <id>] [--comment <text>] [--history <dir>]
-                           append a signed sign-off record; the report is never edited
-  restoreproof report -o <file.html> [--since 90d] [--history reports/history] [--key <key.pub>]...
-                           HTML compliance report over the history
+const exitCodes = 'Exit codes: 0 passed, 1 drill failed, 2 usage or config error, 130 interrupted (143 on SIGTERM).';
+const overview = () => renderOverview(commands, `restoreproof ${toolVersion}: prove that backups restore`, exitCodes);
 
-Exit codes: 0 passed, 1 drill failed, 2 usage or config error, 130 interrupted.
-`;
-
-function parse<const O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new UsageError((err as Error).message, 'run restoreproof --help');
-  }
+function findCommand(name: string): Command {
+  const command = commands.find((c) => c.name === name);
+  if (!command) throw new UsageError(`unknown command "${name}"`, `verbs: ${commands.map((c) => c.name).join(', ')}; run restoreproof --help`);
+  return command;
 }
 
 /** Runs the CLI; returns the exit code (the caller sets process.exitCode). */
@@ -65,38 +156,25 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (verb) {
       case undefined:
-      case 'help':
+        process.stderr.write(overview());
+        return ExitCode.usage;
       case '--help':
       case '-h':
-        process.stdout.write(usage);
-        return verb === undefined ? ExitCode.usage : ExitCode.passed;
+        process.stdout.write(overview());
+        return ExitCode.passed;
+      case 'help':
+        process.stdout.write(rest[0] ? renderCommandHelp(findCommand(rest[0])) : overview());
+        return ExitCode.passed;
       case '--version':
-      case 'version':
         process.stdout.write(`${toolVersion}\n`);
         return ExitCode.passed;
-      case 'validate':
-        return await validate(rest);
-      case 'plan':
-        return await plan(rest);
-      case 'run':
-        return await run(rest);
-      case 'baseline':
-        return await baseline(rest);
-      case 'keygen':
-        return await keygenCommand(parse(rest, { out: { type: 'string', short: 'o' }, force: { type: 'boolean' } }));
-      case 'verify':
-        return await verifyCommand(parse(rest, { key: { type: 'string', multiple: true }, history: { type: 'string' }, json: { type: 'boolean' } }));
-      case 'review':
-        return await reviewCommand(parse(rest, { reviewer: { type: 'string' }, key: { type: 'string' }, 'corrective-action': { type: 'string', multiple: true }, ticket: { type: 'string' }, comment: { type: 'string' }, history: { type: 'string' } }));
-      case 'report':
-        return await reportCommand(parse(rest, { since: { type: 'string' }, history: { type: 'string' }, key: { type: 'string', multiple: true }, out: { type: 'string', short: 'o' } }));
-      case 'inventory':
-        return await inventoryCommand(rest);
-      case 'gc':
-        return await gcCommand(rest);
-      default:
-        throw new UsageError(`unknown command "${verb}"`, 'run restoreproof --help');
     }
+    const command = findCommand(verb);
+    if (wantsHelp(rest)) {
+      process.stdout.write(renderCommandHelp(command));
+      return ExitCode.passed;
+    }
+    return await command.run(parseCommandArgs(command, rest));
   } catch (err) {
     return reportError(err);
   }
@@ -111,8 +189,7 @@ function reportError(err: unknown): number {
   return ExitCode.failed;
 }
 
-async function validate(args: string[]): Promise<number> {
-  const { positionals } = parse(args, {});
+async function validate(positionals: string[]): Promise<number> {
   if (positionals.length === 0) throw new UsageError('validate needs at least one drill file');
   let invalid = 0;
   for (const file of positionals) {
@@ -126,8 +203,7 @@ async function validate(args: string[]): Promise<number> {
   return invalid ? ExitCode.usage : ExitCode.passed;
 }
 
-async function plan(args: string[]): Promise<number> {
-  const { positionals, values } = parse(args, { runtime: { type: 'string' } });
+async function plan({ positionals, values }: ParsedArgs<{ runtime?: string }>): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('plan needs exactly one drill file');
   const drill = await loadDrill(positionals[0]!);
   const lines = await planDrill(drill, values.runtime ? { runtime: runtimeChoice(values.runtime) } : {});
@@ -135,15 +211,7 @@ async function plan(args: string[]): Promise<number> {
   return ExitCode.passed;
 }
 
-async function run(args: string[]): Promise<number> {
-  const { positionals, values } = parse(args, {
-    runtime: { type: 'string' },
-    'report-dir': { type: 'string' },
-    keep: { type: 'boolean' },
-    json: { type: 'boolean' },
-    'image-map': { type: 'string' },
-    context: { type: 'string' },
-  });
+async function run({ positionals, values }: ParsedArgs<{ runtime?: string; 'report-dir'?: string; keep?: boolean; json?: boolean; 'image-map'?: string; context?: string }>): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('run needs exactly one drill file');
   if (values.context) process.env.RESTOREPROOF_KUBE_CONTEXT = values.context;
   const runtime = values.runtime ? runtimeChoice(values.runtime) : undefined;
@@ -184,8 +252,7 @@ function runtimeChoice(name: string): RuntimeChoice {
   throw new UsageError(`unknown runtime "${name}"; available: auto, ${Object.keys(runtimes).join(', ')}`);
 }
 
-async function gcCommand(args: string[]): Promise<number> {
-  const { positionals, values } = parse(args, { runtime: { type: 'string' }, context: { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } });
+async function gcCommand({ positionals, values }: ParsedArgs<{ runtime?: string; context?: string; 'dry-run'?: boolean; json?: boolean }>): Promise<number> {
   if (positionals.length) throw new UsageError('gc takes no arguments');
   const runtime = values.runtime ?? 'containers';
   if (runtime === 'kubernetes') return gcKubernetes({ ...(values.context ? { context: values.context } : {}), dryRun: Boolean(values['dry-run']), json: Boolean(values.json) });
@@ -228,24 +295,15 @@ async function gcKubernetes(options: { context?: string; dryRun: boolean; json: 
   return actions.some((a) => a.action === 'failed') ? ExitCode.failed : ExitCode.passed;
 }
 
-async function inventoryCommand(args: string[]): Promise<number> {
-  const { positionals, values } = parse(args, { json: { type: 'boolean' } });
+async function inventoryCommand({ positionals, values }: ParsedArgs<{ json?: boolean }>): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('inventory needs exactly one artefact (a file or a bucket mirror directory)');
   const result = await inventory(positionals[0]!);
   process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : renderInventory(result));
   return ExitCode.passed;
 }
 
-async function baseline(args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub !== 'capture') throw new UsageError(`unknown baseline command "${sub ?? ''}"`, 'use: restoreproof baseline capture ...');
-  const { positionals, values } = parse(rest, {
-    store: { type: 'string' },
-    from: { type: 'string' },
-    out: { type: 'string', short: 'o' },
-    database: { type: 'string', multiple: true },
-    'password-env': { type: 'string' },
-  });
+async function baseline({ positionals: [sub, ...positionals], values }: ParsedArgs<{ store?: string; from?: string; out?: string; database?: string[]; 'password-env'?: string }>): Promise<number> {
+  if (sub !== 'capture') throw new UsageError(`unknown baseline command "${sub ?? ''}"`, 'use: restoreproof baseline capture ... (restoreproof baseline --help)');
   if (positionals.length !== 1) throw new UsageError('baseline capture needs the drill file');
   if (!values.from) throw new UsageError('--from <postgres://user@host:port/db> is required');
   if (!values.out) throw new UsageError('-o <baseline.json> is required');

@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import type { ParsedArgs } from '../cli-command.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { renderHistoryCompliance } from '../report/compliance-html.ts';
 import { redact } from '../util/redact.ts';
@@ -10,11 +11,8 @@ import { generateSigningKey, readPublicKey } from './dsse.ts';
 import { reviewRun } from './review.ts';
 import { drillHistoryDirs, verifyHistoryDir, verifyRun, type VerifyResult } from './verify.ts';
 
-/** The CLI verbs of the evidence module; src/cli.ts parses their flags. */
-interface Parsed<V> {
-  positionals: string[];
-  values: V;
-}
+/** The CLI verbs of the evidence module; src/cli.ts declares and parses their flags. */
+type Parsed<V> = ParsedArgs<V>;
 
 export async function keygenCommand({ positionals, values }: Parsed<{ out?: string; force?: boolean }>): Promise<number> {
   const out = values.out ?? positionals[0];
