@@ -1,13 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** What `scripts/testbed` provided, as recorded in `.testbed/env.json`. */
-export interface TestbedEnv {
-  version: number;
-  DOCKER_HOST?: string;
-  KUBECONFIG?: string;
-  backends: Record<string, Record<string, unknown> | undefined>;
-}
+import { testbedBinaryVars, testbedImageVars, type TestbedEnv } from '../../scripts/lib/testbed-env.ts';
+
+export type { TestbedEnv };
 
 export const repoRoot = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
 const envFile = join(repoRoot, '.testbed', 'env.json');
@@ -37,19 +33,7 @@ export function requireBackends(ctx: Mocha.Context, ...names: string[]): void {
 
 /** Points the product's binary lookups (RESTOREPROOF_* variables) at what the test bed built. */
 export function useTestbedBinaries(): Record<string, string> {
-  const b = testbed().backends;
-  const vars: Record<string, string> = {};
-  const mongo = b.mongo as { server?: string; mongorestore?: string } | undefined;
-  if (mongo?.server) vars.RESTOREPROOF_MONGOD = mongo.server;
-  if (mongo?.mongorestore) vars.RESTOREPROOF_MONGO_TOOLS = join(mongo.mongorestore, '..');
-  const minio = b.minio as { server?: string } | undefined;
-  if (minio?.server) vars.RESTOREPROOF_MINIO = minio.server;
-  const redis = b.redis as { server?: string } | undefined;
-  if (redis?.server) vars.RESTOREPROOF_REDIS_SERVER = redis.server;
-  const influxdb = b.influxdb as { server?: string } | undefined;
-  if (influxdb?.server) vars.RESTOREPROOF_INFLUXD = influxdb.server;
-  const postgres = b.postgres as { binDir?: string } | undefined;
-  if (postgres?.binDir) vars.RESTOREPROOF_PG_BINDIR = postgres.binDir;
+  const vars = testbedBinaryVars(testbed());
   Object.assign(process.env, vars);
   return vars;
 }
@@ -68,20 +52,7 @@ export { freePort } from '../../src/runtimes/local/server.ts';
 
 /** The test bed's Docker engine and images, as the containers runtime reads them (DOCKER_HOST, RESTOREPROOF_IMAGE_<ENGINE>). */
 export function testbedImageEnv(): Record<string, string> {
-  const env = testbed();
-  const docker = env.backends.docker as { host?: string; images?: Record<string, string> } | undefined;
-  const images = docker?.images ?? {};
-  const vars: Record<string, string> = { TESTCONTAINERS_RYUK_DISABLED: 'true' };
-  const host = env.DOCKER_HOST ?? docker?.host;
-  if (host) vars.DOCKER_HOST = host;
-  if (images.postgres) vars.RESTOREPROOF_IMAGE_POSTGRES = images.postgres;
-  if (images.mongo) vars.RESTOREPROOF_IMAGE_MONGODB = images.mongo;
-  if (images.minio) vars.RESTOREPROOF_IMAGE_S3 = images.minio;
-  if (images.redis) vars.RESTOREPROOF_IMAGE_REDIS = images.redis;
-  if (images.app) vars.RESTOREPROOF_IMAGE_APP = images.app;
-  // Every test bed image carries sh, curl and sha256sum (the base rootfs): the app image will do for fetch: pod.
-  if (images.app) vars.RESTOREPROOF_IMAGE_FETCH = images.app;
-  return vars;
+  return { TESTCONTAINERS_RYUK_DISABLED: 'true', ...testbedImageVars(testbed()) };
 }
 
 /** The test bed cluster's kubeconfig, with the test bed's images, for the kubernetes runtime (KUBECONFIG, RESTOREPROOF_IMAGE_*). */
