@@ -4,7 +4,32 @@ import type { VerifiedArtefact } from '../engines/types.ts';
 import { runtimes } from '../runtimes/index.ts';
 import { defaultRuntime, selectRuntime } from '../runtimes/select.ts';
 import { describeSelect } from '../sources/select.ts';
-import type { ArtefactSourceSpec, Drill, RuntimeChoice, RuntimeName } from '../spec/types.ts';
+import type { ArtefactInfo } from '../sources/local.ts';
+import type { ArtefactSourceSpec, Drill, RuntimeChoice, RuntimeName, StoreSpec } from '../spec/types.ts';
+
+/**
+ * A fetched artefact as the restore will see it, for describing the restore before anything is
+ * fetched: named by its source and selection; its format from the step, else from the selected
+ * name (a run detects it from the header once fetched).
+ */
+function plannedFetch(storeName: string, store: StoreSpec, step: number, source: ArtefactSourceSpec): VerifiedArtefact {
+  const declared = (store.restore[step] as { format?: string; compression?: string }).format;
+  const selected = source.unpack?.member ?? source.select?.latest ?? source.select?.explicit ?? source.select?.pattern ?? source.source;
+  const gzip = (store.restore[step] as { compression?: string }).compression === 'gzip' || /\.gz$/.test(selected);
+  const name = selected.replace(/\.gz$/, '');
+  const folder = name.endsWith('/');
+  const guessed: Record<StoreSpec['engine'], string> = {
+    postgres: /\.sql$/.test(name) ? 'plain' : 'custom',
+    mongodb: folder ? 'directory' : 'archive',
+    s3: 'directory',
+    redis: folder ? 'aof' : 'rdb',
+    influxdb: 'directory',
+  };
+  const format = declared && declared !== 'auto' ? declared : guessed[store.engine];
+  const path = `<fetched ${source.source}${source.select ? `, ${describeSelect(source.select)}` : ''}${source.unpack?.member ? `, member ${source.unpack.member}` : ''}>`;
+  const info: ArtefactInfo = { kind: folder || format === 'directory' || format === 'aof' ? 'directory' : 'file', ref: source.source, path, size: 0, sha256: '', modifiedAt: '', compression: gzip ? 'gzip' : 'none', head: Buffer.alloc(0) };
+  return { store: storeName, step, info, format };
+}
 
 /** Every step a run would take, as lines of text. Reads nothing but file metadata. */
 export async function planDrill(drill: Drill, options: { runtime?: RuntimeChoice } = {}): Promise<string[]> {
@@ -23,6 +48,7 @@ export async function planDrill(drill: Drill, options: { runtime?: RuntimeChoice
       if (artefact && typeof artefact === 'object') {
         const source = artefact as ArtefactSourceSpec;
         lines.push(`   - ${name}: step ${index + 1} is fetched first: ${source.source}, ${describeSelect(source.select)}${source.fetch === 'pod' ? ', downloaded by the store\'s pod (init container, presigned URL)' : ''}${source.sha256 ? ', sha256 checked' : ''}${source.decrypt ? ', decrypted' : ''}${source.unpack ? ', unpacked' : ''}`);
+        artefacts.push(plannedFetch(name, store, index, source));
         continue;
       }
       try {

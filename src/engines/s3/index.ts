@@ -139,7 +139,7 @@ export const s3Engine: Engine<S3StoreSpec> = {
   describeRestore: (spec, artefacts) =>
     spec.restore.map((step, i) => {
       const a = artefacts.find((x) => x.step === i);
-      const from = a ? `${a.info.path} (${a.info.entries ?? '?'} files)` : `s3://${step.source?.bucket}/${step.prefix ?? ''} at ${step.source?.endpoint}`;
+      const from = a ? `${a.info.path}${a.info.entries === undefined ? '' : ` (${a.info.entries} files)`}` : `s3://${step.source?.bucket}/${step.prefix ?? ''} at ${step.source?.endpoint}`;
       return `create bucket ${step.bucket}; put every object of ${from}${step.prefix ? ` under ${step.prefix}` : ''}, ${step.concurrency ?? 8} at a time`;
     }),
   async restore(store, spec, artefacts, context) {
