@@ -3,13 +3,14 @@
 // and the knowledge store is a tar.gz anchored by a MANIFEST.json. The audit_logs table carries an
 // HMAC chain the application computes: mac = HMAC-SHA256(key, prev_mac|id|actor|action|created_at).
 //
-//   ALEXANDRIA_AUDIT_KEY=... node scripts/scenarios/alexandria.ts --out <dir> [--scale N] [--damage tampered-audit-row]
+//   [ALEXANDRIA_AUDIT_KEY=...] node scripts/scenarios/alexandria.ts --out <dir> [--scale N] [--damage tampered-audit-row]
 import { createHash, createHmac } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sh } from '../lib/backup-tools.ts';
 import { withSeedPostgres } from '../lib/seed.ts';
+import { scenarioSecret } from '../lib/scenario-secret.ts';
 
 export const alexandriaStamp = '20261120T010000';
 
@@ -62,8 +63,7 @@ export async function makeAlexandriaScenario(options: { out: string; auditKey: s
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { out: { type: 'string' }, scale: { type: 'string' }, damage: { type: 'string' } } });
-  const auditKey = process.env.ALEXANDRIA_AUDIT_KEY;
-  if (!auditKey) throw new Error('set ALEXANDRIA_AUDIT_KEY');
+  const auditKey = scenarioSecret('ALEXANDRIA_AUDIT_KEY', 'HMAC key for the audit chain');
   const out = values.out ?? new URL('../../drills/backups/alexandria', import.meta.url).pathname;
   const made = await makeAlexandriaScenario({ out, auditKey, scale: Number(values.scale ?? 1), ...(values.damage ? { damage: values.damage as 'tampered-audit-row' } : {}) });
   console.error(`alexandria scenario in ${made.dir}: ${made.rows} audit rows, ${made.files} bundle files`);

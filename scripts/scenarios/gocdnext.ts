@@ -3,12 +3,13 @@
 // SHA-256, size) lives in PostgreSQL; project secrets are AES-256-GCM encrypted with
 // GOCDNEXT_SECRET_KEY (kept outside the backup); goose tracks the schema version.
 //
-//   GOCDNEXT_SECRET_KEY=<base64 32 bytes> node scripts/scenarios/gocdnext.ts --out <dir> [--scale N] [--damage altered-artefact]
+//   [GOCDNEXT_SECRET_KEY=<base64 32 bytes>] node scripts/scenarios/gocdnext.ts --out <dir> [--scale N] [--damage altered-artefact]
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { withSeedPostgres } from '../lib/seed.ts';
+import { scenarioSecret } from '../lib/scenario-secret.ts';
 
 export const gocdnextSchemaVersion = 20260415120000;
 
@@ -64,8 +65,7 @@ export async function makeGocdnextScenario(options: { out: string; secretKey: Bu
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { out: { type: 'string' }, scale: { type: 'string' }, damage: { type: 'string' } } });
-  const key = process.env.GOCDNEXT_SECRET_KEY;
-  if (!key) throw new Error('set GOCDNEXT_SECRET_KEY (base64 of 32 bytes)');
+  const key = scenarioSecret('GOCDNEXT_SECRET_KEY', 'AES-256 key for the secrets table (base64 of 32 bytes)', () => randomBytes(32).toString('base64'));
   const out = values.out ?? new URL('../../drills/backups/gocdnext', import.meta.url).pathname;
   const made = await makeGocdnextScenario({ out, secretKey: Buffer.from(key, 'base64'), scale: Number(values.scale ?? 1), ...(values.damage ? { damage: values.damage as 'altered-artefact' } : {}) });
   console.error(`gocdnext scenario in ${made.dir}: ${made.runs} runs, ${made.artefacts} artefacts`);

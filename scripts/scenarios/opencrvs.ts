@@ -3,7 +3,7 @@
 // tar -czf of the dump, then `openssl enc -aes-256-cbc -pbkdf2`, with a sha256sum sidecar.
 // Two nights are written; the drill must pick the newest.
 //
-//   OPENCRVS_BACKUP_PASSPHRASE=... node scripts/scenarios/opencrvs.ts --out <dir> [--scale N]
+//   [OPENCRVS_BACKUP_PASSPHRASE=...] node scripts/scenarios/opencrvs.ts --out <dir> [--scale N]
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,6 +12,7 @@ import { newRunId } from '../../src/run/context.ts';
 import { startLocalMongo } from '../../src/runtimes/local/mongodb.ts';
 import { datedBackup } from '../lib/backup-tools.ts';
 import { withSeedPostgres } from '../lib/seed.ts';
+import { scenarioSecret } from '../lib/scenario-secret.ts';
 
 export const opencrvsDates = ['2026-11-19', '2026-11-20'] as const;
 
@@ -69,8 +70,7 @@ export async function makeOpencrvsScenario(options: { out: string; passphrase: s
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { out: { type: 'string' }, scale: { type: 'string' } } });
-  const passphrase = process.env.OPENCRVS_BACKUP_PASSPHRASE;
-  if (!passphrase) throw new Error('set OPENCRVS_BACKUP_PASSPHRASE');
+  const passphrase = scenarioSecret('OPENCRVS_BACKUP_PASSPHRASE', 'passphrase for the encrypted archives');
   const out = values.out ?? new URL('../../drills/backups/opencrvs', import.meta.url).pathname;
   const made = await makeOpencrvsScenario({ out, passphrase, scale: Number(values.scale ?? 1) });
   console.error(`opencrvs scenario in ${made.dir}: ${JSON.stringify(made.counts)}`);

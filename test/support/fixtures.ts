@@ -47,17 +47,17 @@ export interface CliResult {
   hung: boolean;
 }
 
+type RunOptions = { cwd?: string; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void; killAfterMs?: number };
+
 /** Runs the real CLI in a child process, as a user would. */
-export function runCli(
-  args: string[],
-  options: { env?: Record<string, string>; cwd?: string; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void; killAfterMs?: number } = {},
-): Promise<CliResult> {
+export function runCli(args: string[], options: RunOptions & { env?: Record<string, string> } = {}): Promise<CliResult> {
+  return runCommand(process.execPath, [join(repoRoot, 'bin/restoreproof.js'), ...args], { ...options, env: { ...process.env, CI: 'true', ...options.env } });
+}
+
+/** Runs a command in the repo with exactly `env`, collecting its output. */
+export function runCommand(command: string, args: string[], options: RunOptions & { env: NodeJS.ProcessEnv }): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'bin/restoreproof.js'), ...args], {
-      cwd: options.cwd ?? repoRoot,
-      env: { ...process.env, CI: 'true', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(command, args, { cwd: options.cwd ?? repoRoot, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     // A CLI that has not exited by then is killed and reported as hung (no timed assertion: a hang fails).
     let hung = false;
     const killer = options.killAfterMs === undefined ? undefined : setTimeout(() => ((hung = true), child.kill('SIGKILL')), options.killAfterMs);

@@ -2,23 +2,11 @@
 // and proof that they are enough: the plexicus generator and its drill in an environment holding
 // nothing else.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { repoRoot, requireBackends, testbed } from '../support/backends.ts';
-
-function sh(script: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('/bin/bash', ['-c', script], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { requireBackends, testbed } from '../support/backends.ts';
+import { runCommand } from '../support/fixtures.ts';
 
 // Only what any shell has, and the repo's Node first on PATH (as `npx` or the npm scripts put it).
 const bareEnv = () => ({ HOME: process.env.HOME ?? '/root', PATH: `${dirname(process.execPath)}:/usr/bin:/bin` });
@@ -31,7 +19,7 @@ describe('scripts/testbed env', function () {
 
   it('prints an export for every binary, the engine, the images and the cluster env.json records', async function () {
     requireBackends(this, 'postgres', 'mongo', 'minio', 'redis');
-    const { code, stdout, stderr } = await sh('scripts/testbed env', bareEnv());
+    const { code, stdout, stderr } = await runCommand('/bin/bash', ['-c', 'scripts/testbed env'], { env: bareEnv() });
     assert.equal(code, 0, stderr);
     const exported = Object.fromEntries([...stdout.matchAll(/^export (\w+)='([^']*)'$/gm)].map((m) => [m[1]!, m[2]!]));
     const b = testbed().backends as Record<string, Record<string, string>>;
@@ -55,9 +43,13 @@ describe('scripts/testbed env', function () {
     work = await mkdtemp(join(tmpdir(), 'restoreproof-test-testbed-env-'));
     const backups = join(work, 'plexicus');
     const reports = join(work, 'reports');
-    const { code, stdout, stderr } = await sh(
-      `eval "$(scripts/testbed env)" && node scripts/scenarios/plexicus.ts --out "$PLEXICUS_BACKUPS" && node bin/restoreproof.js run drills/examples/plexicus.yaml --report-dir "${reports}"`,
-      { ...bareEnv(), PLEXICUS_BACKUPS: backups },
+    const { code, stdout, stderr } = await runCommand(
+      '/bin/bash',
+      [
+        '-c',
+        `eval "$(scripts/testbed env)" && node scripts/scenarios/plexicus.ts --out "$PLEXICUS_BACKUPS" && node bin/restoreproof.js run drills/examples/plexicus.yaml --report-dir "${reports}"`,
+      ],
+      { env: { ...bareEnv(), PLEXICUS_BACKUPS: backups } },
     );
     assert.equal(code, 0, `${stdout}\n${stderr}`);
     assert.match(stderr, /plexicus scenario in /);
