@@ -30,6 +30,8 @@ export interface VerifyOptions {
 }
 
 const short = (hex: string) => `${hex.slice(0, 12)}…`;
+/** A subject's digest as the statement gives it, or that it gives none. */
+const signedDigest = (subject: { digest?: { sha256?: string } }) => (subject.digest?.sha256 ? short(subject.digest.sha256) : 'no sha256');
 
 function result(target: string, lines: VerifyLine[]): VerifyResult {
   return { target, ok: lines.every((l) => l.ok !== false), lines };
@@ -138,7 +140,7 @@ async function checkStatement(envelope: DsseEnvelope, dir: string, reportFile: s
     }
     const actual = sha256(bytes);
     if (actual === signed) matched++;
-    else problems.push(`${s.name}: sha256 ${short(actual)}, but the signed statement says ${short(signed ?? '')}: edited after signing`);
+    else problems.push(`${s.name}: sha256 ${short(actual)}, but the signed statement says ${signedDigest(s)}: edited after signing`);
   }
   if (!files.some((s) => resolve(join(dir, s.name!)) === resolve(reportFile))) problems.push(`the signed statement does not cover ${basename(reportFile)}`);
   if (report && Array.isArray(report.artefacts)) {
@@ -257,8 +259,13 @@ export async function signaturesOf(dir: string, records: readonly HistoryRecord[
       failed.push(`run ${r.runId}: ${checked.reason}`);
       continue;
     }
-    const subject = decodeStatement(read.value)?.subject?.find((s) => s.name === `${r.runId}.json`);
-    if (subject?.digest?.sha256 !== r.sha256) failed.push(`run ${r.runId} was edited after signing: its sha256 is ${short(r.sha256)}, the signed statement says ${short(subject?.digest?.sha256 ?? '')}`);
+    const subjects = decodeStatement(read.value)?.subject ?? [];
+    const subject = subjects.find((s) => s.name === `${r.runId}.json`);
+    if (!subject) {
+      // Its signature file signs another run: both files of two runs were swapped or renamed.
+      const signedReport = subjects.find((s) => s.name && recordName.test(s.name));
+      failed.push(`run ${r.runId}: ${basename(file)} signs ${signedReport ? `${signedReport.name} (sha256 ${signedDigest(signedReport)})` : 'no report'}, not ${r.runId}.json: runs were swapped or renamed`);
+    } else if (subject.digest?.sha256 !== r.sha256) failed.push(`run ${r.runId} was edited after signing: its sha256 is ${short(r.sha256)}, the signed statement says ${signedDigest(subject)}`);
     else verified++;
   }
   const lines: VerifyLine[] = failed.map((message) => ({ check: 'signature', ok: false, message }));

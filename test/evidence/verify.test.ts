@@ -203,6 +203,21 @@ describe('evidence: signed reports, verify, the history chain and reviews (real 
     assert.match(result.stdout, new RegExp(`FAIL +chain +run ${b}: ${b}\\.json holds run ${a}: runs were swapped`));
   });
 
+  it('verify --history names two runs swapped with their signatures, and what each signature signs', async () => {
+    const history = await historyCopy();
+    const [a, b] = [runs[0]!.runId, runs[1]!.runId];
+    for (const ext of ['json', 'dsse.json']) {
+      await rename(join(history, `${a}.${ext}`), join(history, 'tmp'));
+      await rename(join(history, `${b}.${ext}`), join(history, `${a}.${ext}`));
+      await rename(join(history, 'tmp'), join(history, `${b}.${ext}`));
+    }
+    const result = await verify('--history', history, '--key', `${key}.pub`);
+    assert.equal(result.code, 1, result.stdout);
+    assert.match(result.stdout, new RegExp(`FAIL +signature +run ${a}: ${a}\\.dsse\\.json signs ${b}\\.json \\(sha256 [0-9a-f]{12}…\\), not ${a}\\.json: runs were swapped or renamed`));
+    assert.match(result.stdout, new RegExp(`FAIL +signature +run ${b}: ${b}\\.dsse\\.json signs ${a}\\.json \\(sha256 [0-9a-f]{12}…\\)`));
+    assert.doesNotMatch(result.stdout, /says …/);
+  });
+
   it('verify --history names an edited run, in the middle (chain) and at the head (signature)', async () => {
     const history = await historyCopy();
     await flipOneByte(join(history, `${runs[0]!.runId}.json`));
