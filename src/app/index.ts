@@ -27,7 +27,7 @@ export async function runAppPhase(request: AppPhaseRequest): Promise<StartedApp>
   const spec = drill.document.spec.app!;
   const stores = new Map(request.stores.map((s) => [s.name, s] as const));
   if (!runtime.startApp) throw new RestoreproofError('E_RUNTIME', `runtime ${runtime.name} cannot start spec.app`, { exitCode: 2 });
-  const base = { runId, drillName: drill.document.metadata.name, drillDir: drill.dir, signal };
+  const base = { runId, drillName: drill.document.metadata.name, drillDir: drill.dir, signal, egress: drill.document.spec.network?.egress === true };
   if (spec.migrate) {
     // On containers the migration runs in the app's image unless it names its own.
     const image = spec.migrate.image ?? spec.image;

@@ -67,9 +67,10 @@ export async function planDrill(drill: Drill, options: { runtime?: RuntimeChoice
     }
   }
   lines.push('2. provision (stores in parallel)');
+  lines.push(`   network: ${networkLine(runtime.name, doc.spec.network?.egress === true)}`);
   for (const [name, store] of Object.entries(doc.spec.stores)) {
     lines.push(`   - ${name}: ${store.engine}${store.version ? ` ${store.version}` : ''}`);
-    for (const l of await runtime.describeProvision({ drillName: doc.metadata.name, storeName: name, spec: store, drillDir: drill.dir })) lines.push(`       ${l}`);
+    for (const l of await runtime.describeProvision({ drillName: doc.metadata.name, storeName: name, spec: store, drillDir: drill.dir, egress: doc.spec.network?.egress === true })) lines.push(`       ${l}`);
   }
   lines.push('3. restore (stores in parallel, steps in order)');
   for (const [name, store] of Object.entries(doc.spec.stores)) {
@@ -80,4 +81,13 @@ export async function planDrill(drill: Drill, options: { runtime?: RuntimeChoice
   lines.push('5. teardown: stop every store and delete its temp dir (also on failure, SIGINT, SIGTERM)');
   lines.push(`6. reports: ${(doc.spec.report?.formats ?? ['json', 'junit', 'markdown', 'html']).join(', ')} into ${doc.spec.report?.dir ?? 'reports'}/<run-id>.*`);
   return lines;
+}
+
+/** What the run's stores and app may reach, as the plan states it (spec.network.egress). */
+function networkLine(runtime: string, egress: boolean): string {
+  if (runtime === 'local') return 'not isolated: servers run as processes of this machine and reach what it reaches (spec.network has no effect here)';
+  if (egress) return 'egress allowed (spec.network.egress: true): stores and app may reach any address';
+  return runtime === 'kubernetes'
+    ? 'no egress: default-deny NetworkPolicies; stores reach only their namespace, the app only the stores'
+    : 'no egress: the run\'s network is internal; stores and app reach only each other (set spec.network.egress: true to allow more)';
 }

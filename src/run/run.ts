@@ -229,7 +229,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
     const provisioned = await phase('provision', async () => {
       const results = await Promise.allSettled(
         Object.entries(doc.spec.stores).map(async ([storeName, spec]) => {
-          const store = await runtime.provision({ runId, drillName: doc.metadata.name, storeName, spec, drillDir: drill!.dir, signal, artefacts: artefacts.filter((a) => a.store === storeName) });
+          const store = await runtime.provision({ runId, drillName: doc.metadata.name, storeName, spec, drillDir: drill!.dir, signal, artefacts: artefacts.filter((a) => a.store === storeName), egress: doc.spec.network?.egress === true });
           started.push(store);
           const record = storeRecords.get(storeName)!;
           record.version = store.version;

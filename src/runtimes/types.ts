@@ -43,6 +43,8 @@ export interface ProvisionRequest {
   signal: AbortSignal;
   /** This store's verified artefacts; engines that restore before start (Redis) need them here. */
   artefacts?: VerifiedArtefact[];
+  /** spec.network.egress: the run's stores and app may reach addresses outside the run. */
+  egress?: boolean;
 }
 
 /** A store that is running and reachable. Disposing it removes everything it created, unless kept. */
@@ -84,6 +86,8 @@ export interface AppRequest {
   drillDir: string;
   spec: AppSpec;
   signal: AbortSignal;
+  /** spec.network.egress, as for the stores. */
+  egress?: boolean;
   /** Resolves spec env (placeholders and secrets); `address` maps a store to how the app reaches it. */
   env(address?: StoreAddress, appPort?: number): Promise<Record<string, string>>;
 }

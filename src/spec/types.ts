@@ -40,6 +40,17 @@ export interface DrillSpec {
   consistency?: { window: string };
   /** The application under test, started against the restored stores after the restore. */
   app?: AppSpec;
+  /** What the run's stores and app may reach. */
+  network?: NetworkSpec;
+}
+
+/**
+ * By default a run is cut off from everything outside it (containers: an internal network;
+ * kubernetes: default-deny NetworkPolicies). `egress: true` lets its stores and app reach any address.
+ * The local runtime isolates nothing (servers are processes of this machine).
+ */
+export interface NetworkSpec {
+  egress?: boolean;
 }
 
 /** An env value: literal text (with `${stores.<name>.<field>}` and `${app.port}` placeholders), or a secret. */

@@ -63,7 +63,8 @@ describe('conformance: the same drills on every runtime', function () {
             assert.equal(containers.length, Object.keys(outcome.stores).length);
             for (const c of containers) {
               assert.match(c.id, /^[0-9a-f]{64}$/);
-              assert.match(Object.values(c.ports ?? {})[0] ?? '', /^127\.0\.0\.1:\d+$/);
+              // No egress asked for: reached at its address on the internal run network, nothing published.
+              assert.match(Object.values(c.ports ?? {})[0] ?? '', /^\d+\.\d+\.\d+\.\d+:\d+ \(internal run network\)$/);
             }
             assert.equal(report.teardown.resources.filter((r) => r.kind === 'network').length, 1);
             assert.deepEqual(docker(['ps', '-aq', '--filter', `label=restoreproof.run=${report.runId}`]), '');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { loadDrill, parseDrill, validateDrill } from '../../src/spec/load.ts';
 import { DrillConfigError } from '../../src/errors.ts';
+import { planDrill } from '../../src/run/plan.ts';
 import { fixtureDrill } from '../support/fixtures.ts';
 
 const valid = `apiVersion: restoreproof/v1
@@ -92,6 +93,18 @@ describe('drill spec', () => {
     assert.match(bad[3]!.message, /fetch: pod needs the kubernetes runtime .* this drill runs on containers/);
     const redis = issuesOf(valid.replace('engine: postgres', 'engine: redis').replace(/- artefact: .*\n.*database: app\n/, '- artefact: { source: s3://b/dump.rdb, fetch: pod }\n'));
     assert.match(redis.find((i) => i.path?.endsWith('.fetch'))!.message, /restores postgres dumps only; this store is redis/);
+  });
+
+  it('spec.network.egress is a boolean, and the plan says what the run may reach on each runtime', async () => {
+    const withNetwork = (network: string) => valid.replace('spec:\n', `spec:\n  network: ${network}\n`);
+    assert.equal(parseDrill(withNetwork('{ egress: true }'), 'drill.yaml').document.spec.network?.egress, true);
+    const bad = issuesOf(withNetwork('{ egress: yes-please, ingress: true }'));
+    assert.deepEqual(bad.map((i) => [i.path, i.line]).sort(), [['spec.network.egress', 6], ['spec.network.ingress', 6]]);
+    const networkLine = async (network: string, runtime: 'local' | 'containers') =>
+      (await planDrill(parseDrill(withNetwork(network), 'drill.yaml'), { runtime })).find((l) => l.trim().startsWith('network:'));
+    assert.match((await networkLine('{}', 'containers'))!, /no egress: the run's network is internal/);
+    assert.match((await networkLine('{ egress: true }', 'containers'))!, /egress allowed \(spec.network.egress: true\)/);
+    assert.match((await networkLine('{}', 'local'))!, /not isolated/);
   });
 
   it('rejects an invalid regular expression', () => {

@@ -60,7 +60,7 @@ interface Created {
  */
 async function createAppContainer(request: Omit<AppRequest, 'spec' | 'env'>, options: { spec: { image?: string; command?: string[]; cwd?: string }; role: 'app' | 'migrate'; env: Record<string, string>; port?: number }): Promise<Created> {
   const { image } = resolveAppImage(options.spec);
-  const network = runNetwork(request.runId, request.drillName);
+  const network = runNetwork(request.runId, request.drillName, request.egress);
   const record: ResourceRecord = { kind: 'container', id: '', store: 'app', image };
   const networkId = await network.join();
   const portKey = options.port ? `${options.port}/tcp` : undefined;
@@ -74,7 +74,8 @@ async function createAppContainer(request: Omit<AppRequest, 'spec' | 'env'>, opt
     ...(portKey ? { ExposedPorts: { [portKey]: {} } } : {}),
     HostConfig: {
       NetworkMode: networkId,
-      ...(portKey ? { PortBindings: { [portKey]: [{ HostIp: engineIsLocal() ? '127.0.0.1' : '', HostPort: '' }] } } : {}),
+      // An internal run network publishes nothing: the harness reaches the app at its address there.
+      ...(portKey && !network.internal ? { PortBindings: { [portKey]: [{ HostIp: engineIsLocal() ? '127.0.0.1' : '', HostPort: '' }] } } : {}),
     },
     NetworkingConfig: { EndpointsConfig: { [network.name]: { Aliases: [options.role === 'app' ? 'app' : 'app-migrate'] } } },
   };
@@ -172,7 +173,7 @@ export const startContainerApp: NonNullable<Runtime['startApp']> = async (reques
           hint: `the app must listen on $PORT (${port}) on 0.0.0.0 ($HOST) inside its container; stores are reached by their names on the run's network`,
         });
       }
-      const ip = info.NetworkSettings.Networks[network.name]?.IPAddress;
+      const ip = network.addressOf(info);
       const published = info.NetworkSettings.Ports?.[`${port}/tcp`]?.[0]?.HostPort;
       try {
         if (engineIsLocal() && ip) await probePort(port, ip);
@@ -190,9 +191,10 @@ export const startContainerApp: NonNullable<Runtime['startApp']> = async (reques
       await new Promise((r) => setTimeout(r, 250));
     }
     const hostPort = info.NetworkSettings.Ports?.[`${port}/tcp`]?.[0]?.HostPort;
-    if (!hostPort) throw new RestoreproofError('E_APP_START', `app container published no port for ${port}/tcp`);
-    const baseUrl = `http://${engineHost()}:${hostPort}`;
-    record.ports = { [`${port}/tcp`]: `${engineHost()}:${hostPort}` };
+    const reached = network.internal ? `${network.addressOf(info)}:${port}` : hostPort ? `${engineHost()}:${hostPort}` : '';
+    if (!reached) throw new RestoreproofError('E_APP_START', `app container published no port for ${port}/tcp`);
+    const baseUrl = `http://${reached}`;
+    record.ports = { [`${port}/tcp`]: `${reached}${network.internal ? ' (internal run network)' : ''}` };
     const records: ResourceRecord[] = [record];
     const net = network.claimRecord();
     if (net) records.push(net);

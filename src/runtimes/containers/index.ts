@@ -149,32 +149,29 @@ class ProbeWaitStrategy implements WaitStrategy {
   private timeoutMs = 120_000;
   private timeoutSet = false;
   version = '';
-  private readonly port: number;
-  private readonly host: string;
+  private readonly address: StoreAddressOf;
   private readonly probe: (endpoint: StoreEndpoint) => Promise<string>;
   private readonly credentials: { user: string; password: string };
   private readonly signal: AbortSignal;
 
-  constructor(options: { port: number; host: string; credentials: { user: string; password: string }; probe: (endpoint: StoreEndpoint) => Promise<string>; signal: AbortSignal }) {
-    this.port = options.port;
-    this.host = options.host;
+  constructor(options: { address: StoreAddressOf; credentials: { user: string; password: string }; probe: (endpoint: StoreEndpoint) => Promise<string>; signal: AbortSignal }) {
+    this.address = options.address;
     this.probe = options.probe;
     this.credentials = options.credentials;
     this.signal = options.signal;
   }
 
   async waitUntilReady(container: Dockerode.Container, boundPorts: BoundPorts): Promise<void> {
-    const endpoint = { host: this.host, port: boundPorts.getBinding(this.port), ...this.credentials };
     const deadline = Date.now() + this.timeoutMs;
     let lastError = '';
     while (Date.now() < deadline) {
       this.signal.throwIfAborted();
-      const state = (await container.inspect()).State;
-      if (!state.Running) {
-        throw new RestoreproofError('E_PROVISION', `container exited during start-up (exit code ${state.ExitCode}); its last log lines:\n${await logTail(container)}`);
+      const info = await container.inspect();
+      if (!info.State.Running) {
+        throw new RestoreproofError('E_PROVISION', `container exited during start-up (exit code ${info.State.ExitCode}); its last log lines:\n${await logTail(container)}`);
       }
       try {
-        this.version = await this.probe(endpoint);
+        this.version = await this.probe({ ...this.address(info, boundPorts), ...this.credentials });
         return;
       } catch (err) {
         lastError = errorMessage(err);
@@ -226,22 +223,31 @@ function loadTestcontainers(): Promise<typeof import('testcontainers')> {
   return testcontainers;
 }
 
+/** Where the harness reaches a store's server: its published port, or its address on an internal run network. */
+type StoreAddressOf = (info: Dockerode.ContainerInspectInfo, boundPorts: BoundPorts) => { host: string; port: number };
+
 async function startStore(request: ProvisionRequest): Promise<StartedStore> {
   const tc = await loadTestcontainers();
   const { spec, storeName } = request;
   const { image } = resolveImage(spec);
   const recipe = recipeFor(request);
-  const network = runNetwork(request.runId, request.drillName);
+  const network = runNetwork(request.runId, request.drillName, request.egress);
   const networkId = await network.join();
   const local = engineIsLocal();
   const host = local ? '127.0.0.1' : (await tc.getContainerRuntimeClient()).info.containerRuntime.host;
+  const address: StoreAddressOf = network.internal
+    ? (info) => ({ host: network.addressOf(info), port: recipe.port })
+    : (_info, boundPorts) => ({ host, port: boundPorts.getBinding(recipe.port) });
   const labels: Record<string, string> = { ...runLabels(request.runId, request.drillName), [LABEL_STORE]: storeName };
   const resources = spec.resources;
   const record = { kind: 'container' as const, id: '', store: storeName, image };
-  const wait = new ProbeWaitStrategy({ port: recipe.port, host, credentials: { user: recipe.user, password: recipe.password }, probe: recipe.probe, signal: request.signal });
+  const wait = new ProbeWaitStrategy({ address, credentials: { user: recipe.user, password: recipe.password }, probe: recipe.probe, signal: request.signal });
 
   class StoreContainer extends tc.GenericContainer {
     protected override async beforeContainerCreated(): Promise<void> {
+      // The alias is set here, not with withNetworkAliases: testcontainers would create the
+      // container on Docker's default bridge (egress to anywhere) and connect the run network second.
+      this.createOpts.NetworkingConfig = { EndpointsConfig: { [network.name]: { Aliases: [storeName] } } };
       if (local) for (const bindings of Object.values(this.hostConfig.PortBindings ?? {}) as { HostIp?: string }[][]) for (const b of bindings) b.HostIp = '127.0.0.1';
       if (resources?.cpus) this.hostConfig.NanoCpus = Math.round(resources.cpus * 1e9);
       if (resources?.memory) this.hostConfig.Memory = parseMemory(resources.memory);
@@ -254,12 +260,12 @@ async function startStore(request: ProvisionRequest): Promise<StartedStore> {
     .withName(`restoreproof-${request.runId}-${storeName}`)
     .withLabels(labels)
     .withEnvironment(recipe.env)
-    .withExposedPorts(recipe.port)
     .withNetworkMode(networkId)
-    .withNetworkAliases(storeName)
     .withPullPolicy(tc.PullPolicy.defaultPolicy())
     .withWaitStrategy(wait)
     .withStartupTimeout(Number(process.env.RESTOREPROOF_CONTAINER_START_TIMEOUT_MS) || 180_000);
+  // Docker publishes no ports from an internal network.
+  if (!network.internal) container = container.withExposedPorts(recipe.port);
   if (recipe.command) container = container.withCommand(recipe.command);
   if (recipe.files) container = container.withCopyFilesToContainer(recipe.files.map((f) => ({ ...f, mode: 0o644 })));
   if (recipe.directories) container = container.withCopyDirectoriesToContainer(recipe.directories);
@@ -279,8 +285,9 @@ async function startStore(request: ProvisionRequest): Promise<StartedStore> {
     throw engineError(err, `starting store ${storeName} (${image})`);
   }
   record.id = started.getId();
-  const endpoint: StoreEndpoint = { host, port: started.getMappedPort(recipe.port), user: recipe.user, password: recipe.password };
-  const ports = { [`${recipe.port}/tcp`]: `${host}:${endpoint.port}` };
+  const reached = network.internal ? { host: started.getIpAddress(network.name), port: recipe.port } : { host, port: started.getMappedPort(recipe.port) };
+  const endpoint: StoreEndpoint = { ...reached, user: recipe.user, password: recipe.password };
+  const ports = { [`${recipe.port}/tcp`]: `${endpoint.host}:${endpoint.port}${network.internal ? ' (internal run network)' : ''}` };
   const store = new ContainerStore({
     name: storeName,
     engine: spec.engine,
@@ -334,14 +341,14 @@ async function minioVersion(store: ContainerStore): Promise<string> {
 export const containersRuntime: Runtime = {
   name: 'containers',
   engines: ['postgres', 'mongodb', 's3', 'redis'] satisfies EngineName[],
-  async describeProvision({ spec, storeName }) {
+  async describeProvision({ spec, storeName, egress }) {
     const described = describedImage(spec as StoreSpec);
     if ('problem' in described) return [described.problem];
     const { image, source } = described;
     const limits = spec.resources ? `, limits ${[spec.resources.cpus ? `${spec.resources.cpus} CPUs` : '', spec.resources.memory ? `memory ${spec.resources.memory}` : ''].filter(Boolean).join(', ')}` : '';
     return [
-      `container from ${image} (${source}) on network restoreproof-<run-id> as ${storeName}${limits}, engine ${dockerHost()}`,
-      `labels restoreproof.run=<run-id>, restoreproof.drill, restoreproof.expires-at; port published on ${engineIsLocal() ? '127.0.0.1' : 'the engine host'}`,
+      `container from ${image} (${source}) on ${egress ? '' : 'internal '}network restoreproof-<run-id> as ${storeName}${limits}, engine ${dockerHost()}`,
+      `labels restoreproof.run=<run-id>, restoreproof.drill, restoreproof.expires-at; ${egress ? `port published on ${engineIsLocal() ? '127.0.0.1' : 'the engine host'}` : engineIsLocal() ? 'reached at its address on the run\'s network (no port published)' : 'cannot run here: an internal network of a remote engine is unreachable (set spec.network.egress: true)'}`,
     ];
   },
   async provision(request) {

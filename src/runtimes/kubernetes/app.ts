@@ -149,9 +149,9 @@ function pollLog(target: ExecTarget): { text: () => string; stop: () => void } {
 }
 
 /** What the app and its migration start with: the image, the run's namespace (acquired), their labels, names and Secret. */
-async function appObjects(request: Pick<AppRequest, 'runId' | 'drillName'>, spec: { image?: string }, role: Role) {
+async function appObjects(request: Pick<AppRequest, 'runId' | 'drillName' | 'egress'>, spec: { image?: string }, role: Role) {
   const { image } = resolveAppImage(spec);
-  const ns = runNamespace(request.runId, request.drillName);
+  const ns = runNamespace(request.runId, request.drillName, request.egress);
   await ns.acquire();
   const name = ns.freeName(objectName(role));
   return { image, ns, labels: { ...ns.labels(), [LABEL_ROLE]: role }, name, secret: `${name}-env` };

@@ -8,7 +8,7 @@ import { describedImage, resolveFetchImage, resolveImage } from '../containers/i
 import { addEntry, addPath } from '../containers/store.ts';
 import type { ProvisionRequest, ResourceRecord, Runtime, StartedStore, StoreEndpoint } from '../types.ts';
 import { dnsLabel, kube, kubeError } from './client.ts';
-import { namespaceName, runNamespace } from './namespace.ts';
+import { EGRESS_POLICY, namespaceName, runNamespace } from './namespace.ts';
 import { createPod, startTimeoutMs, waitRunning } from './pods.ts';
 import { KubeStore, PodForward, READY_FILE, podExec, podLogTail, podUntar, stageRoot, stagingInitContainer, type ExecTarget } from './store.ts';
 import { runKubeAppTask, startKubeApp } from './app.ts';
@@ -70,7 +70,7 @@ async function startStore(request: ProvisionRequest): Promise<StartedStore> {
   const k = await kube();
   const { image } = resolveImage(spec);
   const recipe = recipeFor(request);
-  const ns = runNamespace(request.runId, request.drillName);
+  const ns = runNamespace(request.runId, request.drillName, request.egress);
   try {
     await ns.acquire();
   } catch (err) {
@@ -201,7 +201,7 @@ export const kubernetesRuntime: Runtime = {
   name: 'kubernetes',
   engines: ['postgres', 'mongodb', 's3', 'redis'] satisfies EngineName[],
   fetchesInPod: true,
-  async describeProvision({ spec, storeName, drillName }) {
+  async describeProvision({ spec, storeName, drillName, egress }) {
     const described = describedImage(spec as StoreSpec);
     if ('problem' in described) return [described.problem];
     const { image, source } = described;
@@ -218,7 +218,7 @@ export const kubernetesRuntime: Runtime = {
     if (podFetches) extras.push(`${podFetches} fetch init container(s) from ${resolveFetchImage().image} download the artefact(s) through presigned URLs (Secret and egress NetworkPolicy ${objectName(storeName)}-fetch)`);
     return [
       `pod ${objectName(storeName)} from ${image} (${source}) with a Service and a credentials Secret in namespace ${namespaceName('000000', drillName).replace(/000000$/, '<run-id>')}${extras.length ? `; ${extras.join('; ')}` : ''}`,
-      `namespace labelled restoreproof.run=<run-id>, restoreproof.drill, annotated restoreproof.expires-at; default-deny NetworkPolicy; reached through port-forward; deleted and waited for at teardown`,
+      `namespace labelled restoreproof.run=<run-id>, restoreproof.drill, annotated restoreproof.expires-at; default-deny NetworkPolicy${egress ? ` and ${EGRESS_POLICY} (spec.network.egress)` : ''}; reached through port-forward; deleted and waited for at teardown`,
     ];
   },
   async provision(request) {

@@ -1,4 +1,4 @@
-import type { V1Namespace } from '@kubernetes/client-node';
+import type { V1Namespace, V1NetworkPolicySpec } from '@kubernetes/client-node';
 import { errorMessage } from '../../errors.ts';
 import type { ResourceRecord } from '../types.ts';
 import { LABEL_DRILL, LABEL_EXPIRES, LABEL_RUN, expiresAt } from '../containers/docker.ts';
@@ -6,6 +6,8 @@ import { dnsLabel, kube, kubeError, labelValue, statusOf } from './client.ts';
 import type { GcAction } from '../types.ts';
 
 export const NETWORK_POLICY = 'restoreproof-default-deny';
+/** spec.network.egress: true opens egress from every pod of the run (to anywhere). */
+export const EGRESS_POLICY = 'restoreproof-allow-egress';
 
 /** `restoreproof-` unless RESTOREPROOF_KUBE_NAMESPACE_PREFIX says otherwise. */
 export function namespacePrefix(): string {
@@ -31,6 +33,7 @@ export class RunNamespace {
   readonly name: string;
   readonly record: ResourceRecord;
   readonly policyRecord: ResourceRecord;
+  private readonly egressRecord: ResourceRecord | undefined;
   private readonly runId: string;
   private readonly drillName: string;
   private refs = 0;
@@ -40,13 +43,17 @@ export class RunNamespace {
   /** Everything in the namespace (pods, services, secrets): it goes when the namespace goes. */
   private readonly tracked: ResourceRecord[] = [];
 
-  constructor(runId: string, drillName: string) {
+  constructor(runId: string, drillName: string, egress: boolean) {
     this.runId = runId;
     this.drillName = drillName;
     this.name = namespaceName(runId, drillName);
     this.record = { kind: 'namespace', id: this.name };
     this.policyRecord = { kind: 'networkpolicy', id: `${this.name}/${NETWORK_POLICY}` };
     this.tracked.push(this.record, this.policyRecord);
+    if (egress) {
+      this.egressRecord = { kind: 'networkpolicy', id: `${this.name}/${EGRESS_POLICY}` };
+      this.tracked.push(this.egressRecord);
+    }
   }
 
   /** `base`, or `base-2`, `base-3`…: a name that neither it nor its `-env` Secret shares with an object of the namespace (stores are named by the drill). */
@@ -81,15 +88,17 @@ export class RunNamespace {
       throw kubeError(err, `creating namespace ${this.name}`, k.server);
     }
     this.record.id = this.name;
-    // Nothing in or out but what the run itself opens (exec and port-forward go through the API server and kubelet).
-    try {
-      await k.networking.createNamespacedNetworkPolicy({
-        namespace: this.name,
-        body: { metadata: { name: NETWORK_POLICY, labels: this.labels() }, spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] } },
-      });
-    } catch (err) {
-      await this.remove().catch(() => {});
-      throw kubeError(err, `creating NetworkPolicy ${NETWORK_POLICY} in namespace ${this.name}`, k.server);
+    // Nothing in or out but what the run itself opens (exec and port-forward go through the API
+    // server and the kubelet, which connects inside the pod's network namespace).
+    const policies: { name: string; spec: V1NetworkPolicySpec }[] = [{ name: NETWORK_POLICY, spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] } }];
+    if (this.egressRecord) policies.push({ name: EGRESS_POLICY, spec: { podSelector: {}, policyTypes: ['Egress'], egress: [{}] } });
+    for (const policy of policies) {
+      try {
+        await k.networking.createNamespacedNetworkPolicy({ namespace: this.name, body: { metadata: { name: policy.name, labels: this.labels() }, spec: policy.spec } });
+      } catch (err) {
+        await this.remove().catch(() => {});
+        throw kubeError(err, `creating NetworkPolicy ${policy.name} in namespace ${this.name}`, k.server);
+      }
     }
   }
 
@@ -97,7 +106,7 @@ export class RunNamespace {
   claimRecords(): ResourceRecord[] {
     if (this.recordClaimed) return [];
     this.recordClaimed = true;
-    return [this.record, this.policyRecord];
+    return [this.record, this.policyRecord, ...(this.egressRecord ? [this.egressRecord] : [])];
   }
 
   async release(): Promise<void> {
@@ -143,10 +152,11 @@ export async function deleteNamespaceAndWait(name: string, timeoutMs: number): P
 
 const namespaces = new Map<string, RunNamespace>();
 
-export function runNamespace(runId: string, drillName: string): RunNamespace {
+/** The run's namespace; `egress` (spec.network.egress) decides, at its creation, whether its pods may reach out. */
+export function runNamespace(runId: string, drillName: string, egress = false): RunNamespace {
   let ns = namespaces.get(runId);
   if (!ns) {
-    ns = new RunNamespace(runId, drillName);
+    ns = new RunNamespace(runId, drillName, egress);
     namespaces.set(runId, ns);
   }
   return ns;
