@@ -1,5 +1,6 @@
 import { AssertionError } from 'node:assert';
 import Mocha from 'mocha';
+import Mochawesome from 'mochawesome';
 import addContext from 'mochawesome/addContext.js';
 import type { RunReport } from './types.ts';
 
@@ -8,8 +9,16 @@ import type { RunReport } from './types.ts';
  * mochawesome reporter, so each check is a test with its expected and actual values and real duration.
  */
 export async function writeMochawesome(report: RunReport, dir: string, baseName: string): Promise<void> {
+  /** mochawesome, with the run's start, end and duration in its stats (the page header), not the replay's milliseconds. */
+  class DrillReporter extends Mochawesome {
+    constructor(runner: Mocha.Runner, options: Mocha.MochaOptions) {
+      // Registered after Mocha's stats collector and before mochawesome's own handler reads the stats.
+      runner.on('end', () => Object.assign(runner.stats!, { start: new Date(report.startedAt), end: new Date(report.endedAt), duration: Math.round(report.durationMs) }));
+      super(runner, options);
+    }
+  }
   const mocha = new Mocha({
-    reporter: 'mochawesome',
+    reporter: DrillReporter,
     reporterOptions: {
       reportDir: dir,
       reportFilename: baseName,

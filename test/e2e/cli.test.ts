@@ -69,6 +69,10 @@ describe('CLI end to end', function () {
     const mochawesome = JSON.parse(await readFile(join(reportDir, report.reports.mochawesomeJson!), 'utf8'));
     assert.equal(mochawesome.stats.passes, 6); // 2 restore steps + 4 checks
     assert.equal(mochawesome.stats.failures, 0);
+    // The page header shows the run's duration (it showed the replay's, 1 ms), and its start and end.
+    assert.deepEqual([mochawesome.stats.duration, mochawesome.stats.start, mochawesome.stats.end], [Math.round(report.durationMs), report.startedAt, report.endedAt]);
+    const checksMs = report.checks.reduce((sum, c) => sum + c.durationMs, 0);
+    assert.ok(mochawesome.stats.duration > checksMs, `header ${mochawesome.stats.duration} ms, checks alone ${checksMs} ms`);
   });
 
   it('run: a count that cannot hold exits 1; JSON and JUnit name the check, expected and actual', async () => {
