@@ -27,6 +27,11 @@ export interface SpecIssue extends SourceLocation {
   message: string;
 }
 
+/** A path inside the drill as issues print it: `spec.stores.app.restore[0].database`. */
+export function specPath(path: readonly (string | number)[]): string {
+  return path.join('.').replace(/\.(\d+)/g, '[$1]');
+}
+
 /** The drill file cannot be used as written: exit 2 before anything is touched. */
 export class DrillConfigError extends RestoreproofError {
   readonly issues: SpecIssue[];
@@ -48,6 +53,20 @@ export class ArtefactError extends RestoreproofError {
   constructor(artefact: string, message: string, hint?: string) {
     super('E_ARTEFACT', `${artefact}: ${message}`, hint ? { hint } : {});
     this.artefact = artefact;
+  }
+}
+
+/**
+ * A step's settings contradict what its artefact turned out to be, seen only once the artefact is
+ * read (e.g. `database:` on a pg_dumpall file): a config error (exit 2), located at `field` of the step.
+ */
+export class StepConfigError extends RestoreproofError {
+  readonly artefact: string;
+  readonly field: string;
+  constructor(artefact: string, field: string, message: string, hint?: string) {
+    super('E_DRILL_CONFIG', `${artefact}: ${message}`, { exitCode: ExitCode.usage, ...(hint ? { hint } : {}) });
+    this.artefact = artefact;
+    this.field = field;
   }
 }
 

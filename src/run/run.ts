@@ -8,7 +8,7 @@ import { runAppPhase } from '../app/index.ts';
 import { appRuntimeIssues } from '../spec/app-checks.ts';
 import { engineFor } from '../engines/index.ts';
 import type { RestoreStepResult, VerifiedArtefact } from '../engines/types.ts';
-import { DrillConfigError, ExitCode, RestoreproofError, errorMessage, type SpecIssue } from '../errors.ts';
+import { DrillConfigError, ExitCode, RestoreproofError, StepConfigError, errorMessage, specPath, type SpecIssue } from '../errors.ts';
 import { prepareEvidence } from '../evidence/index.ts';
 import { writeReports, type ReportFormat } from '../report/index.ts';
 import { reportSchemaVersion, type PhaseName, type PhaseRecord, type Reporter, type ReportError, type RunReport, type StoreRecord } from '../report/types.ts';
@@ -161,7 +161,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
     const appProblems = doc.spec.app ? appRuntimeIssues(runtime.name, doc.spec.app) : [];
     if (appProblems.length) {
       configError = true;
-      throw new DrillConfigError(appProblems.map(([path, message]) => ({ file: drill!.file, path: ['spec', 'app', ...path].join('.').replace(/\.(\d+)/g, '[$1]'), ...drill!.locate(['spec', 'app', ...path]), message: `${message} (runtime ${runtime.name})` })));
+      throw new DrillConfigError(appProblems.map(([path, message]) => ({ file: drill!.file, path: specPath(['spec', 'app', ...path]), ...drill!.locate(['spec', 'app', ...path]), message: `${message} (runtime ${runtime.name})` })));
     }
 
     const fetchJobs = fetchJobsOf(doc.spec.stores);
@@ -170,7 +170,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
       configError = true;
       throw new DrillConfigError(podFetches.map((j) => {
         const path = ['spec', 'stores', j.store, 'restore', j.step, 'artefact', 'fetch'];
-        return { file: drill!.file, path: path.join('.').replace(/\.(\d+)/g, '[$1]'), ...drill!.locate(path), message: `fetch: pod needs a runtime whose store pods download artefacts themselves (kubernetes); runtime ${runtime.name} cannot: use fetch: harness or --runtime kubernetes` };
+        return { file: drill!.file, path: specPath(path), ...drill!.locate(path), message: `fetch: pod needs a runtime whose store pods download artefacts themselves (kubernetes); runtime ${runtime.name} cannot: use fetch: harness or --runtime kubernetes` };
       }));
     }
 
@@ -202,7 +202,12 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
             report.artefacts.push({ store: name, step: index, ref: info.ref, path: info.path, kind: info.kind, size: info.size, sha256: info.sha256, modifiedAt: info.modifiedAt, compression: info.compression, format: verified.format, pointInTime: verified.pointInTime, ...(info.entries !== undefined ? { entries: info.entries } : {}) });
             Object.assign(report.artefacts.at(-1)!, stagedFields(staged, name, index));
           } catch (err) {
-            problems.push(err);
+            if (!(err instanceof StepConfigError)) problems.push(err);
+            else {
+              configError = true;
+              const path = ['spec', 'stores', name, 'restore', index, err.field];
+              problems.push(new DrillConfigError([{ file: drill!.file, path: specPath(path), ...drill!.locate(path), message: err.message }], err.hint));
+            }
           }
         }
       }
@@ -457,6 +462,7 @@ function issueToError(issue: SpecIssue): ReportError {
 }
 
 function toReportError(err: unknown, extra: Partial<ReportError> = {}): ReportError {
+  if (err instanceof DrillConfigError && err.issues.length === 1) return { ...issueToError(err.issues[0]!), ...(err.hint ? { hint: err.hint } : {}), ...extra };
   if (err instanceof RestoreproofError) return { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}), ...extra };
   if (err instanceof Error && err.name === 'AbortError') return { code: 'E_INTERRUPTED', message: 'interrupted', ...extra };
   return { code: 'E_INTERNAL', message: errorMessage(err), ...extra };

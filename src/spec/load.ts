@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve, basename } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parse, parseDocument, visit, type Document, type Node } from 'yaml';
-import { DrillConfigError, type SpecIssue } from '../errors.ts';
+import { DrillConfigError, specPath, type SpecIssue } from '../errors.ts';
 import { sha256 } from '../util/hash.ts';
 import { interpolate } from './interpolate.ts';
 import { appIssues, extraCheckIssues } from './app-checks.ts';
@@ -167,7 +167,7 @@ function ajvIssue(err: ErrorObject, doc: Document, file: string, at: At): SpecIs
 
 function semanticIssues(drill: DrillDocument, file: string, locate: Drill['locate']): SpecIssue[] {
   const issues: SpecIssue[] = [];
-  const add = (path: (string | number)[], message: string) => issues.push({ file, ...locate(path), path: path.join('.').replace(/\.(\d+)/g, '[$1]'), message });
+  const add = (path: (string | number)[], message: string) => issues.push({ file, ...locate(path), path: specPath(path), message });
   const stores = drill.spec.stores;
   for (const [name, store] of Object.entries(stores)) {
     store.restore.forEach((step, i) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -50,6 +50,18 @@ describe('CLI end to end', function () {
     assert.match(result.stderr, /unknown-key\.yaml:12:11: spec\.stores\.app\.restore\[0\]\.jbos: unknown key "jbos"/);
     const report = await readReport(reportDir, runIdOf(result.stderr));
     assert.equal(report.status, 'error');
+  });
+
+  it('run: database: on a pg_dumpall file is a config error (exit 2) naming the artefact and the line of database:', async () => {
+    const drill = join(reportDir, 'dumpall.yaml');
+    await writeFile(join(reportDir, 'cluster.sql'), '--\n-- PostgreSQL database cluster dump\n--\n\nCREATE ROLE shop;\n');
+    await writeFile(drill, ['apiVersion: restoreproof/v1', 'kind: RestoreDrill', 'metadata: { name: dumpall }', 'spec:', '  runtime: local', '  stores:', '    db:', '      engine: postgres', '      restore:', '        - artefact: cluster.sql', '          database: shop', ''].join('\n'));
+    const result = await runCli(['run', drill, '--report-dir', reportDir], { env });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /error E_DRILL_CONFIG: \S*dumpall\.yaml:11:21: spec\.stores\.db\.restore\[0\]\.database: cluster\.sql: is pg_dumpall output, which creates its own roles and databases, so database: cannot apply\n {2}hint: set format: dumpall and remove database from this step/);
+    const report = await readReport(reportDir, runIdOf(result.stderr));
+    assert.deepEqual([report.status, report.exitCode, report.errors[0]?.path, report.errors[0]?.line], ['error', 2, 'spec.stores.db.restore[0].database', 11]);
+    assert.deepEqual([report.phases.map((p) => p.name), report.teardown.resources], [['load', 'verify', 'teardown'], []], 'nothing was provisioned');
   });
 
   it('run: a passing drill exits 0 with JSON, JUnit, Markdown and HTML reports', async () => {

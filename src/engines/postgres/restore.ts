@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { ArtefactError } from '../../errors.ts';
+import { ArtefactError, StepConfigError } from '../../errors.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
 import { openArtefact, type ArtefactInfo } from '../../sources/local.ts';
 import type { PostgresRestoreStep, PostgresStoreSpec } from '../../spec/types.ts';
@@ -23,7 +23,8 @@ export function detectPostgresFormat(spec: PostgresStoreSpec, index: number, inf
   if (declared !== 'auto') return declared;
   if (isCustom) return 'custom';
   if (/database cluster dump/i.test(text)) {
-    throw new ArtefactError(step.artefact, 'looks like pg_dumpall output', 'set format: dumpall and remove database from this step');
+    // The drill asks for one database (it must, unless format is dumpall), the file holds a cluster.
+    throw new StepConfigError(step.artefact, 'database', 'is pg_dumpall output, which creates its own roles and databases, so database: cannot apply', 'set format: dumpall and remove database from this step');
   }
   if (looksBinary(info.head)) throw new ArtefactError(step.artefact, 'is neither a pg_dump custom archive nor SQL text', 'check the file; a directory-format dump is not supported yet');
   return 'plain';
