@@ -8,6 +8,7 @@ import { keygenCommand, reportCommand, reviewCommand, verifyCommand } from './ev
 import { inventory, renderInventory } from './inventory/index.ts';
 import { consoleReporter } from './report/console.ts';
 import { runtimes } from './runtimes/index.ts';
+import { doctor, doctorDetails } from './run/doctor.ts';
 import { planDrill } from './run/plan.ts';
 import { runDrill } from './run/run.ts';
 import { loadDrill, validateDrill } from './spec/load.ts';
@@ -49,6 +50,19 @@ export const commands: readonly Command[] = [
     },
     details: 'The drill file format: docs/reference.md (every store option and check type) and docs/drills.md (reference drills).',
     run,
+  }),
+  defineCommand({
+    name: 'doctor',
+    summary: 'check what a run needs (tools, runtime, images, secrets, sources, key); touches no data',
+    usage: ['doctor [drill.yaml] [options]'],
+    options: {
+      runtime: { type: 'string', value: '<name>', help: `the runtime to check (${runtimeNames}); default: the drill's spec.runtime, else auto` },
+      'image-map': { type: 'string', value: '<file>', help: imageMapHelp },
+      context: { type: 'string', value: '<name>', help: contextHelp },
+      json: { type: 'boolean', help: 'print the items as JSON' },
+    },
+    details: doctorDetails,
+    run: doctorCommand,
   }),
   defineCommand({
     name: 'baseline',
@@ -141,7 +155,7 @@ export const commands: readonly Command[] = [
   }),
 ];
 
-const exitCodes = 'Exit codes: 0 passed, 1 drill failed, 2 usage or config error, 130 interrupted (143 on SIGTERM).';
+const exitCodes = 'Exit codes: 0 passed, 1 the backup failed (restore or checks), 2 usage or config error,\n3 the drill could not run (a tool, runtime, image, source or secret missing), 130 interrupted (143 on SIGTERM).';
 const overview = () => renderOverview(commands, `restoreproof ${toolVersion}: prove that backups restore`, exitCodes);
 
 function findCommand(name: string): Command {
@@ -245,6 +259,13 @@ async function run({ positionals, values }: ParsedArgs<{ runtime?: string; 'repo
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+async function doctorCommand({ positionals, values }: ParsedArgs<{ runtime?: string; 'image-map'?: string; context?: string; json?: boolean }>): Promise<number> {
+  if (positionals.length > 1) throw new UsageError('doctor takes at most one drill file');
+  if (values.context) process.env.RESTOREPROOF_KUBE_CONTEXT = values.context;
+  if (values['image-map']) process.env.RESTOREPROOF_IMAGE_MAP = resolve(values['image-map']);
+  return doctor({ ...(positionals[0] ? { drill: positionals[0] } : {}), ...(values.runtime ? { runtime: runtimeChoice(values.runtime) } : {}), json: Boolean(values.json) });
 }
 
 function runtimeChoice(name: string): RuntimeChoice {

@@ -1,5 +1,37 @@
-/** Exit codes, as knip and most linters use them. */
-export const ExitCode = { passed: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+/**
+ * Exit codes: 0 the backup restored and every check held, 1 the backup failed (its restore or its
+ * checks), 2 usage or config, 3 the drill could not run (the environment lacks something it needs),
+ * 130/143 interrupted. CI pages someone on 3 and opens a data-loss incident on 1.
+ */
+export const ExitCode = { passed: 0, failed: 1, usage: 2, couldNotRun: 3, interrupted: 130 } as const;
+
+/**
+ * Codes that say the drill could not run, not that the backup failed: a tool or runtime is missing
+ * or unreachable, an image cannot be had, a source does not answer, a secret cannot be resolved.
+ * An error with one of these codes exits 3, whichever class raised it (a restore step keeps only
+ * the code of the error that stopped it).
+ */
+export const couldNotRunCodes: ReadonlySet<string> = new Set([
+  'E_TOOL_NOT_FOUND', // a server or client binary is not installed
+  'E_PREFLIGHT', // an image lacks the client tools the restore runs, or the preflight found something missing
+  'E_NO_DOCKER', // no Docker engine answers at DOCKER_HOST
+  'E_DOCKER_GONE', // the engine stopped answering during the run
+  'E_IMAGE', // an image is neither present nor pullable
+  'E_KUBECONFIG', // no usable kubeconfig or context
+  'E_KUBE_UNREACHABLE', // the cluster API does not answer
+  'E_KUBE_AUTH', // the cluster refuses the credentials
+  'E_KUBE_FORBIDDEN', // RBAC lacks a verb the run needs
+  'E_SECRET', // a secret reference cannot be resolved
+  'E_SOURCE_UNREACHABLE', // an S3 or SFTP source does not answer, or refuses the credentials
+  'E_HOST_KEY', // an SFTP server's host key is not the one the drill trusts
+  'E_SIGNING_KEY', // the signing key the drill asks for cannot be read
+]);
+
+/** Does this error (or error code) say the drill could not run, rather than that the backup failed? */
+export function isCouldNotRun(errOrCode: unknown): boolean {
+  const code = typeof errOrCode === 'string' ? errOrCode : errOrCode instanceof RestoreproofError ? errOrCode.code : undefined;
+  return code !== undefined && couldNotRunCodes.has(code);
+}
 
 export interface SourceLocation {
   file: string;
@@ -19,7 +51,14 @@ export class RestoreproofError extends Error {
     this.name = new.target.name;
     this.code = code;
     this.hint = options.hint;
-    this.exitCode = options.exitCode ?? ExitCode.failed;
+    this.exitCode = options.exitCode ?? (couldNotRunCodes.has(code) ? ExitCode.couldNotRun : ExitCode.failed);
+  }
+}
+
+/** The environment lacks something the drill needs (exit 3); the code must be one of couldNotRunCodes. */
+export class EnvironmentError extends RestoreproofError {
+  constructor(code: string, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(code, message, { ...options, exitCode: ExitCode.couldNotRun });
   }
 }
 
@@ -71,9 +110,9 @@ export class StepConfigError extends RestoreproofError {
 }
 
 /** A tool the run needs (initdb, pg_restore, ...) is not installed. */
-export class ToolNotFoundError extends RestoreproofError {
+export class ToolNotFoundError extends EnvironmentError {
   constructor(tool: string, searched: string[], hint: string) {
-    super('E_TOOL_NOT_FOUND', `cannot find \`${tool}\` (searched: ${searched.join(', ') || 'PATH'})`, { hint, exitCode: ExitCode.usage });
+    super('E_TOOL_NOT_FOUND', `cannot find \`${tool}\` (searched: ${searched.join(', ') || 'PATH'})`, { hint });
   }
 }
 

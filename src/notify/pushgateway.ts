@@ -8,7 +8,7 @@ export interface PushgatewaySpec {
   job?: string;
 }
 
-const statuses: RunStatus[] = ['passed', 'warned', 'failed', 'error', 'aborted'];
+const statuses: RunStatus[] = ['passed', 'warned', 'failed', 'error', 'could-not-run', 'aborted'];
 
 /** Prometheus label names: [a-zA-Z_][a-zA-Z0-9_]*, `__` reserved. */
 export function labelName(name: string): string {

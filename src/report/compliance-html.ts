@@ -192,7 +192,7 @@ export interface DrillView {
   signatures: { verified: number; failed: string[]; unsigned: number; checked: boolean };
 }
 
-const failedStatus = (s: string) => s === 'failed' || s === 'error' || s === 'aborted';
+const failedStatus = (s: string) => s === 'failed' || s === 'error' || s === 'could-not-run' || s === 'aborted';
 
 /** Pass/fail per run, one row for the drill and one per store. */
 export function passFailSvg(drill: DrillView): string {

@@ -1,7 +1,7 @@
 import { formatDuration } from '../run/context.ts';
 import type { RunReport } from './types.ts';
 
-const icon: Record<string, string> = { passed: '✅', warned: '⚠️', failed: '❌', skipped: '⏭️', error: '⛔', aborted: '🛑' };
+const icon: Record<string, string> = { passed: '✅', warned: '⚠️', failed: '❌', skipped: '⏭️', error: '⛔', 'could-not-run': '🔌', aborted: '🛑' };
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, '<br>');
 
 /** A summary fit for $GITHUB_STEP_SUMMARY or a GitLab job summary. */

@@ -3,10 +3,27 @@ import type { RestoreStepResult } from '../engines/types.ts';
 import type { ResourceRecord } from '../runtimes/types.ts';
 import type { SourceRecord } from '../sources/stage.ts';
 
-export const reportSchemaVersion = '1.1';
+export const reportSchemaVersion = '1.2';
 
-export type RunStatus = 'passed' | 'warned' | 'failed' | 'error' | 'aborted';
-export type PhaseName = 'load' | 'fetch' | 'verify' | 'provision' | 'restore' | 'app' | 'checks' | 'teardown';
+/** `error`: usage or config (exit 2); `could-not-run`: the environment lacks something the drill needs (exit 3). */
+export type RunStatus = 'passed' | 'warned' | 'failed' | 'error' | 'could-not-run' | 'aborted';
+export type PhaseName = 'load' | 'preflight' | 'fetch' | 'verify' | 'provision' | 'restore' | 'app' | 'checks' | 'teardown';
+
+/**
+ * One thing a run needs, as the preflight found it. `missing` items carry the code of the error a
+ * run would stop with: a could-not-run code (exit 3), or E_ARTEFACT when the backup itself is not
+ * there (that is the backup failing, exit 1).
+ */
+export interface PreflightItem {
+  kind: 'runtime' | 'tool' | 'image' | 'permission' | 'secret' | 'source' | 'artefact' | 'signing-key';
+  /** What was checked: a tool, an image, a drill path such as spec.stores.db.restore[0].artefact.s3.secretKey. */
+  name: string;
+  /** `unchecked`: the preflight cannot tell from here (a cluster node's registry access); never a failure. */
+  status: 'ok' | 'missing' | 'unchecked';
+  detail: string;
+  hint?: string;
+  code?: string;
+}
 
 export interface PhaseRecord {
   name: PhaseName;
@@ -113,6 +130,8 @@ export interface RunReport {
   runtime: string;
   /** Present when `auto` was asked for: which runtime was chosen and why. */
   runtimeSelection?: RuntimeSelection;
+  /** What the preflight found (absent when the run stopped before it). */
+  preflight?: PreflightItem[];
   status: RunStatus;
   exitCode: number;
   startedAt: string;

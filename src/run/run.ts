@@ -8,7 +8,7 @@ import { runAppPhase } from '../app/index.ts';
 import { appRuntimeIssues } from '../spec/app-checks.ts';
 import { engineFor } from '../engines/index.ts';
 import type { RestoreStepResult, VerifiedArtefact } from '../engines/types.ts';
-import { DrillConfigError, ExitCode, RestoreproofError, StepConfigError, errorMessage, specPath, type SpecIssue } from '../errors.ts';
+import { DrillConfigError, ExitCode, RestoreproofError, StepConfigError, errorMessage, isCouldNotRun, specPath, type SpecIssue } from '../errors.ts';
 import { prepareEvidence } from '../evidence/index.ts';
 import { writeReports, type ReportFormat } from '../report/index.ts';
 import { reportSchemaVersion, type PhaseName, type PhaseRecord, type Reporter, type ReportError, type RunReport, type StoreRecord } from '../report/types.ts';
@@ -22,6 +22,7 @@ import { redactDeep } from '../util/redact.ts';
 import { toolVersion } from '../version.ts';
 import { applyStaged, fetchArtefacts, fetchJobsOf, podFetchedFields, stagedFields, Staging, type StagedArtefact } from '../sources/stage.ts';
 import { detectTrigger, hostInfo, newRunId, parseDuration } from './context.ts';
+import { preflight } from './preflight.ts';
 
 export interface RunOptions {
   /** Default: the drill's spec.runtime, else `auto`. */
@@ -135,7 +136,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
       requested = options.runtime ?? doc.spec.runtime ?? defaultRuntime();
       if (requested === 'auto' || requested === 'containers') selection = await selectRuntime(requested);
     } catch (err) {
-      configError = true;
+      configError = !isCouldNotRun(err); // no Docker engine for `containers`: could not run, not a config error
       throw err;
     }
     report.runtime = requested;
@@ -173,6 +174,17 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
         return { file: drill!.file, path: specPath(path), ...drill!.locate(path), message: `fetch: pod needs a runtime whose store pods download artefacts themselves (kubernetes); runtime ${runtime.name} cannot: use fetch: harness or --runtime kubernetes` };
       }));
     }
+
+    // preflight: every tool, image, permission, secret, source and key the run needs, checked
+    // before anything is fetched or provisioned; what is missing stops the run here (exit 3).
+    const ready = await phase('preflight', async () => {
+      const items = await preflight(drill!, { runtime: runtime.name as RuntimeName, runId, signal, ...(options.env ? { env: options.env } : {}) });
+      report.preflight = items;
+      const blocking = items.filter((i) => i.status === 'missing' && isCouldNotRun(i.code));
+      for (const i of blocking) fail(new RestoreproofError(i.code!, `${i.kind} ${i.name}: ${i.detail}`, i.hint ? { hint: i.hint } : {}));
+      return blocking.length === 0;
+    });
+    if (!ready || signal.aborted) throw new Stop();
 
     // fetch: artefacts named by a source (S3, SFTP, a dated folder, an encrypted archive) are
     // selected, verified, decrypted and unpacked into the run's staging dir; engines get local paths.
@@ -366,7 +378,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
   } catch (err) {
     if (!(err instanceof Stop)) fail(err);
   } finally {
-    for (const name of ['verify', 'provision', 'restore', ...(drill?.document.spec.app ? ['app' as const] : []), 'checks'] as const) {
+    for (const name of ['preflight', 'verify', 'provision', 'restore', ...(drill?.document.spec.app ? ['app' as const] : []), 'checks'] as const) {
       if (!configError && drill && !report.phases.some((p) => p.name === name)) skipPhase(name);
     }
     // Checks that never ran still appear, so the report lists the whole drill.
@@ -447,11 +459,19 @@ function finish(report: RunReport, state: { drill: Drill | undefined; configErro
     report.objectives.rpo = { target: objectives.rpo, targetMs, measuredMs: measured, status: measured <= targetMs ? 'passed' : 'failed', basis: 'age of the oldest artefact (file modification time) at run start' };
   }
 
+  // Could not run: the environment stopped the drill (a could-not-run code) and nothing it did see
+  // says the backup failed. A store whose restore the environment broke does not count against
+  // the backup, nor do its checks.
+  const brokenStores = new Set(report.stores.filter((s) => s.steps.some((step) => step.status === 'failed' && isCouldNotRun(step.errorCode))).map((s) => s.name));
+  const backupFailed = report.stores.some((s) => s.steps.some((step) => step.status === 'failed' && !isCouldNotRun(step.errorCode)))
+    || report.checks.some((k) => k.status === 'failed' && !k.store.split(',').some((name) => brokenStores.has(name)));
+  const couldNotRun = report.errors.some((e) => isCouldNotRun(e.code)) && !backupFailed;
   const restoreFailed = report.stores.some((s) => s.status === 'failed');
   const phaseFailed = report.phases.some((p) => p.status === 'failed');
   const objectiveFailed = Object.values(report.objectives).some((o) => o?.status === 'failed');
   if (state.configError) [report.status, report.exitCode] = ['error', ExitCode.usage];
   else if (state.aborted) [report.status, report.exitCode] = ['aborted', ExitCode.interrupted];
+  else if (couldNotRun) [report.status, report.exitCode] = ['could-not-run', ExitCode.couldNotRun];
   else if (restoreFailed || phaseFailed || c.failed > 0 || objectiveFailed || report.errors.length) [report.status, report.exitCode] = ['failed', ExitCode.failed];
   else if (c.warned > 0) [report.status, report.exitCode] = ['warned', ExitCode.passed];
   else [report.status, report.exitCode] = ['passed', ExitCode.passed];

@@ -1,4 +1,4 @@
-import { ExitCode, RestoreproofError } from '../errors.ts';
+import { EnvironmentError, ExitCode, RestoreproofError } from '../errors.ts';
 import type { RuntimeChoice, RuntimeName } from '../spec/types.ts';
 
 export interface RuntimeSelection {
@@ -17,7 +17,7 @@ export function defaultRuntime(env: Record<string, string | undefined> = process
 
 /**
  * Resolves `auto` (containers when a Docker engine answers, else local) and checks that an
- * explicit `containers` has an engine: without one that is a usage error (exit 2) naming the
+ * explicit `containers` has an engine: without one the drill could not run (exit 3), naming the
  * DOCKER_HOST that was tried.
  */
 export async function selectRuntime(requested: RuntimeChoice): Promise<RuntimeSelection> {
@@ -25,8 +25,7 @@ export async function selectRuntime(requested: RuntimeChoice): Promise<RuntimeSe
   const probe = await (await import('./containers/docker.ts')).probeDockerEngine();
   if (requested === 'containers') {
     if (!probe.ok) {
-      throw new RestoreproofError('E_NO_DOCKER', `runtime containers needs a Docker engine, and none answers at DOCKER_HOST=${probe.host}: ${probe.reason}`, {
-        exitCode: ExitCode.usage,
+      throw new EnvironmentError('E_NO_DOCKER', `runtime containers needs a Docker engine, and none answers at DOCKER_HOST=${probe.host}: ${probe.reason}`, {
         hint: 'start Docker or set DOCKER_HOST to a running engine, or use --runtime local',
       });
     }

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
+import { EnvironmentError, RestoreproofError, errorMessage } from '../errors.ts';
 
 /** One file of a source; `key` is '/'-separated and relative to the source root. */
 export interface SourceEntry {
@@ -70,4 +71,18 @@ export function localReader(root: string): SourceReader {
     localPath: pathOf,
     async close() {},
   };
+}
+
+const unreachableCodes = /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH|EPIPE|InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|ExpiredToken|InvalidToken)$/;
+
+/**
+ * A remote source that does not answer, or refuses the credentials, means the drill could not run
+ * (exit 3); anything else (an object that is not there) stays what it was.
+ */
+export function sourceFailure(display: string, err: unknown, hint: string): unknown {
+  if (err instanceof RestoreproofError) return err;
+  const code = String((err as { code?: unknown }).code ?? '');
+  const message = errorMessage(err);
+  if (!unreachableCodes.test(code) && !/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|timed out/i.test(message)) return err;
+  return new EnvironmentError('E_SOURCE_UNREACHABLE', `${display}: ${code && !message.includes(code) ? `${code}: ` : ''}${message || 'no answer'}`, { hint });
 }

@@ -3,7 +3,7 @@ import { clientForUrl, listAll } from '../engines/s3/client.ts';
 import { RestoreproofError, ExitCode } from '../errors.ts';
 import { resolveSecret } from '../spec/secrets.ts';
 import type { ArtefactSourceSpec } from '../spec/types.ts';
-import { joinKey, type SourceEntry, type SourceReader } from './reader.ts';
+import { joinKey, sourceFailure, type SourceEntry, type SourceReader } from './reader.ts';
 
 /**
  * `s3://bucket/prefix` on any S3-compatible endpoint. The endpoint and credentials come from the
@@ -18,6 +18,7 @@ export async function s3Reader(url: URL, spec: ArtefactSourceSpec, drillDir: str
   const secretKey = spec.s3?.secretKey ? await resolveSecret(spec.s3.secretKey, drillDir, `${url.href} secretKey`) : (process.env.AWS_SECRET_ACCESS_KEY ?? '');
   const client = await clientForUrl(endpoint, accessKey, secretKey, spec.s3?.region ?? process.env.AWS_REGION);
   const display = `s3://${bucket}/${base}`;
+  const unreachable = (err: unknown) => sourceFailure(`${display} at ${new URL(endpoint).origin}`, err, 'check the endpoint, the network path to it and the credentials (s3.accessKey/secretKey, else AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)');
   const full = (key: string) => joinKey(base, key);
   const rel = (key: string) => (base ? key.slice(base.replace(/\/$/, '').length + 1) : key);
   const statKey = async (key: string): Promise<SourceEntry | undefined> => {
@@ -26,7 +27,7 @@ export async function s3Reader(url: URL, spec: ArtefactSourceSpec, drillDir: str
       return { key, size: s.size, mtimeMs: s.lastModified.getTime() };
     } catch (err) {
       if (isNotFound(err)) return undefined;
-      throw err;
+      throw unreachable(err);
     }
   };
   return {
@@ -36,12 +37,20 @@ export async function s3Reader(url: URL, spec: ArtefactSourceSpec, drillDir: str
       const start = full(prefix);
       // An empty base lists the whole bucket; otherwise only below the base "folder".
       const listPrefix = base && !prefix ? `${base.replace(/\/$/, '')}/` : start;
-      for await (const o of listAll(client, bucket, listPrefix)) out.push({ key: rel(o.key), size: o.size, mtimeMs: o.lastModified?.getTime() ?? 0 });
+      try {
+        for await (const o of listAll(client, bucket, listPrefix)) out.push({ key: rel(o.key), size: o.size, mtimeMs: o.lastModified?.getTime() ?? 0 });
+      } catch (err) {
+        throw unreachable(err);
+      }
       return out;
     },
     stat: statKey,
     async open(key, start) {
-      return (start > 0 ? await client.getPartialObject(bucket, full(key), start) : await client.getObject(bucket, full(key))) as Readable;
+      try {
+        return (start > 0 ? await client.getPartialObject(bucket, full(key), start) : await client.getObject(bucket, full(key))) as Readable;
+      } catch (err) {
+        throw unreachable(err);
+      }
     },
     async readText(key) {
       if (!(await statKey(key))) return undefined;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Client, type SFTPWrapper } from 'ssh2';
-import { RestoreproofError, ExitCode, errorMessage } from '../errors.ts';
+import { EnvironmentError, RestoreproofError, ExitCode, errorMessage } from '../errors.ts';
 import { resolveSecret } from '../spec/secrets.ts';
 import type { ArtefactSourceSpec } from '../spec/types.ts';
 import type { SourceEntry, SourceReader } from './reader.ts';
@@ -55,7 +55,10 @@ export async function sftpReader(url: URL, spec: ArtefactSourceSpec, drillDir: s
         reject(new RestoreproofError('E_HOST_KEY', `${display}: the host key of ${url.host} changed: the server offered ${fingerprint(offered)}, ssh.knownHosts allows ${allowed.map((k) => `${k.type} ${fingerprint(k.key)}`).join(', ')}`, {
           hint: 'if the server was legitimately re-keyed, update ssh.knownHosts from a trusted channel; otherwise someone may be impersonating the backup server',
         }));
-      } else reject(new RestoreproofError('E_SOURCE', `${display}: ${errorMessage(err)}`));
+      } else {
+        // Not answering, or refusing the key: the drill could not run; the backup was never seen.
+        reject(new EnvironmentError('E_SOURCE_UNREACHABLE', `${display}: ${errorMessage(err)}`, { hint: 'check the host, the port, the network path to it and ssh.key / ssh.password' }));
+      }
     });
     client.connect({
       host, port, username, readyTimeout: 20000,

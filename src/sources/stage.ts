@@ -118,6 +118,20 @@ export async function fetchArtefacts(jobs: FetchJob[], ctx: FetchContext): Promi
   }
 }
 
+/**
+ * The preflight's look at one source: connects, lists and selects the artefact exactly as the fetch
+ * phase will (the newest dated folder included), and downloads nothing.
+ */
+export async function locateArtefact(job: FetchJob, ctx: Omit<FetchContext, 'staging'>): Promise<{ ref: string; key: string; kind: 'file' | 'directory'; size: number; reason: string }> {
+  const readers: SourceReader[] = [];
+  try {
+    const r = await resolveJob(job, { ...ctx, staging: new Staging(ctx.runId) }, readers);
+    return { ref: r.ref, key: r.key, kind: r.kind, size: r.entries.reduce((n, e) => n + e.size, 0), reason: r.selection.reason };
+  } finally {
+    await Promise.allSettled(readers.map((r) => r.close()));
+  }
+}
+
 function splitParent(path: string): [string, string] {
   const clean = path.replace(/\/+$/, '');
   const i = clean.lastIndexOf('/');

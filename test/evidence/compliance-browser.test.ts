@@ -116,7 +116,7 @@ describe('evidence: HTML compliance reports in headless Chromium', function () {
     assert.match(await text('h1'), /Restore drill evidence: orders PASSED/);
     assert.equal(await text('#run-id'), run.runId);
     assert.equal(await page.locator('#checks tbody tr').count(), 4);
-    assert.deepEqual(await page.locator('svg g[data-phase]').evaluateAll((gs) => gs.map((g) => g.getAttribute('data-store') ?? g.getAttribute('data-phase'))), ['load', 'verify', 'provision', 'restore', 'app', 'checks', 'teardown']);
+    assert.deepEqual(await page.locator('svg g[data-phase]').evaluateAll((gs) => gs.map((g) => g.getAttribute('data-store') ?? g.getAttribute('data-phase'))), ['load', 'preflight', 'verify', 'provision', 'restore', 'app', 'checks', 'teardown']);
     assert.match(await text('#controls'), /SOC2:A1\.3/);
     assert.match(await text('#integrity'), new RegExp(`previous run \\(chain\\) ${orders[0]!.runId}`));
     assert.match(await text('#integrity'), /DSSE envelope .*\.dsse\.json, Ed25519 key id [0-9a-f]{64}/);

@@ -70,13 +70,13 @@ describe('evidence: signed reports, verify, the history chain and reviews (real 
 
   it('every run writes the 1.1 evidence: scope, environment, timeline, RTO by phase, check digests, chain', () => {
     const [first, second, third] = runs as [RunReport, RunReport, RunReport];
-    assert.equal(first.schemaVersion, '1.1');
+    assert.equal(first.schemaVersion, '1.2');
     assert.deepEqual(first.scope, { stores: [{ name: 'app', engine: 'postgres', version: first.stores[0]!.version }], controls: ['SOC2:A1.3'] });
     assert.equal(first.environment!.runtime, 'local');
     assert.match(first.environment!.isolation, /127\.0\.0\.1/);
-    assert.deepEqual(first.timeline!.map((t) => (t.store ? `${t.phase}:${t.store}` : t.phase)), ['load', 'verify', 'provision', 'restore', 'restore:app', 'checks', 'teardown']);
+    assert.deepEqual(first.timeline!.map((t) => (t.store ? `${t.phase}:${t.store}` : t.phase)), ['load', 'preflight', 'verify', 'provision', 'restore', 'restore:app', 'checks', 'teardown']);
     assert.ok(first.timeline!.every((t) => t.startedAt.endsWith('Z') && t.endedAt >= t.startedAt));
-    assert.deepEqual(first.objectives.rto!.phases!.map((p) => p.store ?? p.phase), ['load', 'verify', 'provision', 'restore', 'app', 'checks']);
+    assert.deepEqual(first.objectives.rto!.phases!.map((p) => p.store ?? p.phase), ['load', 'preflight', 'verify', 'provision', 'restore', 'app', 'checks']);
     assert.ok(first.checks.every((c) => /^[0-9a-f]{64}$/.test(c.digest!)));
     assert.equal(new Set(first.checks.map((c) => c.digest)).size, first.checks.length);
     assert.deepEqual(first.checks.map((c) => c.digest), second.checks.map((c) => c.digest), 'same spec and output, same digest');

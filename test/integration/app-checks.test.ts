@@ -249,7 +249,7 @@ forEachRuntime('the sample app on restored data', { backends: ['postgres'] }, (r
   it('starts the sample app on the restored database: migration, readiness and spot checks pass; the app is stopped at teardown', async () => {
     process.env.TEST_APP_TOKEN_HEADER = `Bearer ${process.env.TEST_APP_TOKEN}`;
     const report = await run('app', appSpec('app'));
-    assert.deepEqual(report.phases.map((p) => p.name), ['load', ...report.phases.map((p) => p.name).filter((n) => n === 'fetch'), 'verify', 'provision', 'restore', 'app', 'checks', 'teardown']);
+    assert.deepEqual(report.phases.map((p) => p.name), ['load', 'preflight', ...report.phases.map((p) => p.name).filter((n) => n === 'fetch'), 'verify', 'provision', 'restore', 'app', 'checks', 'teardown']);
     assert.equal(check(report, 'app-migrate').status, 'passed', check(report, 'app-migrate').message);
     assert.equal(check(report, 'ready').status, 'passed', check(report, 'ready').message);
     const license = check(report, 'license');

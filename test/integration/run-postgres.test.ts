@@ -102,7 +102,7 @@ describe('run: local runtime, postgres engine (real PostgreSQL)', function () {
     assert.equal(report.exitCode, 1);
     assert.equal(report.errors[0]!.code, 'E_ARTEFACT');
     assert.match(report.errors[0]!.message, /no-such-backup\.dump: backup artefact not found/);
-    assert.deepEqual(report.phases.map((p) => [p.name, p.status]), [['load', 'passed'], ['verify', 'failed'], ['provision', 'skipped'], ['restore', 'skipped'], ['checks', 'skipped'], ['teardown', 'passed']]);
+    assert.deepEqual(report.phases.map((p) => [p.name, p.status]), [['load', 'passed'], ['preflight', 'passed'], ['verify', 'failed'], ['provision', 'skipped'], ['restore', 'skipped'], ['checks', 'skipped'], ['teardown', 'passed']]);
     assert.deepEqual(report.teardown.resources, []);
     await readReport(reportDir, report.runId);
   });

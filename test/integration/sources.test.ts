@@ -63,12 +63,18 @@ describe('sources: fetch, verify, decrypt and unpack backups as they exist in th
   const customers = ['  checks:', '    - { id: customers, type: count, store: db, database: shop, table: customers, expect: { equals: 500 } }'];
   const decrypt = (more = '') => `decrypt: { openssl: { passphrase: { env: RP_BACKUP_PASS }${more} } }`;
 
-  async function expectFetchFailure(name: string, lines: string[], message: RegExp) {
+  /**
+   * A backup that is not there or not what it should be fails in the fetch phase (exit 1); a source
+   * that cannot be trusted (a changed host key) stops the run in the preflight: it could not run (exit 3).
+   */
+  async function expectFetchFailure(name: string, lines: string[], message: RegExp, stoppedIn: 'fetch' | 'preflight' = 'fetch') {
     const report = await run(name, lines);
-    assert.equal(report.exitCode, 1, JSON.stringify(report.errors));
-    assert.equal(report.errors[0]!.code === 'E_ARTEFACT' || report.errors[0]!.code === 'E_HOST_KEY', true, report.errors[0]!.code);
+    assert.equal(report.exitCode, stoppedIn === 'fetch' ? 1 : 3, JSON.stringify(report.errors));
+    assert.equal(report.errors[0]!.code, stoppedIn === 'fetch' ? 'E_ARTEFACT' : 'E_HOST_KEY');
     assert.match(report.errors[0]!.message, message);
-    assert.deepEqual(report.phases.map((p) => [p.name, p.status]).slice(0, 3), [['load', 'passed'], ['fetch', 'failed'], ['verify', 'skipped']]);
+    assert.deepEqual(report.phases.map((p) => [p.name, p.status]).slice(0, 4), stoppedIn === 'fetch'
+      ? [['load', 'passed'], ['preflight', 'passed'], ['fetch', 'failed'], ['verify', 'skipped']]
+      : [['load', 'passed'], ['preflight', 'failed'], ['verify', 'skipped'], ['provision', 'skipped']]);
     assert.equal(report.phases.find((p) => p.name === 'restore')!.status, 'skipped');
     return report;
   }
@@ -373,7 +379,7 @@ describe('sources: fetch, verify, decrypt and unpack backups as they exist in th
     it('bad input: an SFTP host key that changed', async () => {
       await sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'other_key')]);
       const other = `[127.0.0.1]:${port} ${(await readFile(join(dir, 'other_key.pub'), 'utf8')).split(' ').slice(0, 2).join(' ')}`;
-      const report = await expectFetchFailure('sftp-hostkey', sftpStore(other), /the host key of 127\.0\.0\.1:\d+ changed: the server offered SHA256:/);
+      const report = await expectFetchFailure('sftp-hostkey', sftpStore(other), /the host key of 127\.0\.0\.1:\d+ changed: the server offered SHA256:/, 'preflight');
       assert.equal(report.errors[0]!.code, 'E_HOST_KEY');
     });
   });

@@ -1,5 +1,5 @@
 import type { AppsV1Api, CoreV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
-import { ExitCode, RestoreproofError, errorMessage } from '../../errors.ts';
+import { RestoreproofError, errorMessage } from '../../errors.ts';
 
 type ClientNode = typeof import('@kubernetes/client-node');
 
@@ -37,18 +37,18 @@ export function kube(): Promise<Kube> {
     try {
       config.loadFromDefault();
     } catch (err) {
-      throw new RestoreproofError('E_KUBECONFIG', `cannot read the kubeconfig (KUBECONFIG=${process.env.KUBECONFIG ?? '~/.kube/config'}): ${errorMessage(err)}`, { exitCode: ExitCode.usage });
+      throw new RestoreproofError('E_KUBECONFIG', `cannot read the kubeconfig (KUBECONFIG=${process.env.KUBECONFIG ?? '~/.kube/config'}): ${errorMessage(err)}`);
     }
     const wanted = process.env.RESTOREPROOF_KUBE_CONTEXT;
     if (wanted) {
       if (!config.getContextObject(wanted)) {
-        throw new RestoreproofError('E_KUBECONFIG', `kubeconfig has no context "${wanted}" (it has: ${config.getContexts().map((c) => c.name).join(', ') || 'none'})`, { exitCode: ExitCode.usage });
+        throw new RestoreproofError('E_KUBECONFIG', `kubeconfig has no context "${wanted}" (it has: ${config.getContexts().map((c) => c.name).join(', ') || 'none'})`);
       }
       config.setCurrentContext(wanted);
     }
     const cluster = config.getCurrentCluster();
     if (!cluster) {
-      throw new RestoreproofError('E_KUBECONFIG', 'no Kubernetes cluster configured: set KUBECONFIG (and --context), or run inside a pod with a service account', { exitCode: ExitCode.usage });
+      throw new RestoreproofError('E_KUBECONFIG', 'no Kubernetes cluster configured: set KUBECONFIG (and --context), or run inside a pod with a service account');
     }
     return {
       config,
