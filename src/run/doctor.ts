@@ -20,7 +20,7 @@ general environment. \`run\` performs the same preflight before it provisions an
 Exit codes: 0 ready, 3 something the run needs is missing, 1 the backup itself is missing
 (a source or artefact with nothing to restore), 2 usage or config.`;
 
-export interface DoctorOptions {
+interface DoctorOptions {
   drill?: string;
   runtime?: RuntimeChoice;
   json?: boolean;
@@ -56,7 +56,7 @@ export async function doctor(options: DoctorOptions): Promise<number> {
 const backupMissing = (i: PreflightItem) => i.code === 'E_ARTEFACT';
 
 /** 3 when something the run needs is missing, else 1 when the backup itself is, else 0. */
-export function doctorExitCode(items: PreflightItem[]): number {
+function doctorExitCode(items: PreflightItem[]): number {
   const missing = items.filter((i) => i.status === 'missing');
   if (missing.some((i) => !backupMissing(i))) return ExitCode.couldNotRun;
   return missing.length ? ExitCode.failed : ExitCode.passed;

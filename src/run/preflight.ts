@@ -296,7 +296,7 @@ async function kubernetesItems(stores: StoreSpec[], app: AppSpec | undefined, si
 // --- secrets ---
 
 /** Every secret reference in the drill, with its path (spec.report.webhook.headers.X-Token, …). */
-export function secretRefsOf(drill: Drill): { path: (string | number)[]; ref: SecretRef }[] {
+function secretRefsOf(drill: Drill): { path: (string | number)[]; ref: SecretRef }[] {
   const found: { path: (string | number)[]; ref: SecretRef }[] = [];
   const walk = (node: unknown, path: (string | number)[]) => {
     if (Array.isArray(node)) node.forEach((v, i) => walk(v, [...path, i]));

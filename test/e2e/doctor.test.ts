@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { requireBackends, testbed, testbedImageEnv } from '../support/backends.ts';
+import { freePort, requireBackends, testbed, testbedImageEnv } from '../support/backends.ts';
 import { demoBackups, fixtureDrill, processesMatching, readReport, runCli, type CliResult } from '../support/fixtures.ts';
 
 const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
@@ -32,7 +32,7 @@ describe('doctor and the run preflight: exit 3 when the drill cannot run', funct
     await writeFile(file, ['apiVersion: restoreproof/v1', 'kind: RestoreDrill', `metadata: { name: ${name} }`, 'spec:', ...spec, ''].join('\n'));
     return file;
   };
-  const shopStore = ['  stores:', '    app:', '      engine: postgres', '      restore:', '        - { artefact: ${RESTOREPROOF_FIXTURES}/shop.dump, database: shop }'];
+  const shopStore = ['  stores:', '    app:', '      engine: postgres', '      restore:', '        - { artefact: "${RESTOREPROOF_FIXTURES}/shop.dump", database: shop }'];
   const runIdOf = (result: CliResult) => /restoreproof run (\S+):/.exec(result.stderr)?.[1] ?? assert.fail(`no run id in:\n${result.stderr}`);
 
   /** `run` stopped in the preflight: exit 3, the error line, a written report, and nothing of the run left anywhere. */
@@ -114,6 +114,30 @@ describe('doctor and the run preflight: exit 3 when the drill cannot run', funct
     assert.equal(doctor.stdout.includes(value) || doctor.stderr.includes(value), false);
   });
 
+  it('sources: doctor selects the artefact as a run would (the newest dated folder), downloads nothing; an S3 endpoint that does not answer is exit 3', async () => {
+    const nights = join(work, 'nights');
+    for (const night of ['2026-03-01', '2026-03-02']) {
+      await mkdir(join(nights, night), { recursive: true });
+      await writeFile(join(nights, night, `shop_${night}.dump`), 'not read by doctor');
+    }
+    const dated = await drillFile('dated', ['  runtime: local', '  stores:', '    app:', '      engine: postgres', '      restore:',
+      `        - { database: shop, artefact: { source: ${nights}, select: { latest: "{date:YYYY-MM-DD}/shop_{date}.dump" } } }`]);
+    const ok = await runCli(['doctor', dated], { env: fixtures });
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, new RegExp(`^  ok +source +app: ${literal(nights)} +reachable; file 2026-03-02/shop_2026-03-02\\.dump \\(newest of 2 dated folder\\(s\\) matching \\{date:YYYY-MM-DD\\}/`, 'm'));
+
+    const port = await freePort();
+    const s3 = await drillFile('s3-down', ['  runtime: local', '  stores:', '    app:', '      engine: postgres', '      restore:',
+      `        - { database: shop, artefact: { source: "s3://backups/nightly/", select: { latest: "{date:YYYY-MM-DD}/shop.dump" }, s3: { endpoint: "http://127.0.0.1:${port}", accessKey: { env: RP_TEST_S3_KEY }, secretKey: { env: RP_TEST_S3_SECRET } } } }`]);
+    const s3env = { RP_TEST_S3_KEY: 'reader', RP_TEST_S3_SECRET: `secret-${randomBytes(4).toString('hex')}` };
+    const down = await runCli(['doctor', s3], { env: { ...fixtures, ...s3env } });
+    assert.equal(down.code, 3, down.stdout + down.stderr);
+    assert.match(down.stdout, new RegExp(`^  MISSING source +app: s3://backups/nightly/ +s3://backups/nightly/ at http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`, 'm'));
+    assert.match(down.stdout, /^  ok +secret +spec\.stores\.app\.restore\[0\]\.artefact\.s3\.secretKey +environment variable RP_TEST_S3_SECRET is set$/m);
+    assert.equal(down.stdout.includes(s3env.RP_TEST_S3_SECRET), false);
+    await assertStoppedBeforeProvisioning(await run(s3, s3env), /^error E_SOURCE_UNREACHABLE: source app: s3:\/\/backups\/nightly\/: /m, 'E_SOURCE_UNREACHABLE');
+  });
+
   it('an unreachable Docker engine (DOCKER_HOST at a dead socket): doctor and run exit 3 naming the engine', async () => {
     const dead = `unix://${join(work, 'dead.sock')}`;
     const file = await drillFile('dead-docker', ['  runtime: containers', ...shopStore]);
@@ -152,7 +176,7 @@ describe('doctor and the run preflight: exit 3 when the drill cannot run', funct
 
     it('an image that is not there and cannot be pulled: doctor and run exit 3 naming it; no container or network of the run', async () => {
       const image = `restoreproof-test/no-such-image-${randomBytes(3).toString('hex')}:1`;
-      const file = await drillFile('no-image', ['  runtime: containers', '  stores:', '    app:', '      engine: postgres', `      image: ${image}`, '      restore:', '        - { artefact: ${RESTOREPROOF_FIXTURES}/shop.dump, database: shop }']);
+      const file = await drillFile('no-image', ['  runtime: containers', '  stores:', '    app:', '      engine: postgres', `      image: ${image}`, '      restore:', '        - { artefact: "${RESTOREPROOF_FIXTURES}/shop.dump", database: shop }']);
       const doctor = await runCli(['doctor', file], { env });
       assert.equal(doctor.code, 3, doctor.stdout + doctor.stderr);
       assert.match(doctor.stdout, new RegExp(`^  MISSING image +${literal(image)} +postgres image from the drill \\(image\\): not present at unix://\\S+, and it cannot be pulled: `, 'm'));
