@@ -257,6 +257,9 @@ async function kubernetesItems(stores: StoreSpec[], app: AppSpec | undefined, si
     const wrapped = kubeError(err, 'reading its version', k.server);
     return [missing('runtime', 'kubernetes', isCouldNotRun(wrapped) ? wrapped : new EnvironmentError('E_KUBE_UNREACHABLE', wrapped.message, { hint: 'check KUBECONFIG and --context' }))];
   }
+  // Who the cluster takes us for (SelfSubjectReview, GA since 1.28), so a refusal names the identity.
+  const identity = await withTimeout(k.config.makeApiClient(k8s.AuthenticationV1Api).createSelfSubjectReview({ body: {} }), 15_000, 'no answer')
+    .then((r) => r.status?.userInfo?.username, () => undefined);
   // RBAC cannot be scoped to namespaces that do not exist yet: the run needs these cluster-wide.
   const authz = k.config.makeApiClient(k8s.AuthorizationV1Api);
   for (const rule of clusterVerbs.filter((r) => !r.app || app)) {
@@ -270,7 +273,7 @@ async function kubernetesItems(stores: StoreSpec[], app: AppSpec | undefined, si
       }));
       const denied = rule.verbs.filter((_, i) => !allowed[i]);
       if (denied.length === 0) return `allowed: ${rule.verbs.join(', ')}`;
-      throw new EnvironmentError('E_KUBE_FORBIDDEN', `not allowed: ${denied.join(', ')} (context ${k.context})`, { hint: 'grant the identity of the kubeconfig the ClusterRole in deploy/rbac.yaml' });
+      throw new EnvironmentError('E_KUBE_FORBIDDEN', `not allowed: ${denied.join(', ')} (cluster-wide, for ${identity ?? 'the kubeconfig\'s identity'}, context ${k.context})`, { hint: 'grant the identity of the kubeconfig the ClusterRole in deploy/rbac.yaml' });
     }));
   }
   const { resolveImage, resolveAppImage } = await import('../runtimes/containers/images.ts');

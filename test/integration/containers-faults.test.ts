@@ -284,13 +284,14 @@ describe('containers runtime: interruption, leftovers and faults', function () {
     assert.deepEqual(leftovers(runId), { containers: '', networks: '' });
   });
 
-  it('asking for containers without an engine exits 2 naming the DOCKER_HOST tried', async () => {
+  it('asking for containers without an engine: the drill could not run (exit 3), naming the DOCKER_HOST tried', async () => {
     const host = `unix://${join(work, 'no-such-docker.sock')}`;
     const result = await runCli(['run', fixtureDrill('count-fails.yaml'), '--runtime', 'containers', '--report-dir', join(work, 'reports')], {
       env: { DOCKER_HOST: host, RESTOREPROOF_FIXTURES: fixtures },
     });
-    assert.equal(result.code, 2, result.stderr);
-    assert.match(result.stderr, new RegExp(`DOCKER_HOST=${host.replace(/[/.]/g, '\\$&')}`));
+    assert.equal(result.code, 3, result.stderr);
+    assert.match(result.stderr, new RegExp(`^error E_NO_DOCKER: .*DOCKER_HOST=${host.replace(/[/.]/g, '\\$&')}`, 'm'));
+    assert.match(result.stderr, /^COULD-NOT-RUN: /m);
   });
 
   it('auto picks containers when the engine answers and says why, in the report and on stderr', async () => {

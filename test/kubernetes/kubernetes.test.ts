@@ -116,7 +116,7 @@ describe('kubernetes runtime on the test bed cluster', function () {
     assert.deepEqual(left, [`rp-test-foreign-${tag}`, `rp-test-fresh-${tag}`]);
   });
 
-  it('fails with a clear message when RBAC forbids creating the namespace (restricted kubeconfig)', async () => {
+  it('RBAC that forbids creating the namespace (restricted kubeconfig): the preflight says so before anything is created, exit 3', async () => {
     const tag = randomBytes(3).toString('hex');
     const ns = `rp-test-restricted-${tag}`;
     planted.push(ns);
@@ -126,13 +126,23 @@ describe('kubernetes runtime on the test bed cluster', function () {
     const result = await runCli(['run', fixtureDrill('slow.yaml'), '--runtime', 'kubernetes', '--context', 'restricted', '--report-dir', join(work, 'reports'), '--json'], {
       env: { ...env(), KUBECONFIG: restricted, RESTOREPROOF_FIXTURES: fixtures },
     });
-    assert.notEqual(result.code, 0);
+    // A SelfSubjectAccessReview per verb a run uses, before anything is created: the drill could not run.
+    assert.equal(result.code, 3, result.stderr);
     const report = JSON.parse(result.stdout);
+    assert.equal(report.status, 'could-not-run');
     const error = report.errors.find((e: { code: string }) => e.code === 'E_KUBE_FORBIDDEN');
     assert.ok(error, JSON.stringify(report.errors));
-    assert.match(error.message, /Kubernetes refused creating namespace restoreproof-slow-\w+: .*cannot create resource "namespaces"/);
+    assert.match(error.message, /^permission namespaces: not allowed: create, delete, get, list \(cluster-wide, for system:serviceaccount:/);
     assert.match(error.message, new RegExp(`system:serviceaccount:${ns}:drill`));
     assert.match(error.hint ?? result.stderr, /deploy\/rbac\.yaml/);
+    assert.equal(report.phases.find((p: { name: string }) => p.name === 'provision').status, 'skipped');
+    assert.deepEqual(report.teardown.resources, []);
+    assert.deepEqual(await namespacesOf(report.runId), []);
+    // doctor prints the same, one line per resource, and what is allowed too.
+    const doctor = await runCli(['doctor', fixtureDrill('slow.yaml'), '--runtime', 'kubernetes', '--context', 'restricted'], { env: { ...env(), KUBECONFIG: restricted, RESTOREPROOF_FIXTURES: fixtures } });
+    assert.equal(doctor.code, 3, doctor.stdout + doctor.stderr);
+    assert.match(doctor.stdout, /^  ok +runtime +kubernetes +Kubernetes v\d+\.\d+\.\d+\S* answers at https:\/\/\S+ \(context restricted\)$/m);
+    assert.match(doctor.stdout, /^  MISSING permission +pods\/exec +not allowed: create, get \(cluster-wide, for system:serviceaccount:/m);
   });
 
   it('deploy/rbac.yaml is enough for the platform drill and for spec.app, and refuses unlabelled namespaces and pods elsewhere', async () => {
@@ -163,6 +173,12 @@ describe('kubernetes runtime on the test bed cluster', function () {
         '  checks:',
         '    - { id: up, type: http, path: /, expect: { status: 200, body: "^ok$" }, retry: { until: 30s } }',
       ].join('\n'));
+      // doctor agrees, by a SelfSubjectAccessReview per verb: every permission a run with spec.app uses is granted.
+      const doctor = await runCli(['doctor', appDrill, '--runtime', 'kubernetes'], { env: { ...env(), KUBECONFIG: sa, RESTOREPROOF_FIXTURES: fixtures } });
+      assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
+      for (const resource of ['namespaces', 'pods', 'services', 'secrets', 'pods/log', 'pods/exec', 'pods/portforward', 'networking.k8s.io/networkpolicies', 'apps/deployments']) {
+        assert.match(doctor.stdout, new RegExp(`^  ok +permission +${resource.replace(/[./]/g, '\\$&')} +allowed: `, 'm'));
+      }
       const app = await runCli(['run', appDrill, '--runtime', 'kubernetes', '--report-dir', join(work, 'reports'), '--json'], {
         env: { ...env(), KUBECONFIG: sa, RESTOREPROOF_FIXTURES: fixtures },
       });
