@@ -61,7 +61,7 @@ describe('CLI end to end', function () {
     assert.match(result.stderr, /error E_DRILL_CONFIG: \S*dumpall\.yaml:11:21: spec\.stores\.db\.restore\[0\]\.database: cluster\.sql: is pg_dumpall output, which creates its own roles and databases, so database: cannot apply\n {2}hint: set format: dumpall and remove database from this step/);
     const report = await readReport(reportDir, runIdOf(result.stderr));
     assert.deepEqual([report.status, report.exitCode, report.errors[0]?.path, report.errors[0]?.line], ['error', 2, 'spec.stores.db.restore[0].database', 11]);
-    assert.deepEqual([report.phases.map((p) => p.name), report.teardown.resources], [['load', 'verify', 'teardown'], []], 'nothing was provisioned');
+    assert.deepEqual([report.phases.map((p) => p.name), report.teardown.resources], [['load', 'preflight', 'verify', 'teardown'], []], 'nothing was provisioned');
   });
 
   it('run: a passing drill exits 0 with JSON, JUnit, Markdown and HTML reports', async () => {
