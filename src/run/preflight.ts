@@ -241,7 +241,7 @@ const clusterVerbs: { group: string; resource: string; subresource?: string; ver
 ];
 
 async function kubernetesItems(stores: StoreSpec[], app: AppSpec | undefined, signal: AbortSignal): Promise<PreflightItem[]> {
-  const { kube, kubeError, clientNode } = await import('../runtimes/kubernetes/client.ts');
+  const { kube, kubeError, clientNode, statusOf } = await import('../runtimes/kubernetes/client.ts');
   let k: Awaited<ReturnType<typeof kube>>;
   try {
     k = await kube();
@@ -254,8 +254,10 @@ async function kubernetesItems(stores: StoreSpec[], app: AppSpec | undefined, si
     const version = await withTimeout(k.config.makeApiClient(k8s.VersionApi).getCode(), 15_000, 'no answer within 15s');
     items.push(ok('runtime', 'kubernetes', `Kubernetes ${version.gitVersion} answers at ${k.server} (context ${k.context})`));
   } catch (err) {
-    const wrapped = kubeError(err, 'reading its version', k.server);
-    return [missing('runtime', 'kubernetes', isCouldNotRun(wrapped) ? wrapped : new EnvironmentError('E_KUBE_UNREACHABLE', wrapped.message, { hint: 'check KUBECONFIG and --context' }))];
+    if (statusOf(err)) return [missing('runtime', 'kubernetes', kubeError(err, 'reading its version', k.server))];
+    // fetch says only "fetch failed"; its cause says why (ECONNREFUSED, a certificate, a timeout).
+    const cause = (err as { cause?: unknown }).cause;
+    return [missing('runtime', 'kubernetes', new EnvironmentError('E_KUBE_UNREACHABLE', `the Kubernetes API ${k.server} does not answer (context ${k.context}): ${errorMessage(err)}${cause ? ` (${errorMessage(cause)})` : ''}`, { hint: 'check KUBECONFIG and --context, and that the cluster is up' }))];
   }
   // Who the cluster takes us for (SelfSubjectReview, GA since 1.28), so a refusal names the identity.
   const identity = await withTimeout(k.config.makeApiClient(k8s.AuthenticationV1Api).createSelfSubjectReview({ body: {} }), 15_000, 'no answer')

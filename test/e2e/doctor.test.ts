@@ -156,6 +156,22 @@ describe('doctor and the run preflight: exit 3 when the drill cannot run', funct
     assert.deepEqual((await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${runId}`)), []);
   });
 
+  it('a cluster whose API does not answer: doctor and run (kubernetes runtime) exit 3 naming the API server', async () => {
+    const port = await freePort();
+    const kubeconfig = join(work, 'dead.kubeconfig');
+    await writeFile(kubeconfig, JSON.stringify({
+      apiVersion: 'v1', kind: 'Config', 'current-context': 'dead',
+      clusters: [{ name: 'dead', cluster: { server: `https://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'u', user: { token: `t-${randomBytes(6).toString('hex')}` } }],
+      contexts: [{ name: 'dead', context: { cluster: 'dead', user: 'u' } }],
+    }), { mode: 0o600 });
+    const file = await drillFile('dead-cluster', ['  runtime: kubernetes', ...shopStore]);
+    const doctor = await runCli(['doctor', file], { env: { ...fixtures, KUBECONFIG: kubeconfig } });
+    assert.equal(doctor.code, 3, doctor.stdout + doctor.stderr);
+    assert.match(doctor.stdout, new RegExp(`^  MISSING runtime +kubernetes +the Kubernetes API https://127\\.0\\.0\\.1:${port} does not answer \\(context dead\\): .*ECONNREFUSED`, 'm'));
+    await assertStoppedBeforeProvisioning(await run(file, { KUBECONFIG: kubeconfig }), new RegExp(`^error E_KUBE_UNREACHABLE: runtime kubernetes: the Kubernetes API https://127\\.0\\.0\\.1:${port} does not answer`, 'm'), 'E_KUBE_UNREACHABLE');
+  });
+
   describe('on the test bed Docker engine', function () {
     let env: Record<string, string>;
     const docker = (args: string[]) => execFileSync('docker', ['-H', env.DOCKER_HOST!, ...args], { encoding: 'utf8' }).trim();
