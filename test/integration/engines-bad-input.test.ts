@@ -127,12 +127,15 @@ describe('engines: bad input fails clearly, still reports, and leaves nothing be
       assert.equal(JSON.stringify(report).includes(source.endpoint.password), false);
     });
 
-    it('credentials that fail', async () => {
+    it('credentials that fail: the preflight finds them refused before anything starts, the drill could not run (exit 3)', async () => {
       process.env.SRC_KEY = source.endpoint.user;
       process.env.SRC_SECRET = 'wrong-secret-value-123';
       const report = await run('bad-creds', drill('copied'));
-      assert.equal(report.exitCode, 1);
-      assert.match(report.stores[0]!.steps[0]!.error!, /signature|Access Denied|credentials|does not match/i);
+      assert.deepEqual([report.status, report.exitCode], ['could-not-run', 3]);
+      const error = report.errors.find((e) => e.code === 'E_SOURCE_UNREACHABLE');
+      assert.ok(error, JSON.stringify(report.errors));
+      assert.match(error.message, /^source b: s3:\/\/prod\/2026-11-20\/ at http:\/\/127\.0\.0\.1:\d+: .*(signature|Access Denied|credentials|does not match)/i);
+      assert.deepEqual(report.stores[0]!.steps, [], 'nothing was restored');
       assert.equal(JSON.stringify(report).includes('wrong-secret-value-123'), false);
     });
   });
