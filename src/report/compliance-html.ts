@@ -125,7 +125,7 @@ export function renderRunCompliance(report: RunReport, options: RunPageOptions =
 
   out.push('<h2>Backup artefacts</h2>');
   out.push(table(['store', 'location', 'size', 'sha256', 'backup time', 'selection', 'encryption key'], report.artefacts.map((a) => [
-    esc(a.store), `<code>${esc(a.path)}</code>`, esc(a.size), `<code title="${esc(a.sha256)}">${esc(shortHash(a.sha256))}</code>`, esc(a.backupTime ?? a.modifiedAt), esc(a.selection?.method ?? 'explicit'), esc(a.encryptionKeyId ?? 'not encrypted'),
+    esc(a.store), `<code>${esc(a.path)}</code>${a.host ? ` <span class="muted">on ${esc(a.host)}</span>` : ''}`, esc(a.size), `<code title="${esc(a.sha256)}">${esc(shortHash(a.sha256))}</code>`, esc(a.backupTime ?? a.modifiedAt), esc(a.selection?.method ?? 'explicit'), esc(a.encryptionKeyId ?? 'not encrypted'),
   ])));
 
   if (report.environment) {

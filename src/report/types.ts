@@ -3,7 +3,8 @@ import type { RestoreStepResult } from '../engines/types.ts';
 import type { ResourceRecord } from '../runtimes/types.ts';
 import type { SourceRecord } from '../sources/stage.ts';
 
-export const reportSchemaVersion = '1.2';
+/** 1.2: could-not-run and the preflight; 1.3: artefact paths relative to the drill, plus the host they were read on. */
+export const reportSchemaVersion = '1.3';
 
 /** `error`: usage or config (exit 2); `could-not-run`: the environment lacks something the drill needs (exit 3). */
 export type RunStatus = 'passed' | 'warned' | 'failed' | 'error' | 'could-not-run' | 'aborted';
@@ -37,7 +38,10 @@ export interface ArtefactRecord {
   store: string;
   step: number;
   ref: string;
+  /** Relative to the drill's directory (POSIX separators); a fetched artefact: its source and chosen object. */
   path: string;
+  /** The machine the artefact was read on. */
+  host: string;
   kind: 'file' | 'directory';
   /** Directories: number of files. */
   entries?: number;
@@ -149,7 +153,7 @@ export interface RunReport {
   errors: ReportError[];
   /** Files written for this run, relative to the report dir. */
   reports: Partial<Record<'json' | 'junit' | 'markdown' | 'html' | 'mochawesomeJson' | 'compliance' | 'envelope', string>>;
-  // Compliance evidence (schema 1.1). Optional here because src/evidence fills them in just
+  // Compliance evidence (schema 1.1 and later). Optional here because src/evidence fills them in just
   // before the reports are written; the JSON schema requires them in every written report.
   /** What the drill covers: stores with engines and versions, and the controls it maps to. */
   scope?: { stores: { name: string; engine: string; version: string; requestedVersion?: string }[]; controls: string[] };

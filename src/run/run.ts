@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
 import type { CheckOutcome, CheckResult, CheckRunner } from '../checks/types.ts';
 import { checkId, checkTitle } from '../checks/types.ts';
 import { consistencyOutcome } from '../checks/consistency.ts';
@@ -204,14 +204,15 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
         const engine = engineFor(store);
         for (const index of store.restore.keys()) {
           try {
-            const known = staged.find((s) => s.store === name && s.step === index)?.info;
+            const fetched = staged.find((s) => s.store === name && s.step === index);
+            const known = fetched?.info;
             const verified = await engine.inspect(store as never, index, drill!.dir, known ? { known } : {});
             if (!verified) continue;
             verified.store = name;
             verified.pointInTime ??= { at: verified.info.modifiedAt, source: verified.info.kind === 'directory' ? 'newest file modification time' : 'file modification time' };
             found.push(verified);
             const { info } = verified;
-            report.artefacts.push({ store: name, step: index, ref: info.ref, path: info.path, kind: info.kind, size: info.size, sha256: info.sha256, modifiedAt: info.modifiedAt, compression: info.compression, format: verified.format, pointInTime: verified.pointInTime, ...(info.entries !== undefined ? { entries: info.entries } : {}) });
+            report.artefacts.push({ store: name, step: index, ref: info.ref, path: fetched ? fetched.ref : pathFromDrill(drill!.dir, info.path), host: report.host.hostname, kind: info.kind, size: info.size, sha256: info.sha256, modifiedAt: info.modifiedAt, compression: info.compression, format: verified.format, pointInTime: verified.pointInTime, ...(info.entries !== undefined ? { entries: info.entries } : {}) });
             Object.assign(report.artefacts.at(-1)!, stagedFields(staged, name, index));
           } catch (err) {
             if (!(err instanceof StepConfigError)) problems.push(err);
@@ -435,6 +436,11 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
 }
 
 class Stop extends Error {}
+
+/** An artefact's location as an auditor reads it on another machine: relative to the drill, with / separators. */
+function pathFromDrill(drillDir: string, path: string): string {
+  return relative(drillDir, path).split(sep).join('/') || '.';
+}
 
 function finish(report: RunReport, state: { drill: Drill | undefined; configError: boolean; aborted: boolean }) {
   const ended = new Date();

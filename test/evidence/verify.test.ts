@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { hostname, tmpdir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { RunReport } from '../../src/report/types.ts';
 import { sha256 } from '../../src/util/hash.ts';
 import { requireBackends } from '../support/backends.ts';
@@ -24,6 +24,7 @@ describe('evidence: signed reports, verify, the history chain and reviews (real 
   let key: string;
   let env: Record<string, string>;
   const runs: RunReport[] = [];
+  let drillFile: string;
 
   before(async function () {
     requireBackends(this, 'postgres');
@@ -33,9 +34,9 @@ describe('evidence: signed reports, verify, the history chain and reviews (real 
     const keygen = await runCli(['keygen', '--out', key]);
     assert.equal(keygen.code, 0, keygen.stderr);
     env = { RESTOREPROOF_FIXTURES: (await demoBackups()).dir, RESTOREPROOF_SIGNING_KEY_FILE: key };
-    const drill = await shopVariant(work, 'ledger', { spec: ['  objectives:', '    rto: 1h'] });
+    drillFile = await shopVariant(work, 'ledger', { spec: ['  objectives:', '    rto: 1h'] });
     for (let i = 0; i < 3; i++) {
-      const { result, report } = await runAndRead(drill, reports, env);
+      const { result, report } = await runAndRead(drillFile, reports, env);
       assert.equal(result.code, 0, result.stderr);
       runs.push(report);
     }
@@ -68,9 +69,17 @@ describe('evidence: signed reports, verify, the history chain and reviews (real 
     assert.equal((await runCli(['keygen'])).code, 2);
   });
 
-  it('every run writes the 1.1 evidence: scope, environment, timeline, RTO by phase, check digests, chain', () => {
+  it('artefacts are named relative to the drill, plus the host they were read on (schema 1.3)', async () => {
+    for (const a of runs[0]!.artefacts) {
+      assert.ok(!isAbsolute(a.path) && !a.path.includes('\\'), a.path);
+      assert.equal(sha256(await readFile(resolve(dirname(drillFile), a.path))), a.sha256, `${a.path} from the drill's directory is the artefact`);
+      assert.equal(a.host, hostname());
+    }
+  });
+
+  it('every run writes the 1.3 evidence: scope, environment, timeline, RTO by phase, check digests, chain', () => {
     const [first, second, third] = runs as [RunReport, RunReport, RunReport];
-    assert.equal(first.schemaVersion, '1.2');
+    assert.equal(first.schemaVersion, '1.3');
     assert.deepEqual(first.scope, { stores: [{ name: 'app', engine: 'postgres', version: first.stores[0]!.version }], controls: ['SOC2:A1.3'] });
     assert.equal(first.environment!.runtime, 'local');
     assert.match(first.environment!.isolation, /127\.0\.0\.1/);

@@ -119,7 +119,8 @@ describe('fetch: pod on the kubernetes runtime (test bed cluster)', function () 
     const fixtures = await demoBackups();
     const digests = [sha(await readFile(fixtures.shopDump)), sha(await readFile(fixtures.analyticsSqlGz))];
     assert.deepEqual(report.artefacts.map((a) => [a.sha256, a.source?.fetchedBy, a.source?.downloaded, a.source?.integrity.sha256, a.source?.integrity.size]), digests.map((d) => [d, 'pod', false, 'verified', 'verified']));
-    assert.deepEqual(report.artefacts.map((a) => a.path), ['/restoreproof/fetched/db-0/shop.dump', '/restoreproof/fetched/db-1/analytics.sql.gz']);
+    // Named by the source the pod fetched, not by the path inside the pod.
+    assert.deepEqual(report.artefacts.map((a) => a.path), ['s3://backups/nightly/shop.dump', 's3://backups/nightly/analytics.sql.gz']);
     assert.deepEqual(report.artefacts.map((a) => a.format), ['custom', 'plain']);
     assert.deepEqual(report.checks.map((c) => [c.id, c.status]), [['customers', 'passed'], ['events', 'passed']]);
     // Nothing was staged on this machine: no download dir was ever made.
