@@ -2,6 +2,7 @@
 export { loadDrill, parseDrill, validateDrill, drillSchemaPath } from './spec/load.ts';
 export { runDrill, type RunOptions } from './run/run.ts';
 export { planDrill } from './run/plan.ts';
+export { verifyEvidence, verifyRun, type VerifyEvidenceOptions, type VerifyResult, type VerifyLine } from './evidence/verify.ts';
 export { capturePostgresBaseline } from './engines/postgres/index.ts';
 export { engines } from './engines/index.ts';
 export { runtimes } from './runtimes/index.ts';

@@ -4,7 +4,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { RunReport } from '../report/types.ts';
 import { sha256 } from '../util/hash.ts';
-import { keyIdOf, verifyEnvelope, type DsseEnvelope } from './dsse.ts';
+import { keyIdOf, readPublicKey, verifyEnvelope, type DsseEnvelope } from './dsse.ts';
 import { readHistory, recordName, reviewName, verifyChain, type HistoryRecord } from './history.ts';
 import { decodeReview } from './review.ts';
 import { reportSchemaProblems } from './schema.ts';
@@ -59,6 +59,19 @@ function decodeStatement(envelope: DsseEnvelope): Statement<TestResultPredicate>
   } catch {
     return undefined;
   }
+}
+
+export interface VerifyEvidenceOptions {
+  /** Public key files (PEM, as `restoreproof keygen` writes `<key>.pub`); without keys the signature is not checked. */
+  keyFiles?: string[];
+  keys?: KeyObject[];
+  history?: string;
+}
+
+/** The library's `restoreproof verify <report>`: verifyRun with the keys read from their files. */
+export async function verifyEvidence(target: string, options: VerifyEvidenceOptions = {}): Promise<VerifyResult> {
+  const keys = [...(options.keys ?? []), ...(await Promise.all((options.keyFiles ?? []).map((f) => readPublicKey(f))))];
+  return verifyRun(target, { keys, ...(options.history ? { history: options.history } : {}) });
 }
 
 /** Verifies one run's evidence: a report (`<run-id>.json`) or its envelope (`<run-id>.dsse.json`). */

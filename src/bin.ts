@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// The installed package's `restoreproof` command (dist/bin.js); in the repository bin/restoreproof.js runs the sources.
+import { main } from './cli.ts';
+
+process.exitCode = await main(process.argv.slice(2));
