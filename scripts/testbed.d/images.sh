@@ -73,7 +73,8 @@ umount_chroot() {
   if mountpoint -q "$dir/proc" 2>/dev/null; then umount "$dir/proc" || umount -l "$dir/proc"; fi
 }
 
-IMAGE_NAMES=(postgres redis minio mongo app)
+# base: the rootfs alone, for images built FROM it where no registry is reachable (deploy/Dockerfile).
+IMAGE_NAMES=(postgres redis minio mongo app base)
 
 # The app image: the project's own Node (the npm `node` package) and the sample app under
 # /srv/app, with the modules it imports under /srv/node_modules (so an app copied into
@@ -89,6 +90,7 @@ image_ref() {
     minio) local v=${MINIO_VERSION#v0.0.0-}; echo "$IMAGE_NS/minio:${v:0:8}-${v##*-}" ;;
     mongo) echo "$IMAGE_NS/mongo:ferretdb-$(cut -d. -f1,2 <<<"${FERRETDB_VERSION#v}")" ;;
     app) echo "$IMAGE_NS/node-app:$(node_major)" ;;
+    base) echo "$IMAGE_NS/base:$DEBIAN_SUITE" ;;
   esac
 }
 
@@ -142,6 +144,13 @@ WORKDIR /srv/app
 ENTRYPOINT ["docker-entrypoint.sh"]
 CMD ["node", "/srv/app/server.ts"]
 EXPOSE 8080
+CH
+    ;;
+    base) cat <<CH
+ENV $std
+ENV LANG=C.UTF-8
+ENTRYPOINT ["docker-entrypoint.sh"]
+CMD ["bash"]
 CH
     ;;
   esac

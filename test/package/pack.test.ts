@@ -1,11 +1,10 @@
 // The package as a user installs it (issue 15): `npm pack`, `npm install <tarball> node@24` in an
 // empty project, then `npx restoreproof` from there, and the library API type-checked by a consumer.
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { requireBackends } from '../support/backends.ts';
-import { demoBackups } from '../support/fixtures.ts';
-import { command, installedProject, packedTarball, succeed, type PackedTarball } from '../support/package.ts';
+import { command, installedProject, packedTarball, placeDemoDrill, succeed, type PackedTarball } from '../support/package.ts';
 
 describe('npm package: packed, installed in an empty project, run from there', function () {
   this.timeout(900_000);
@@ -52,12 +51,7 @@ describe('npm package: packed, installed in an empty project, run from there', f
   });
 
   it('runs the demo drill on the local runtime, signs its evidence, and verify accepts it', async () => {
-    // The demo drill as shipped, beside real pg_dump backups of the demo database (scripts/demo.ts makes the same).
-    const fixtures = await demoBackups();
-    const backups = join(project, 'drills/backups/demo');
-    await mkdir(backups, { recursive: true });
-    await copyFile(join(project, 'node_modules/restoreproof/drills/demo.yaml'), join(project, 'drills/demo.yaml'));
-    for (const f of [fixtures.shopDump, fixtures.analyticsSqlGz, fixtures.baseline]) await copyFile(f, join(backups, f.split('/').pop()!));
+    await placeDemoDrill(project, join(project, 'node_modules/restoreproof/drills/demo.yaml'));
     assert.equal((await npx(['keygen', '--out', 'drills/backups/demo/signing.key'])).code, 0);
 
     const run = await npx(['run', 'drills/demo.yaml', '--runtime', 'local', '--report-dir', 'reports']);

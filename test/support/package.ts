@@ -2,10 +2,11 @@
 // made once per test process, and npm commands run the way a user's shell runs them.
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 import { repoRoot } from './backends.ts';
+import { demoBackups } from './fixtures.ts';
 
 export interface PackedTarball {
   file: string;
@@ -68,8 +69,20 @@ export function packedTarball(): Promise<PackedTarball> {
 /** An empty project with the tarball and Node 24 (the npm `node` package) installed, as docs/ci.md has users do. */
 export async function installedProject(tarball: string, extraPackages: string[] = []): Promise<string> {
   const project = await mkdtemp(join(tmpdir(), 'restoreproof-test-consumer-'));
-  const { writeFile } = await import('node:fs/promises');
   await writeFile(join(project, 'package.json'), `${JSON.stringify({ name: 'drills', private: true, type: 'module' }, null, 2)}\n`);
   await succeed('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, 'node@24', ...extraPackages], { cwd: project });
   return project;
+}
+
+/**
+ * The demo drill (`drillFile`, drills/demo.yaml as shipped) at <dir>/drills/demo.yaml, beside real
+ * pg_dump backups of the demo database in drills/backups/demo (what scripts/demo.ts makes). Returns that backups dir.
+ */
+export async function placeDemoDrill(dir: string, drillFile: string): Promise<string> {
+  const fixtures = await demoBackups();
+  const backups = join(dir, 'drills/backups/demo');
+  await mkdir(backups, { recursive: true });
+  await copyFile(drillFile, join(dir, 'drills/demo.yaml'));
+  for (const f of [fixtures.shopDump, fixtures.analyticsSqlGz, fixtures.baseline]) await copyFile(f, join(backups, basename(f)));
+  return backups;
 }

@@ -1,0 +1,3 @@
+#!/bin/sh
+# Entrypoint of restoreproof-testbed/base: the command as given (images built FROM it set their own).
+exec "$@"
