@@ -1,7 +1,7 @@
 // The harness image (deploy/Dockerfile) built from the packed tarball by deploy/build-image.sh on
 // the test bed's Docker engine, FROM the test bed's rootfs (no registry), then the demo drill run
-// in it on the containers runtime: the engine's socket mounted, the host's network (store ports
-// are published on the engine's 127.0.0.1), as docs/ci.md has users run it.
+// in it on the containers runtime: the engine's socket mounted, the host's network (the stores
+// are reached on the run's network from the engine's host), as docs/ci.md has users run it.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, statSync } from 'node:fs';
