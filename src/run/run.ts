@@ -283,6 +283,8 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
             onStepStart: (step, description) => emit('onStepStart', { store: store.name, step, description }),
             onStepEnd: (result) => emit('onStepEnd', { store: store.name, result }),
           });
+          // A fetched artefact is named in the evidence by its source, not by the staging path it was restored from.
+          for (const step of steps) step.artefact = staged.find((x) => x.store === store.name && x.step === step.step)?.ref ?? step.artefact;
           record.steps = steps;
           record.restoreDurationMs = performance.now() - t0;
           record.status = steps.every((s) => s.status === 'passed') ? 'passed' : 'failed';

@@ -89,6 +89,8 @@ describe('sources: fetch, verify, decrypt and unpack backups as they exist in th
       assert.equal(a.selection!.candidates, 2);
       assert.match(a.selection!.reason!, /newest of 2 dated folder/);
       assert.equal(a.ref, `${dated}/2026-03-02/postgres_backup_2026-03-02.tar.gz.enc`);
+      // The evidence names it by what was fetched, never by the run's (deleted) staging dir.
+      assert.deepEqual([a.path, report.stores[0]!.steps[0]!.artefact], [a.ref, a.ref]);
       assert.equal(a.source!.integrity.sha256, 'verified');
       assert.equal(a.source!.integrity.from, '2026-03-02/postgres_backup_2026-03-02.tar.gz.enc.sha256');
       assert.equal(a.source!.sha256, (await sh('sha256sum', [join(dated, '2026-03-02/postgres_backup_2026-03-02.tar.gz.enc')])).split(' ')[0]);
