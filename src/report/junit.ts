@@ -14,6 +14,9 @@ export function renderJUnit(report: RunReport): string {
   const skipped = checks.filter((c) => c.status === 'skipped').length;
   const steps = report.stores.flatMap((s) => s.steps.map((step) => ({ store: s.name, step })));
   const stepFailures = steps.filter((s) => s.step.status === 'failed').length;
+  // JUnit's <error> is a test that could not run: a drill stopped before its checks by a config
+  // error, or by the environment (could-not-run), whose checks are then all skipped.
+  const drillError = report.errors.length > 0 && (checks.length === 0 || report.status === 'could-not-run');
   const props = [
     ['runId', report.runId],
     ['status', report.status],
@@ -23,8 +26,8 @@ export function renderJUnit(report: RunReport): string {
   ];
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="restoreproof ${esc(report.drill.name)}" tests="${checks.length + steps.length}" failures="${failures + stepFailures}" errors="${report.errors.length && !checks.length ? 1 : 0}" skipped="${skipped}" time="${secs(report.durationMs)}">`,
-    `  <testsuite name="${esc(report.drill.name)}.checks" tests="${checks.length}" failures="${failures}" errors="0" skipped="${skipped}" time="${secs(checks.reduce((t, c) => t + c.durationMs, 0))}" timestamp="${report.startedAt}">`,
+    `<testsuites name="restoreproof ${esc(report.drill.name)}" tests="${checks.length + steps.length}" failures="${failures + stepFailures}" errors="${drillError ? 1 : 0}" skipped="${skipped}" time="${secs(report.durationMs)}">`,
+    `  <testsuite name="${esc(report.drill.name)}.checks" tests="${checks.length}" failures="${failures}" errors="${drillError ? 1 : 0}" skipped="${skipped}" time="${secs(checks.reduce((t, c) => t + c.durationMs, 0))}" timestamp="${report.startedAt}">`,
     '    <properties>',
     ...props.map(([k, v]) => `      <property name="${esc(k!)}" value="${esc(v!)}"/>`),
     '    </properties>',
@@ -37,7 +40,7 @@ export function renderJUnit(report: RunReport): string {
     else if (c.status === 'warned') lines.push(open, `      <system-out>${esc(`WARNING: ${body}`)}</system-out>`, '    </testcase>');
     else lines.push(open.replace(/>$/, '/>'));
   }
-  if (report.errors.length && !checks.length) {
+  if (drillError) {
     lines.push(`    <testcase classname="${esc(report.drill.name)}" name="drill">`, `      <error message="${esc(report.errors[0]!.message)}">${esc(report.errors.map((e) => e.message).join('\n'))}</error>`, '    </testcase>');
   }
   lines.push('  </testsuite>');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { freePort, requireBackends, testbed, testbedImageEnv } from '../support/backends.ts';
@@ -50,6 +50,10 @@ describe('doctor and the run preflight: exit 3 when the drill cannot run', funct
     ]);
     assert.deepEqual(report.teardown.resources, []);
     assert.ok(report.preflight!.some((i) => i.status === 'missing' && i.code === code), JSON.stringify(report.preflight));
+    // CI's test view shows an error (could not run), not only skipped checks.
+    const junit = await readFile(join(work, 'reports', report.reports.junit!), 'utf8');
+    assert.match(junit, /<testsuites [^>]*errors="1"/);
+    assert.match(junit, /<testcase classname="[^"]+" name="drill">\n\s*<error message="[^"]+">/);
     assert.deepEqual((await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${runId}`)), [], 'no temp dir of the run');
     assert.deepEqual(await processesMatching(`restoreproof-${runId}`), [], 'no process of the run');
     return runId;
