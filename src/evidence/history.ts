@@ -1,7 +1,8 @@
-import { link, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { RunReport } from '../report/types.ts';
 import { sha256 } from '../util/hash.ts';
+import { acquireLock, type HeldLock } from '../util/lockfile.ts';
 
 /**
  * The history of a drill: a directory holding a copy of every run's JSON evidence as
@@ -55,14 +56,58 @@ export async function readHistory(dir: string): Promise<HistoryRecord[]> {
   return out;
 }
 
-/** The newest record: what the next run chains to. Reads one file, however long the history. */
-export async function chainHead(dir: string): Promise<{ runId: string; sha256: string; sequence: number } | null> {
+export interface ChainHead {
+  runId: string;
+  sha256: string;
+  sequence: number;
+}
+
+/** Names the newest record, so the next run reads one file however long the history; verify never trusts it. */
+const headFile = '.head.json';
+
+/**
+ * The newest record: what the next run chains to. Appends are locked (`lockHistory`), so the
+ * newest is the one with the highest sequence, which need not be the newest run id (a run that
+ * started earlier can finish later). `.head.json` names it; without it (a history from before it
+ * existed, or damaged), every record is read.
+ */
+export async function chainHead(dir: string): Promise<ChainHead | null> {
   const files = await recordFiles(dir);
-  const last = files.at(-1);
-  if (!last) return null;
-  const record = await readRecord(dir, last);
-  const sequence = typeof record.report?.sequence === 'number' ? record.report.sequence : files.length;
-  return { runId: record.report?.runId ?? record.runId, sha256: record.sha256, sequence };
+  if (files.length === 0) return null;
+  try {
+    const named = JSON.parse(await readFile(join(dir, headFile), 'utf8')) as Partial<ChainHead>;
+    const name = `${named.runId}.json`;
+    if (files.includes(name) && typeof named.sequence === 'number') {
+      const record = await readRecord(dir, name);
+      if (record.sha256 === named.sha256 && record.report?.sequence === named.sequence) return { runId: record.runId, sha256: record.sha256, sequence: named.sequence };
+    }
+  } catch {
+    // no head file, or not ours: read the records
+  }
+  let head: ChainHead | null = null;
+  for (const [index, name] of files.entries()) {
+    const record = await readRecord(dir, name);
+    const sequence = typeof record.report?.sequence === 'number' ? record.report.sequence : index + 1;
+    if (!head || sequence >= head.sequence) head = { runId: record.report?.runId ?? record.runId, sha256: record.sha256, sequence };
+  }
+  return head;
+}
+
+/** Records the run just appended as the head (written aside, then renamed over the old one). */
+export async function setChainHead(dir: string, head: ChainHead): Promise<void> {
+  const tmp = join(dir, `${headFile}.${process.pid}.tmp`);
+  await writeFile(tmp, `${JSON.stringify(head)}\n`);
+  await rename(tmp, join(dir, headFile));
+}
+
+/**
+ * Held from reading the head to appending the run: two runs of one drill finishing at once
+ * would otherwise both chain to the same record (a fork). Works across processes and hosts
+ * sharing the directory; a lock left by a harness that died is broken by the next run.
+ */
+export async function lockHistory(dir: string): Promise<HeldLock> {
+  await mkdir(dir, { recursive: true });
+  return acquireLock(join(dir, '.lock'), { what: `the history ${dir}` });
 }
 
 /** Adds a file to the history, atomically; never replaces one (EEXIST). */
@@ -100,8 +145,11 @@ export function verifyChain(records: readonly HistoryRecord[]): ChainProblem[] {
     }
     usable.push(r as HistoryRecord & { report: RunReport });
   }
-  // Chain order is the runs' own order (run ids sort by start time), whatever the file names say.
-  usable.sort((a, b) => (a.report.runId < b.report.runId ? -1 : a.report.runId > b.report.runId ? 1 : 0));
+  // Chain order is the order the runs were appended in (their sequence; a record without one
+  // takes its place among the run ids, which sort by start time), whatever the file names say.
+  const byRunId = (a: { report: RunReport }, b: { report: RunReport }) => (a.report.runId < b.report.runId ? -1 : a.report.runId > b.report.runId ? 1 : 0);
+  const position = new Map([...usable].sort(byRunId).map((r, i) => [r, typeof r.report.sequence === 'number' ? r.report.sequence : i + 1]));
+  usable.sort((a, b) => position.get(a)! - position.get(b)! || byRunId(a, b));
   const ids = new Set(usable.map((r) => r.report.runId));
   const seen = new Map<number, string>();
   for (const [i, r] of usable.entries()) {

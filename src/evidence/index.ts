@@ -11,7 +11,8 @@ import { sha256 } from '../util/hash.ts';
 import { redact } from '../util/redact.ts';
 import { inTotoPayloadType, keyIdOf, readPrivateKey, signEnvelope } from './dsse.ts';
 import { enrichReport } from './enrich.ts';
-import { appendToHistory, chainHead, drillHistoryDir } from './history.ts';
+import { appendToHistory, chainHead, drillHistoryDir, lockHistory, setChainHead } from './history.ts';
+import type { HeldLock } from '../util/lockfile.ts';
 import { runStatement } from './statement.ts';
 
 export interface EvidenceOptions {
@@ -60,7 +61,9 @@ export async function prepareEvidence(report: RunReport, options: EvidenceOption
   }
 
   let historyDir: string | undefined = drillHistoryDir(historyRootFor(drill, dir, env), report.drill.name);
+  let lock: HeldLock | undefined;
   try {
+    lock = await lockHistory(historyDir);
     const head = await chainHead(historyDir);
     report.sequence = head ? head.sequence + 1 : 1;
     report.previous = head ? { runId: head.runId, sha256: head.sha256 } : null;
@@ -69,6 +72,8 @@ export async function prepareEvidence(report: RunReport, options: EvidenceOption
     report.previous = null;
     report.errors.push({ code: 'E_HISTORY', message: redact(`cannot read the history ${historyDir}: ${errorMessage(err)}`), hint: 'this run is not chained to the previous one' });
     historyDir = undefined;
+    await lock?.release();
+    lock = undefined;
   }
 
   let key: KeyObject | undefined;
@@ -85,7 +90,20 @@ export async function prepareEvidence(report: RunReport, options: EvidenceOption
     }
   }
   report.reports.compliance = `${report.runId}.compliance.html`;
-  return { finalize: () => finalizeEvidence(report, { dir, drill, historyDir, key }) };
+  // The lock is held until this run is appended (or finalize gives up), so no other run chains to the same head.
+  const release = async () => {
+    await lock?.release().catch(() => {});
+    lock = undefined;
+  };
+  return {
+    finalize: async () => {
+      try {
+        await finalizeEvidence(report, { dir, drill, historyDir, key, appended: release });
+      } finally {
+        await release();
+      }
+    },
+  };
 }
 
 async function writeAtomic(path: string, content: string | Uint8Array) {
@@ -95,7 +113,7 @@ async function writeAtomic(path: string, content: string | Uint8Array) {
 
 const reportJson = (report: RunReport) => `${JSON.stringify(report, null, 2)}\n`;
 
-async function finalizeEvidence(report: RunReport, state: { dir: string; drill: Drill | undefined; historyDir: string | undefined; key: KeyObject | undefined }): Promise<void> {
+async function finalizeEvidence(report: RunReport, state: { dir: string; drill: Drill | undefined; historyDir: string | undefined; key: KeyObject | undefined; appended: () => Promise<void> }): Promise<void> {
   const { dir, drill, historyDir, key } = state;
   const jsonPath = join(dir, `${report.runId}.json`);
   if (!existsSync(jsonPath)) return; // writeReports failed and said so in report.errors
@@ -115,11 +133,15 @@ async function finalizeEvidence(report: RunReport, state: { dir: string; drill: 
   const json = await readFile(jsonPath);
   if (historyDir) {
     try {
+      // Head first: a harness killed between the two leaves a head naming no record, which
+      // chainHead ignores; the other order would leave a head one record behind (a fork).
+      await setChainHead(historyDir, { runId: report.runId, sha256: sha256(json), sequence: report.sequence! });
       await appendToHistory(historyDir, `${report.runId}.json`, json);
     } catch (err) {
       report.errors.push({ code: 'E_HISTORY', message: redact(`cannot append ${report.runId} to the history ${historyDir}: ${errorMessage(err)}`) });
     }
   }
+  await state.appended();
   if (key) {
     try {
       const files: { name: string; sha256: string; kind: string }[] = [];
