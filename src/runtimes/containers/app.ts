@@ -144,9 +144,12 @@ export const startContainerApp: NonNullable<Runtime['startApp']> = async (reques
   const { container, record, network } = created;
   const ring = new LogRing();
   let logs: NodeJS.ReadableStream | undefined;
+  // The followed log stream is an open connection to the engine: left open, it keeps the harness
+  // from exiting (a kept app ran on, so it never ended).
+  const stopFollowing = () => (logs as unknown as { destroy?: () => void } | undefined)?.destroy?.();
   const teardown = new Teardown(async () => {
     await removeContainer(created);
-    (logs as unknown as { destroy?: () => void } | undefined)?.destroy?.();
+    stopFollowing();
   });
   const stop = () => teardown.stop();
   const what = spec.command ? `${spec.command.join(' ')} in ${record.image}` : record.image!;
@@ -206,7 +209,10 @@ export const startContainerApp: NonNullable<Runtime['startApp']> = async (reques
       },
       logTail: (lines = 20) => redact(ring.tail(lines)),
       connectionHelp: () => [`app: ${baseUrl}  (container ${container.id.slice(0, 12)}, image ${record.image})`, `  remove it: docker rm -f ${container.id.slice(0, 12)}, then docker network rm ${network.name}`],
-      keep: () => teardown.keep(),
+      keep: () => {
+        teardown.keep();
+        stopFollowing();
+      },
       stop,
     };
   } catch (err) {
