@@ -8,6 +8,7 @@ import { keygenCommand, reportCommand, reviewCommand, verifyCommand } from './ev
 import { inventory, renderInventory } from './inventory/index.ts';
 import { consoleReporter } from './report/console.ts';
 import { runtimes } from './runtimes/index.ts';
+import type { GcAction } from './runtimes/types.ts';
 import { doctor, doctorDetails } from './run/doctor.ts';
 import { planDrill } from './run/plan.ts';
 import { runDrill } from './run/run.ts';
@@ -86,11 +87,12 @@ export const commands: readonly Command[] = [
   }),
   defineCommand({
     name: 'gc',
-    summary: 'remove what past runs left behind once their restoreproof.expires-at has passed',
-    usage: ['gc [--runtime containers|kubernetes|local] [--context <name>] [--dry-run] [--json]'],
+    summary: 'remove what past runs left behind once their restoreproof.expires-at has passed (or --older-than); never while their harness runs',
+    usage: ['gc [--runtime containers|kubernetes|local] [--context <name>] [--older-than <duration>] [--dry-run] [--json]'],
     options: {
-      runtime: { type: 'string', value: '<name>', help: 'what to sweep: containers (containers and networks, the default), kubernetes (namespaces) or local (processes and temp dirs)' },
+      runtime: { type: 'string', value: '<name>', help: 'what to sweep: containers (containers, networks and volumes, the default), kubernetes (namespaces) or local (processes and temp dirs)' },
       context: { type: 'string', value: '<name>', help: contextHelp },
+      'older-than': { type: 'string', value: '<duration>', help: 'also remove runs started longer ago than this (e.g. 30m, 2h), expired or not, once their harness is gone' },
       'dry-run': { type: 'boolean', help: 'print what would be removed; remove nothing' },
       json: { type: 'boolean', help: 'print the actions as JSON' },
     },
@@ -273,45 +275,36 @@ function runtimeChoice(name: string): RuntimeChoice {
   throw new UsageError(`unknown runtime "${name}"; available: auto, ${Object.keys(runtimes).join(', ')}`);
 }
 
-async function gcCommand({ positionals, values }: ParsedArgs<{ runtime?: string; context?: string; 'dry-run'?: boolean; json?: boolean }>): Promise<number> {
+async function gcCommand({ positionals, values }: ParsedArgs<{ runtime?: string; context?: string; 'dry-run'?: boolean; json?: boolean; 'older-than'?: string }>): Promise<number> {
   if (positionals.length) throw new UsageError('gc takes no arguments');
+  const { parseOlderThan } = await import('./runtimes/ownership.ts');
+  const olderThanMs = values['older-than'] === undefined ? undefined : parseOlderThan(values['older-than']);
+  if (values['older-than'] !== undefined && olderThanMs === undefined) throw new UsageError(`--older-than "${values['older-than']}" is not a duration such as 30m, 2h or 1h30m`);
+  const options = { dryRun: Boolean(values['dry-run']), ...(olderThanMs !== undefined ? { olderThanMs } : {}) };
   const runtime = values.runtime ?? 'containers';
-  if (runtime === 'kubernetes') return gcKubernetes({ ...(values.context ? { context: values.context } : {}), dryRun: Boolean(values['dry-run']), json: Boolean(values.json) });
-  if (runtime === 'local') return gcLocal({ dryRun: Boolean(values['dry-run']), json: Boolean(values.json) });
-  if (runtime !== 'containers') throw new UsageError(`gc sweeps local, containers or kubernetes (asked: ${runtime})`);
-  const { probeDockerEngine, collectGarbage } = await import('./runtimes/containers/docker.ts');
-  const probe = await probeDockerEngine();
-  if (!probe.ok) throw new RestoreproofError('E_NO_DOCKER', `gc needs a Docker engine, and none answers at DOCKER_HOST=${probe.host}: ${probe.reason}`, { exitCode: ExitCode.usage });
-  const actions = await collectGarbage({ dryRun: Boolean(values['dry-run']) });
+  let actions: GcAction[];
+  let where: string;
+  if (runtime === 'kubernetes') {
+    if (values.context) process.env.RESTOREPROOF_KUBE_CONTEXT = values.context;
+    const { collectNamespaces } = await import('./runtimes/kubernetes/namespace.ts');
+    const { kube } = await import('./runtimes/kubernetes/client.ts');
+    actions = await collectNamespaces(options);
+    where = `at ${(await kube()).server}`;
+  } else if (runtime === 'local') {
+    const { collectLocalLeftovers } = await import('./runtimes/local/gc.ts');
+    actions = await collectLocalLeftovers(options);
+    where = `in ${(await import('node:os')).tmpdir()}`;
+  } else if (runtime === 'containers') {
+    const { probeDockerEngine, collectGarbage } = await import('./runtimes/containers/docker.ts');
+    const probe = await probeDockerEngine();
+    if (!probe.ok) throw new RestoreproofError('E_NO_DOCKER', `gc needs a Docker engine, and none answers at DOCKER_HOST=${probe.host}: ${probe.reason}`, { exitCode: ExitCode.usage });
+    actions = await collectGarbage(options);
+    where = `at ${probe.host}`;
+  } else throw new UsageError(`gc sweeps local, containers or kubernetes (asked: ${runtime})`);
   if (values.json) process.stdout.write(`${JSON.stringify(actions, null, 2)}\n`);
   else {
-    for (const a of actions) process.stdout.write(`${a.action === 'removed' && values['dry-run'] ? 'would remove' : a.action} ${a.kind} ${a.name} (run ${a.run}): ${a.reason}\n`);
-    const removed = actions.filter((a) => a.action === 'removed').length;
-    process.stderr.write(`gc: ${removed} ${values['dry-run'] ? 'to remove' : 'removed'}, ${actions.filter((a) => a.action === 'kept').length} not expired, at ${probe.host}\n`);
-  }
-  return actions.some((a) => a.action === 'failed') ? ExitCode.failed : ExitCode.passed;
-}
-
-async function gcLocal(options: { dryRun: boolean; json: boolean }): Promise<number> {
-  const { collectLocalLeftovers } = await import('./runtimes/local/gc.ts');
-  const actions = await collectLocalLeftovers({ dryRun: options.dryRun });
-  if (options.json) process.stdout.write(`${JSON.stringify(actions, null, 2)}\n`);
-  else {
     for (const a of actions) process.stdout.write(`${a.action === 'removed' && options.dryRun ? 'would remove' : a.action} ${a.kind} ${a.kind === 'process' ? `${a.id} ${a.name}` : a.name} (run ${a.run}): ${a.reason}\n`);
-    process.stderr.write(`gc: ${actions.filter((a) => a.action === 'removed').length} ${options.dryRun ? 'to remove' : 'removed'}, ${actions.filter((a) => a.action === 'kept').length} not expired, in ${(await import('node:os')).tmpdir()}\n`);
-  }
-  return actions.some((a) => a.action === 'failed') ? ExitCode.failed : ExitCode.passed;
-}
-
-async function gcKubernetes(options: { context?: string; dryRun: boolean; json: boolean }): Promise<number> {
-  if (options.context) process.env.RESTOREPROOF_KUBE_CONTEXT = options.context;
-  const { collectNamespaces } = await import('./runtimes/kubernetes/namespace.ts');
-  const { kube } = await import('./runtimes/kubernetes/client.ts');
-  const actions = await collectNamespaces({ dryRun: options.dryRun });
-  if (options.json) process.stdout.write(`${JSON.stringify(actions, null, 2)}\n`);
-  else {
-    for (const a of actions) process.stdout.write(`${a.action === 'removed' && options.dryRun ? 'would remove' : a.action} namespace ${a.name} (run ${a.run}): ${a.reason}\n`);
-    process.stderr.write(`gc: ${actions.filter((a) => a.action === 'removed').length} ${options.dryRun ? 'to remove' : 'removed'}, ${actions.filter((a) => a.action === 'kept').length} not expired, at ${(await kube()).server}\n`);
+    process.stderr.write(`gc: ${actions.filter((a) => a.action === 'removed').length} ${options.dryRun ? 'to remove' : 'removed'}, ${actions.filter((a) => a.action === 'kept').length} kept, ${where}\n`);
   }
   return actions.some((a) => a.action === 'failed') ? ExitCode.failed : ExitCode.passed;
 }

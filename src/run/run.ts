@@ -13,6 +13,7 @@ import { prepareEvidence } from '../evidence/index.ts';
 import { writeReports, type ReportFormat } from '../report/index.ts';
 import { reportSchemaVersion, type PhaseName, type PhaseRecord, type Reporter, type ReportError, type RunReport, type StoreRecord } from '../report/types.ts';
 import { runtimes } from '../runtimes/index.ts';
+import { guardRun, type RunGuard } from '../runtimes/reaper/index.ts';
 import { defaultRuntime, selectRuntime, type RuntimeSelection } from '../runtimes/select.ts';
 import type { StartedApp, StartedStore } from '../runtimes/types.ts';
 import { loadBaselineFile } from '../spec/baseline.ts';
@@ -103,6 +104,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
   let startedApp: StartedApp | undefined;
   const storeRecords = new Map<string, StoreRecord>();
   const staging = new Staging(runId);
+  let guard: RunGuard | undefined;
 
   emit('onRunStart', { runId, drill: file, runtime: report.runtime });
   try {
@@ -152,6 +154,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
       configError = true;
       throw new RestoreproofError('E_RUNTIME', `unknown runtime "${report.runtime}"; available: ${Object.keys(runtimes).join(', ')}`, { exitCode: ExitCode.usage });
     }
+    guard = await guardRun({ runId, runtime: runtime.name, keep: Boolean(options.keep) });
     for (const [name, store] of Object.entries(doc.spec.stores)) {
       if (!runtime.engines.includes(store.engine)) {
         configError = true;
@@ -419,6 +422,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
       else if (report.teardown.status === 'nothing-to-do') report.teardown.status = 'completed';
     }
     report.teardown.completedAt = new Date().toISOString();
+    await guard?.finish(report.teardown.status);
   }
 
   report.stores = [...storeRecords.values()];

@@ -144,6 +144,8 @@ describe('CLI end to end', function () {
       const dir = /data dir (\S+)\/data/.exec(kept.connection!.join(' '))![1]!;
       for (let i = 0; i < 100 && (await processesMatching(`restoreproof-${report.runId}`)).length; i++) await new Promise((r) => setTimeout(r, 100));
       await rm(dir, { recursive: true, force: true });
+      // A kept run's record of its harness and expiry (for gc) goes with it.
+      await rm(join(tmpdir(), `restoreproof-${report.runId}-owner.json`));
     }
     await assertNothingLeft(report.runId);
   });

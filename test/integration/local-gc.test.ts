@@ -49,7 +49,7 @@ describe('gc --runtime local', function () {
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, new RegExp(`removed process ${oldServer.pid} .*\\(run ${old}\\): expired at 2020-01-02T00:00:00.000Z`));
     assert.match(result.stdout, new RegExp(`kept directory restoreproof-${fresh}-db-Ij56Kl \\(run ${fresh}\\): expires at `));
-    assert.match(result.stderr, /gc: 3 removed, 2 not expired/);
+    assert.match(result.stderr, /gc: 3 removed, 2 kept/);
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(exited(oldServer), true, 'the expired run\'s server is stopped');
     assert.equal(exited(freshServer), false, 'the unexpired run\'s server runs on');

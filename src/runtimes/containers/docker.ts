@@ -1,7 +1,7 @@
 import Dockerode from 'dockerode';
 import { RestoreproofError, errorMessage } from '../../errors.ts';
-import { parseDuration } from '../../run/context.ts';
 import type { GcAction } from '../types.ts';
+import { expiresAt, gcDecision, harnessFromLabels, harnessLabels, runStartedAt, type GcOptions } from '../ownership.ts';
 
 /** Labels on every container and network a run creates; `gc` and the teardown sweep find them by these. */
 export const LABEL_RUN = 'restoreproof.run';
@@ -9,14 +9,11 @@ export const LABEL_DRILL = 'restoreproof.drill';
 export const LABEL_STORE = 'restoreproof.store';
 export const LABEL_EXPIRES = 'restoreproof.expires-at';
 
-/** How long a run's containers may live before `restoreproof gc` may remove them (RESTOREPROOF_CONTAINER_TTL, default 24h). */
-export function expiresAt(now = new Date()): string {
-  const ttl = parseDuration(process.env.RESTOREPROOF_CONTAINER_TTL ?? '') || 24 * 3_600_000;
-  return new Date(now.getTime() + ttl).toISOString();
-}
+export { expiresAt };
 
+/** Labels of every container and network of a run: the run, the drill, the expiry and the harness (so gc can tell whether it still runs). */
 export function runLabels(runId: string, drillName: string): Record<string, string> {
-  return { [LABEL_RUN]: runId, [LABEL_DRILL]: drillName, [LABEL_EXPIRES]: expiresAt() };
+  return { [LABEL_RUN]: runId, [LABEL_DRILL]: drillName, [LABEL_EXPIRES]: expiresAt(), ...harnessLabels() };
 }
 
 /** The engine address a client tries, as people write it. */
@@ -69,56 +66,76 @@ export function engineError(err: unknown, doing: string): Error {
   return new RestoreproofError('E_DOCKER', `Docker engine at ${dockerHost()}: ${doing}: ${message}`);
 }
 
-export type ContainerGcAction = GcAction<'container' | 'network'>;
+export type ContainerGcAction = GcAction<'container' | 'network' | 'volume'>;
 
-/**
- * Removes containers and networks labelled by restoreproof whose `restoreproof.expires-at` has
- * passed: leftovers of a harness that was killed before its teardown. Unexpired ones (a run in
- * progress, a store kept with --keep) and anything without our labels are left alone.
- */
-export async function collectGarbage(options: { now?: Date; dryRun?: boolean } = {}): Promise<ContainerGcAction[]> {
-  const now = options.now ?? new Date();
+interface Labelled {
+  kind: ContainerGcAction['kind'];
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  /** When the engine created it (for a run label that is not a run id). */
+  created: Date | undefined;
+  remove(): Promise<unknown>;
+}
+
+/** Every container, network and volume labelled with `restoreproof.run` (of one run, when `runId` is given); containers first, as networks and volumes are in use until they go. */
+async function labelledResources(runId?: string): Promise<Labelled[]> {
   const api = docker();
-  const actions: ContainerGcAction[] = [];
-  const expired = (labels: Record<string, string> | undefined) => {
-    const at = Date.parse(labels?.[LABEL_EXPIRES] ?? '');
-    return { at: labels?.[LABEL_EXPIRES] ?? '', expired: Number.isFinite(at) && at <= now.getTime(), valid: Number.isFinite(at) };
-  };
-  let containers: Dockerode.ContainerInfo[];
-  let networks: Dockerode.NetworkInspectInfo[];
+  const filters = { label: [runId ? `${LABEL_RUN}=${runId}` : LABEL_RUN] };
   try {
-    containers = await api.listContainers({ all: true, filters: { label: [LABEL_RUN] } });
-    networks = await api.listNetworks({ filters: { label: [LABEL_RUN] } });
+    const containers = await api.listContainers({ all: true, filters });
+    const networks = await api.listNetworks({ filters });
+    const volumes = (await api.listVolumes({ filters })).Volumes ?? [];
+    return [
+      ...containers.map((c) => ({ kind: 'container' as const, id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), labels: c.Labels ?? {}, created: new Date(c.Created * 1000), remove: () => api.getContainer(c.Id).remove({ force: true, v: true }) })),
+      ...networks.map((n) => ({ kind: 'network' as const, id: n.Id, name: n.Name, labels: n.Labels ?? {}, created: n.Created ? new Date(n.Created) : undefined, remove: () => api.getNetwork(n.Id).remove() })),
+      ...volumes.map((v) => ({ kind: 'volume' as const, id: v.Name, name: v.Name, labels: v.Labels ?? {}, created: (v as { CreatedAt?: string }).CreatedAt ? new Date((v as { CreatedAt?: string }).CreatedAt!) : undefined, remove: () => api.getVolume(v.Name).remove() })),
+    ];
   } catch (err) {
     throw engineError(err, 'listing containers');
   }
-  for (const c of containers) {
-    const e = expired(c.Labels);
-    const base = { kind: 'container' as const, id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), run: c.Labels[LABEL_RUN] ?? '', expiresAt: e.at };
-    if (!e.expired) {
-      actions.push({ ...base, action: 'kept', reason: e.valid ? `expires at ${e.at}` : `no valid ${LABEL_EXPIRES} label` });
+}
+
+const gone = (err: unknown) => (err as { statusCode?: number }).statusCode === 404;
+
+/**
+ * Removes containers, networks and volumes labelled by restoreproof whose run may go (see
+ * gcDecision): expired by the `restoreproof.expires-at` recorded at creation, or older than
+ * --older-than, and never while the harness that created them runs. Anything without our labels
+ * is left alone.
+ */
+export async function collectGarbage(options: GcOptions = {}): Promise<ContainerGcAction[]> {
+  const actions: ContainerGcAction[] = [];
+  for (const r of await labelledResources()) {
+    const run = r.labels[LABEL_RUN] ?? '';
+    const recorded = r.labels[LABEL_EXPIRES] ?? '';
+    const decision = gcDecision({ runId: run, expiresAt: recorded, startedAt: runStartedAt(run) ?? r.created, harness: harnessFromLabels(r.labels) }, options);
+    const base = { kind: r.kind, id: r.id, name: r.name, run, expiresAt: recorded };
+    if (!decision.remove) {
+      actions.push({ ...base, action: 'kept', reason: decision.reason });
       continue;
     }
     try {
-      if (!options.dryRun) await api.getContainer(c.Id).remove({ force: true, v: true });
-      actions.push({ ...base, action: 'removed', reason: `expired at ${e.at}` });
+      if (!options.dryRun) await r.remove();
+      actions.push({ ...base, action: 'removed', reason: decision.reason });
     } catch (err) {
-      actions.push({ ...base, action: 'failed', reason: errorMessage(err) });
-    }
-  }
-  for (const n of networks) {
-    const e = expired(n.Labels);
-    const base = { kind: 'network' as const, id: n.Id, name: n.Name, run: n.Labels?.[LABEL_RUN] ?? '', expiresAt: e.at };
-    if (!e.expired) {
-      actions.push({ ...base, action: 'kept', reason: e.valid ? `expires at ${e.at}` : `no valid ${LABEL_EXPIRES} label` });
-      continue;
-    }
-    try {
-      if (!options.dryRun) await api.getNetwork(n.Id).remove();
-      actions.push({ ...base, action: 'removed', reason: `expired at ${e.at}` });
-    } catch (err) {
-      actions.push({ ...base, action: 'failed', reason: errorMessage(err) });
+      if (gone(err)) actions.push({ ...base, action: 'removed', reason: `${decision.reason} (already gone)` });
+      else actions.push({ ...base, action: 'failed', reason: errorMessage(err) });
     }
   }
   return actions;
+}
+
+/** Removes everything labelled with the run id (the reaper, once the run's harness died); returns how many it found and what could not be removed. */
+export async function removeRunResources(runId: string): Promise<{ found: number; left: string[] }> {
+  const found = await labelledResources(runId);
+  const left: string[] = [];
+  for (const r of found) {
+    try {
+      await r.remove();
+    } catch (err) {
+      if (!gone(err)) left.push(`${r.kind} ${r.name}: ${errorMessage(err)}`);
+    }
+  }
+  return { found: found.length, left };
 }

@@ -1,7 +1,8 @@
 import type { V1Namespace, V1NetworkPolicySpec } from '@kubernetes/client-node';
 import { errorMessage } from '../../errors.ts';
 import type { ResourceRecord } from '../types.ts';
-import { LABEL_DRILL, LABEL_EXPIRES, LABEL_RUN, expiresAt } from '../containers/docker.ts';
+import { LABEL_DRILL, LABEL_EXPIRES, LABEL_RUN } from '../containers/docker.ts';
+import { expiresAt, gcDecision, harnessFromLabels, harnessLabels, runStartedAt, type GcOptions } from '../ownership.ts';
 import { dnsLabel, kube, kubeError, labelValue, statusOf } from './client.ts';
 import type { GcAction } from '../types.ts';
 
@@ -81,7 +82,7 @@ export class RunNamespace {
 
   private async create(): Promise<void> {
     const k = await kube();
-    const body: V1Namespace = { metadata: { name: this.name, labels: this.labels(), annotations: { [LABEL_EXPIRES]: expiresAt(), 'restoreproof.run-id': this.runId } } };
+    const body: V1Namespace = { metadata: { name: this.name, labels: this.labels(), annotations: { [LABEL_EXPIRES]: expiresAt(), 'restoreproof.run-id': this.runId, ...harnessLabels() } } };
     try {
       await k.core.createNamespace({ body });
     } catch (err) {
@@ -165,12 +166,12 @@ export function runNamespace(runId: string, drillName: string, egress = false): 
 export type KubeGcAction = GcAction<'namespace'>;
 
 /**
- * Deletes the namespaces labelled `restoreproof.run` whose `restoreproof.expires-at` annotation
- * has passed (leftovers of a harness killed before its teardown, or kept runs that expired) and
- * waits for each to go. Unexpired ones and anything without our label are left alone.
+ * Deletes the namespaces labelled `restoreproof.run` whose run may go (gcDecision: the
+ * `restoreproof.expires-at` annotation recorded at creation has passed, or --older-than, and
+ * never while the harness that created it runs) and waits for each to go. Anything without our
+ * label is left alone.
  */
-export async function collectNamespaces(options: { now?: Date; dryRun?: boolean; waitMs?: number } = {}): Promise<KubeGcAction[]> {
-  const now = options.now ?? new Date();
+export async function collectNamespaces(options: GcOptions & { waitMs?: number } = {}): Promise<KubeGcAction[]> {
   const k = await kube();
   let list: V1Namespace[];
   try {
@@ -181,19 +182,36 @@ export async function collectNamespaces(options: { now?: Date; dryRun?: boolean;
   const actions: KubeGcAction[] = [];
   for (const ns of list) {
     const name = ns.metadata?.name ?? '';
-    const at = ns.metadata?.annotations?.[LABEL_EXPIRES] ?? '';
-    const t = Date.parse(at);
-    const base = { kind: 'namespace' as const, id: ns.metadata?.uid ?? name, name, run: ns.metadata?.labels?.[LABEL_RUN] ?? '', expiresAt: at };
-    if (!Number.isFinite(t) || t > now.getTime()) {
-      actions.push({ ...base, action: 'kept', reason: Number.isFinite(t) ? `expires at ${at}` : `no valid ${LABEL_EXPIRES} annotation` });
+    const annotations = ns.metadata?.annotations ?? {};
+    const at = annotations[LABEL_EXPIRES] ?? '';
+    const run = ns.metadata?.labels?.[LABEL_RUN] ?? '';
+    const runId = annotations['restoreproof.run-id'] ?? run;
+    const decision = gcDecision({ runId, expiresAt: at, startedAt: runStartedAt(runId) ?? ns.metadata?.creationTimestamp, harness: harnessFromLabels(annotations) }, options);
+    const base = { kind: 'namespace' as const, id: ns.metadata?.uid ?? name, name, run, expiresAt: at };
+    if (!decision.remove) {
+      actions.push({ ...base, action: 'kept', reason: decision.reason });
       continue;
     }
     if (options.dryRun) {
-      actions.push({ ...base, action: 'removed', reason: `expired at ${at}` });
+      actions.push({ ...base, action: 'removed', reason: decision.reason });
       continue;
     }
     const result = await deleteNamespaceAndWait(name, options.waitMs ?? deleteTimeoutMs());
-    actions.push(result.ok ? { ...base, action: 'removed', reason: `expired at ${at}` } : { ...base, action: 'failed', reason: result.error });
+    actions.push(result.ok ? { ...base, action: 'removed', reason: decision.reason } : { ...base, action: 'failed', reason: result.error });
   }
   return actions;
+}
+
+/** Deletes the namespaces of one run (the reaper, once the run's harness died); returns how many it found and what could not be removed. */
+export async function removeRunNamespaces(runId: string): Promise<{ found: number; left: string[] }> {
+  const k = await kube();
+  const list = (await k.core.listNamespace({ labelSelector: `${LABEL_RUN}=${labelValue(runId)}` })).items;
+  const left: string[] = [];
+  for (const ns of list) {
+    const name = ns.metadata?.name ?? '';
+    if (ns.metadata?.annotations?.['restoreproof.run-id'] !== runId) continue;
+    const result = await deleteNamespaceAndWait(name, deleteTimeoutMs());
+    if (!result.ok) left.push(`namespace ${name}: ${result.error}`);
+  }
+  return { found: list.length, left };
 }

@@ -1,29 +1,60 @@
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseDuration } from '../../run/context.ts';
+import { parseIdentity, processIdentity } from '../../util/owner.ts';
+import { defaultExpiry, expiresAt, gcDecision, runStartedAt, type GcOptions } from '../ownership.ts';
 import type { GcAction } from '../types.ts';
 
 /** `restoreproof-<run id>-…`: every temp dir of a local run (servers' data dirs, staging) is named so. */
 const runDir = /^restoreproof-(\d{8}T\d{6}Z-[0-9a-f]{6})-/;
 
-export type LocalGcAction = GcAction<'directory' | 'process'>;
+export type LocalGcAction = GcAction<'directory' | 'file' | 'process'>;
 
-/** When a run's leftovers may go: the run id's start time plus RESTOREPROOF_CONTAINER_TTL (default 24h), as on the other runtimes. */
-export function localExpiry(runId: string): Date {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(runId)!;
-  const started = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
-  const ttl = parseDuration(process.env.RESTOREPROOF_CONTAINER_TTL ?? '') || 24 * 3_600_000;
-  return new Date(started + ttl);
+const kindOf = (name: string) => (name.endsWith('-owner.json') ? ('file' as const) : ('directory' as const));
+
+/** `<tmpdir>/restoreproof-<run id>-owner.json`: the harness of the run and the expiry, recorded when the run starts. */
+export const ownerFile = (runId: string, dir = tmpdir()) => join(dir, `restoreproof-${runId}-owner.json`);
+
+/** Records who runs `runId` and until when its leftovers must stay (RESTOREPROOF_CONTAINER_TTL as it is now). */
+export async function writeOwnerFile(runId: string, dir = tmpdir()): Promise<string> {
+  const file = ownerFile(runId, dir);
+  await writeFile(file, `${JSON.stringify({ runId, expiresAt: expiresAt(), harness: processIdentity() })}\n`, { mode: 0o644 });
+  return file;
 }
 
-/** Processes whose command line names a dir of the run (servers started by the local runtime do: -D, --dir, --data-root …). */
-async function processesOf(marker: string): Promise<{ pid: number; command: string }[]> {
-  const out: { pid: number; command: string }[] = [];
+async function readOwnerFile(runId: string, dir: string) {
+  try {
+    const owner = JSON.parse(await readFile(ownerFile(runId, dir), 'utf8')) as { expiresAt?: unknown; harness?: Record<string, unknown> };
+    return { expiresAt: typeof owner.expiresAt === 'string' ? owner.expiresAt : defaultExpiry(runId), harness: parseIdentity(owner.harness) };
+  } catch {
+    // A run from before the owner file, or a harness killed before writing it.
+    return { expiresAt: defaultExpiry(runId), harness: undefined };
+  }
+}
+
+interface RunProcess {
+  pid: number;
+  command: string;
+  /** PostgreSQL stops at once on SIGINT (fast shutdown); SIGTERM would wait for its clients. */
+  postgres: boolean;
+}
+
+/**
+ * Processes of a run: those whose command line names one of its dirs (the servers: -D, --dir,
+ * --data-root …, and initdb) and those whose environment carries RESTOREPROOF_RUN_ID=<run id>
+ * (the app, and every process it started).
+ */
+async function processesOf(runId: string): Promise<RunProcess[]> {
+  const marker = `restoreproof-${runId}-`;
+  const env = `RESTOREPROOF_RUN_ID=${runId}\0`;
+  const out: RunProcess[] = [];
   for (const entry of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.includes(marker)) out.push({ pid: Number(entry), command: cmdline.split('\0').filter(Boolean).join(' ').slice(0, 200) });
+    if (!cmdline) continue; // gone, or a kernel thread
+    if (!cmdline.includes(marker) && !(await readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '')).includes(env)) continue;
+    const comm = (await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '')).trim();
+    out.push({ pid: Number(entry), command: cmdline.split('\0').filter(Boolean).join(' ').slice(0, 200), postgres: comm === 'postgres' || comm === 'postmaster' });
   }
   return out;
 }
@@ -37,78 +68,96 @@ const alive = (pid: number) => {
   }
 };
 
-/** SIGTERM, then SIGKILL after `graceMs`; true once the process is gone. */
-async function stopProcess(pid: number, graceMs: number): Promise<boolean> {
+/** The engine's stop signal, then SIGKILL after `graceMs`; true once the process is gone. */
+async function stopProcess(p: RunProcess, graceMs: number): Promise<boolean> {
   try {
-    process.kill(pid, 'SIGTERM');
+    process.kill(p.pid, p.postgres ? 'SIGINT' : 'SIGTERM');
   } catch {
-    return !alive(pid);
+    return !alive(p.pid);
   }
   const deadline = Date.now() + graceMs;
-  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (alive(pid)) {
+  while (alive(p.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (alive(p.pid)) {
     try {
-      process.kill(pid, 'SIGKILL');
+      process.kill(p.pid, 'SIGKILL');
     } catch {
       // gone meanwhile
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return !alive(pid);
+  return !alive(p.pid);
 }
 
-/**
- * Leftovers of local runs whose harness was killed before its teardown (or `--keep` runs): the
- * temp dirs named after the run id, and the server processes that name them. Once the run has
- * expired, its processes are stopped and its dirs removed; newer runs and anything not named
- * `restoreproof-<run id>-…` are left alone.
- */
-export async function collectLocalLeftovers(options: { now?: Date; dryRun?: boolean; dir?: string; graceMs?: number } = {}): Promise<LocalGcAction[]> {
-  const now = options.now ?? new Date();
-  const dir = options.dir ?? tmpdir();
+interface SweepOptions {
+  dir: string;
+  dryRun?: boolean;
+  graceMs?: number;
+  reason: string;
+}
+
+/** Stops a run's processes (all at once), then removes its dirs and owner file; a dir stays while a process of the run still runs. */
+async function sweepRun(run: string, names: string[], base: Omit<LocalGcAction, 'kind' | 'id' | 'name' | 'action' | 'reason'>, options: SweepOptions): Promise<LocalGcAction[]> {
+  const { reason } = options;
+  const processes = await processesOf(run);
+  const actions: LocalGcAction[] = [];
+  const stopped = await Promise.all(processes.map(async (p) => {
+    const ok = options.dryRun || (await stopProcess(p, options.graceMs ?? 10_000));
+    actions.push({ ...base, kind: 'process', id: String(p.pid), name: p.command, action: ok ? 'removed' : 'failed', reason: ok ? reason : `${reason}; still running after SIGKILL` });
+    return ok;
+  }));
+  for (const name of names) {
+    const path = join(options.dir, name);
+    const record = { ...base, kind: kindOf(name), id: path, name };
+    if (options.dryRun) actions.push({ ...record, action: 'removed', reason });
+    else if (!stopped.every(Boolean)) actions.push({ ...record, action: 'kept', reason: `${reason}, but a process of the run still runs` });
+    else {
+      try {
+        await rm(path, { recursive: true, force: true, maxRetries: 3 });
+        actions.push({ ...record, action: 'removed', reason });
+      } catch (err) {
+        actions.push({ ...record, action: 'failed', reason: `${reason}; ${(err as Error).message}` });
+      }
+    }
+  }
+  return actions;
+}
+
+/** `restoreproof-<run id>-*` names in `dir`, by run. */
+async function runsIn(dir: string): Promise<Map<string, string[]>> {
   const byRun = new Map<string, string[]>();
   for (const name of await readdir(dir)) {
     const run = runDir.exec(name)?.[1];
     if (run) byRun.set(run, [...(byRun.get(run) ?? []), name]);
   }
+  return byRun;
+}
+
+/**
+ * Leftovers of local runs whose harness died before its teardown (or `--keep` runs): the temp
+ * dirs named after the run id, and the processes of the run. A run goes once it may (gcDecision:
+ * expired by the expiry its owner file recorded, or older than --older-than, and never while its
+ * harness runs); anything not named `restoreproof-<run id>-…` is left alone.
+ */
+export async function collectLocalLeftovers(options: GcOptions & { dir?: string; graceMs?: number } = {}): Promise<LocalGcAction[]> {
+  const dir = options.dir ?? tmpdir();
   const actions: LocalGcAction[] = [];
-  for (const [run, names] of [...byRun].sort()) {
-    const expires = localExpiry(run);
-    const base = { run, expiresAt: expires.toISOString() };
-    const processes = await processesOf(`restoreproof-${run}-`);
-    if (expires > now) {
-      for (const name of names) actions.push({ ...base, kind: 'directory', id: join(dir, name), name, action: 'kept', reason: `expires at ${base.expiresAt}` });
-      for (const p of processes) actions.push({ ...base, kind: 'process', id: String(p.pid), name: p.command, action: 'kept', reason: `expires at ${base.expiresAt}` });
+  for (const [run, names] of [...(await runsIn(dir))].sort()) {
+    const owner = await readOwnerFile(run, dir);
+    const base = { run, expiresAt: owner.expiresAt };
+    const decision = gcDecision({ runId: run, expiresAt: owner.expiresAt, startedAt: runStartedAt(run), harness: owner.harness }, options);
+    if (decision.remove) {
+      actions.push(...(await sweepRun(run, names, base, { dir, reason: decision.reason, ...(options.dryRun ? { dryRun: true } : {}), ...(options.graceMs ? { graceMs: options.graceMs } : {}) })));
       continue;
     }
-    const reason = `expired at ${base.expiresAt}`;
-    let stopped = true;
-    for (const p of processes) {
-      if (options.dryRun) {
-        actions.push({ ...base, kind: 'process', id: String(p.pid), name: p.command, action: 'removed', reason });
-        continue;
-      }
-      const ok = await stopProcess(p.pid, options.graceMs ?? 10_000);
-      stopped &&= ok;
-      actions.push({ ...base, kind: 'process', id: String(p.pid), name: p.command, action: ok ? 'removed' : 'failed', reason: ok ? reason : `${reason}; still running after SIGKILL` });
-    }
-    for (const name of names) {
-      const path = join(dir, name);
-      if (options.dryRun) {
-        actions.push({ ...base, kind: 'directory', id: path, name, action: 'removed', reason });
-        continue;
-      }
-      if (!stopped) {
-        actions.push({ ...base, kind: 'directory', id: path, name, action: 'kept', reason: `${reason}, but a process of the run still runs` });
-        continue;
-      }
-      try {
-        await rm(path, { recursive: true, force: true });
-        actions.push({ ...base, kind: 'directory', id: path, name, action: 'removed', reason });
-      } catch (err) {
-        actions.push({ ...base, kind: 'directory', id: path, name, action: 'failed', reason: `${reason}; ${(err as Error).message}` });
-      }
-    }
+    for (const name of names) actions.push({ ...base, kind: kindOf(name), id: join(dir, name), name, action: 'kept', reason: decision.reason });
+    for (const p of await processesOf(run)) actions.push({ ...base, kind: 'process', id: String(p.pid), name: p.command, action: 'kept', reason: decision.reason });
   }
   return actions;
+}
+
+/** Everything of one run, now (the reaper, once the run's harness died); returns how many it found and what could not be removed. */
+export async function removeLocalRun(runId: string, dir = tmpdir()): Promise<{ found: number; left: string[] }> {
+  const names = (await runsIn(dir)).get(runId) ?? [];
+  const actions = await sweepRun(runId, names, { run: runId, expiresAt: '' }, { dir, reason: 'its harness died', graceMs: 5_000 });
+  return { found: actions.length, left: actions.filter((a) => a.action !== 'removed').map((a) => `${a.kind} ${a.name}: ${a.reason}`) };
 }
