@@ -280,6 +280,8 @@ describe('containers runtime: interruption, leftovers and faults', function () {
     } finally {
       for (const id of leftovers(runId).containers.split('\n').filter(Boolean)) docker(['rm', '-f', id]);
       for (const id of leftovers(runId).networks.split('\n').filter(Boolean)) docker(['network', 'rm', id]);
+      // The kept run's record of its harness and expiry (for gc) goes with it.
+      await rm(join(tmpdir(), `restoreproof-${runId}-owner.json`), { force: true });
     }
     assert.deepEqual(leftovers(runId), { containers: '', networks: '' });
   });

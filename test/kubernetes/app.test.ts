@@ -104,6 +104,7 @@ describe('spec.app on the kubernetes runtime (test bed cluster)', function () {
       assert.deepEqual((await core.listNamespacedPod({ namespace, labelSelector: 'restoreproof.role=app' })).items.map((p) => p.status?.phase), ['Running']);
     } finally {
       await core.deleteNamespace({ name: namespace });
+      await rm(join(tmpdir(), `restoreproof-${report.runId}-owner.json`), { force: true });
     }
   });
 
