@@ -207,14 +207,21 @@ function reportError(err: unknown): number {
 
 async function validate(positionals: string[]): Promise<number> {
   if (positionals.length === 0) throw new UsageError('validate needs at least one drill file');
+  // Validation touches nothing: an interrupt exits at once (loading yields between its phases).
+  const onSignal = () => process.exit(ExitCode.interrupted);
+  process.once('SIGINT', onSignal);
   let invalid = 0;
-  for (const file of positionals) {
-    const issues = await validateDrill(file);
-    if (issues.length === 0) process.stdout.write(`ok ${file}\n`);
-    else {
-      invalid++;
-      for (const issue of issues) process.stderr.write(`${formatIssue(issue)}\n`);
+  try {
+    for (const file of positionals) {
+      const issues = await validateDrill(file);
+      if (issues.length === 0) process.stdout.write(`ok ${file}\n`);
+      else {
+        invalid++;
+        for (const issue of issues) process.stderr.write(`${formatIssue(issue)}\n`);
+      }
     }
+  } finally {
+    process.off('SIGINT', onSignal);
   }
   return invalid ? ExitCode.usage : ExitCode.passed;
 }

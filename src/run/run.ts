@@ -111,8 +111,9 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
     // load: a config error stops here with exit 2, before anything is touched.
     drill = await phase('load', async () => {
       try {
-        return await loadDrill(file, options.env ? { env: options.env } : {});
+        return await loadDrill(file, { ...(options.env ? { env: options.env } : {}), signal });
       } catch (err) {
+        if (signal.aborted) return undefined;
         configError = true;
         if (err instanceof DrillConfigError) {
           for (const issue of err.issues) report.errors.push(issueToError(issue));

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve, basename } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
@@ -9,6 +8,7 @@ import { interpolate } from './interpolate.ts';
 import { appIssues, extraCheckIssues } from './app-checks.ts';
 import type { ArtefactSourceSpec, CheckSpec, Drill, DrillDocument, EngineName, Expectation, StoreSpec } from './types.ts';
 import { parseTargetTime } from '../engines/postgres/pgbackrest.ts';
+import { drillLimits, readDrillBytes, tooDeep } from './read.ts';
 
 export const drillSchemaPath = new URL('../../schemas/drill.schema.json', import.meta.url);
 const drillSchema = JSON.parse(readFileSync(drillSchemaPath, 'utf8')) as Record<string, unknown>;
@@ -22,25 +22,38 @@ function validator() {
 export interface LoadOptions {
   /** Variables for `${VAR}` interpolation. Defaults to process.env. */
   env?: Record<string, string | undefined>;
+  /** Stops loading between phases (parse, interpolate, schema) when aborted. */
+  signal?: AbortSignal;
 }
 
-/** Reads, interpolates and validates a drill file. Throws DrillConfigError listing every problem with file:line:col. */
+/** Reads, interpolates and validates a drill file. Throws DrillConfigError listing the problems with file:line:col. */
 export async function loadDrill(file: string, options: LoadOptions = {}): Promise<Drill> {
-  const path = resolve(file);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
-    throw new DrillConfigError([{ file, message: reason }]);
+  const bytes = await readDrillBytes(file, resolve(file));
+  const steps = parseSteps(bytes.toString('utf8'), file, sha256(bytes), options);
+  // Each phase is linear in the input; between phases the event loop runs, so a signal is heard.
+  for (let step = steps.next(); ; step = steps.next()) {
+    if (step.done) return step.value;
+    await new Promise(setImmediate);
+    options.signal?.throwIfAborted();
   }
-  return parseDrill(text, file, options);
 }
 
 /** Like loadDrill, for text already in memory. `file` is used in messages and to resolve relative paths. */
 export function parseDrill(text: string, file: string, options: LoadOptions = {}): Drill {
+  const steps = parseSteps(text, file, sha256(text), options);
+  for (let step = steps.next(); ; step = steps.next()) if (step.done) return step.value;
+}
+
+function* parseSteps(text: string, file: string, digest: string, options: LoadOptions): Generator<void, Drill> {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const deep = tooDeep(text);
+  if (deep !== undefined) {
+    lineCounter.addNewLine(0);
+    for (let i = text.indexOf('\n'); i !== -1 && i < deep; i = text.indexOf('\n', i + 1)) lineCounter.addNewLine(i + 1);
+    throw new DrillConfigError([{ file, ...lineCounter.linePos(deep), message: `flow collections nested more than ${drillLimits.flowDepth} deep` }]);
+  }
+  // uniqueKeys: false because the library's check is quadratic in a map's size; nodeIssues does it linearly.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const at = (offset: number | undefined) => {
     if (offset === undefined) return {};
     const { line, col } = lineCounter.linePos(offset);
@@ -48,23 +61,48 @@ export function parseDrill(text: string, file: string, options: LoadOptions = {}
   };
   const issues: SpecIssue[] = [];
   for (const e of doc.errors) issues.push({ file, ...at(e.pos[0]), message: `YAML syntax error: ${e.message.split('\n')[0]}` });
-  if (issues.length) throw new DrillConfigError(issues, 'fix the YAML syntax first; a YAML linter or the schema modeline helps');
+  if (issues.length) throw new DrillConfigError(limitIssues(issues, 0, file), 'fix the YAML syntax first; a YAML linter or the schema modeline helps');
+  yield;
 
-  issues.push(...interpolateDocument(doc, options.env ?? process.env, file, at));
-  const document = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  const walked = nodeIssues(doc, options.env ?? process.env, file, at);
+  issues.push(...walked.issues);
+  let uncounted = walked.more;
+  let document: unknown;
+  try {
+    document = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  } catch (err) {
+    if (!(err instanceof ReferenceError)) throw err;
+    const alias = aliasBomb(doc);
+    throw new DrillConfigError([{ file, ...at(alias?.range?.[0]), message: `YAML aliases expand too far (${err.message}); use fewer aliases, and no aliases of aliases` }]);
+  }
   const locate = (path: readonly (string | number)[]) => {
     const found = nodeAt(doc, path);
     return found ? (at(found.range?.[0]) as { line: number; col: number }) : undefined;
   };
+  yield;
 
+  // An oversized list is reported at the list; the schema is not run over a hundred thousand items.
   const validate = validator();
-  if (!validate(document)) {
-    for (const err of validate.errors ?? []) issues.push(ajvIssue(err, doc, file, at));
+  if (!walked.oversized && !validate(document)) {
+    // Locating an error walks the document: only as many as will be shown (a 64k key flood stays linear).
+    const errors = validate.errors ?? [];
+    const shown = Math.max(0, drillLimits.issues * 2 - issues.length);
+    for (const err of errors.slice(0, shown)) issues.push(ajvIssue(err, doc, file, at));
+    uncounted += Math.max(0, errors.length - shown);
   }
   if (issues.length === 0) issues.push(...semanticIssues(document as DrillDocument, file, locate));
-  if (issues.length) throw new DrillConfigError(dedupe(issues));
+  if (issues.length) throw new DrillConfigError(limitIssues(issues, uncounted, file));
 
-  return { file, dir: dirname(resolve(file)), sha256: sha256(text), document: document as DrillDocument, locate };
+  return { file, dir: dirname(resolve(file)), sha256: digest, document: document as DrillDocument, locate };
+}
+
+/** At most drillLimits.issues problems, each message bounded, then "and 63,990 more". */
+function limitIssues(issues: SpecIssue[], uncounted: number, file: string): SpecIssue[] {
+  const unique = dedupe(issues);
+  const bound = (i: SpecIssue) => (i.message.length > drillLimits.messageChars ? { ...i, message: `${i.message.slice(0, drillLimits.messageChars)}…` } : i);
+  const shown = unique.slice(0, drillLimits.issues).map(bound);
+  const more = unique.length - shown.length + uncounted;
+  return more > 0 ? [...shown, { file, message: `and ${more.toLocaleString('en-US')} more` }] : shown;
 }
 
 /** Validates without throwing; returns the issues (empty when the drill is valid). */
@@ -80,25 +118,85 @@ export async function validateDrill(file: string, options: LoadOptions = {}): Pr
 
 type At = (offset: number | undefined) => { line?: number; col?: number };
 
-function interpolateDocument(doc: Document, env: Record<string, string | undefined>, file: string, at: At): SpecIssue[] {
+/**
+ * One linear walk: interpolation, duplicate and non-scalar keys, the size of keys, values and lists.
+ * Keeps as many problems as could be shown and counts the rest.
+ */
+function nodeIssues(doc: Document, env: Record<string, string | undefined>, file: string, at: At): { issues: SpecIssue[]; more: number; oversized: boolean } {
   const issues: SpecIssue[] = [];
+  let more = 0;
+  let oversized = false;
+  const add = (node: Node | null | undefined, message: string) => {
+    if (issues.length < drillLimits.issues * 2) issues.push({ file, ...at(node?.range?.[0]), message });
+    else more++;
+  };
   visit(doc, {
+    Seq(_key, seq) {
+      if (seq.items.length <= drillLimits.listItems) return;
+      oversized = true;
+      add(seq, `a list of ${seq.items.length.toLocaleString('en-US')} items; a list may hold at most ${drillLimits.listItems.toLocaleString('en-US')}`);
+    },
+    Map(_key, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) {
+          add(pair.key as Node, 'a key must be a plain string, not a collection or an alias');
+          continue;
+        }
+        if (seen.has(pair.key.value)) add(pair.key, `duplicate key "${String(pair.key.value).slice(0, drillLimits.keyChars)}"`);
+        seen.add(pair.key.value);
+      }
+    },
     Scalar(_key, node, path) {
-      if (typeof node.value !== 'string' || !node.value.includes('${')) return;
+      if (typeof node.value !== 'string') return;
       // Keys are never interpolated: only values.
       const parent = path.at(-1);
-      if (parent && 'key' in parent && parent.key === node) return;
-      const { value, missing } = interpolate(node.value, env);
-      for (const name of missing) {
-        issues.push({ file, ...at(node.range?.[0]), message: `environment variable ${name} is not set (use \${${name}:-default} for a default)` });
+      if (parent && 'key' in parent && parent.key === node) {
+        if (node.value.length > drillLimits.keyChars) add(node, `a key of ${node.value.length.toLocaleString('en-US')} characters; keys may be at most ${drillLimits.keyChars}`);
+        return;
       }
-      // An unquoted value that is one whole ${...} takes the YAML type of what it expands to,
-      // so `jobs: ${JOBS:-4}` is a number and `indexes: ${IDX:-false}` a boolean.
-      const whole = /^\$\{[^}]*\}$/.test(node.value) && node.type === 'PLAIN';
-      node.value = whole && missing.length === 0 ? retype(value) : value;
+      if (node.value.includes('${')) {
+        const { value, missing } = interpolate(node.value, env);
+        for (const name of missing) add(node, `environment variable ${name} is not set (use \${${name}:-default} for a default)`);
+        // An unquoted value that is one whole ${...} takes the YAML type of what it expands to,
+        // so `jobs: ${JOBS:-4}` is a number and `indexes: ${IDX:-false}` a boolean.
+        const whole = /^\$\{[^}]*\}$/.test(node.value) && node.type === 'PLAIN';
+        node.value = whole && missing.length === 0 ? retype(value) : value;
+      }
+      const value = node.value;
+      if (typeof value !== 'string') return;
+      if (value.length > drillLimits.valueChars) add(node, `a value of ${value.length.toLocaleString('en-US')} characters; a value may be at most ${drillLimits.valueChars.toLocaleString('en-US')}`);
+      else if (value.includes('\0')) add(node, 'a value holds a NUL character');
     },
   });
-  return issues;
+  return { issues, more, oversized };
+}
+
+/** The alias to blame when aliases expand too far: the first whose anchor holds aliases itself, else the first. */
+function aliasBomb(doc: Document): Node | undefined {
+  // Anchors are collected on the way (Alias.resolve would walk the document once per alias).
+  const anchors = new Map<string, Node>();
+  const holdsAlias = new Map<Node, boolean>();
+  let first: Node | undefined;
+  let nested: Node | undefined;
+  visit(doc, {
+    Node(_key, node) {
+      if (node.anchor) anchors.set(node.anchor, node);
+    },
+    Alias(_key, alias) {
+      first ??= alias;
+      const target = anchors.get(alias.source);
+      if (!target) return undefined;
+      if (!holdsAlias.has(target)) {
+        let found = false;
+        visit(target, { Alias: () => ((found = true), visit.BREAK) });
+        holdsAlias.set(target, found);
+      }
+      if (holdsAlias.get(target)) return ((nested = alias), visit.BREAK);
+      return undefined;
+    },
+  });
+  return nested ?? first;
 }
 
 function retype(text: string): unknown {
@@ -162,7 +260,8 @@ function ajvIssue(err: ErrorObject, doc: Document, file: string, at: At): SpecIs
     const tagNode = nodeAt(doc, [...path, tag]);
     return { file, ...at((tagNode ?? node)?.range?.[0]), path: dotted([...path, tag]), message };
   }
-  return { file, ...at(node?.range?.[0]), path: dotted(path) || '(root)', message };
+  // The root of an empty document has no node: its problems are at the start of the file.
+  return { file, ...at(node?.range?.[0] ?? (path.length === 0 ? 0 : undefined)), path: dotted(path) || '(root)', message };
 }
 
 function semanticIssues(drill: DrillDocument, file: string, locate: Drill['locate']): SpecIssue[] {

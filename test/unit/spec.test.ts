@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadDrill, parseDrill, validateDrill } from '../../src/spec/load.ts';
 import { DrillConfigError } from '../../src/errors.ts';
 import { planDrill } from '../../src/run/plan.ts';
@@ -33,6 +37,19 @@ describe('drill spec', () => {
     assert.equal(drill.document.spec.stores.db!.restore[0]!.artefact, '/backups/app.dump');
     assert.match(drill.sha256, /^[0-9a-f]{64}$/);
     assert.equal(parseDrill(valid, 'drill.yaml', { env: { DUMP_DIR: '/mnt' } }).document.spec.stores.db!.restore[0]!.artefact, '/mnt/app.dump');
+  });
+
+  it('takes the sha256 over the file bytes (a BOM and CRLF line ends included) and still loads it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'restoreproof-test-spec-'));
+    try {
+      const bytes = Buffer.from(`\ufeff${valid.replace(/\n/g, '\r\n')}`);
+      await writeFile(join(dir, 'bom.yaml'), bytes);
+      const drill = await loadDrill(join(dir, 'bom.yaml'), { env: {} });
+      assert.equal(drill.sha256, createHash('sha256').update(bytes).digest('hex'));
+      assert.equal(drill.document.metadata.name, 'ok');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports an unset variable with its position', () => {

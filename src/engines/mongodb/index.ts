@@ -10,6 +10,7 @@ import type { BaselineCheckSpec, CountCheckSpec, MongoRestoreStep, MongoStoreSpe
 import type { AutomaticCheck, Engine, ObjectReference, VerifiedArtefact } from '../types.ts';
 import { archiveCompleteness } from './completeness.ts';
 import { runRestoreSteps, type StepOutcome } from '../steps.ts';
+import { toolErrorLine, toolStderrTail } from '../../util/tool-output.ts';
 
 const archiveMagic = Buffer.from([0x6d, 0xe2, 0x99, 0x81]);
 
@@ -198,10 +199,9 @@ export const mongoEngine: Engine<MongoStoreSpec> = {
 export type { CheckContext };
 
 function tail(stderr: string, lines = 20): string {
-  return stderr.trim().split('\n').slice(-lines).join('\n');
+  return toolStderrTail(stderr, lines);
 }
 
 function lastMeaningful(stderr: string): string {
-  const lines = stderr.trim().split('\n').filter((l) => l.trim());
-  return (lines.find((l) => /Failed:|error/i.test(l)) ?? lines.at(-1) ?? '').replace(/^\S+\t/, '').trim();
+  return toolErrorLine(stderr, /Failed:|error/i).replace(/^\S+\t/, '');
 }

@@ -7,6 +7,7 @@ import type { RestoreContext, RestoreStepResult, VerifiedArtefact } from '../typ
 import { connectPostgres } from './connect.ts';
 import { pgbackrestRestoreArgs, setOfFormat } from './pgbackrest.ts';
 import { runRestoreSteps, type RestoreStep, type StepOutcome } from '../steps.ts';
+import { toolErrorLine, toolStderrTail } from '../../util/tool-output.ts';
 
 export type ResolvedFormat = 'custom' | 'plain' | 'dumpall';
 
@@ -142,16 +143,13 @@ async function prepareTarget(store: StartedStore, step: PostgresRestoreStep) {
   }
 }
 
-/** Keeps the lines that say what went wrong; pg_restore can print thousands. */
+/** Keeps the lines that say what went wrong (pg_restore can print thousands), with the artefact's bytes masked. */
 export function trimStderr(stderr: string, maxLines = 20): string {
-  const lines = stderr.trim().split('\n').filter((l) => l.trim());
-  if (lines.length <= maxLines) return lines.join('\n');
-  return [...lines.slice(0, 5), `… ${lines.length - maxLines} lines omitted …`, ...lines.slice(-(maxLines - 5))].join('\n');
+  return toolStderrTail(stderr, maxLines);
 }
 
 function lastErrorLine(stderr: string): string {
-  const lines = stderr.trim().split('\n').filter((l) => l.trim());
-  return lines.find((l) => /error/i.test(l))?.trim() ?? lines.at(-1)?.trim() ?? '';
+  return toolErrorLine(stderr, /error/i);
 }
 
 /**
