@@ -1,16 +1,17 @@
 // The kubernetes runtime against the test bed's real single-node cluster (scripts/testbed up
-// kubernetes): the four-store platform drill in its own namespace, SIGINT mid-restore, gc of
+// kubernetes): the four-store platform drill in its own namespace, SIGINT and SIGKILL mid-restore, gc of
 // expired namespaces, and a kubeconfig whose RBAC forbids namespace creation. Nothing is mocked.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, KubernetesObjectApi, loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
 import { makePlatformBackups, type PlatformBackups } from '../../scripts/lib/platform-backups.ts';
 import { runDrill } from '../../src/run/run.ts';
 import { repoRoot, requireBackends, testbed, testbedImageEnv, useTestbedBinaries } from '../support/backends.ts';
-import { assertValidReport, demoBackups, fixtureDrill, runCli } from '../support/fixtures.ts';
+import { recordFault } from '../support/faults.ts';
+import { assertValidReport, demoBackups, fixtureDrill, processesMatching, runCli } from '../support/fixtures.ts';
 
 describe('kubernetes runtime on the test bed cluster', function () {
   let work: string;
@@ -97,6 +98,36 @@ describe('kubernetes runtime on the test bed cluster', function () {
     assert.equal(report.status, 'aborted');
     assert.equal(report.teardown.status, 'completed', JSON.stringify(report.teardown));
     assert.deepEqual(await namespacesOf(runId), []);
+  });
+
+  it('SIGKILL in the middle of a restore: the run\'s reaper deletes its namespace, with no gc', async () => {
+    let killed = false;
+    const result = await runCli(['run', fixtureDrill('slow.yaml'), '--runtime', 'kubernetes', '--report-dir', join(work, 'reports')], {
+      env: { ...env(), RESTOREPROOF_FIXTURES: fixtures },
+      killAfterMs: 600_000,
+      onStderr: (text, child) => {
+        if (!killed && /restore app: psql/.test(text)) {
+          killed = true;
+          setTimeout(() => child.kill('SIGKILL'), 500);
+        }
+      },
+    });
+    assert.equal(killed, true, result.stderr);
+    assert.equal(result.signal, 'SIGKILL', result.stderr);
+    const runId = /restoreproof run (\S+):/.exec(result.stderr)![1]!;
+    // A generous poll (namespace deletion waits for its pods): only what is still there after it fails.
+    const leftovers = async () => [
+      ...(await namespacesOf(runId)),
+      ...(await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${runId}-`)),
+      ...(await processesMatching(`process.ts ${runId}`)),
+    ];
+    let left = await leftovers();
+    for (let i = 0; i < 240 && left.length; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      left = await leftovers();
+    }
+    recordFault('SIGKILL of the harness mid-restore (kubernetes)', { clearError: left.length === 0, leftovers: left.length });
+    assert.deepEqual(left, [], 'the namespace, the owner file and the reaper itself are gone');
   });
 
   it('gc --runtime kubernetes deletes namespaces whose expires-at passed and leaves unexpired and foreign ones', async () => {
