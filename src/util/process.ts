@@ -3,9 +3,28 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { redact } from './redact.ts';
 
+/**
+ * What a child process inherits from ours: where programs are, temp space, and how text is read.
+ * Nothing else: the harness's environment holds secrets (source credentials, passphrases, tokens)
+ * that a tool, a server or the app must never see (a backup's `COPY … FROM PROGRAM 'env'` would).
+ */
+const inheritedVariables = ['PATH', 'TMPDIR', 'LANG', 'LC_ALL', 'LC_CTYPE', 'LC_MESSAGES', 'TZ'] as const;
+
+/** The allow-listed part of this process's environment, plus `extra`. */
+export function childEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of inheritedVariables) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  for (const [name, value] of Object.entries(extra)) if (value !== undefined) env[name] = value;
+  return env;
+}
+
 export interface ToolRun {
   command: string;
   args: string[];
+  /** Added to the allow-listed variables (childEnv); the harness's own environment is never passed whole. */
   env?: Record<string, string | undefined>;
   cwd?: string;
   /** Streamed to the tool's stdin; never buffered whole. */
@@ -33,7 +52,7 @@ export interface ToolResult {
 export async function runTool(run: ToolRun): Promise<ToolResult> {
   const started = performance.now();
   const options: SpawnOptions = {
-    env: { ...process.env, ...run.env },
+    env: childEnv(run.env),
     stdio: [run.stdin ? 'pipe' : 'ignore', run.captureStdout ? 'pipe' : 'ignore', 'pipe'],
     ...(run.cwd ? { cwd: run.cwd } : {}),
     ...(run.signal ? { signal: run.signal, killSignal: 'SIGTERM' as const } : {}),

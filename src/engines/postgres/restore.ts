@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { pipeline, Readable } from 'node:stream';
 import pg from 'pg';
-import { ArtefactError, StepConfigError } from '../../errors.ts';
+import { ArtefactError, RestoreproofError, StepConfigError } from '../../errors.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
 import { openArtefact, type ArtefactInfo } from '../../sources/local.ts';
 import type { PostgresRestoreStep, PostgresStoreSpec } from '../../spec/types.ts';
@@ -8,6 +10,7 @@ import { connectPostgres } from './connect.ts';
 import { pgbackrestRestoreArgs, setOfFormat } from './pgbackrest.ts';
 import { runRestoreSteps, type RestoreStep, type StepOutcome } from '../steps.ts';
 import { toolErrorLine, toolStderrTail } from '../../util/tool-output.ts';
+import { psqlGuardStream } from './psql-guard.ts';
 
 export type ResolvedFormat = 'custom' | 'plain' | 'dumpall';
 
@@ -72,14 +75,16 @@ export function describePostgresRestore(spec: PostgresStoreSpec, artefacts: Veri
     }
     const { tool, args } = commandFor(step, a.format as ResolvedFormat, a.info);
     const create = step.database ? `create database ${pg.escapeIdentifier(step.database)}; ` : '';
-    const input = a.info.compression === 'gzip' ? `gunzip < ${a.info.path} | ` : '';
+    const gunzip = a.info.compression === 'gzip' ? `gunzip < ${a.info.path} | ` : '';
+    const input = tool === 'psql' && !a.info.fetchedInPod ? `${gunzip || `${a.info.path} | `}meta-command guard (only \\connect, \\encoding, \\restrict, \\unrestrict) | ` : gunzip;
     return `${create}${input}${tool} ${args.join(' ')}`;
   });
 }
 
 /** `path` is where the tool sees the artefact (the staged copy on a containers runtime). */
 function commandFor(step: PostgresRestoreStep, format: ResolvedFormat, info: ArtefactInfo, path = info.path): { tool: string; args: string[]; viaStdin: boolean } {
-  const viaStdin = info.compression !== 'none';
+  // Plain SQL always streams through the meta-command guard (except when a pod fetched it: it never reaches us).
+  const viaStdin = info.compression !== 'none' || (format !== 'custom' && !info.fetchedInPod);
   const extra = step.extraArgs ?? [];
   if (format === 'custom') {
     // pg_restore reads a compressed stream from stdin, but --jobs needs a seekable file.
@@ -111,6 +116,17 @@ export async function restorePostgres(store: StartedStore, spec: PostgresStoreSp
           run = viaStdin
             ? await store.exec('sh', ['-c', 'gunzip -t -- "$0" && gunzip -c -- "$0" | "$@"', path, tool, ...args], { signal: context.signal })
             : await store.exec(tool, commandFor(step, format, artefact.info, path).args, { signal: context.signal });
+        } else if (tool === 'psql') {
+          const restrictKey = await psqlRestrictKey(store, context.signal);
+          if (!restrictKey && step.exitOnError === false) {
+            throw new RestoreproofError('E_PREFLIGHT', `store ${store.name}: exitOnError: false needs a psql that has \\restrict (PostgreSQL 13.22, 14.19, 15.14, 16.10, 17.6, 18 or later); without it a COPY that fails would have psql run its data lines as commands`, {
+              hint: 'use a newer image or binDir, or remove exitOnError: false',
+            });
+          }
+          const guard = psqlGuardStream({ artefact: step.artefact, ...(restrictKey ? { restrictKey } : {}) });
+          // pipeline: a refused line also closes the artefact.
+          run = await store.exec(tool, args, { signal: context.signal, stdin: pipeline(openArtefact(artefact.info), guard, () => {}) });
+          if (guard.rejection) throw guard.rejection;
         } else {
           // Compressed artefacts stream through stdin; files are staged where the tool runs.
           const staged = viaStdin ? artefact.info.path : await store.stage(artefact.info.path, context.signal);
@@ -127,6 +143,24 @@ export async function restorePostgres(store: StartedStore, spec: PostgresStoreSp
       },
     };
   }), context);
+}
+
+const restrictSupport = new WeakMap<StartedStore, Promise<boolean>>();
+
+/**
+ * A fresh key for `\restrict` when this store's psql has it (asked once per store: psql reads
+ * `\restrict k` then `\unrestrict k`), else undefined. Older psql calls it an invalid command.
+ */
+async function psqlRestrictKey(store: StartedStore, signal: AbortSignal): Promise<string | undefined> {
+  let supported = restrictSupport.get(store);
+  if (!supported) {
+    const key = randomBytes(16).toString('hex');
+    supported = store
+      .exec('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--dbname', 'postgres'], { signal, stdin: Readable.from([`\\restrict ${key}\n\\unrestrict ${key}\n`]) })
+      .then((run) => run.exitCode === 0, () => false);
+    restrictSupport.set(store, supported);
+  }
+  return (await supported) ? randomBytes(24).toString('hex') : undefined;
 }
 
 async function prepareTarget(store: StartedStore, step: PostgresRestoreStep) {

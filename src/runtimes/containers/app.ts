@@ -11,7 +11,7 @@ import { docker, dockerHost, engineError, engineIsLocal, runLabels } from './doc
 import { probePort } from '../local/app.ts';
 import { resolveAppImage } from './images.ts';
 import { runNetwork, type RunNetwork } from './network.ts';
-import { ContainerStore, copyIntoContainer, demuxLogs } from './store.ts';
+import { ContainerStore, copyContentIntoContainer, copyIntoContainer, demuxLogs } from './store.ts';
 import { Teardown } from '../teardown.ts';
 
 /** Where `spec.app.cwd` is copied inside the container; it is the working directory there. */
@@ -19,6 +19,15 @@ export const appRoot = '/srv/app';
 /** The port the app listens on inside its container when spec.app.port is not set. */
 export const defaultAppPort = 8080;
 export const LABEL_ROLE = 'restoreproof.role';
+/** The app's environment from the drill, as a file in its container (never in its config, which `docker inspect` shows). */
+export const appEnvFile = '/run/secrets/restoreproof/app.env';
+/** Exports the file's variables, then runs the app's own entrypoint and command. */
+const envWrapper = ['/bin/sh', '-c', `set -a && . ${appEnvFile} && set +a && exec "$@"`, 'restoreproof-app-env'];
+
+/** `NAME='value'` lines for sh (names are checked by the drill schema). */
+export function shellEnvFile(env: Record<string, string>): string {
+  return Object.entries(env).map(([name, value]) => `${name}='${value.replace(/'/g, "'\\''")}'\n`).join('');
+}
 
 /** On the run's network a store is reached by its name (the network alias) on its port inside the container. */
 const networkAddress: StoreAddress = (store: StartedStore) =>
@@ -58,8 +67,12 @@ interface Created {
  * with `cwd` copied in; pulls the image once if the engine lacks it. The network reference it takes
  * is released by `removeContainer`.
  */
-async function createAppContainer(request: Omit<AppRequest, 'spec' | 'env'>, options: { spec: { image?: string; command?: string[]; cwd?: string }; role: 'app' | 'migrate'; env: Record<string, string>; port?: number }): Promise<Created> {
+async function createAppContainer(request: Omit<AppRequest, 'spec' | 'env'>, options: { spec: { image?: string; command?: string[]; cwd?: string }; role: 'app' | 'migrate'; env: Record<string, string>; secretEnv: Record<string, string>; port?: number }): Promise<Created> {
   const { image } = resolveAppImage(options.spec);
+  // The wrapper replaces the image's entrypoint, so it runs that entrypoint and command itself.
+  const config = await imageConfig(image);
+  const command = [...(config.Entrypoint ?? []), ...(options.spec.command ?? config.Cmd ?? [])];
+  if (!command.length) throw new RestoreproofError('E_APP_CONFIG', `app image ${image} has no entrypoint or command, and spec.app.command is not set`);
   const network = runNetwork(request.runId, request.drillName, request.egress);
   const record: ResourceRecord = { kind: 'container', id: '', store: 'app', image };
   const networkId = await network.join();
@@ -69,7 +82,8 @@ async function createAppContainer(request: Omit<AppRequest, 'spec' | 'env'>, opt
     Image: image,
     Env: Object.entries(options.env).map(([k, v]) => `${k}=${v}`),
     Labels: { ...runLabels(request.runId, request.drillName), [LABEL_ROLE]: options.role },
-    ...(options.spec.command ? { Cmd: options.spec.command } : {}),
+    Entrypoint: envWrapper,
+    Cmd: command,
     ...(options.spec.cwd ? { WorkingDir: appRoot } : {}),
     ...(portKey ? { ExposedPorts: { [portKey]: {} } } : {}),
     HostConfig: {
@@ -81,30 +95,41 @@ async function createAppContainer(request: Omit<AppRequest, 'spec' | 'env'>, opt
   };
   let container: Dockerode.Container;
   try {
-    try {
-      container = await docker().createContainer(create);
-    } catch (err) {
-      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
-      await pull(image);
-      container = await docker().createContainer(create);
-    }
+    container = await docker().createContainer(create);
   } catch (err) {
     await network.release();
-    if (err instanceof RestoreproofError) throw err;
-    if ((err as { statusCode?: number }).statusCode === 404 || /no such image/i.test(errorMessage(err))) {
-      throw new RestoreproofError('E_IMAGE', `app image ${image} is not available: ${errorMessage(err)}`, { hint: 'build or pull it, or name another with spec.app.image, RESTOREPROOF_IMAGE_APP or the image map key "app"' });
-    }
     throw engineError(err, `creating the app container (${image})`);
   }
   record.id = container.id;
   const created = { container, record, network };
   try {
+    await copyContentIntoContainer(container, appEnvFile, shellEnvFile(options.secretEnv), 0o444);
     if (options.spec.cwd) await copyIntoContainer(container, resolve(request.drillDir, options.spec.cwd), appRoot);
   } catch (err) {
     await removeContainer(created);
     throw err;
   }
   return created;
+}
+
+/** The image's entrypoint and command; pulls it once if the engine lacks it. */
+async function imageConfig(image: string): Promise<{ Entrypoint?: string[] | null; Cmd?: string[] | null }> {
+  const inspect = async () => ((await docker().getImage(image).inspect()).Config ?? {}) as { Entrypoint?: string[] | null; Cmd?: string[] | null };
+  try {
+    try {
+      return await inspect();
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+      await pull(image);
+      return await inspect();
+    }
+  } catch (err) {
+    if (err instanceof RestoreproofError) throw err;
+    if ((err as { statusCode?: number }).statusCode === 404 || /no such image/i.test(errorMessage(err))) {
+      throw new RestoreproofError('E_IMAGE', `app image ${image} is not available: ${errorMessage(err)}`, { hint: 'build or pull it, or name another with spec.app.image, RESTOREPROOF_IMAGE_APP or the image map key "app"' });
+    }
+    throw engineError(err, `inspecting the app image ${image}`);
+  }
 }
 
 async function pull(image: string): Promise<void> {
@@ -140,7 +165,7 @@ export const startContainerApp: NonNullable<Runtime['startApp']> = async (reques
   const { spec } = request;
   const port = spec.port ?? defaultAppPort;
   const env = await request.env(networkAddress, port);
-  const created = await createAppContainer(request, { spec, role: 'app', port, env: { PORT: String(port), HOST: '0.0.0.0', ...env, RESTOREPROOF_RUN_ID: request.runId } });
+  const created = await createAppContainer(request, { spec, role: 'app', port, env: { PORT: String(port), HOST: '0.0.0.0', RESTOREPROOF_RUN_ID: request.runId }, secretEnv: env });
   const { container, record, network } = created;
   const ring = new LogRing();
   let logs: NodeJS.ReadableStream | undefined;
@@ -226,7 +251,7 @@ export const runContainerAppTask: NonNullable<Runtime['runAppTask']> = async (re
   const { spec } = request;
   const t0 = performance.now();
   const env = await request.env(networkAddress);
-  const created = await createAppContainer(request, { spec, role: 'migrate', env: { ...env, RESTOREPROOF_RUN_ID: request.runId } });
+  const created = await createAppContainer(request, { spec, role: 'migrate', env: { RESTOREPROOF_RUN_ID: request.runId }, secretEnv: env });
   const { container } = created;
   const timeout = AbortSignal.timeout(parseDuration(spec.timeout ?? '10m'));
   const signal = AbortSignal.any([request.signal, timeout]);

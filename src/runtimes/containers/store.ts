@@ -239,6 +239,20 @@ export async function copyIntoContainer(container: Dockerode.Container, hostPath
   }
 }
 
+/** Writes `content` into a (created, not necessarily started) container as the file `target` (absolute). */
+export async function copyContentIntoContainer(container: Dockerode.Container, target: string, content: string, mode: number): Promise<void> {
+  const archive = tarPack();
+  const name = target.replace(/^\/+/, '');
+  archive.entry({ name: posix.dirname(name), type: 'directory', mode: 0o755 });
+  archive.entry({ name, mode }, content);
+  archive.finalize();
+  try {
+    await container.putArchive(archive as unknown as NodeJS.ReadableStream, { path: '/' });
+  } catch (err) {
+    throw engineError(err, `writing ${target} into container ${container.id.slice(0, 12)}`);
+  }
+}
+
 /** Adds `path` (a file, or a directory recursively) to the archive under `name`, streaming file contents. */
 export async function feedTar(archive: Pack, path: string, name: string): Promise<void> {
   const dirs = name.split('/').slice(0, -1);

@@ -39,7 +39,8 @@ export const startLocalApp: NonNullable<Runtime['startApp']> = async (request: A
     const [command, ...args] = spec.command;
     server.start(commandPath(command!, request.drillDir), args, {
       cwd: spec.cwd ? resolve(request.drillDir, spec.cwd) : request.drillDir,
-      env: { PORT: String(port), ...env, RESTOREPROOF_RUN_ID: request.runId, RESTOREPROOF_TMPDIR: server.dir },
+      // The allow-listed variables (childEnv), HOME, and what the drill gives it: never the harness's secrets.
+      env: { HOME: process.env.HOME ?? server.dir, PORT: String(port), ...env, RESTOREPROOF_RUN_ID: request.runId, RESTOREPROOF_TMPDIR: server.dir },
       group: true,
     });
     const timeoutMs = parseDuration(spec.startTimeout ?? '2m');
@@ -83,7 +84,7 @@ export const runLocalAppTask: NonNullable<Runtime['runAppTask']> = async (reques
     command: commandPath(command!, request.drillDir),
     args,
     cwd: spec.cwd ? resolve(request.drillDir, spec.cwd) : request.drillDir,
-    env: { ...env, RESTOREPROOF_RUN_ID: request.runId },
+    env: { ...(process.env.HOME ? { HOME: process.env.HOME } : {}), ...env, RESTOREPROOF_RUN_ID: request.runId },
     signal: AbortSignal.any([request.signal, timeout]),
     captureStdout: true,
   });

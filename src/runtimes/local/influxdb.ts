@@ -20,7 +20,7 @@ export function influxdBinary(spec: Pick<InfluxStoreSpec, 'server'>): Promise<st
 export async function startLocalInflux(request: ProvisionRequest): Promise<StartedStore> {
   const spec = request.spec as InfluxStoreSpec;
   const binary = await influxdBinary(spec);
-  const server = await LocalServer.create(request);
+  const server = await LocalServer.forStore(request);
   try {
     const [port, rpcPort] = [await freePort(), await freePort()];
     const dir = server.dir;
@@ -34,6 +34,7 @@ export async function startLocalInflux(request: ProvisionRequest): Promise<Start
       '[continuous_queries]', '  enabled = false',
     ];
     await writeFile(join(dir, 'influxdb.conf'), `${config.join('\n')}\n`, { mode: 0o600 });
+    await server.own(join(dir, 'influxdb.conf'));
     server.start(binary, ['run', '-config', join(dir, 'influxdb.conf')]);
     const version = await server.waitReady('influxd', async () => {
       const response = await fetch(`http://127.0.0.1:${port}/ping`);

@@ -17,10 +17,11 @@ export function minioBinary(spec: S3StoreSpec): Promise<string> {
 export async function startLocalMinio(request: ProvisionRequest): Promise<StartedStore> {
   const spec = request.spec as S3StoreSpec;
   const binary = await minioBinary(spec);
-  const server = await LocalServer.create(request);
+  const server = await LocalServer.forStore(request);
   try {
     const data = join(server.dir, 'data');
     await mkdir(data);
+    await server.own(data);
     const user = `rp${randomBytes(6).toString('hex')}`;
     const password = randomBytes(24).toString('base64url');
     registerSecret(password);

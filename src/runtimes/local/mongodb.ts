@@ -27,7 +27,7 @@ export async function startLocalMongo(request: ProvisionRequest): Promise<Starte
   const spec = request.spec as MongoStoreSpec;
   const binary = await mongoServerBinary(spec);
   const tools = await mongoToolDir(spec);
-  const server = await LocalServer.create(request);
+  const server = await LocalServer.forStore(request);
   try {
     const port = await freePort();
     const ferret = /ferretdb/i.test(binary.split('/').pop() ?? '');

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -9,7 +9,7 @@ import { runTool } from '../../util/process.ts';
 import { registerSecret } from '../../util/redact.ts';
 import { findOnPath, isExecutable, listDir } from '../../util/tools.ts';
 import type { ProvisionRequest, StartedStore, StoreEndpoint } from '../types.ts';
-import { freePort, LocalServer, LocalStore, unprivilegedAccount } from './server.ts';
+import { freePort, LocalServer, LocalStore } from './server.ts';
 import { finishRecovery, pgbackrestStep, restorePgbackrest } from './pgbackrest.ts';
 import { readPgbackrestRepo } from '../../engines/postgres/pgbackrest.ts';
 
@@ -80,11 +80,9 @@ export async function startLocalPostgres(request: ProvisionRequest): Promise<Sta
   const pgbr = pgbackrestStep(spec, request.artefacts);
   const pgbrVersion = pgbr && !spec.version ? (await readPgbackrestRepo(pgbr.artefact.info.path, pgbr.step.stanza!, pgbr.step.artefact)).pgVersion : undefined;
   const binDir = await findPostgresBinDir(pgbrVersion ? { ...spec, version: pgbrVersion } : spec);
-  const account = await unprivilegedAccount();
-  const server = await LocalServer.create(request, account);
-  const own = async (path: string) => {
-    if (account) await chown(path, account.uid, account.gid);
-  };
+  const server = await LocalServer.forStore(request);
+  const account = server.account;
+  const own = (path: string) => server.own(path);
   try {
     const superuser = newSuperuser();
     const password = randomBytes(24).toString('base64url');
@@ -113,9 +111,12 @@ export async function startLocalPostgres(request: ProvisionRequest): Promise<Sta
         '-c', `cluster_name=restoreproof-${request.runId}-${request.storeName}`,
         // Ephemeral: durability buys nothing here and costs restore time.
         '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', ...restoredArgs],
-      { ...(account ? { account } : {}), stopSignal: 'SIGINT' /* fast shutdown */ },
+      { stopSignal: 'SIGINT' /* fast shutdown */ },
     );
     const endpoint = { host: '127.0.0.1', port, user: superuser, password };
+    // Client tools read the password from a file of ours (0600), never from their environment.
+    const pgpass = join(server.dir, 'pgpass');
+    await writeFile(pgpass, `127.0.0.1:${port}:*:${superuser}:${password}\n`, { mode: 0o600 });
     if (pgbr) await finishRecovery({ server, port, superuser, password, ref: pgbr.step.artefact, signal: request.signal });
     const version = await server.waitReady('postgres', () => postgresServerVersion(endpoint), request.signal);
     return new LocalStore({
@@ -125,7 +126,7 @@ export async function startLocalPostgres(request: ProvisionRequest): Promise<Sta
       endpoint,
       version,
       tool: (name) => join(binDir, name),
-      toolEnv: { PGHOST: endpoint.host, PGPORT: String(port), PGUSER: superuser, PGPASSWORD: password },
+      toolEnv: { PGHOST: endpoint.host, PGPORT: String(port), PGUSER: superuser, PGPASSFILE: pgpass },
       url: (database = 'postgres') => `postgres://${superuser}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
       connectionHelp: () => [
         `${request.storeName}: postgres://${superuser}@127.0.0.1:${port}/postgres  (data dir ${server.dir}/data, pid ${server.pid})`,

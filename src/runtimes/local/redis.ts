@@ -22,7 +22,7 @@ export async function startLocalRedis(request: ProvisionRequest): Promise<Starte
   const binary = await redisServerBinary(spec);
   const artefact = request.artefacts?.[0];
   if (!artefact) throw new RestoreproofError('E_PROVISION', `store ${request.storeName}: redis needs its artefact before it starts`);
-  const server = await LocalServer.create(request);
+  const server = await LocalServer.forStore(request);
   try {
     const aof = artefact.format === 'aof';
     if (aof) await cp(artefact.info.path, join(server.dir, 'appendonlydir'), { recursive: true });
@@ -36,6 +36,7 @@ export async function startLocalRedis(request: ProvisionRequest): Promise<Starte
       'save ""', aof ? 'appendonly yes' : 'appendonly no', 'appenddirname appendonlydir', 'daemonize no', 'logfile ""',
     ];
     await writeFile(join(server.dir, 'redis.conf'), `${config.join('\n')}\n`, { mode: 0o600 });
+    await server.own(server.dir);
     server.start(binary, [join(server.dir, 'redis.conf')]);
     const endpoint = { host: '127.0.0.1', port, user: 'default', password };
     const version = await server.waitReady('redis-server', async () => {

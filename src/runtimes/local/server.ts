@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chown, lstat, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RestoreproofError } from '../../errors.ts';
-import { runTool, type ToolResult } from '../../util/process.ts';
+import { childEnv, runTool, type ToolResult } from '../../util/process.ts';
 import type { ExecOptions, ProvisionRequest, ResourceRecord, StartedStore, StoreEndpoint } from '../types.ts';
 
 export async function freePort(): Promise<number> {
@@ -23,20 +23,67 @@ export interface Account {
   gid: number;
 }
 
-/** Servers that refuse root (PostgreSQL) run as an unprivileged account when we are root. */
-export async function unprivilegedAccount(): Promise<Account | undefined> {
-  if (process.getuid?.() !== 0) return undefined;
+/** The OS account local store servers run as when the harness is root (RESTOREPROOF_SERVER_USER overrides). */
+export const serverAccountName = () => process.env.RESTOREPROOF_SERVER_USER || 'restoreproof';
+
+async function lookupAccount(name: string): Promise<Account | undefined> {
   const passwd = await readFile('/etc/passwd', 'utf8');
-  for (const name of ['postgres', 'nobody']) {
-    const line = passwd.split('\n').find((l) => l.startsWith(`${name}:`));
-    if (line) {
-      const [, , uid, gid] = line.split(':');
-      return { uid: Number(uid), gid: Number(gid) };
+  const line = passwd.split('\n').find((l) => l.startsWith(`${name}:`));
+  if (!line) return undefined;
+  const [, , uid, gid] = line.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+let accountPromise: Promise<Account | undefined> | undefined;
+
+/**
+ * Store servers never run as root: a backup's `COPY … FROM PROGRAM` (PostgreSQL), a module or a
+ * Lua script runs as the server's account. When the harness is root they run as a dedicated
+ * system account, `restoreproof`, created on first use (no home, no login shell, its own group),
+ * which owns nothing but the run's server dirs. Not `postgres` (it owns this machine's own
+ * clusters) and not `nobody` (other daemons share it). Not root: undefined, servers run as we do.
+ */
+export function unprivilegedAccount(): Promise<Account | undefined> {
+  if (process.getuid?.() !== 0) return Promise.resolve(undefined);
+  accountPromise ??= resolveServerAccount().catch((err: unknown) => {
+    accountPromise = undefined;
+    throw err;
+  });
+  return accountPromise;
+}
+
+async function resolveServerAccount(): Promise<Account> {
+  const name = serverAccountName();
+  let account = await lookupAccount(name);
+  let tried = '';
+  if (!account) {
+    // useradd (shadow-utils), else BusyBox adduser. A concurrent run may win the race: look again either way.
+    for (const [command, args] of [
+      ['useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', '--comment', 'restoreproof store servers', name]],
+      ['adduser', ['-S', '-D', '-H', '-h', '/nonexistent', '-s', '/sbin/nologin', name]],
+    ] as const) {
+      const run = await runTool({ command, args: [...args] }).catch((err: Error) => ({ exitCode: -1, stderr: err.message }));
+      account = await lookupAccount(name);
+      if (account) break;
+      tried += `${command}: ${run.stderr.trim() || `exit ${run.exitCode}`}; `;
     }
   }
-  throw new RestoreproofError('E_NO_ACCOUNT', 'running as root and no unprivileged account (postgres or nobody) exists to run the server', {
-    hint: 'create a system user named postgres, or run restoreproof as a normal user',
-  });
+  if (!account) {
+    throw new RestoreproofError('E_NO_ACCOUNT', `running as root and the account ${name} for store servers is missing and could not be created (${tried.trim()})`, {
+      hint: `create it (useradd --system --user-group --no-create-home --shell /usr/sbin/nologin ${name}), name another with RESTOREPROOF_SERVER_USER, or run restoreproof as a normal user`,
+    });
+  }
+  if (account.uid === 0) throw new RestoreproofError('E_NO_ACCOUNT', `the account ${name} for store servers is root (uid 0); servers must not run as root`, { hint: 'name an unprivileged account with RESTOREPROOF_SERVER_USER' });
+  return account;
+}
+
+/** Gives `path` (a file, or a directory and everything in it) to the account. */
+export async function chownTree(path: string, account: Account | undefined): Promise<void> {
+  if (!account) return;
+  const st = await lstat(path);
+  if (st.isSymbolicLink()) return;
+  await chown(path, account.uid, account.gid);
+  if (st.isDirectory()) for (const entry of await readdir(path)) await chownTree(join(path, entry), account);
 }
 
 /**
@@ -53,16 +100,30 @@ export class LocalServer {
   private stopped = false;
   private readonly store: string;
 
-  private constructor(dir: string, store: string) {
+  /** Who the server runs as (undefined: as the harness, which is then not root). */
+  readonly account: Account | undefined;
+
+  private constructor(dir: string, store: string, account: Account | undefined) {
     this.dir = dir;
     this.store = store;
+    this.account = account;
     this.resources = [{ kind: 'directory', id: dir, store }];
   }
 
   static async create(request: Pick<ProvisionRequest, 'runId' | 'storeName'>, account?: Account): Promise<LocalServer> {
     const dir = await mkdtemp(join(tmpdir(), `restoreproof-${request.runId}-${request.storeName}-`));
     if (account) await chown(dir, account.uid, account.gid);
-    return new LocalServer(dir, request.storeName);
+    return new LocalServer(dir, request.storeName, account);
+  }
+
+  /** A store's server: its dir and process belong to the unprivileged account when we are root. */
+  static async forStore(request: Pick<ProvisionRequest, 'runId' | 'storeName'>): Promise<LocalServer> {
+    return LocalServer.create(request, await unprivilegedAccount());
+  }
+
+  /** Gives a file or directory the server needs to the server's account. */
+  own(path: string): Promise<void> {
+    return chownTree(path, this.account);
   }
 
   get pid(): number | undefined {
@@ -73,14 +134,18 @@ export class LocalServer {
     return Boolean(this.child) && this.child!.exitCode === null && this.child!.signalCode === null;
   }
 
-  /** Detached: a terminal's Ctrl-C reaches only the harness, which then stops the server in order. */
-  start(command: string, args: string[], options: { env?: Record<string, string>; account?: Account; stopSignal?: NodeJS.Signals; cwd?: string; group?: boolean } = {}): void {
+  /**
+   * Detached: a terminal's Ctrl-C reaches only the harness, which then stops the server in order.
+   * As the server's account, with only the allow-listed variables (childEnv) and `env`; HOME is
+   * the server's dir unless `env` sets it.
+   */
+  start(command: string, args: string[], options: { env?: Record<string, string>; stopSignal?: NodeJS.Signals; cwd?: string; group?: boolean } = {}): void {
     const child = spawn(command, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
       cwd: options.cwd ?? this.dir,
-      env: { ...process.env, ...options.env },
-      ...options.account,
+      env: childEnv({ HOME: this.dir, ...options.env }),
+      ...this.account,
     });
     this.child = child;
     this.stopSignal = options.stopSignal ?? 'SIGTERM';
