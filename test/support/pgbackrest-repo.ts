@@ -40,7 +40,7 @@ export async function makePgbackrestRepo(root: string): Promise<PgbackrestFixtur
     await writeFile(config, [
       '[global]', `repo1-path=${repo}`, 'repo1-retention-full=2', `lock-path=${join(server.dir, 'lock')}`, `log-path=${join(server.dir, 'log')}`,
       'log-level-file=off', 'log-level-console=warn', 'start-fast=y', '',
-      `[${stanza}]`, `pg1-path=${data}`, `pg1-socket-path=${server.dir}`, `pg1-port=${port}`, '',
+      `[${stanza}]`, `pg1-path=${data}`, `pg1-socket-path=${server.dir}`, `pg1-port=${port}`, 'pg1-user=postgres', '',
     ].join('\n'));
     await own(config);
     const tool = async (command: string, args: string[]) => {

@@ -72,11 +72,24 @@ const B = {
   lparen: 0x28, rparen: 0x29, dash: 0x2d, slash: 0x2f, star: 0x2a, dot: 0x2e, nul: 0,
 };
 
-const isSpace = (c: number) => c === B.sp || c === B.tab || c === B.nl || c === B.cr || c === B.ff || c === B.vt;
-const isIdentStart = (c: number) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c >= 0x80;
-const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
-const isIdentCont = (c: number) => isIdentStart(c) || isDigit(c) || c === B.dollar;
-const isTagChar = (c: number) => isIdentStart(c) || isDigit(c);
+/** Byte classes, as bit flags in a table: the guard looks at every byte outside strings and data. */
+const SPACE = 1;
+const IDENT_START = 2;
+const DIGIT = 4;
+const DOLLAR = 8;
+const classes = new Uint8Array(256);
+/** The words psql's `BEGIN ATOMIC` heuristic looks for among a statement's first four identifiers. */
+const headWords = new Set(['create', 'function', 'procedure', 'or', 'replace']);
+for (const c of [B.sp, B.tab, B.nl, B.cr, B.ff, B.vt]) classes[c] = SPACE;
+for (let c = 0; c < 256; c++) {
+  if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c >= 0x80) classes[c] = IDENT_START;
+  if (c >= 0x30 && c <= 0x39) classes[c] = DIGIT;
+}
+classes[B.dollar] = DOLLAR;
+const isSpace = (c: number) => classes[c] === SPACE;
+const isIdentStart = (c: number) => classes[c] === IDENT_START;
+const isIdentCont = (c: number) => (classes[c]! & (IDENT_START | DIGIT | DOLLAR)) !== 0;
+const isTagChar = (c: number) => (classes[c]! & (IDENT_START | DIGIT)) !== 0;
 
 export class PsqlGuard {
   private readonly artefact: string;
@@ -89,6 +102,8 @@ export class PsqlGuard {
   private out: Buffer[] = [];
   private outStart = 0;
   private chunk: Buffer = Buffer.alloc(0);
+  /** The next backslash of the chunk at or after the current string position (chunk length: none). */
+  private nextBackslash = -1;
 
   // Statement tracking, as psql's lexer does it.
   private parenDepth = 0;
@@ -106,7 +121,8 @@ export class PsqlGuard {
   private commentDepth = 0;
   private backslashRun = 0;
   private backslashRunAfterHighByte = false;
-  private word: number[] = [];
+  /** The identifier being read (its first 64 bytes, latin1), or a psql variable's name. */
+  private word = '';
   private tag = '';
   private tagCandidate: number[] = [];
   private colonQuote = 0;
@@ -131,7 +147,33 @@ export class PsqlGuard {
     }
     this.chunk = chunk;
     this.outStart = 0;
-    for (let i = 0; i < chunk.length; i++) this.step(chunk[i]!, i);
+    this.nextBackslash = -1;
+    // Long runs where only one byte matters (COPY data lines, strings, dollar quotes, comments) are
+    // skipped with indexOf; a chunk holding a NUL goes byte by byte, so the NUL is found and named.
+    const fast = !chunk.includes(B.nul);
+    for (let i = 0; i < chunk.length; ) {
+      const next = fast ? this.nextInteresting(chunk, i) : i;
+      if (next > i) {
+        for (let nl = chunk.indexOf(B.nl, i); nl !== -1 && nl < next; nl = chunk.indexOf(B.nl, nl + 1)) this.line++;
+        this.prev = chunk[next - 1]!;
+        i = next;
+        if (i >= chunk.length) break;
+      }
+      if (this.state === S.Ident) {
+        // The rest of an identifier or keyword, in one go (only its first 64 bytes are kept).
+        let j = i;
+        while (j < chunk.length && isIdentCont(chunk[j]!)) j++;
+        if (j > i) {
+          if (this.word.length < 64) this.word += chunk.toString('latin1', i, Math.min(j, i + 64 - this.word.length));
+          this.prev = chunk[j - 1]!;
+          this.lineHasText = true;
+          i = j;
+          if (i >= chunk.length) break;
+        }
+      }
+      this.step(chunk[i]!, i, fast);
+      i++;
+    }
     if (this.state !== S.Command) this.out.push(chunk.subarray(this.outStart));
     return Buffer.concat(this.out);
   }
@@ -143,12 +185,47 @@ export class PsqlGuard {
     return Buffer.concat(this.out);
   }
 
+  /**
+   * Where the next byte that can change the state is, from `i`: in a COPY data line past its start,
+   * the newline; in a string, a quote or a backslash; in a quoted identifier, a double quote; in a
+   * dollar quote, a `$`; in a line comment, the newline. Elsewhere `i` itself.
+   */
+  private nextInteresting(chunk: Buffer, i: number): number {
+    let at: number;
+    switch (this.state) {
+      case S.CopyData:
+        if (this.dataLineStart) return i;
+        at = chunk.indexOf(B.nl, i);
+        break;
+      case S.Quote:
+        if (this.backslashRun > 0) return i;
+        if (this.nextBackslash !== chunk.length && this.nextBackslash < i) {
+          const backslash = chunk.indexOf(B.backslash, i);
+          this.nextBackslash = backslash === -1 ? chunk.length : backslash;
+        }
+        at = chunk.indexOf(B.quote, i);
+        return Math.min(at === -1 ? chunk.length : at, this.nextBackslash);
+      case S.DoubleQuote:
+        at = chunk.indexOf(B.dquote, i);
+        break;
+      case S.Dollar:
+        at = chunk.indexOf(B.dollar, i);
+        break;
+      case S.LineComment:
+        at = chunk.indexOf(B.nl, i);
+        break;
+      default:
+        return i;
+    }
+    return at === -1 ? chunk.length : at;
+  }
+
   private fail(message: string, hint?: string): never {
     throw new ArtefactError(this.artefact, `line ${this.line}: ${message}`, hint);
   }
 
-  private step(c: number, i: number): void {
-    if (c === B.nul) this.fail('a NUL byte; SQL text never holds one, and psql would cut the line there');
+  private step(c: number, i: number, noNul = false): void {
+    if (!noNul && c === B.nul) this.fail('a NUL byte; SQL text never holds one, and psql would cut the line there');
     this.dispatch(c, i);
     if (c === B.nl) {
       this.line++;
@@ -220,7 +297,7 @@ export class PsqlGuard {
         break;
       case S.Ident:
         if (isIdentCont(c)) {
-          if (this.word.length < 64) this.word.push(c);
+          if (this.word.length < 64) this.word += String.fromCharCode(c);
         } else {
           this.endWord(c);
           this.normal(c, i);
@@ -255,7 +332,7 @@ export class PsqlGuard {
         this.colon(c, i);
         break;
       case S.ColonQuoted:
-        if (isTagChar(c) && this.word.length < maxTagBytes) this.word.push(c);
+        if (isTagChar(c) && this.word.length < maxTagBytes) this.word += String.fromCharCode(c);
         else if (c === this.colonQuote && this.word.length) {
           this.variable();
           this.state = S.Normal;
@@ -264,10 +341,11 @@ export class PsqlGuard {
           this.significant();
           const quote = this.colonQuote;
           const word = this.word;
-          this.word = [];
+          this.word = '';
           this.state = S.Normal;
           this.normal(quote, i);
-          for (const w of word) {
+          for (let k = 0; k < word.length; k++) {
+            const w = word.charCodeAt(k);
             this.dispatch(w, i);
             this.prev = w;
           }
@@ -275,7 +353,7 @@ export class PsqlGuard {
         }
         break;
       case S.ColonName:
-        if (isTagChar(c) && this.word.length < maxTagBytes) this.word.push(c);
+        if (isTagChar(c) && this.word.length < maxTagBytes) this.word += String.fromCharCode(c);
         else {
           this.variable();
           this.state = S.Normal;
@@ -298,7 +376,7 @@ export class PsqlGuard {
     }
     if (isIdentStart(c)) {
       this.state = S.Ident;
-      this.word = [c];
+      this.word = String.fromCharCode(c);
       return;
     }
     switch (c) {
@@ -346,8 +424,8 @@ export class PsqlGuard {
   }
 
   private endWord(next: number): void {
-    const text = Buffer.from(this.word).toString('latin1');
-    this.word = [];
+    const text = this.word;
+    this.word = '';
     this.state = S.Normal;
     // E'…', N'…', B'…', X'…' open strings; they are not identifiers to psql.
     if (next === B.quote && text.length === 1 && /[enbx]/i.test(text)) {
@@ -359,7 +437,7 @@ export class PsqlGuard {
     this.statementHasText = true;
     // psql's heuristic for `CREATE [OR REPLACE] FUNCTION|PROCEDURE … BEGIN ATOMIC … END`.
     if (this.identifierCount === 0) this.identifiers = [];
-    if (['create', 'function', 'procedure', 'or', 'replace'].includes(lower) && this.identifierCount < 4) this.identifiers[this.identifierCount] = lower[0]!;
+    if (this.identifierCount < 4 && headWords.has(lower)) this.identifiers[this.identifierCount] = lower[0]!;
     this.identifierCount++;
     const id = this.identifiers;
     if (id[0] === 'c' && (id[1] === 'f' || id[1] === 'p' || (id[1] === 'o' && id[2] === 'r' && (id[3] === 'f' || id[3] === 'p'))) && this.parenDepth === 0) {
@@ -445,12 +523,12 @@ export class PsqlGuard {
     }
     if (c === B.quote || c === B.dquote) {
       this.colonQuote = c;
-      this.word = [];
+      this.word = '';
       this.state = S.ColonQuoted;
       return;
     }
     if (isTagChar(c)) {
-      this.word = [c];
+      this.word = String.fromCharCode(c);
       this.state = S.ColonName;
       return;
     }
@@ -461,8 +539,8 @@ export class PsqlGuard {
 
   /** A psql variable reference: harmless text, unless it could make a statement a COPY … FROM stdin. */
   private variable(): void {
-    const name = Buffer.from(this.word).toString('latin1');
-    this.word = [];
+    const name = this.word;
+    this.word = '';
     if (!this.statementHasText) this.fail(`a psql variable (:${name}) opens a statement; psql would replace it before the server sees the statement`);
     this.statementHasVariable = true;
     this.significant();
