@@ -157,7 +157,7 @@ describe('CLI end to end', function () {
     const result = await runCli(['plan', fixtureDrill('shop.yaml')], { env: { ...env, TMPDIR: scratch } });
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /pg_restore --no-owner --no-privileges --exit-on-error --jobs 2 --dbname shop/);
-    assert.match(result.stdout, /gunzip < .*analytics\.sql\.gz \| psql/);
+    assert.match(result.stdout, /gunzip < .*analytics\.sql\.gz \| meta-command guard \(only \\connect, \\encoding, \\restrict, \\unrestrict\) \| psql/);
     assert.match(result.stdout, /customers: count/);
     assert.deepEqual(await readdir(scratch), []);
   });

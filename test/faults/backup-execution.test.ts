@@ -124,6 +124,15 @@ describe('faults: psql meta-commands in a plain SQL backup [local]', function ()
     assert.equal(left, 0);
   });
 
+  it("psql's error names the artefact's line, though the guard adds \\restrict lines around each \\connect", async () => {
+    await writeFile(join(work, 'lines.sql'), 'create table a(id int);\n\\connect app\n\\connect app\nselect nope;\n');
+    const drill = join(work, 'lines.yaml');
+    await writeFile(drill, [...header('lines'), '  runtime: local', '  stores:', '    db:', '      engine: postgres', '      restore:', '        - { artefact: lines.sql, database: app }'].join('\n'));
+    const report = await runDrill(drill, { reportDir: join(work, 'reports'), env: process.env as Record<string, string> });
+    assertValidReport(report);
+    assert.match(report.stores[0]!.steps[0]!.stderr, /psql:lines\.sql:4: ERROR: {2}column "nope" does not exist/);
+  });
+
   it('real pg_dumpall output (\\connect with odd names, \\restrict, COPY data with backslashes) still restores', async () => {
     const fixture = await makeDumpall(work);
     const drill = join(work, 'dumpall.yaml');
@@ -316,7 +325,8 @@ describe('faults: the app\'s secrets on the containers runtime are not in docker
     const config = JSON.stringify(inspected ?? {});
     const leaks = [
       ...(config.includes(appToken) ? ['APP_TOKEN value'] : []),
-      ...(/APP_TOKEN|DATABASE_URL/.test(config) ? ['a drill variable name'] : []),
+      // (the command itself names them: only the environment must not)
+      ...(inspected?.env.some((e) => /^(APP_TOKEN|DATABASE_URL)=/.test(e)) ? ['a drill variable'] : []),
       ...(/postgres:\/\//.test(config) ? ['a store URL'] : []),
     ];
     recordFault('app secrets in docker inspect [containers]', { clearError: report.status === 'passed' && leaks.length === 0 && inspected !== undefined });

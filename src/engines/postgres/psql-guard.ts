@@ -22,15 +22,18 @@ import { ArtefactError } from '../../errors.ts';
  * backslash or before a semicolon outside strings, a NUL byte, and a psql variable (`:NAME`) that
  * opens a statement or sits in a COPY statement (it could turn it into COPY … FROM stdin).
  *
- * Line numbers are kept: every input line is one output line.
+ * Line numbers are kept (every input line is one output line), except for the `\restrict` lines
+ * below; `inputLine` maps them back.
  */
 export interface PsqlGuardOptions {
   /** How the artefact is named in errors. */
   artefact: string;
   /**
-   * psql understands `\restrict`: the output starts with `\restrict <key>` and each `\connect`
-   * is wrapped in `\unrestrict <key>` … `\restrict <key>`, so psql itself refuses any other
-   * meta-command even where this guard misread the input.
+   * psql understands `\restrict`: the output starts with a `\restrict <key>` line and each allowed
+   * command is put between an `\unrestrict <key>` line and a `\restrict <key>` line (psql reads the
+   * rest of an `\unrestrict` line as the key), so psql itself refuses any other meta-command even
+   * where this guard misread the input. Those lines are extra: `inputLine` maps psql's line
+   * numbers back to the artefact's.
    */
   restrictKey?: string;
 }
@@ -130,6 +133,9 @@ export class PsqlGuard {
   private dataLineStart = true;
   private dataPrefix = '';
   private started = false;
+  /** Extra output lines (the `\restrict` wrapping): the output line of the first, and how many. */
+  private readonly extraLines: { at: number; count: number }[] = [];
+  private extraTotal = 0;
   /** The lexer state at the end of the COPY statement's line, where psql resumes after the data. */
   private resumeState: S = S.Normal;
 
@@ -143,7 +149,7 @@ export class PsqlGuard {
     this.out = [];
     if (!this.started) {
       this.started = true;
-      if (this.restrictKey) this.out.push(Buffer.from(`\\restrict ${this.restrictKey} \\\\ `));
+      if (this.restrictKey) this.out.push(Buffer.from(this.extra(`\\restrict ${this.restrictKey}\n`)));
     }
     this.chunk = chunk;
     this.outStart = 0;
@@ -588,7 +594,26 @@ export class PsqlGuard {
 
   /** An allowed command, run between `\unrestrict` and `\restrict` when psql is restricted. */
   private unrestricted(command: string): string {
-    return this.restrictKey ? `\\unrestrict ${this.restrictKey} ${command} \\restrict ${this.restrictKey}` : command;
+    return this.restrictKey ? `${this.extra(`\\unrestrict ${this.restrictKey}\n${command}\n`)}\\restrict ${this.restrictKey}` : command;
+  }
+
+  /** Records `text` (whole lines) as extra output lines before the current input line. */
+  private extra(text: string): string {
+    const count = text.split('\n').length - 1;
+    this.extraLines.push({ at: this.line + this.extraTotal, count });
+    this.extraTotal += count;
+    return text;
+  }
+
+  /** The artefact's line for a line number psql reports (its input is this guard's output). */
+  inputLine(outputLine: number): number {
+    let shift = 0;
+    for (const { at, count } of this.extraLines) {
+      if (outputLine < at) break;
+      if (outputLine < at + count) return at - shift;
+      shift += count;
+    }
+    return outputLine - shift;
   }
 
   private enterCopyData(): void {
@@ -649,9 +674,11 @@ export function connectTarget(args: string): string | undefined {
 }
 
 /** The guard as a stream: refused input ends it with the ArtefactError, so psql never reads past it. */
-export function psqlGuardStream(options: PsqlGuardOptions): Transform & { rejection?: ArtefactError } {
+export type PsqlGuardStream = Transform & { rejection?: ArtefactError; inputLine(outputLine: number): number };
+
+export function psqlGuardStream(options: PsqlGuardOptions): PsqlGuardStream {
   const guard = new PsqlGuard(options);
-  const stream: Transform & { rejection?: ArtefactError } = new Transform({
+  const stream: PsqlGuardStream = Object.assign(new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
       try {
         callback(null, guard.push(chunk));
@@ -668,6 +695,6 @@ export function psqlGuardStream(options: PsqlGuardOptions): Transform & { reject
         callback(err as Error);
       }
     },
-  });
+  }), { inputLine: (line: number) => guard.inputLine(line) });
   return stream;
 }

@@ -94,7 +94,7 @@ function commandFor(step: PostgresRestoreStep, format: ResolvedFormat, info: Art
   }
   const onError = step.exitOnError === false ? [] : ['-v', 'ON_ERROR_STOP=1'];
   const database = format === 'dumpall' ? 'postgres' : step.database!;
-  return { tool: 'psql', args: ['-X', '-q', ...onError, '--dbname', database, ...extra, ...(viaStdin ? [] : ['-f', path])], viaStdin };
+  return { tool: 'psql', args: ['-X', '-q', ...onError, '--dbname', database, ...extra, '-f', viaStdin ? '-' : path], viaStdin };
 }
 
 export async function restorePostgres(store: StartedStore, spec: PostgresStoreSpec, artefacts: VerifiedArtefact[], context: RestoreContext): Promise<RestoreStepResult[]> {
@@ -127,6 +127,8 @@ export async function restorePostgres(store: StartedStore, spec: PostgresStoreSp
           // pipeline: a refused line also closes the artefact.
           run = await store.exec(tool, args, { signal: context.signal, stdin: pipeline(openArtefact(artefact.info), guard, () => {}) });
           if (guard.rejection) throw guard.rejection;
+          // psql numbers the lines it read, the guard's \restrict lines included: name the artefact's.
+          run = { ...run, stderr: run.stderr.replace(/psql:<stdin>:(\d+):/g, (_, line: string) => `psql:${step.artefact}:${guard.inputLine(Number(line))}:`) };
         } else {
           // Compressed artefacts stream through stdin; files are staged where the tool runs.
           const staged = viaStdin ? artefact.info.path : await store.stage(artefact.info.path, context.signal);
