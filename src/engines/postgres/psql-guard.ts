@@ -40,6 +40,9 @@ export interface PsqlGuardOptions {
 
 /** Longest meta-command line kept to be checked (pg_dumpall's longest is a quoted database name). */
 const maxCommandBytes = 8 * 1024;
+/** Errors quote a meta-command's or a variable's name from the artefact: at most this much of it. */
+const shortToken = (text: string) => (text.length > 20 ? `${text.slice(0, 20)}…` : text);
+
 /** Longest dollar-quote tag or psql variable name followed before deciding. */
 const maxTagBytes = 1024;
 
@@ -547,7 +550,7 @@ export class PsqlGuard {
   private variable(): void {
     const name = this.word;
     this.word = '';
-    if (!this.statementHasText) this.fail(`a psql variable (:${name}) opens a statement; psql would replace it before the server sees the statement`);
+    if (!this.statementHasText) this.fail(`a psql variable (:${shortToken(name)}) opens a statement; psql would replace it before the server sees the statement`);
     this.statementHasVariable = true;
     this.significant();
   }
@@ -584,11 +587,11 @@ export class PsqlGuard {
     if (name === 'encoding' && /^\s+[A-Za-z0-9_]+\s*$/.test(rest)) return this.unrestricted(`\\encoding ${rest.trim()}`);
     if (name === 'connect' || name === 'c') {
       const database = connectTarget(rest);
-      if (database === undefined) this.fail(`\\${name}${rest.length > 80 ? `${rest.slice(0, 80)}…` : rest}: a backup may only \\connect to a database by name (no host, port, user or connection string)`);
+      if (database === undefined) this.fail(`\\${name} names more than a database (a host, port, user or connection string); a backup may only \\connect to a database by name`);
       const quoted = `"dbname='${database.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'"`.replace(/"/g, (q, offset: number, all: string) => (offset === 0 || offset === all.length - 1 ? q : '""'));
       return this.unrestricted(`\\connect -reuse-previous=on ${quoted}`);
     }
-    const shown = name === '' ? '\\' : `\\${name}`;
+    const shown = name === '' ? '\\' : `\\${shortToken(name)}`;
     this.fail(`psql meta-command ${shown} is not allowed in a backup (only \\connect, \\encoding, \\restrict and \\unrestrict are); the restore stopped before psql read it`);
   }
 
