@@ -13,6 +13,8 @@ MONGOTOOLS_VERSION=v0.0.0-20250131183507-b8a566a7f38f
 # MinIO server. MinIO's RELEASE.* tags are not semver either; the proxy serves this
 # pseudo-version (the last commit of the upstream repository, 2026-02-12).
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+# Helm 3 (the chart's lint, template and install tests).
+HELM_VERSION=v3.22.0
 
 go_env() {
   export GOTOOLCHAIN=local GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0
@@ -105,4 +107,9 @@ build_mongotools() {
     build_go mongotools "$MONGOTOOLS_VERSION" github.com/mongodb/mongo-tools \
     mongodump=github.com/mongodb/mongo-tools/mongodump/main \
     mongorestore=github.com/mongodb/mongo-tools/mongorestore/main
+}
+build_helm() {
+  local v=helm.sh/helm/v3/internal/version
+  LDFLAGS="-X $v.version=$HELM_VERSION -X $v.gitTreeState=clean" \
+    build_go helm "$HELM_VERSION" helm.sh/helm/v3 helm=helm.sh/helm/v3/cmd/helm
 }

@@ -349,7 +349,9 @@ verify_kubernetes() {
   if [[ $phase != Running ]]; then
     warn "kubernetes: the probe pod did not reach Running (last: $phase)"; _k8s_diagnose; return 1
   fi
+  # containerd: the node's image store, where tests import images they build (`ctr -n k8s.io images import`).
   json_obj kubeconfig "$K8S_KUBECONFIG" server "https://127.0.0.1:$K8S_API_PORT" context restoreproof-testbed \
+    containerdSocket "$K8S_RUN/containerd.sock" \
     version "$K8S_VERSION" node "$K8S_NODE" etcd "$(/usr/bin/etcd --version | sed -nE 's/^etcd Version: //p')" \
     containerd "$(containerd --version | awk '{print $3}')" cni "$(dpkg-query -W -f='${Version}' containernetworking-plugins)"
 }
