@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { basename, join, posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
@@ -261,11 +261,15 @@ export async function feedTar(archive: Pack, path: string, name: string): Promis
   archive.finalize();
 }
 
-export async function addPath(archive: Pack, path: string, name: string): Promise<void> {
-  const st = await lstat(path);
+export async function addPath(archive: Pack, path: string, name: string, top = true): Promise<void> {
+  // Symlinks are followed to files (a Kubernetes ConfigMap or Secret volume holds nothing else)
+  // and, at the top only, to a directory; a link inside a directory to a directory is left out (no loops).
+  const link = await lstat(path);
+  const st = link.isSymbolicLink() ? await stat(path) : link;
   if (st.isDirectory()) {
+    if (link.isSymbolicLink() && !top) return;
     await addEntry(archive, { name, type: 'directory', mode: 0o755, mtime: st.mtime });
-    for (const entry of (await readdir(path)).sort()) await addPath(archive, join(path, entry), `${name}/${entry}`);
+    for (const entry of (await readdir(path)).sort()) await addPath(archive, join(path, entry), `${name}/${entry}`, false);
     return;
   }
   if (!st.isFile()) return;

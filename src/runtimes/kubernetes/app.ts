@@ -67,7 +67,7 @@ function appPodSpec(o: AppPodOptions): V1PodSpec {
 async function stageCwd(target: ExecTarget, dir: string, signal: AbortSignal): Promise<void> {
   const archive = tarPack();
   const feeding = (async () => {
-    for (const entry of (await readdir(dir)).sort()) await addPath(archive, join(dir, entry), entry);
+    for (const entry of (await readdir(dir)).sort()) await addPath(archive, join(dir, entry), entry, false);
     archive.finalize();
   })().catch((err: Error) => archive.destroy(err));
   // Not `-C /`: the image's user may own nothing above /srv/app, so no directory metadata is set there.
