@@ -71,6 +71,33 @@ _build_scratch() (
   [[ -f $pinned ]] || cp go.sum "$CACHE/logs/$name.go.sum"
 )
 
+# go_install NAME MODULE VERSION SUM PACKAGE: `go install PACKAGE@VERSION` into $CACHE/bin/NAME,
+# unless the stamp says it is already built. The module's own go.mod and go.sum decide and verify
+# its dependencies; SUM (the module's h1: hash) is checked first, whether or not the checksum
+# database answers. Logs to $CACHE/logs/NAME.log.
+go_install() {
+  local name=$1 module=$2 version=$3 sum=$4 pkg=$5
+  local stamp="$CACHE/bin/.$name.version"
+  [[ -x $CACHE/bin/$name && -f $stamp && $(<"$stamp") == "$version ${LDFLAGS:-}" ]] && return 0
+  go_env
+  local t0=$SECONDS got
+  log "building $name $version (log: $CACHE/logs/$name.log)"
+  got=$(GONOSUMDB="$module" go mod download -json "$module@$version" 2>>"$CACHE/logs/$name.log" | sed -n 's/^[[:space:]]*"Sum": "\(.*\)",$/\1/p')
+  if [[ $got != "$sum" ]]; then
+    warn "$module@$version has hash '${got:-none}', expected $sum (see $CACHE/logs/$name.log)"
+    return 1
+  fi
+  if ! (cd "$CACHE" && GONOSUMDB="$module" GOBIN="$CACHE/bin/.$name.d" GOFLAGS=-buildvcs=false \
+    go install -trimpath -ldflags "${LDFLAGS:-}" "$pkg@$version") >>"$CACHE/logs/$name.log" 2>&1; then
+    warn "building $name $version failed; last lines of $CACHE/logs/$name.log:"
+    tail -n 20 "$CACHE/logs/$name.log" >&2
+    return 1
+  fi
+  mv "$CACHE/bin/.$name.d/$(basename "$pkg")" "$CACHE/bin/$name" && rmdir "$CACHE/bin/.$name.d"
+  printf '%s\n' "$version ${LDFLAGS:-}" >"$stamp"
+  log "built $name $version in $((SECONDS - t0))s"
+}
+
 # FerretDB's cmd/ferretdb refuses to start without build/version/version.txt, which its
 # release process generates (it is not in the module). Build from a copy of the module
 # (still fetched through the proxy) with that file added.

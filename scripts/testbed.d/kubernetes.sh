@@ -35,6 +35,19 @@ build_kubernetes() {
     kubelet=k8s.io/kubernetes/cmd/kubelet
 }
 
+# kube-router, firewall only: the test bed's NetworkPolicy enforcer (the CNI bridge alone enforces
+# nothing, so the policies restoreproof creates would go untested). Test bed only: security flaws
+# are reported for this version; it is pinned here and never shipped or recommended (docs/testbed.md).
+# Built with `go install` so its own go.mod and go.sum choose and verify every dependency; the
+# module's hash is pinned below as well.
+KUBE_ROUTER_VERSION=v2.1.0
+KUBE_ROUTER_SUM=h1:xWsptKtmZ44L+NjwFKoFAFlVdxCz8fka9A/eYJe95Ok=
+build_kube_router() {
+  local m=github.com/cloudnativelabs/kube-router/v2
+  LDFLAGS="-s -w -X $m/pkg/version.Version=$KUBE_ROUTER_VERSION -X $m/pkg/version.BuildDate=1970-01-01T00:00:00Z" \
+    go_install kube-router "$m" "$KUBE_ROUTER_VERSION" "$KUBE_ROUTER_SUM" "$m/cmd/kube-router"
+}
+
 # ---------------------------------------------------------------- the single-node cluster
 # Everything lives under $CACHE/k8s (certificates, etcd data, containerd's root with the
 # imported images, kubelet root) and $RUN/k8s (sockets, pidfiles, logs, containerd state).
@@ -51,7 +64,7 @@ K8S_SERVICE_CIDR=10.214.0.0/16
 K8S_PAUSE_IMAGE=restoreproof-testbed/pause:3.10
 K8S_KUBECONFIG="$K8S_DIR/admin.kubeconfig"
 K8S_BRIDGE=rptb-k8s0
-K8S_PROCS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet)
+K8S_PROCS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-router)
 
 k8s_node_ip() { ip -4 route get 1.1.1.1 2>/dev/null | sed -nE 's/.* src ([0-9.]+).*/\1/p' | head -n1; }
 
@@ -326,6 +339,37 @@ start_kubernetes() {
   _k8s_wait 30 "containerd answering" ctr --address "$K8S_RUN/containerd.sock" version || { tail -n 5 "$K8S_RUN/containerd.log" >&2; return 1; }
   _k8s_start kubelet "$CACHE/bin/kubelet" --config "$K8S_DIR/kubelet.yaml" --kubeconfig "$K8S_DIR/kubelet.kubeconfig" \
     --root-dir "$K8S_DIR/kubelet" --hostname-override "$K8S_NODE" --node-ip "$ip"
+  start_kube_router
+}
+
+# The NetworkPolicy enforcer, once the kubelet has registered the node (kube-router reads the
+# node's address from it). Enforcing when its chains are hooked into FORWARD, ahead of the
+# bridge's ACCEPT rules of k8s_forward_rules.
+start_kube_router() {
+  [[ -x $CACHE/bin/kube-router ]] || { warn "kubernetes: $CACHE/bin/kube-router missing"; return 1; }
+  command -v ipset >/dev/null || { warn "kubernetes: ipset missing (kube-router needs it)"; return 1; }
+  _k8s_wait 120 "node $K8S_NODE registered" _k8s_node_known || return 1
+  _k8s_start kube-router "$CACHE/bin/kube-router" --kubeconfig "$K8S_KUBECONFIG" --hostname-override "$K8S_NODE" \
+    --run-firewall=true --run-router=false --run-service-proxy=false \
+    --service-cluster-ip-range "$K8S_SERVICE_CIDR" --metrics-port 0 --health-port 0
+  _k8s_wait 60 "kube-router enforcing (KUBE-ROUTER-FORWARD hooked into FORWARD)" _k8s_kube_router_hooked \
+    || { tail -n 5 "$K8S_RUN/kube-router.log" >&2; return 1; }
+}
+_k8s_node_known() { _k8s_api GET "/api/v1/nodes/$K8S_NODE" | grep -q '"kind": *"Node"'; }
+_k8s_kube_router_hooked() { _k8s_pid kube-router >/dev/null && iptables -S FORWARD | grep -q -- '-j KUBE-ROUTER-FORWARD'; }
+
+# Stops kube-router and removes its chains and ipsets. Its --cleanup-config (v2.1.0) removes the
+# firewall's rules and then panics in the ipvs cleanup (nothing of ipvs is used here): its exit
+# status says nothing, so what is left is checked instead.
+stop_kube_router() {
+  local pid
+  pid=$(_k8s_pid kube-router) && { kill "$pid" 2>/dev/null; _k8s_wait 20 "kube-router exit" _k8s_gone "$pid" || kill -9 "$pid" 2>/dev/null; }
+  [[ -x $CACHE/bin/kube-router ]] && command -v iptables-save >/dev/null || return 0
+  iptables-save -t filter 2>/dev/null | grep -q 'KUBE-ROUTER\|KUBE-NWPLCY\|KUBE-POD-FW' || return 0
+  timeout 60 "$CACHE/bin/kube-router" --cleanup-config >>"$K8S_RUN/kube-router-cleanup.log" 2>&1 || true
+  if iptables-save -t filter 2>/dev/null | grep -q 'KUBE-ROUTER\|KUBE-NWPLCY\|KUBE-POD-FW'; then
+    warn "kubernetes: kube-router --cleanup-config left rules behind (log: $K8S_RUN/kube-router-cleanup.log)"
+  fi
 }
 _k8s_ready_check() { [[ $(_k8s_api GET /readyz) == ok ]]; }
 
@@ -335,6 +379,7 @@ k8s_running() { local p; for p in "${K8S_PROCS[@]}"; do _k8s_pid "$p" >/dev/null
 # kubelet through containerd's CRI, IP from the CNI bridge); then it is deleted again.
 verify_kubernetes() {
   local ns=default pod=restoreproof-testbed-probe phase="" t0=$SECONDS
+  _k8s_kube_router_hooked || { warn "kubernetes: the NetworkPolicy enforcer (kube-router) is not running; see $K8S_RUN/kube-router.log"; return 1; }
   _k8s_wait 120 "node $K8S_NODE Ready" _k8s_node_ready || { _k8s_diagnose; return 1; }
   _k8s_wait 60 "service account default/default" _k8s_api_ok "/api/v1/namespaces/$ns/serviceaccounts/default" || return 1
   _k8s_api DELETE "/api/v1/namespaces/$ns/pods/$pod?gracePeriodSeconds=0" >/dev/null || true
@@ -353,7 +398,8 @@ verify_kubernetes() {
   json_obj kubeconfig "$K8S_KUBECONFIG" server "https://127.0.0.1:$K8S_API_PORT" context restoreproof-testbed \
     containerdSocket "$K8S_RUN/containerd.sock" \
     version "$K8S_VERSION" node "$K8S_NODE" etcd "$(/usr/bin/etcd --version | sed -nE 's/^etcd Version: //p')" \
-    containerd "$(containerd --version | awk '{print $3}')" cni "$(dpkg-query -W -f='${Version}' containernetworking-plugins)"
+    containerd "$(containerd --version | awk '{print $3}')" cni "$(dpkg-query -W -f='${Version}' containernetworking-plugins)" \
+    networkPolicy "kube-router $KUBE_ROUTER_VERSION"
 }
 _k8s_api_ok() { _k8s_api GET "$1" | grep -q '"kind": *"ServiceAccount"'; }
 _k8s_api_gone() { _k8s_api GET "$1" | grep -q '"code": *404'; }
@@ -371,6 +417,7 @@ _k8s_diagnose() {
 # containerd), then unmounts what they left under the cluster's directories.
 stop_kubernetes() {
   local p pid sock="$K8S_RUN/containerd.sock" t
+  stop_kube_router
   k8s_forward_rules delete
   pid=$(_k8s_pid kubelet) && { kill "$pid" 2>/dev/null; _k8s_wait 20 "kubelet exit" _k8s_gone "$pid" || kill -9 "$pid" 2>/dev/null; }
   if _k8s_pid containerd >/dev/null; then
