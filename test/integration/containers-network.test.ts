@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { containersRuntime } from '../../src/runtimes/containers/index.ts';
 import type { StartedApp, StartedStore } from '../../src/runtimes/types.ts';
-import { assertQueryAnswers, bareStoreSpec, echoAppSpec, firstLine } from '../support/network.ts';
+import { assertQueryAnswers, bareStoreSpec, echoAppSpec, firstLine, listenerScript } from '../support/network.ts';
 import { repoRoot, requireBackends, testbedImageEnv, useTestbedBinaries, useTestbedImages } from '../support/backends.ts';
 
 function docker(args: string[]): string {
@@ -57,7 +57,7 @@ describe('containers runtime: the run network is internal unless the drill asks 
     restoreEnv = useTestbedImages();
     docker(['network', 'create', '--label', 'restoreproof.test=isolation', outsideNetwork]);
     docker(['run', '-d', '--name', listener, '--label', 'restoreproof.test=isolation', '--network', outsideNetwork, '-p', '0.0.0.0::7777',
-      testbedImageEnv().RESTOREPROOF_IMAGE_APP!, 'node', '-e', 'require("net").createServer((s) => s.end("pong\\n")).listen(7777)']);
+      testbedImageEnv().RESTOREPROOF_IMAGE_APP!, 'node', '-e', listenerScript('pong', '7777')]);
     const gateway = JSON.parse(docker(['network', 'inspect', outsideNetwork]))[0].IPAM.Config[0].Gateway as string;
     const port = Number(docker(['port', listener, '7777/tcp']).split('\n')[0]!.split(':').pop());
     target = { host: gateway, port };

@@ -12,7 +12,7 @@ import type { StartedApp, StartedStore } from '../../src/runtimes/types.ts';
 import { kubernetesRuntime } from '../../src/runtimes/kubernetes/index.ts';
 import { KubeStore, podExec, type ExecTarget } from '../../src/runtimes/kubernetes/store.ts';
 import { createPod, waitRunning } from '../../src/runtimes/kubernetes/pods.ts';
-import { assertQueryAnswers, bareStoreSpec, echoAppSpec, firstLine } from '../support/network.ts';
+import { assertQueryAnswers, bareStoreSpec, echoAppSpec, firstLine, listenerScript } from '../support/network.ts';
 import { repoRoot, requireBackends, testbed, testbedImageEnv, useTestbedBinaries, useTestbedCluster } from '../support/backends.ts';
 
 interface Target {
@@ -86,12 +86,12 @@ describe('network isolation on the kubernetes runtime (test bed cluster with its
     const node = (await core.listNode()).items[0]!;
     const nodeIp = node.status!.addresses!.find((a) => a.type === 'InternalIP')!.address;
     kubelet = { what: 'the kubelet on the node', host: nodeIp, port: node.status!.daemonEndpoints!.kubeletEndpoint!.Port };
-    host = createServer((s) => s.end('pong\n'));
+    host = createServer((s) => s.on('error', () => {}).end('pong\n'));
     await new Promise<void>((r) => host!.listen(0, '0.0.0.0', () => r()));
     hostServer = { what: 'a server of this test on the node\'s address', host: nodeIp, port: (host.address() as { port: number }).port };
     // kube-router lets pods reach the node's NodePort range whatever the policies say: not a target.
     assert.ok(hostServer.port < 30000 || hostServer.port > 32767, `the test server got port ${hostServer.port}, in the NodePort range`);
-    const l = await testPod(outside, 'listener', ['node', '-e', 'require("net").createServer((s) => s.end("pong\\n")).listen(7777)']);
+    const l = await testPod(outside, 'listener', ['node', '-e', listenerScript('pong', '7777')]);
     listener = { what: `a listener pod in namespace ${outside}`, host: l.ip, port: 7777 };
     prober = (await testPod(control, 'prober', ['sleep', '3600'])).target;
   });

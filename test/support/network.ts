@@ -7,9 +7,17 @@ import type { AppSpec, StoreSpec } from '../../src/spec/types.ts';
 /** A postgres store with nothing to restore: what the isolation suites provision. */
 export const bareStoreSpec = { engine: 'postgres', restore: [] } as unknown as StoreSpec;
 
+/**
+ * A node script answering every connection with `reply` on `port` (a shell expression allowed in
+ * none of them). Probes connect and close at once, so a reset socket must not kill it.
+ */
+export function listenerScript(reply: string, port: string): string {
+  return `require("net").createServer((s) => { s.on("error", () => {}); s.end("${reply}\\n"); }).listen(${port}, "0.0.0.0")`;
+}
+
 /** An app that answers every connection with "ok" on $PORT. */
 export const echoAppSpec: AppSpec = {
-  command: ['node', '-e', 'require("net").createServer((s) => s.end("ok\\n")).listen(Number(process.env.PORT), "0.0.0.0")'],
+  command: ['node', '-e', listenerScript('ok', 'Number(process.env.PORT)')],
   port: 8080,
   startTimeout: '2m',
 };
