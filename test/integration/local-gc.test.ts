@@ -3,10 +3,11 @@
 // runs and foreign files stay. The leftovers are planted in a test-owned TMPDIR.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newRunId } from '../../src/run/context.ts';
+import { freePort, requireBackends, testbed } from '../support/backends.ts';
 import { runCli } from '../support/fixtures.ts';
 
 describe('gc --runtime local', function () {
@@ -54,6 +55,26 @@ describe('gc --runtime local', function () {
     assert.equal(exited(oldServer), true, 'the expired run\'s server is stopped');
     assert.equal(exited(freshServer), false, 'the unexpired run\'s server runs on');
     assert.deepEqual((await readdir(dir)).sort(), [`restoreproof-${fresh}-db-Ij56Kl`, 'restoreproof-not-a-run', 'someone-else']);
+  });
+
+  it('finds a real redis-server by its working dir, though it rewrote its title over argv and environ', async function () {
+    requireBackends(this, 'redis');
+    const redis = testbed().backends.redis!.server as string;
+    const old = '20200101T000000Z-3d4e5f';
+    const runDir = join(dir, `restoreproof-${old}-cache-Mn78Op`);
+    await mkdir(runDir);
+    const server = spawn(redis, ['--port', String(await freePort()), '--bind', '127.0.0.1', '--dir', runDir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore', cwd: dir });
+    children.push(server);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(exited(server), false, 'redis-server started');
+    const cmdline = await readFile(`/proc/${server.pid}/cmdline`, 'utf8');
+    assert.ok(!cmdline.includes(old), `redis keeps the run id out of its title (${cmdline})`);
+
+    const result = await runCli(['gc', '--runtime', 'local'], { env: { TMPDIR: dir } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, new RegExp(`removed process ${server.pid} .*\\(run ${old}\\)`));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(exited(server), true, 'the leftover redis-server is stopped');
   });
 
   it('an unknown runtime is a usage error', async () => {

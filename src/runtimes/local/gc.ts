@@ -1,4 +1,4 @@
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseIdentity, processIdentity } from '../../util/owner.ts';
@@ -52,11 +52,17 @@ async function processesOf(runId: string): Promise<RunProcess[]> {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
     if (!cmdline) continue; // gone, or a kernel thread
-    if (!cmdline.includes(marker) && !(await readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '')).includes(env)) continue;
+    if (!cmdline.includes(marker) && !(await runsInRunDir(entry, marker)) && !(await readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '')).includes(env)) continue;
     const comm = (await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '')).trim();
     out.push({ pid: Number(entry), command: cmdline.split('\0').filter(Boolean).join(' ').slice(0, 200), postgres: comm === 'postgres' || comm === 'postmaster' });
   }
   return out;
+}
+
+/** redis-server rewrites its title over argv and environ; its working dir (`dir`) still names the run. */
+async function runsInRunDir(pid: string, marker: string): Promise<boolean> {
+  const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => '');
+  return cwd.includes(marker);
 }
 
 const alive = (pid: number) => {
