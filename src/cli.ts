@@ -262,7 +262,6 @@ async function run({ positionals, values }: ParsedArgs<{ runtime?: string; 'repo
       reporters: [consoleReporter()],
     });
     if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    if (report.status === 'aborted' && controller.signal.reason === 'SIGTERM') return 143;
     return report.exitCode;
   } finally {
     process.off('SIGINT', onSignal);

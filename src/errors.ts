@@ -3,7 +3,7 @@
  * checks), 2 usage or config, 3 the drill could not run (the environment lacks something it needs),
  * 130/143 interrupted. CI pages someone on 3 and opens a data-loss incident on 1.
  */
-export const ExitCode = { passed: 0, failed: 1, usage: 2, couldNotRun: 3, interrupted: 130 } as const;
+export const ExitCode = { passed: 0, failed: 1, usage: 2, couldNotRun: 3, interrupted: 130, terminated: 143 } as const;
 
 /**
  * Codes that say the drill could not run, not that the backup failed: a tool or runtime is missing
@@ -140,10 +140,18 @@ export class AuthenticationError extends RestoreproofError {
   }
 }
 
+/** The run was stopped (SIGINT, SIGTERM, or its AbortSignal): what it was doing did not fail on its own. */
 export class InterruptedError extends RestoreproofError {
-  constructor(signal: string) {
-    super('E_INTERRUPTED', `interrupted by ${signal}`, { exitCode: ExitCode.interrupted });
+  constructor(signal: AbortSignal, doing?: string) {
+    const cause = interruptionCause(signal);
+    super('E_INTERRUPTED', `interrupted by ${cause}${doing ? ` ${doing}` : ''}`, { exitCode: cause === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted });
   }
+}
+
+/** The signal the CLI aborts with ('SIGINT', 'SIGTERM'), else `an abort` (a caller's own AbortController). */
+export function interruptionCause(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return typeof reason === 'string' && reason.startsWith('SIG') ? reason : 'an abort';
 }
 
 export function formatIssue(issue: SpecIssue): string {

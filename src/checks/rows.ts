@@ -72,7 +72,7 @@ export async function streamRows(request: StreamRequest): Promise<RowStream> {
 
 async function streamPostgres(request: StreamRequest): Promise<RowStream> {
   const { store, database } = request;
-  const client = await connectPostgres({ ...store.endpoint, database }, `store ${store.name} database ${database}`);
+  const client = await connectPostgres({ ...store.endpoint, database }, `store ${store.name} database ${database}`, request.signal);
   try {
     await client.query("set timezone = 'UTC'; set datestyle = 'ISO, YMD'; set intervalstyle = 'iso_8601'; set bytea_output = 'hex'");
     await client.query('begin isolation level repeatable read read only');
@@ -148,7 +148,7 @@ function pickPath(doc: Document, path: string): unknown {
 }
 
 async function streamMongo(request: StreamRequest): Promise<RowStream> {
-  const client = await newMongoClient(request.store.url(), { serverSelectionTimeoutMS: 5000, directConnection: true });
+  const client = await newMongoClient(request.store.url(), { serverSelectionTimeoutMS: 5000, directConnection: true }, request.signal);
   await client.connect();
   try {
     const collection = client.db(request.database).collection(request.collection!);

@@ -1,4 +1,4 @@
-import { stepError } from '../errors.ts';
+import { InterruptedError, stepError } from '../errors.ts';
 import type { RestoreContext, RestoreStepResult } from './types.ts';
 
 /** What a step records before it runs: which artefact, which tool with which arguments. */
@@ -16,7 +16,8 @@ export interface RestoreStep {
 
 /**
  * A store's restore steps in order, as every engine runs them: after a failed step (or an abort)
- * the rest are recorded as skipped; a thrown error fails the step with its message and code.
+ * the rest are recorded as skipped; a thrown error fails the step with its message and code, and
+ * a step the abort stopped is recorded as E_INTERRUPTED.
  */
 export async function runRestoreSteps(steps: RestoreStep[], context: RestoreContext): Promise<RestoreStepResult[]> {
   const results: RestoreStepResult[] = [];
@@ -35,6 +36,8 @@ export async function runRestoreSteps(steps: RestoreStep[], context: RestoreCont
     } catch (err) {
       result = { ...base, status: 'failed', exitCode: null, stderr: '', startedAt, durationMs: performance.now() - t0, ...stepError(err) };
     }
+    // A step stopped by the run's abort did not fail on its own: its tool was killed, or its container went with it.
+    if (result.status === 'failed' && context.signal.aborted) Object.assign(result, stepError(new InterruptedError(context.signal, `during ${title}`)));
     failed ||= result.status === 'failed';
     results.push(result);
     context.onStepEnd?.(result);

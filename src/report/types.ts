@@ -3,8 +3,8 @@ import type { RestoreStepResult } from '../engines/types.ts';
 import type { ResourceRecord } from '../runtimes/types.ts';
 import type { SourceRecord } from '../sources/stage.ts';
 
-/** 1.2: could-not-run and the preflight; 1.3: artefact paths relative to the drill, plus the host they were read on. */
-export const reportSchemaVersion = '1.3';
+/** 1.2: could-not-run and the preflight; 1.3: artefact paths relative to the drill, plus the host they were read on; 1.4: E_STORE_DIED and E_INTERRUPTED. */
+export const reportSchemaVersion = '1.4';
 
 /** `error`: usage or config (exit 2); `could-not-run`: the environment lacks something the drill needs (exit 3). */
 export type RunStatus = 'passed' | 'warned' | 'failed' | 'error' | 'could-not-run' | 'aborted';

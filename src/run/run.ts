@@ -8,7 +8,7 @@ import { runAppPhase } from '../app/index.ts';
 import { appRuntimeIssues } from '../spec/app-checks.ts';
 import { engineFor } from '../engines/index.ts';
 import type { RestoreStepResult, VerifiedArtefact } from '../engines/types.ts';
-import { DrillConfigError, ExitCode, RestoreproofError, StepConfigError, errorMessage, isCouldNotRun, specPath, type SpecIssue } from '../errors.ts';
+import { DrillConfigError, ExitCode, InterruptedError, RestoreproofError, StepConfigError, errorMessage, isCouldNotRun, specPath, type SpecIssue } from '../errors.ts';
 import { prepareEvidence } from '../evidence/index.ts';
 import { writeReports, type ReportFormat } from '../report/index.ts';
 import { reportSchemaVersion, type PhaseName, type PhaseRecord, type Reporter, type ReportError, type RunReport, type StoreRecord } from '../report/types.ts';
@@ -75,8 +75,16 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
     reports: {},
   };
   const fail = (err: unknown, extra: Partial<ReportError> = {}) => report.errors.push(toReportError(err, extra));
+  // What an abort stopped is recorded as the interruption, not as the failure it caused (a killed
+  // initdb, a closed exec stream, the abort reason thrown as is). Teardown failures stay what they are.
+  let current: PhaseName | undefined;
+  let interruptedDuring: string | undefined;
+  const onAbort = () => (interruptedDuring = current ?? 'start-up');
+  signal.addEventListener('abort', onAbort, { once: true });
+  const interrupted = (err: unknown) => (signal.aborted && current !== 'teardown' ? new InterruptedError(signal, `during ${current ?? 'start-up'}`) : err);
   const phase = async <T>(name: PhaseName, fn: () => Promise<T>): Promise<T | undefined> => {
     const t0 = new Date();
+    current = name;
     emit('onPhaseStart', name);
     let status: PhaseRecord['status'] = 'passed';
     try {
@@ -85,7 +93,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
       return value;
     } catch (err) {
       status = 'failed';
-      fail(err);
+      fail(interrupted(err));
       return undefined;
     } finally {
       const record: PhaseRecord = { name, status, startedAt: t0.toISOString(), endedAt: new Date().toISOString(), durationMs: Date.now() - t0.getTime() };
@@ -330,6 +338,10 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
           const status = outcome.passed ? (outcome.warn ? 'warned' : 'passed') : base.severity === 'warn' ? 'warned' : 'failed';
           record({ ...base, status, expected: outcome.expected, actual: outcome.actual, message: outcome.message, startedAt, durationMs: performance.now() - t0, ...(outcome.details ? { details: outcome.details } : {}) });
         } catch (err) {
+          if (signal.aborted) {
+            record({ ...base, status: 'skipped', expected: '', actual: null, message: `skipped: ${new InterruptedError(signal, 'while it ran; it was cancelled').message}`, startedAt, durationMs: performance.now() - t0 });
+            return;
+          }
           const message = err instanceof RestoreproofError && err.hint ? `${err.message} (${err.hint})` : errorMessage(err);
           record({ ...base, status: base.severity === 'warn' ? 'warned' : 'failed', expected: '', actual: null, message, startedAt, durationMs: performance.now() - t0 });
         }
@@ -383,7 +395,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
       return !report.checks.some((c) => c.status === 'failed');
     });
   } catch (err) {
-    if (!(err instanceof Stop)) fail(err);
+    if (!(err instanceof Stop)) fail(interrupted(err));
   } finally {
     for (const name of ['preflight', 'verify', 'provision', 'restore', ...(drill?.document.spec.app ? ['app' as const] : []), 'checks'] as const) {
       if (!configError && drill && !report.phases.some((p) => p.name === name)) skipPhase(name);
@@ -426,8 +438,10 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
     await guard?.finish(report.teardown.status);
   }
 
+  signal.removeEventListener('abort', onAbort);
+  if (signal.aborted && !report.errors.some((e) => e.code === 'E_INTERRUPTED')) fail(new InterruptedError(signal, `during ${interruptedDuring ?? 'start-up'}`));
   report.stores = [...storeRecords.values()];
-  finish(report, { drill, configError, aborted: signal.aborted });
+  finish(report, { drill, configError, interrupted: signal.aborted ? new InterruptedError(signal) : undefined });
   const dir = resolve(options.reportDir ?? drill?.document.spec.report?.dir ?? 'reports');
   const formats = options.formats ?? drill?.document.spec.report?.formats ?? defaultFormats;
   const final = redactDeep(report);
@@ -449,7 +463,7 @@ function pathFromDrill(drillDir: string, path: string): string {
   return relative(drillDir, path).split(sep).join('/') || '.';
 }
 
-function finish(report: RunReport, state: { drill: Drill | undefined; configError: boolean; aborted: boolean }) {
+function finish(report: RunReport, state: { drill: Drill | undefined; configError: boolean; interrupted: InterruptedError | undefined }) {
   const ended = new Date();
   report.endedAt = ended.toISOString();
   report.durationMs = ended.getTime() - Date.parse(report.startedAt);
@@ -483,7 +497,7 @@ function finish(report: RunReport, state: { drill: Drill | undefined; configErro
   const phaseFailed = report.phases.some((p) => p.status === 'failed');
   const objectiveFailed = Object.values(report.objectives).some((o) => o?.status === 'failed');
   if (state.configError) [report.status, report.exitCode] = ['error', ExitCode.usage];
-  else if (state.aborted) [report.status, report.exitCode] = ['aborted', ExitCode.interrupted];
+  else if (state.interrupted) [report.status, report.exitCode] = ['aborted', state.interrupted.exitCode];
   else if (couldNotRun) [report.status, report.exitCode] = ['could-not-run', ExitCode.couldNotRun];
   else if (restoreFailed || phaseFailed || c.failed > 0 || objectiveFailed || report.errors.length) [report.status, report.exitCode] = ['failed', ExitCode.failed];
   else if (c.warned > 0) [report.status, report.exitCode] = ['warned', ExitCode.passed];
@@ -497,6 +511,5 @@ function issueToError(issue: SpecIssue): ReportError {
 function toReportError(err: unknown, extra: Partial<ReportError> = {}): ReportError {
   if (err instanceof DrillConfigError && err.issues.length === 1) return { ...issueToError(err.issues[0]!), ...(err.hint ? { hint: err.hint } : {}), ...extra };
   if (err instanceof RestoreproofError) return { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}), ...extra };
-  if (err instanceof Error && err.name === 'AbortError') return { code: 'E_INTERRUPTED', message: 'interrupted', ...extra };
   return { code: 'E_INTERNAL', message: errorMessage(err), ...extra };
 }

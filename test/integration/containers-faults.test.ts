@@ -3,7 +3,6 @@
 // dies mid-restore, an engine that goes away mid-restore (its socket closed by a proxy in front
 // of the real engine), and an image without the restore tool. Nothing is mocked.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,17 +12,8 @@ import { makePlatformBackups, type PlatformBackups } from '../../scripts/lib/pla
 import { newRunId } from '../../src/run/context.ts';
 import { runDrill } from '../../src/run/run.ts';
 import { requireBackends, testbed, testbedImageEnv, useTestbedBinaries, useTestbedImages } from '../support/backends.ts';
+import { containerProcesses, docker, leftovers } from '../support/docker.ts';
 import { assertValidReport, demoBackups, fixtureDrill, runCli } from '../support/fixtures.ts';
-
-function docker(args: string[], input?: string): string {
-  // A bounded call: a docker CLI that hangs must fail the test, not stall the suite.
-  return execFileSync('docker', args, { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...testbedImageEnv() }, ...(input !== undefined ? { input } : {}), stdio: ['pipe', 'pipe', 'pipe'] }).trim();
-}
-
-const leftovers = (runId: string) => ({
-  containers: docker(['ps', '-aq', '--filter', `label=restoreproof.run=${runId}`]),
-  networks: docker(['network', 'ls', '-q', '--filter', `label=restoreproof.run=${runId}`]),
-});
 
 describe('containers runtime: interruption, leftovers and faults', function () {
   let work: string;
@@ -135,13 +125,7 @@ describe('containers runtime: interruption, leftovers and faults', function () {
           // Once psql runs inside the container (it then blocks in pg_sleep), kill the container.
           const name = `restoreproof-${runId}-app`;
           poll = setInterval(() => {
-            let processes = '';
-            try {
-              processes = docker(['top', name, '-eo', 'pid,args']);
-            } catch {
-              return; // not running yet, or already gone
-            }
-            if (!/psql/.test(processes)) return;
+            if (!/psql/.test(containerProcesses(name))) return; // not running yet, or already gone
             clearInterval(poll);
             killed = true;
             docker(['kill', name]);
@@ -191,13 +175,7 @@ describe('containers runtime: interruption, leftovers and faults', function () {
           if (poll || !runId || !/restore app: psql/.test(text)) return;
           // Once psql runs in the container (blocked in pg_sleep, its exec stream open), the engine goes.
           poll = setInterval(() => {
-            let processes = '';
-            try {
-              processes = docker(['top', `restoreproof-${runId}-app`, '-eo', 'pid,args']);
-            } catch {
-              return;
-            }
-            if (!/psql/.test(processes)) return;
+            if (!/psql/.test(containerProcesses(`restoreproof-${runId}-app`))) return;
             clearInterval(poll);
             cut = true;
             proxy.close();

@@ -26,7 +26,7 @@ export function namespaceMapper(step: Pick<MongoRestoreStep, 'nsInclude' | 'nsFr
 }
 
 /** Every collection the archive holds is in the target with exactly the archive's document count. */
-export async function archiveCompleteness(store: StartedStore, step: MongoRestoreStep, artefact: VerifiedArtefact): Promise<CheckOutcome> {
+export async function archiveCompleteness(store: StartedStore, step: MongoRestoreStep, artefact: VerifiedArtefact, signal?: AbortSignal): Promise<CheckOutcome> {
   const inventory = await inventoryMongoArchive(artefact.info.path);
   const map = namespaceMapper(step);
   const expected: Record<string, number> = {};
@@ -46,7 +46,7 @@ export async function archiveCompleteness(store: StartedStore, step: MongoRestor
       if (exists) counts[ns] = await client.db(db).collection(coll).countDocuments({});
     }
     return counts;
-  });
+  }, signal);
   const outcome = compareCounts(expected, restored, { extra: 'ignore', unit: 'collections' });
   return {
     ...outcome,

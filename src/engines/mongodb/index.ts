@@ -14,8 +14,8 @@ import { toolErrorLine, toolStderrTail } from '../../util/tool-output.ts';
 
 const archiveMagic = Buffer.from([0x6d, 0xe2, 0x99, 0x81]);
 
-export async function withMongo<T>(store: StartedStore, fn: (client: MongoClient) => Promise<T>): Promise<T> {
-  const client = await newMongoClient(store.url(), { serverSelectionTimeoutMS: 5000, directConnection: true });
+export async function withMongo<T>(store: StartedStore, fn: (client: MongoClient) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  const client = await newMongoClient(store.url(), { serverSelectionTimeoutMS: 5000, directConnection: true }, signal);
   try {
     await client.connect();
     return await fn(client);
@@ -39,7 +39,7 @@ function plain(value: unknown): unknown {
 }
 
 const count: CheckRunner<CountCheckSpec> = async (check, context) => {
-  const actual = await withMongo(context.store, (c) => c.db(context.database).collection(check.collection!).countDocuments(check.filter ?? {}));
+  const actual = await withMongo(context.store, (c) => c.db(context.database).collection(check.collection!).countDocuments(check.filter ?? {}), context.signal);
   const e = evaluate(check.expect, actual);
   const what = `${context.database}.${check.collection}${check.filter ? ` ${JSON.stringify(check.filter)}` : ''}`;
   return { passed: e.passed, expected: e.expected, actual, message: `${what} has ${actual} documents${e.passed ? '' : `, expected ${e.expected}`}` };
@@ -50,7 +50,7 @@ const query: CheckRunner<QueryCheckSpec> = async (check, context) => {
     const collection = c.db(context.database).collection(check.collection!);
     if (check.aggregate) return (await collection.aggregate(check.aggregate, { allowDiskUse: true }).limit(1).toArray())[0] ?? null;
     return collection.findOne(check.find?.filter ?? {}, { ...(check.find?.sort ? { sort: check.find.sort as Document } : {}), ...(check.find?.projection ? { projection: check.find.projection } : {}) });
-  });
+  }, context.signal);
   const field = check.field ?? Object.keys(doc ?? {}).find((k) => k !== '_id');
   const actual = plain(doc && field ? pick(doc, field) : null);
   const e = evaluate(check.expect, actual);
@@ -69,7 +69,7 @@ const baseline: CheckRunner<BaselineCheckSpec> = async (check, context) => {
     const counts: Record<string, number> = {};
     for (const n of names) counts[n] = await db.collection(n).countDocuments({});
     return counts;
-  });
+  }, context.signal);
   return compareCounts(expected, restored, { absolute, percent, extra: check.extraTables ?? 'warn', capturedAt: file.content.capturedAt, unit: 'collections' });
 };
 
@@ -157,12 +157,12 @@ export const mongoEngine: Engine<MongoStoreSpec> = {
       .map((a) => ({
         id: `completeness-${store.name}-${a.step + 1}`,
         name: `${store.name}: every collection of ${spec.restore[a.step]!.artefact} restored with its document count`,
-        run: () => archiveCompleteness(store, spec.restore[a.step]!, a),
+        run: (signal) => archiveCompleteness(store, spec.restore[a.step]!, a, signal),
       }));
   },
   references: {
     async *streamReferences(store, spec, database, signal) {
-      const client = await newMongoClient(store.url(), { serverSelectionTimeoutMS: 5000, directConnection: true });
+      const client = await newMongoClient(store.url(), { serverSelectionTimeoutMS: 5000, directConnection: true }, signal);
       await client.connect();
       try {
         const collection = client.db(database).collection(spec.collection!);

@@ -8,7 +8,7 @@ import { quoteQualifiedName } from './identifiers.ts';
 import { countTables, diffSchema, listTables, schemaFingerprint } from './introspect.ts';
 
 async function withDatabase<T>(context: CheckContext, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = await connectPostgres({ ...context.store.endpoint, database: context.database }, `store ${context.store.name} database ${context.database}`);
+  const client = await connectPostgres({ ...context.store.endpoint, database: context.database }, `store ${context.store.name} database ${context.database}`, context.signal);
   try {
     return await readOnly(client, () => fn(client));
   } finally {

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { AuthenticationError, RestoreproofError } from '../../errors.ts';
+import { AuthenticationError, InterruptedError, RestoreproofError } from '../../errors.ts';
 import { redact } from '../../util/redact.ts';
 
 export type PgConnection = pg.ClientConfig;
@@ -17,12 +17,18 @@ const types = {
   }) as typeof pg.types.getTypeParser,
 };
 
-/** Connects, turning driver errors into messages that say what to fix (and never echo a password). */
-export async function connectPostgres(config: PgConnection, label: string): Promise<pg.Client> {
+/**
+ * Connects, turning driver errors into messages that say what to fix (and never echo a password).
+ * With a signal, an abort cancels the statement that runs (pg_cancel_backend) and closes the
+ * connection, so an interrupted run does not wait for a long query.
+ */
+export async function connectPostgres(config: PgConnection, label: string, signal?: AbortSignal): Promise<pg.Client> {
+  if (signal?.aborted) throw new InterruptedError(signal, `before connecting to ${label}`);
   const client = new pg.Client({ connectionTimeoutMillis: 10_000, types, ...config });
   client.on('error', () => {}); // a server going away mid-check surfaces on the pending query
   try {
     await client.connect();
+    if (signal) cancelOnAbort(client, config, signal);
     return client;
   } catch (err) {
     await client.end().catch(() => {});
@@ -33,6 +39,27 @@ export async function connectPostgres(config: PgConnection, label: string): Prom
       hint: 'check host, port and that the server is running',
     });
   }
+}
+
+function cancelOnAbort(client: pg.Client, config: PgConnection, signal: AbortSignal): void {
+  const backend = (client as unknown as { processID: number | null }).processID;
+  const onAbort = async () => {
+    const canceller = new pg.Client({ ...config, connectionTimeoutMillis: 2000 });
+    canceller.on('error', () => {});
+    try {
+      await canceller.connect();
+      await canceller.query('select pg_cancel_backend($1)', [backend]);
+    } catch {
+      // the server is gone or refuses: closing the connection below still ends the wait
+    } finally {
+      await canceller.end().catch(() => {});
+    }
+    await client.end().catch(() => {});
+  };
+  const listener = () => void onAbort();
+  if (signal.aborted) return listener();
+  signal.addEventListener('abort', listener, { once: true });
+  client.once('end', () => signal.removeEventListener('abort', listener));
 }
 
 /** Runs fn inside a READ ONLY transaction that is always rolled back. */

@@ -26,7 +26,7 @@ export const postgresEngine: Engine<PostgresStoreSpec> = {
   defaultDatabase: (spec) => spec.restore.find((s) => s.database)?.database ?? 'postgres',
   references: {
     async *streamReferences(store, spec, database, signal) {
-      const client = await connectPostgres({ ...store.endpoint, database }, `store ${store.name} database ${database}`);
+      const client = await connectPostgres({ ...store.endpoint, database }, `store ${store.name} database ${database}`, signal);
       try {
         await client.query('begin isolation level repeatable read read only');
         const columns = [`refs.key::text as key`];

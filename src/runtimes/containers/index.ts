@@ -302,6 +302,7 @@ async function startStore(request: ProvisionRequest): Promise<StartedStore> {
     containerPort: recipe.port,
     url: (database) => recipe.url(endpoint, database),
     toolUrl: recipe.toolUrl,
+    probe: () => recipe.probe(endpoint),
     connectionHelp: () => [
       ...recipe.help(endpoint, started.getId()),
       `  remove it: docker rm -f ${started.getId().slice(0, 12)}, then docker network rm ${network.name} (or restoreproof gc once ${labels['restoreproof.expires-at']} has passed)`,

@@ -11,6 +11,7 @@ import type { ExecOptions, ResourceRecord, StartedStore, StoreEndpoint } from '.
 import { docker, engineError } from './docker.ts';
 import type { RunNetwork } from './network.ts';
 import { DisposableStore } from '../teardown.ts';
+import { answers, settledDeath } from '../settle.ts';
 
 /** Where staged artefacts go inside a container. */
 export const stageRoot = '/restoreproof';
@@ -32,6 +33,8 @@ export interface ContainerStoreOptions {
   url: (database?: string) => string;
   toolUrl: (database?: string) => string;
   connectionHelp: () => string[];
+  /** The server's readiness probe: after a tool failed, an answer proves the server survived it. */
+  probe: () => Promise<unknown>;
 }
 
 /** A store whose server runs in a container created for the run; client tools run inside it through `docker exec`. */
@@ -167,7 +170,8 @@ export class ContainerStore extends DisposableStore implements StartedStore {
     } catch (err) {
       throw await this.explain(err, `running ${tool}`);
     }
-    await this.assertAlive(`${tool} ran`);
+    if (exitCode === 0 || options.signal?.aborted) await this.assertAlive(`${tool} ran`);
+    else await this.assertSurvived(`${tool} ran`);
     return { exitCode, signal: null, stderr, stdout, durationMs, ...(inputError ? { inputError: redact(inputError) } : {}) };
   }
 
@@ -181,19 +185,34 @@ export class ContainerStore extends DisposableStore implements StartedStore {
     }
   }
 
-  /** A container that stopped while a tool ran fails the step with the server's last words. */
-  private async assertAlive(while_: string): Promise<void> {
+  /** How the container stopped (status, exit code, out of memory), or undefined while it runs. */
+  private async stoppedState(): Promise<string | undefined> {
     let state: Dockerode.ContainerInspectInfo['State'];
     try {
       state = (await this.container.inspect()).State;
     } catch (err) {
       throw engineError(err, `inspecting container ${this.containerId.slice(0, 12)}`);
     }
-    if (state.Running) return;
-    const how = `${state.Status}, exit code ${state.ExitCode}${state.OOMKilled ? ', killed for running out of memory' : ''}`;
-    throw new RestoreproofError('E_CONTAINER_DIED', `container ${this.containerId.slice(0, 12)} of store ${this.name} (${this.image}) stopped while ${while_} (${how}); its last log lines:\n${await this.logTail()}`, {
-      hint: 'look for out-of-memory kills (raise resources.memory) or a server crash in the log lines',
+    if (state.Running) return undefined;
+    return `${state.Status}, exit code ${state.ExitCode}${state.OOMKilled ? ', killed for running out of memory' : ''}`;
+  }
+
+  /** A container that stopped while a tool ran fails the step with the server's last words. */
+  private async died(while_: string, how: string): Promise<RestoreproofError> {
+    return new RestoreproofError('E_CONTAINER_DIED', `container ${this.containerId.slice(0, 12)} of store ${this.name} (${this.image}) stopped while ${while_} (${how}); its last log lines:\n${await this.logTail()}`, {
+      hint: how.includes('out of memory') ? 'raise resources.memory' : 'look for out-of-memory kills (raise resources.memory) or a server crash in the log lines',
     });
+  }
+
+  private async assertAlive(while_: string): Promise<void> {
+    const how = await this.stoppedState();
+    if (how) throw await this.died(while_, how);
+  }
+
+  /** After a tool failed: the container died under it if the engine, once settled, says it stopped. */
+  private async assertSurvived(while_: string): Promise<void> {
+    const how = await settledDeath({ stopped: () => this.stoppedState(), answers: () => answers(this.options.probe) });
+    if (how) throw await this.died(while_, how);
   }
 
   private async explain(err: unknown, doing: string): Promise<Error> {

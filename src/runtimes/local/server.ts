@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RestoreproofError } from '../../errors.ts';
 import { childEnv, runTool, type ToolResult } from '../../util/process.ts';
+import { redact } from '../../util/redact.ts';
+import { answers, settledDeath } from '../settle.ts';
 import type { ExecOptions, ProvisionRequest, ResourceRecord, StartedStore, StoreEndpoint } from '../types.ts';
 
 export async function freePort(): Promise<number> {
@@ -99,6 +101,9 @@ export class LocalServer {
   private kept = false;
   private stopped = false;
   private readonly store: string;
+  private command = '';
+  /** The readiness probe that last answered: after a tool failed, an answer proves the server survived it. */
+  private probe: (() => Promise<unknown>) | undefined;
 
   /** Who the server runs as (undefined: as the harness, which is then not root). */
   readonly account: Account | undefined;
@@ -148,9 +153,10 @@ export class LocalServer {
       ...this.account,
     });
     this.child = child;
+    this.command = command.split('/').pop()!;
     this.stopSignal = options.stopSignal ?? 'SIGTERM';
     this.group = options.group ?? false;
-    this.resources.push({ kind: 'process', id: `${command.split('/').pop()} pid ${child.pid}`, store: this.store });
+    this.resources.push({ kind: 'process', id: `${this.command} pid ${child.pid}`, store: this.store });
     const append = (d: string) => {
       this.log = (this.log + d).slice(-16 * 1024);
     };
@@ -179,13 +185,34 @@ export class LocalServer {
         throw new RestoreproofError('E_PROVISION', `${name} exited during start-up:\n${this.logTail()}`);
       }
       try {
-        return await probe();
+        const answer = await probe();
+        this.probe = probe;
+        return answer;
       } catch (err) {
         lastError = (err as Error).message;
       }
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new RestoreproofError('E_PROVISION', `${name} did not accept connections within ${timeoutMs / 1000}s (${lastError}); log:\n${this.logTail()}`);
+  }
+
+  /** How the process ended (an exit code or a signal), or undefined while it runs (or was never started). */
+  get ended(): string | undefined {
+    const child = this.child;
+    if (!child || this.running) return undefined;
+    return child.signalCode ? `killed by ${child.signalCode}` : `exit code ${child.exitCode}`;
+  }
+
+  /**
+   * After a tool failed against this server: E_STORE_DIED if the server process died under it
+   * (its exit can reach us a moment after the tool's, so this waits until it is seen gone or answers).
+   */
+  async assertSurvived(while_: string): Promise<void> {
+    const how = await settledDeath({ stopped: async () => this.ended, answers: () => answers(this.probe) });
+    if (!how) return;
+    throw new RestoreproofError('E_STORE_DIED', `the ${this.command} server (pid ${this.pid}) of store ${this.store} stopped while ${while_} (${how}); its last log lines:\n${redact(this.logTail(20))}`, {
+      hint: 'look for an out-of-memory kill (dmesg) or a server crash in the log lines',
+    });
   }
 
   keep(): void {
@@ -267,14 +294,16 @@ export class LocalStore implements StartedStore {
     return this.options.url(database);
   }
 
-  exec(tool: string, args: string[], options: ExecOptions = {}): Promise<ToolResult> {
-    return runTool({
+  async exec(tool: string, args: string[], options: ExecOptions = {}): Promise<ToolResult> {
+    const result = await runTool({
       command: this.options.tool(tool),
       args,
       env: { ...this.options.toolEnv, ...options.env },
       ...(options.stdin ? { stdin: options.stdin } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    if (result.exitCode !== 0 && !options.signal?.aborted) await this.server.assertSurvived(`${tool} ran`);
+    return result;
   }
 
   /** Tools run on this machine and read the artefact where it is. */
