@@ -170,8 +170,8 @@ export class ContainerStore extends DisposableStore implements StartedStore {
     } catch (err) {
       throw await this.explain(err, `running ${tool}`);
     }
-    if (exitCode === 0 || options.signal?.aborted) await this.assertAlive(`${tool} ran`);
-    else await this.assertSurvived(`${tool} ran`);
+    if (exitCode === 0 || options.signal?.aborted) await this.assertAlive(`${tool} ran`, `running ${tool}`);
+    else await this.assertSurvived(`${tool} ran`, `running ${tool}`);
     return { exitCode, signal: null, stderr, stdout, durationMs, ...(inputError ? { inputError: redact(inputError) } : {}) };
   }
 
@@ -185,13 +185,16 @@ export class ContainerStore extends DisposableStore implements StartedStore {
     }
   }
 
-  /** How the container stopped (status, exit code, out of memory), or undefined while it runs. */
-  private async stoppedState(): Promise<string | undefined> {
+  /**
+   * How the container stopped (status, exit code, out of memory), or undefined while it runs.
+   * `doing` names the step's work in an engine error: the inspect is part of it.
+   */
+  private async stoppedState(doing: string): Promise<string | undefined> {
     let state: Dockerode.ContainerInspectInfo['State'];
     try {
       state = (await this.container.inspect()).State;
     } catch (err) {
-      throw engineError(err, `inspecting container ${this.containerId.slice(0, 12)}`);
+      throw engineError(err, `${doing} (inspecting container ${this.containerId.slice(0, 12)})`);
     }
     if (state.Running) return undefined;
     return `${state.Status}, exit code ${state.ExitCode}${state.OOMKilled ? ', killed for running out of memory' : ''}`;
@@ -204,14 +207,14 @@ export class ContainerStore extends DisposableStore implements StartedStore {
     });
   }
 
-  private async assertAlive(while_: string): Promise<void> {
-    const how = await this.stoppedState();
+  private async assertAlive(while_: string, doing: string): Promise<void> {
+    const how = await this.stoppedState(doing);
     if (how) throw await this.died(while_, how);
   }
 
   /** After a tool failed: the container died under it if the engine, once settled, says it stopped. */
-  private async assertSurvived(while_: string): Promise<void> {
-    const how = await settledDeath({ stopped: () => this.stoppedState(), answers: () => answers(this.options.probe) });
+  private async assertSurvived(while_: string, doing: string): Promise<void> {
+    const how = await settledDeath({ stopped: () => this.stoppedState(doing), answers: () => answers(this.options.probe) });
     if (how) throw await this.died(while_, how);
   }
 
@@ -219,7 +222,7 @@ export class ContainerStore extends DisposableStore implements StartedStore {
     const status = (err as { statusCode?: number }).statusCode;
     if (status === 404 || status === 409) {
       try {
-        await this.assertAlive(doing);
+        await this.assertAlive(doing, doing);
       } catch (dead) {
         return dead as Error;
       }
