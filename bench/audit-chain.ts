@@ -10,7 +10,7 @@ import { auditChainRows, auditKey as key, createAuditTable, createDatabase } fro
 import { runAuditChain } from '../src/checks/audit-chain.ts';
 import { startLocalPostgres } from '../src/runtimes/local/postgres.ts';
 import type { StartedStore, StoreEndpoint } from '../src/runtimes/types.ts';
-import type { AuditChainCheckSpec } from '../src/spec/types.ts';
+import type { AuditChainCheckSpec } from '../src/drill/types.ts';
 import { useTestbedBinaries } from '../test/support/backends.ts';
 import { flag, measureInChild, report } from './lib.ts';
 

@@ -12,7 +12,7 @@ import { listAll, s3Client } from '../src/engines/s3/client.ts';
 import { startLocalMinio } from '../src/runtimes/local/minio.ts';
 import { startLocalPostgres } from '../src/runtimes/local/postgres.ts';
 import type { StartedStore, StoreEndpoint } from '../src/runtimes/types.ts';
-import type { Drill } from '../src/spec/types.ts';
+import type { Drill } from '../src/drill/types.ts';
 import { useTestbedBinaries } from '../test/support/backends.ts';
 import { flag, measureInChild, report } from './lib.ts';
 

@@ -12,8 +12,8 @@ import type { GcAction } from './runtimes/types.ts';
 import { doctor, doctorDetails } from './run/doctor.ts';
 import { planDrill } from './run/plan.ts';
 import { runDrill } from './run/run.ts';
-import { loadDrill, validateDrill } from './spec/load.ts';
-import type { RuntimeChoice } from './spec/types.ts';
+import { loadDrill, validateDrill } from './drill/load.ts';
+import type { RuntimeChoice } from './drill/types.ts';
 import { redact, registerSecret } from './util/redact.ts';
 import { toolVersion } from './version.ts';
 

@@ -116,20 +116,6 @@ export class ToolNotFoundError extends EnvironmentError {
   }
 }
 
-/** An external restore tool exited non-zero. */
-export class RestoreToolError extends RestoreproofError {
-  readonly tool: string;
-  readonly toolExitCode: number | null;
-  readonly stderr: string;
-  constructor(tool: string, exitCode: number | null, signal: string | null, stderr: string) {
-    const how = exitCode === null ? `was killed by ${signal}` : `exited with code ${exitCode}`;
-    super('E_RESTORE_TOOL', `${tool} ${how}${stderr ? `: ${lastLine(stderr)}` : ''}`);
-    this.tool = tool;
-    this.toolExitCode = exitCode;
-    this.stderr = stderr;
-  }
-}
-
 /** Connecting to a source or target failed because the credentials were refused. */
 export class AuthenticationError extends RestoreproofError {
   constructor(target: string, detail: string) {
@@ -157,11 +143,6 @@ export function interruptionCause(signal: AbortSignal): string {
 export function formatIssue(issue: SpecIssue): string {
   const where = [issue.file, issue.line, issue.col].filter((v) => v !== undefined).join(':');
   return `${where}: ${issue.path ? `${issue.path}: ` : ''}${issue.message}`;
-}
-
-function lastLine(text: string): string {
-  const lines = text.trim().split('\n').filter((l) => l.trim() !== '');
-  return lines.at(-1) ?? '';
 }
 
 export function errorMessage(err: unknown): string {

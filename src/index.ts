@@ -1,5 +1,5 @@
 /** restoreproof's library API; the CLI is a thin layer over it. */
-export { loadDrill, parseDrill, validateDrill, drillSchemaPath } from './spec/load.ts';
+export { loadDrill, parseDrill, validateDrill, drillSchemaPath } from './drill/load.ts';
 export { runDrill, type RunOptions } from './run/run.ts';
 export { planDrill } from './run/plan.ts';
 export { verifyEvidence, verifyRun, type VerifyEvidenceOptions, type VerifyResult, type VerifyLine } from './evidence/verify.ts';
@@ -10,7 +10,7 @@ export { consoleReporter } from './report/console.ts';
 export { inventory, renderInventory, inventoryMongoArchive, inventoryPgDump, inventoryBucketMirror, type Inventory } from './inventory/index.ts';
 export type { MongoArchiveInventory, PgDumpInventory, BucketMirrorInventory } from './inventory/index.ts';
 export * from './errors.ts';
-export type { Drill, DrillDocument, CheckSpec, StoreSpec } from './spec/types.ts';
+export type { Drill, DrillDocument, CheckSpec, StoreSpec } from './drill/types.ts';
 export type { RunReport, Reporter, RunStatus } from './report/types.ts';
 export type { CheckResult } from './checks/types.ts';
-export type { BaselineFile } from './spec/baseline.ts';
+export type { BaselineFile } from './drill/baseline.ts';

@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { newRunId } from '../../src/run/context.ts';
+import { newRunId } from '../../src/run/identity.ts';
 import { startLocalMongo } from '../../src/runtimes/local/mongodb.ts';
 import { startLocalPostgres } from '../../src/runtimes/local/postgres.ts';
 import type { StartedStore, StoreEndpoint } from '../../src/runtimes/types.ts';

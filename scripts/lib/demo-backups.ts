@@ -8,7 +8,7 @@ import { createGzip } from 'node:zlib';
 import pg from 'pg';
 import { capturePostgresBaseline } from '../../src/engines/postgres/baseline.ts';
 import { startLocalPostgres } from '../../src/runtimes/local/postgres.ts';
-import { newRunId } from '../../src/run/context.ts';
+import { newRunId } from '../../src/run/identity.ts';
 
 export interface DemoBackups {
   dir: string;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
 import { capturePostgresBaseline } from '../../src/engines/postgres/baseline.ts';
-import { newRunId } from '../../src/run/context.ts';
+import { newRunId } from '../../src/run/identity.ts';
 import { startLocalMongo } from '../../src/runtimes/local/mongodb.ts';
 import { startLocalPostgres } from '../../src/runtimes/local/postgres.ts';
 import { freePort, LocalServer } from '../../src/runtimes/local/server.ts';

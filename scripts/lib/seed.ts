@@ -1,7 +1,7 @@
 // Source servers for the scenario generators: an ephemeral PostgreSQL with the databases a
 // scenario seeds, stopped whatever happens. The product's own local runtime starts it.
 import pg from 'pg';
-import { newRunId } from '../../src/run/context.ts';
+import { newRunId } from '../../src/run/identity.ts';
 import { startLocalPostgres } from '../../src/runtimes/local/postgres.ts';
 import type { StartedStore } from '../../src/runtimes/types.ts';
 

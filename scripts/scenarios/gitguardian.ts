@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createGzip } from 'node:zlib';
 import { redisClient } from '../../src/engines/redis/client.ts';
-import { newRunId } from '../../src/run/context.ts';
+import { newRunId } from '../../src/run/identity.ts';
 import { redisServerBinary } from '../../src/runtimes/local/redis.ts';
 import { freePort, LocalServer } from '../../src/runtimes/local/server.ts';
 import { withSeedPostgres } from '../lib/seed.ts';

@@ -8,7 +8,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
-import { newRunId } from '../../src/run/context.ts';
+import { newRunId } from '../../src/run/identity.ts';
 import { startLocalMongo } from '../../src/runtimes/local/mongodb.ts';
 import { datedBackup } from '../lib/backup-tools.ts';
 import { withSeedPostgres } from '../lib/seed.ts';

@@ -10,7 +10,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
-import { newRunId } from '../../src/run/context.ts';
+import { newRunId } from '../../src/run/identity.ts';
 import { startLocalMongo } from '../../src/runtimes/local/mongodb.ts';
 import { withSeedPostgres } from '../lib/seed.ts';
 

@@ -1,7 +1,7 @@
 import { RestoreproofError } from '../errors.ts';
 import type { StartedStore } from '../runtimes/types.ts';
-import { resolveSecret } from '../spec/secrets.ts';
-import type { AppEnvValue } from '../spec/types.ts';
+import { resolveSecret } from '../drill/secrets.ts';
+import type { AppEnvValue } from '../drill/types.ts';
 import { registerSecret } from '../util/redact.ts';
 
 /**

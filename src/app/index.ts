@@ -1,7 +1,7 @@
 import type { CheckResult } from '../checks/types.ts';
 import { RestoreproofError, errorMessage } from '../errors.ts';
 import type { Runtime, StartedApp, StartedStore } from '../runtimes/types.ts';
-import type { Drill } from '../spec/types.ts';
+import type { Drill } from '../drill/types.ts';
 import { resolveAppEnv } from './env.ts';
 
 export interface AppPhaseRequest {

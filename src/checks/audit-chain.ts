@@ -2,8 +2,8 @@ import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { canonicalJson } from '../evidence/canonical.ts';
 import { RestoreproofError } from '../errors.ts';
 import type { StartedStore } from '../runtimes/types.ts';
-import { resolveSecret } from '../spec/secrets.ts';
-import type { AuditChainCheckSpec, AuditChainFormat } from '../spec/types.ts';
+import { resolveSecret } from '../drill/secrets.ts';
+import type { AuditChainCheckSpec, AuditChainFormat } from '../drill/types.ts';
 import { streamRows, type CellValue } from './rows.ts';
 import type { CheckOutcome } from './types.ts';
 

@@ -1,5 +1,5 @@
 import type { VerifiedArtefact } from '../engines/types.ts';
-import { formatDuration, parseDuration } from '../run/context.ts';
+import { formatDuration, parseDuration } from '../util/duration.ts';
 import type { CheckOutcome } from './types.ts';
 
 /** All artefacts of a drill must come from (about) the same point in time. */

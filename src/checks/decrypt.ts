@@ -1,8 +1,8 @@
 import { createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
 import { RestoreproofError } from '../errors.ts';
 import type { StartedStore } from '../runtimes/types.ts';
-import { resolveSecret } from '../spec/secrets.ts';
-import type { DecryptCheckSpec } from '../spec/types.ts';
+import { resolveSecret } from '../drill/secrets.ts';
+import type { DecryptCheckSpec } from '../drill/types.ts';
 import { streamRows, type CellValue } from './rows.ts';
 import type { CheckOutcome } from './types.ts';
 

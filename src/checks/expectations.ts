@@ -1,4 +1,4 @@
-import type { Expectation } from '../spec/types.ts';
+import type { Expectation } from '../drill/types.ts';
 
 export interface Evaluation {
   passed: boolean;

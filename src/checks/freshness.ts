@@ -1,7 +1,7 @@
 import { RestoreproofError } from '../errors.ts';
-import { formatDuration, parseDuration } from '../run/context.ts';
+import { formatDuration, parseDuration } from '../util/duration.ts';
 import type { StartedStore } from '../runtimes/types.ts';
-import type { FreshnessCheckSpec } from '../spec/types.ts';
+import type { FreshnessCheckSpec } from '../drill/types.ts';
 import { isoFromText } from './audit-chain.ts';
 import { streamRows } from './rows.ts';
 import type { CheckOutcome } from './types.ts';

@@ -1,6 +1,6 @@
 import { RestoreproofError } from '../errors.ts';
 import type { StartedApp, StartedStore } from '../runtimes/types.ts';
-import type { AuditChainCheckSpec, CheckSpec, DecryptCheckSpec, Drill, FreshnessCheckSpec, HttpCheckSpec } from '../spec/types.ts';
+import type { AuditChainCheckSpec, CheckSpec, DecryptCheckSpec, Drill, FreshnessCheckSpec, HttpCheckSpec } from '../drill/types.ts';
 import { runAuditChain } from './audit-chain.ts';
 import { runDecrypt } from './decrypt.ts';
 import { runFreshness } from './freshness.ts';

@@ -1,8 +1,8 @@
 import { RestoreproofError } from '../errors.ts';
-import { parseDuration } from '../run/context.ts';
+import { parseDuration } from '../util/duration.ts';
 import type { StartedApp } from '../runtimes/types.ts';
-import { resolveSecret } from '../spec/secrets.ts';
-import type { HttpCheckSpec, JsonFieldExpectation } from '../spec/types.ts';
+import { resolveSecret } from '../drill/secrets.ts';
+import type { HttpCheckSpec, JsonFieldExpectation } from '../drill/types.ts';
 import { redact } from '../util/redact.ts';
 import type { CheckOutcome } from './types.ts';
 

@@ -3,7 +3,7 @@ import { engineFor } from '../engines/index.ts';
 import type { ListedObject, ObjectReference } from '../engines/types.ts';
 import { RestoreproofError } from '../errors.ts';
 import type { StartedStore } from '../runtimes/types.ts';
-import type { Drill, ReachabilityCheckSpec } from '../spec/types.ts';
+import type { Drill, ReachabilityCheckSpec } from '../drill/types.ts';
 import type { CheckOutcome } from './types.ts';
 
 export interface ReachabilityContext {

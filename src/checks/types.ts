@@ -1,4 +1,4 @@
-import type { CheckSpec, Drill } from '../spec/types.ts';
+import type { CheckSpec, Drill } from '../drill/types.ts';
 import type { StartedStore } from '../runtimes/types.ts';
 
 export type CheckStatus = 'passed' | 'failed' | 'warned' | 'skipped';

@@ -1,4 +1,4 @@
-import type { StoreSpec } from '../spec/types.ts';
+import type { StoreSpec } from '../drill/types.ts';
 import { influxEngine } from './influxdb/index.ts';
 import { mongoEngine } from './mongodb/index.ts';
 import { postgresEngine } from './postgres/index.ts';

@@ -2,7 +2,7 @@ import type { CheckOutcome, CheckRunner } from '../checks/types.ts';
 import type { StartedStore } from '../runtimes/types.ts';
 import type { ArtefactInfo } from '../sources/local.ts';
 export type { ArtefactInfo };
-import type { CheckType, ReachabilityCheckSpec, StoreSpec } from '../spec/types.ts';
+import type { CheckType, ReachabilityCheckSpec, StoreSpec } from '../drill/types.ts';
 
 /** An artefact checked before any restore: where it is, what it is, its digest. */
 export interface InspectOptions {

@@ -4,7 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import { ExitCode, RestoreproofError } from '../errors.ts';
 import type { DrillView, HistoryView, ReviewView } from '../report/compliance-html.ts';
 import type { RunReport } from '../report/types.ts';
-import { parseDuration } from '../run/context.ts';
+import { parseDuration } from '../util/duration.ts';
 import { keyIdOf, verifyEnvelope, type DsseEnvelope } from './dsse.ts';
 import { readHistory, reviewName, verifyChain, type HistoryRecord } from './history.ts';
 import { decodeReview } from './review.ts';

@@ -6,7 +6,7 @@ import { ExitCode, RestoreproofError, errorMessage } from '../errors.ts';
 import { sendNotifications } from '../notify/index.ts';
 import { renderRunCompliance } from '../report/compliance-html.ts';
 import type { ReportError, RunReport } from '../report/types.ts';
-import type { Drill } from '../spec/types.ts';
+import type { Drill } from '../drill/types.ts';
 import { sha256 } from '../util/hash.ts';
 import { redact } from '../util/redact.ts';
 import { inTotoPayloadType, keyIdOf, readPrivateKey, signEnvelope } from './dsse.ts';

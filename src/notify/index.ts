@@ -1,6 +1,6 @@
 import { errorMessage, RestoreproofError } from '../errors.ts';
 import type { ReportError, RunReport } from '../report/types.ts';
-import type { Drill } from '../spec/types.ts';
+import type { Drill } from '../drill/types.ts';
 import { redact } from '../util/redact.ts';
 import { pushMetrics } from './pushgateway.ts';
 import { postWebhook } from './webhook.ts';

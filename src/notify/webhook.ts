@@ -1,7 +1,7 @@
 import { RestoreproofError, errorMessage } from '../errors.ts';
 import type { RunReport } from '../report/types.ts';
-import { resolveSecret } from '../spec/secrets.ts';
-import type { SecretRef } from '../spec/types.ts';
+import { resolveSecret } from '../drill/secrets.ts';
+import type { SecretRef } from '../drill/types.ts';
 import { toolVersion } from '../version.ts';
 
 export interface WebhookSpec {

@@ -1,4 +1,4 @@
-import { formatDuration } from '../run/context.ts';
+import { formatDuration } from '../util/duration.ts';
 import type { RunReport } from './types.ts';
 
 /**

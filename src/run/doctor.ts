@@ -3,9 +3,9 @@ import { ExitCode, UsageError } from '../errors.ts';
 import type { PreflightItem } from '../report/types.ts';
 import { runtimes } from '../runtimes/index.ts';
 import { defaultRuntime, selectRuntime } from '../runtimes/select.ts';
-import { loadDrill } from '../spec/load.ts';
-import type { Drill, RuntimeChoice, RuntimeName } from '../spec/types.ts';
-import { newRunId } from './context.ts';
+import { loadDrill } from '../drill/load.ts';
+import type { Drill, RuntimeChoice, RuntimeName } from '../drill/types.ts';
+import { newRunId } from './identity.ts';
 import { preflight, renderPreflight } from './preflight.ts';
 
 /** What `restoreproof doctor --help` says after the options. */

@@ -5,7 +5,7 @@ import { runtimes } from '../runtimes/index.ts';
 import { defaultRuntime, selectRuntime } from '../runtimes/select.ts';
 import { describeSelect } from '../sources/select.ts';
 import type { ArtefactInfo } from '../sources/local.ts';
-import type { ArtefactSourceSpec, Drill, RuntimeChoice, RuntimeName, StoreSpec } from '../spec/types.ts';
+import type { ArtefactSourceSpec, Drill, RuntimeChoice, RuntimeName, StoreSpec } from '../drill/types.ts';
 
 /**
  * A fetched artefact as the restore will see it, for describing the restore before anything is

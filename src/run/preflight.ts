@@ -5,8 +5,8 @@ import { ArtefactError, EnvironmentError, RestoreproofError, errorMessage, isCou
 import { signingKeyFile } from '../evidence/index.ts';
 import { readPrivateKey, keyIdOf } from '../evidence/dsse.ts';
 import type { PreflightItem } from '../report/types.ts';
-import { resolveSecret } from '../spec/secrets.ts';
-import type { AppSpec, Drill, RuntimeName, SecretRef, StoreSpec } from '../spec/types.ts';
+import { resolveSecret } from '../drill/secrets.ts';
+import type { AppSpec, Drill, RuntimeName, SecretRef, StoreSpec } from '../drill/types.ts';
 import { sourceFailure } from '../sources/reader.ts';
 import { fetchJobsOf, locateArtefact } from '../sources/stage.ts';
 import { influxdBinary } from '../runtimes/local/influxdb.ts';

@@ -5,7 +5,7 @@ import { consistencyOutcome } from '../checks/consistency.ts';
 import { runReachability } from '../checks/reachability.ts';
 import { isGenericCheck, runGenericCheck } from '../checks/generic.ts';
 import { runAppPhase } from '../app/index.ts';
-import { appRuntimeIssues } from '../spec/app-checks.ts';
+import { appRuntimeIssues } from '../drill/validate-app.ts';
 import { engineFor } from '../engines/index.ts';
 import type { RestoreStepResult, VerifiedArtefact } from '../engines/types.ts';
 import { DrillConfigError, ExitCode, InterruptedError, RestoreproofError, StepConfigError, errorMessage, isCouldNotRun, specPath, type SpecIssue } from '../errors.ts';
@@ -16,13 +16,14 @@ import { runtimes } from '../runtimes/index.ts';
 import { guardRun, type RunGuard } from '../runtimes/reaper/index.ts';
 import { defaultRuntime, selectRuntime, type RuntimeSelection } from '../runtimes/select.ts';
 import type { StartedApp, StartedStore } from '../runtimes/types.ts';
-import { loadBaselineFile } from '../spec/baseline.ts';
-import { loadDrill, drillDisplayName } from '../spec/load.ts';
-import { storesOf, type Drill, type RuntimeChoice, type RuntimeName } from '../spec/types.ts';
+import { loadBaselineFile } from '../drill/baseline.ts';
+import { loadDrill, drillDisplayName } from '../drill/load.ts';
+import { storesOf, type Drill, type RuntimeChoice, type RuntimeName } from '../drill/types.ts';
 import { redactDeep } from '../util/redact.ts';
 import { toolVersion } from '../version.ts';
 import { applyStaged, fetchArtefacts, fetchJobsOf, podFetchedFields, stagedFields, Staging, type StagedArtefact } from '../sources/stage.ts';
-import { detectTrigger, hostInfo, newRunId, parseDuration } from './context.ts';
+import { detectTrigger, hostInfo, newRunId } from './identity.ts';
+import { parseDuration } from '../util/duration.ts';
 import { preflight } from './preflight.ts';
 
 export interface RunOptions {

@@ -1,4 +1,4 @@
-import type { RuntimeName } from '../spec/types.ts';
+import type { RuntimeName } from '../drill/types.ts';
 import { lazyRuntime } from './lazy.ts';
 import { localRuntime } from './local/index.ts';
 import type { Runtime } from './types.ts';

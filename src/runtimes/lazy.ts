@@ -1,4 +1,4 @@
-import type { EngineName } from '../spec/types.ts';
+import type { EngineName } from '../drill/types.ts';
 import type { Runtime } from './types.ts';
 
 /**

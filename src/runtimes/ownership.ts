@@ -1,4 +1,4 @@
-import { parseDuration } from '../run/context.ts';
+import { parseDuration } from '../util/duration.ts';
 import { parseIdentity, processAlive, processIdentity, type ProcessIdentity } from '../util/owner.ts';
 
 /** Labels (annotations on Kubernetes) naming the harness that created a resource, so gc can tell whether it still runs. */

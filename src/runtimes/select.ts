@@ -1,5 +1,5 @@
 import { EnvironmentError, ExitCode, RestoreproofError } from '../errors.ts';
-import type { RuntimeChoice, RuntimeName } from '../spec/types.ts';
+import type { RuntimeChoice, RuntimeName } from '../drill/types.ts';
 
 export interface RuntimeSelection {
   requested: RuntimeChoice;

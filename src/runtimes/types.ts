@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { AppCommandSpec, AppSpec, StoreSpec } from '../spec/types.ts';
+import type { AppCommandSpec, AppSpec, StoreSpec } from '../drill/types.ts';
 import type { StoreAddress } from '../app/env.ts';
 import type { ToolResult } from '../util/process.ts';
 import type { VerifiedArtefact } from '../engines/types.ts';

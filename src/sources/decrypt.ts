@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { ArtefactError } from '../errors.ts';
-import type { AgeDecryptSpec, OpensslDecryptSpec } from '../spec/types.ts';
+import type { AgeDecryptSpec, OpensslDecryptSpec } from '../drill/types.ts';
 
 const magic = Buffer.from('Salted__');
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { ArtefactError } from '../errors.ts';
-import type { ArtefactSourceSpec } from '../spec/types.ts';
+import type { ArtefactSourceSpec } from '../drill/types.ts';
 import type { SourceReader } from './reader.ts';
 
 export interface ExpectedDigest {

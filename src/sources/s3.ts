@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import { clientForUrl, listAll } from '../engines/s3/client.ts';
 import { RestoreproofError, ExitCode } from '../errors.ts';
-import { resolveSecret } from '../spec/secrets.ts';
-import type { ArtefactSourceSpec } from '../spec/types.ts';
+import { resolveSecret } from '../drill/secrets.ts';
+import type { ArtefactSourceSpec } from '../drill/types.ts';
 import { joinKey, sourceFailure, type SourceEntry, type SourceReader } from './reader.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ArtefactSelectSpec } from '../spec/types.ts';
+import type { ArtefactSelectSpec } from '../drill/types.ts';
 import type { SourceEntry } from './reader.ts';
 
 /** How the artefact was chosen, for the evidence. */

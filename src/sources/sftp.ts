@@ -3,8 +3,8 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Client, type SFTPWrapper } from 'ssh2';
 import { EnvironmentError, RestoreproofError, ExitCode, errorMessage } from '../errors.ts';
-import { resolveSecret } from '../spec/secrets.ts';
-import type { ArtefactSourceSpec } from '../spec/types.ts';
+import { resolveSecret } from '../drill/secrets.ts';
+import type { ArtefactSourceSpec } from '../drill/types.ts';
 import type { SourceEntry, SourceReader } from './reader.ts';
 
 /** The host keys a known_hosts text allows for host:port (plain `host`, `[host]:port` or `*`; hashed entries are not supported). */

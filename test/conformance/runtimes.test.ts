@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makePlatformBackups, type PlatformBackups } from '../../scripts/lib/platform-backups.ts';
 import { runDrill } from '../../src/run/run.ts';
-import type { RuntimeName } from '../../src/spec/types.ts';
+import type { RuntimeName } from '../../src/drill/types.ts';
 import { requireBackends, testbedImageEnv, useTestbedBinaries, useTestbedImages } from '../support/backends.ts';
 import { conformanceDrills, outcomeOf, type Outcome } from '../support/conformance.ts';
 import { assertValidReport, demoBackups, fixtureDrill, processesMatching } from '../support/fixtures.ts';

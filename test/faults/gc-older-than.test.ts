@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { newRunId } from '../../src/run/context.ts';
+import { newRunId } from '../../src/run/identity.ts';
 import { harnessLabels } from '../../src/runtimes/ownership.ts';
 import { processIdentity, type ProcessIdentity } from '../../src/util/owner.ts';
 import { requireBackends, testbed, testbedImageEnv, useTestbedBinaries } from '../support/backends.ts';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { makePlatformBackups, type PlatformBackups } from '../../scripts/lib/platform-backups.ts';
-import { newRunId } from '../../src/run/context.ts';
+import { newRunId } from '../../src/run/identity.ts';
 import { runDrill } from '../../src/run/run.ts';
 import { requireBackends, testbed, testbedImageEnv, useTestbedBinaries, useTestbedImages } from '../support/backends.ts';
 import { containerProcesses, docker, leftovers } from '../support/docker.ts';

@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDrill } from '../../src/run/run.ts';
-import { newRunId } from '../../src/run/context.ts';
+import { newRunId } from '../../src/run/identity.ts';
 import { startLocalMinio } from '../../src/runtimes/local/minio.ts';
 import { startLocalPostgres } from '../../src/runtimes/local/postgres.ts';
 import { freePort } from '../../src/runtimes/local/server.ts';

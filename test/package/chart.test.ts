@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { parseDrill } from '../../src/spec/load.ts';
+import { parseDrill } from '../../src/drill/load.ts';
 import { repoRoot, requireBackends, testbed } from '../support/backends.ts';
 import { command } from '../support/package.ts';
 

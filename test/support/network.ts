@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import pg from 'pg';
-import type { AppSpec, StoreSpec } from '../../src/spec/types.ts';
+import type { AppSpec, StoreSpec } from '../../src/drill/types.ts';
 
 /** A postgres store with nothing to restore: what the isolation suites provision. */
 export const bareStoreSpec = { engine: 'postgres', restore: [] } as unknown as StoreSpec;

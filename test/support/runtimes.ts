@@ -1,4 +1,4 @@
-import type { RuntimeName } from '../../src/spec/types.ts';
+import type { RuntimeName } from '../../src/drill/types.ts';
 import { requireBackends, useTestbedBinaries, useTestbedImages } from './backends.ts';
 
 /** The runtimes a suite runs on, in order. */

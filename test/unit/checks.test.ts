@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { evaluate } from '../../src/checks/expectations.ts';
 import { parseQualifiedName, quoteQualifiedName } from '../../src/engines/postgres/identifiers.ts';
-import { interpolate } from '../../src/spec/interpolate.ts';
+import { interpolate } from '../../src/drill/interpolate.ts';
 import { redact, registerSecret } from '../../src/util/redact.ts';
-import { parseDuration } from '../../src/run/context.ts';
+import { parseDuration } from '../../src/util/duration.ts';
 
 describe('expectations', () => {
   it('compares numbers numerically whatever the driver returned', () => {

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseMemory } from '../../src/runtimes/containers/index.ts';
 import { resolveAppImage, resolveImage } from '../../src/runtimes/containers/images.ts';
-import { appRuntimeIssues } from '../../src/spec/app-checks.ts';
-import type { StoreSpec } from '../../src/spec/types.ts';
+import { appRuntimeIssues } from '../../src/drill/validate-app.ts';
+import type { StoreSpec } from '../../src/drill/types.ts';
 
 describe('containers runtime: image choice and limits', () => {
   let dir: string;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { planDrill } from '../../src/run/plan.ts';
-import { loadDrill } from '../../src/spec/load.ts';
+import { loadDrill } from '../../src/drill/load.ts';
 import { repoRoot } from '../support/backends.ts';
 
 describe('plan', () => {

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadDrill, parseDrill, validateDrill } from '../../src/spec/load.ts';
+import { loadDrill, parseDrill, validateDrill } from '../../src/drill/load.ts';
 import { DrillConfigError } from '../../src/errors.ts';
 import { planDrill } from '../../src/run/plan.ts';
 import { fixtureDrill } from '../support/fixtures.ts';

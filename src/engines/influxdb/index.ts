@@ -4,7 +4,7 @@ import { ArtefactError, errorMessage } from '../../errors.ts';
 import { evaluate } from '../../checks/expectations.ts';
 import type { CheckRunner } from '../../checks/types.ts';
 import { inspectLocalArtefact } from '../../sources/local.ts';
-import type { InfluxRestoreStep, InfluxStoreSpec, PointsCheckSpec } from '../../spec/types.ts';
+import type { InfluxRestoreStep, InfluxStoreSpec, PointsCheckSpec } from '../../drill/types.ts';
 import type { Engine } from '../types.ts';
 import { trimStderr } from '../postgres/restore.ts';
 import { influxQuery, quoteIdent } from './client.ts';

@@ -1,5 +1,5 @@
 import { newMongoClient } from '../../util/drivers.ts';
-import type { BaselineFile } from '../../spec/baseline.ts';
+import type { BaselineFile } from '../../drill/baseline.ts';
 import { AuthenticationError, RestoreproofError } from '../../errors.ts';
 import { redact } from '../../util/redact.ts';
 import { toolVersion } from '../../version.ts';

@@ -1,7 +1,7 @@
 import { inventoryMongoArchive } from '../../inventory/mongo-archive.ts';
 import type { CheckOutcome } from '../../checks/types.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
-import type { MongoRestoreStep } from '../../spec/types.ts';
+import type { MongoRestoreStep } from '../../drill/types.ts';
 import type { VerifiedArtefact } from '../types.ts';
 import { compareCounts, withMongo } from './index.ts';
 

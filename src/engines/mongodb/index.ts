@@ -5,8 +5,8 @@ import type { CheckContext, CheckOutcome, CheckRunner } from '../../checks/types
 import { ArtefactError } from '../../errors.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
 import { inspectLocalArtefact } from '../../sources/local.ts';
-import { loadBaselineFile } from '../../spec/baseline.ts';
-import type { BaselineCheckSpec, CountCheckSpec, MongoRestoreStep, MongoStoreSpec, QueryCheckSpec } from '../../spec/types.ts';
+import { loadBaselineFile } from '../../drill/baseline.ts';
+import type { BaselineCheckSpec, CountCheckSpec, MongoRestoreStep, MongoStoreSpec, QueryCheckSpec } from '../../drill/types.ts';
 import type { AutomaticCheck, Engine, ObjectReference, VerifiedArtefact } from '../types.ts';
 import { archiveCompleteness } from './completeness.ts';
 import { runRestoreSteps, type StepOutcome } from '../steps.ts';

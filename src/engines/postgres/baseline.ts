@@ -1,4 +1,4 @@
-import type { BaselineFile } from '../../spec/baseline.ts';
+import type { BaselineFile } from '../../drill/baseline.ts';
 import { toolVersion } from '../../version.ts';
 import { connectPostgres, readOnly } from './connect.ts';
 import { countTables, listTables, schemaFingerprint } from './introspect.ts';

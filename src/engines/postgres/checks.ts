@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import { evaluate } from '../../checks/expectations.ts';
 import type { CheckContext, CheckOutcome, CheckRunner } from '../../checks/types.ts';
-import { loadBaselineFile } from '../../spec/baseline.ts';
-import type { BaselineCheckSpec, CountCheckSpec, QueryCheckSpec, SchemaCheckSpec } from '../../spec/types.ts';
+import { loadBaselineFile } from '../../drill/baseline.ts';
+import type { BaselineCheckSpec, CountCheckSpec, QueryCheckSpec, SchemaCheckSpec } from '../../drill/types.ts';
 import { connectPostgres, readOnly } from './connect.ts';
 import { quoteQualifiedName } from './identifiers.ts';
 import { countTables, diffSchema, listTables, schemaFingerprint } from './introspect.ts';

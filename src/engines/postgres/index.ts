@@ -1,4 +1,4 @@
-import type { PostgresStoreSpec } from '../../spec/types.ts';
+import type { PostgresStoreSpec } from '../../drill/types.ts';
 import pg from 'pg';
 import QueryStream from 'pg-query-stream';
 import type { Engine, ObjectReference } from '../types.ts';

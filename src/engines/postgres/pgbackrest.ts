@@ -2,7 +2,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArtefactError } from '../../errors.ts';
 import type { ArtefactInfo } from '../../sources/local.ts';
-import type { PostgresRestoreStep } from '../../spec/types.ts';
+import type { PostgresRestoreStep } from '../../drill/types.ts';
 
 /** One backup set of a pgBackRest repository, as `backup/<stanza>/backup.info` lists it. */
 export interface PgbackrestBackup {

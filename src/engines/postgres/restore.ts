@@ -4,7 +4,7 @@ import pg from 'pg';
 import { ArtefactError, RestoreproofError, StepConfigError } from '../../errors.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
 import { openArtefact, type ArtefactInfo } from '../../sources/local.ts';
-import type { PostgresRestoreStep, PostgresStoreSpec } from '../../spec/types.ts';
+import type { PostgresRestoreStep, PostgresStoreSpec } from '../../drill/types.ts';
 import type { RestoreContext, RestoreStepResult, VerifiedArtefact } from '../types.ts';
 import { connectPostgres } from './connect.ts';
 import { pgbackrestRestoreArgs, setOfFormat } from './pgbackrest.ts';

@@ -2,7 +2,7 @@ import { ArtefactError } from '../../errors.ts';
 import { evaluate } from '../../checks/expectations.ts';
 import type { CheckRunner } from '../../checks/types.ts';
 import { inspectLocalArtefact } from '../../sources/local.ts';
-import type { InfoCheckSpec, KeyCheckSpec, KeysCheckSpec, RedisStoreSpec } from '../../spec/types.ts';
+import type { InfoCheckSpec, KeyCheckSpec, KeysCheckSpec, RedisStoreSpec } from '../../drill/types.ts';
 import type { Engine } from '../types.ts';
 import { redisClient } from './client.ts';
 import { parseRdbHeader } from './rdb.ts';

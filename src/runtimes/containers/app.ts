@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { RestoreproofError, errorMessage } from '../../errors.ts';
-import { parseDuration } from '../../run/context.ts';
+import { parseDuration } from '../../util/duration.ts';
 import { LogRing } from '../../util/log-ring.ts';
 import { redact } from '../../util/redact.ts';
 import type { StoreAddress } from '../../app/env.ts';

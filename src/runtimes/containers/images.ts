@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { RestoreproofError, errorMessage } from '../../errors.ts';
-import type { EngineName, StoreSpec } from '../../spec/types.ts';
+import type { EngineName, StoreSpec } from '../../drill/types.ts';
 
 /** Official images per engine; `{version}` is the store's version, or `latest`. */
 const defaults: Record<EngineName, { image: string; versioned: string }> = {

@@ -5,7 +5,7 @@ import type { BoundPorts, WaitStrategy } from 'testcontainers';
 import { RestoreproofError, errorMessage } from '../../errors.ts';
 import { redisClient } from '../../engines/redis/client.ts';
 import { s3Client } from '../../engines/s3/client.ts';
-import type { EngineName, StoreSpec } from '../../spec/types.ts';
+import type { EngineName, StoreSpec } from '../../drill/types.ts';
 import { registerSecret } from '../../util/redact.ts';
 import type { ProvisionRequest, Runtime, StartedStore, StoreEndpoint } from '../types.ts';
 import { dockerHost, engineError, engineIsLocal, LABEL_STORE, runLabels } from './docker.ts';

@@ -168,7 +168,7 @@ export class ContainerStore extends DisposableStore implements StartedStore {
       const info = await exec.inspect();
       exitCode = info.Running ? null : info.ExitCode;
     } catch (err) {
-      throw await this.explain(err, `running ${tool}`);
+      throw await this.explain(err, `running ${tool}`, `${tool} ran`);
     }
     if (exitCode === 0 || options.signal?.aborted) await this.assertAlive(`${tool} ran`, `running ${tool}`);
     else await this.assertSurvived(`${tool} ran`, `running ${tool}`);
@@ -218,11 +218,12 @@ export class ContainerStore extends DisposableStore implements StartedStore {
     if (how) throw await this.died(while_, how);
   }
 
-  private async explain(err: unknown, doing: string): Promise<Error> {
+  /** `while_` words the death as the other paths do, so one cut reads the same whichever call it hit. */
+  private async explain(err: unknown, doing: string, while_ = doing): Promise<Error> {
     const status = (err as { statusCode?: number }).statusCode;
     if (status === 404 || status === 409) {
       try {
-        await this.assertAlive(doing, doing);
+        await this.assertAlive(while_, doing);
       } catch (dead) {
         return dead as Error;
       }

@@ -5,7 +5,7 @@ import type { V1Container, V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import { pack as tarPack } from 'tar-stream';
 import type { StoreAddress } from '../../app/env.ts';
 import { RestoreproofError, errorMessage } from '../../errors.ts';
-import { parseDuration } from '../../run/context.ts';
+import { parseDuration } from '../../util/duration.ts';
 import { redact } from '../../util/redact.ts';
 import { LABEL_ROLE, appRoot, defaultAppPort } from '../containers/app.ts';
 import { resolveAppImage } from '../containers/images.ts';

@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import type { V1Container, V1Pod, V1ResourceRequirements } from '@kubernetes/client-node';
 import { RestoreproofError, errorMessage } from '../../errors.ts';
-import type { EngineName, KubernetesStoreOptions, StoreSpec } from '../../spec/types.ts';
+import type { EngineName, KubernetesStoreOptions, StoreSpec } from '../../drill/types.ts';
 import { LABEL_STORE } from '../containers/docker.ts';
 import { parseMemory, recipeFor, type Recipe } from '../containers/index.ts';
 import { describedImage, resolveFetchImage, resolveImage } from '../containers/images.ts';

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { RestoreproofError } from '../../errors.ts';
-import { parseDuration } from '../../run/context.ts';
+import { parseDuration } from '../../util/duration.ts';
 import { runTool } from '../../util/process.ts';
 import { redact } from '../../util/redact.ts';
 import type { AppRequest, AppTaskResult, Runtime, StartedApp } from '../types.ts';

@@ -1,5 +1,5 @@
 import { tmpdir } from 'node:os';
-import type { EngineName } from '../../spec/types.ts';
+import type { EngineName } from '../../drill/types.ts';
 import type { ProvisionRequest, Runtime, StartedStore } from '../types.ts';
 import { runLocalAppTask, startLocalApp } from './app.ts';
 import { minioBinary, startLocalMinio } from './minio.ts';

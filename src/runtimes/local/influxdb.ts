@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { influxQuery } from '../../engines/influxdb/client.ts';
-import type { InfluxStoreSpec } from '../../spec/types.ts';
+import type { InfluxStoreSpec } from '../../drill/types.ts';
 import { registerSecret } from '../../util/redact.ts';
 import { resolveBinary } from '../../util/tools.ts';
 import type { ProvisionRequest, StartedStore } from '../types.ts';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { s3Client } from '../../engines/s3/client.ts';
-import type { S3StoreSpec } from '../../spec/types.ts';
+import type { S3StoreSpec } from '../../drill/types.ts';
 import { runTool } from '../../util/process.ts';
 import { registerSecret } from '../../util/redact.ts';
 import { resolveBinary } from '../../util/tools.ts';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { newMongoClient } from '../../util/drivers.ts';
-import type { MongoStoreSpec } from '../../spec/types.ts';
+import type { MongoStoreSpec } from '../../drill/types.ts';
 import { resolveBinary } from '../../util/tools.ts';
 import type { ProvisionRequest, StartedStore } from '../types.ts';
 import { freePort, LocalServer, LocalStore } from './server.ts';

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { ArtefactError, RestoreproofError } from '../../errors.ts';
 import { pgbackrestRestoreArgs, setOfFormat } from '../../engines/postgres/pgbackrest.ts';
 import type { VerifiedArtefact } from '../../engines/types.ts';
-import type { PostgresRestoreStep, PostgresStoreSpec } from '../../spec/types.ts';
+import type { PostgresRestoreStep, PostgresStoreSpec } from '../../drill/types.ts';
 import { runTool } from '../../util/process.ts';
 import { resolveBinary } from '../../util/tools.ts';
 import type { Account, LocalServer } from './server.ts';

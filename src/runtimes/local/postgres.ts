@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { RestoreproofError, ToolNotFoundError } from '../../errors.ts';
-import type { PostgresStoreSpec } from '../../spec/types.ts';
+import type { PostgresStoreSpec } from '../../drill/types.ts';
 import { runTool } from '../../util/process.ts';
 import { registerSecret } from '../../util/redact.ts';
 import { findOnPath, isExecutable, listDir } from '../../util/tools.ts';

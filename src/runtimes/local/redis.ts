@@ -3,7 +3,7 @@ import { cp, copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RestoreproofError } from '../../errors.ts';
 import { redisClient } from '../../engines/redis/client.ts';
-import type { RedisStoreSpec } from '../../spec/types.ts';
+import type { RedisStoreSpec } from '../../drill/types.ts';
 import { registerSecret } from '../../util/redact.ts';
 import { resolveBinary } from '../../util/tools.ts';
 import type { ProvisionRequest, StartedStore } from '../types.ts';

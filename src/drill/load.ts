@@ -5,7 +5,7 @@ import { isMap, isScalar, isSeq, LineCounter, parse, parseDocument, visit, type 
 import { DrillConfigError, specPath, type SpecIssue } from '../errors.ts';
 import { sha256 } from '../util/hash.ts';
 import { interpolate } from './interpolate.ts';
-import { appIssues, extraCheckIssues } from './app-checks.ts';
+import { appIssues, extraCheckIssues } from './validate-app.ts';
 import type { ArtefactSourceSpec, CheckSpec, Drill, DrillDocument, EngineName, Expectation, StoreSpec } from './types.ts';
 import { parseTargetTime } from '../engines/postgres/pgbackrest.ts';
 import { drillLimits, readDrillBytes, tooDeep } from './read.ts';
