@@ -1,5 +1,5 @@
 import type { Document } from 'mongodb';
-import { newMongoClient } from '../util/drivers.ts';
+import { newMongoClient } from '../engines/mongodb/client.ts';
 import pg from 'pg';
 import QueryStream from 'pg-query-stream';
 import { connectPostgres } from '../engines/postgres/connect.ts';

@@ -1,4 +1,4 @@
-import { newMongoClient } from '../../util/drivers.ts';
+import { newMongoClient } from './client.ts';
 import type { BaselineFile } from '../../drill/baseline.ts';
 import { AuthenticationError, RestoreproofError } from '../../errors.ts';
 import { redact } from '../../util/redact.ts';

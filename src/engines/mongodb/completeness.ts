@@ -3,7 +3,8 @@ import type { CheckOutcome } from '../../checks/types.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
 import type { MongoRestoreStep } from '../../drill/types.ts';
 import type { VerifiedArtefact } from '../types.ts';
-import { compareCounts, withMongo } from './index.ts';
+import { withMongo } from './client.ts';
+import { compareCounts } from './compare-counts.ts';
 
 const escape = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
 

@@ -1,7 +1,8 @@
-import type { Document, MongoClient } from 'mongodb';
-import { newMongoClient } from '../../util/drivers.ts';
+import type { Document } from 'mongodb';
+import { newMongoClient, pick, withMongo } from './client.ts';
+import { compareCounts } from './compare-counts.ts';
 import { evaluate } from '../../checks/expectations.ts';
-import type { CheckContext, CheckOutcome, CheckRunner } from '../../checks/types.ts';
+import type { CheckContext, CheckRunner } from '../../checks/types.ts';
 import { ArtefactError } from '../../errors.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
 import { inspectLocalArtefact } from '../../sources/local.ts';
@@ -13,23 +14,6 @@ import { runRestoreSteps, type StepOutcome } from '../steps.ts';
 import { toolErrorLine, toolStderrTail } from '../../util/tool-output.ts';
 
 const archiveMagic = Buffer.from([0x6d, 0xe2, 0x99, 0x81]);
-
-export async function withMongo<T>(store: StartedStore, fn: (client: MongoClient) => Promise<T>, signal?: AbortSignal): Promise<T> {
-  const client = await newMongoClient(store.url(), { serverSelectionTimeoutMS: 5000, directConnection: true }, signal);
-  try {
-    await client.connect();
-    return await fn(client);
-  } finally {
-    await client.close().catch(() => {});
-  }
-}
-
-/** Dotted path into a document; arrays are not traversed. */
-export function pick(doc: Document | null | undefined, path: string): unknown {
-  let value: unknown = doc;
-  for (const part of path.split('.')) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
-  return value;
-}
 
 function plain(value: unknown): unknown {
   if (value instanceof Date) return value.toISOString();
@@ -72,28 +56,6 @@ const baseline: CheckRunner<BaselineCheckSpec> = async (check, context) => {
   }, context.signal);
   return compareCounts(expected, restored, { absolute, percent, extra: check.extraTables ?? 'warn', capturedAt: file.content.capturedAt, unit: 'collections' });
 };
-
-/** Shared by the completeness and baseline checks: named differences, missing and extra. */
-export function compareCounts(expected: Record<string, number>, restored: Record<string, number>, options: { absolute?: number; percent?: number; extra: 'fail' | 'warn' | 'ignore'; capturedAt?: string; unit: string }): CheckOutcome {
-  const mismatched: { name: string; expected: number; actual: number }[] = [];
-  const missing = Object.keys(expected).filter((n) => !(n in restored));
-  for (const [name, want] of Object.entries(expected)) {
-    const got = restored[name];
-    if (got === undefined) continue;
-    const allowed = Math.max(options.absolute ?? 0, Math.floor((want * (options.percent ?? 0)) / 100));
-    if (Math.abs(got - want) > allowed) mismatched.push({ name, expected: want, actual: got });
-  }
-  const extra = options.extra === 'ignore' ? [] : Object.keys(restored).filter((n) => !(n in expected));
-  const passed = mismatched.length === 0 && missing.length === 0 && !(options.extra === 'fail' && extra.length);
-  const problems = [...mismatched.map((m) => `${m.name}: ${m.actual} restored, expected ${m.expected}`), ...missing.map((n) => `${n}: missing`), ...extra.map((n) => `${n}: not expected`)];
-  return {
-    passed,
-    warn: passed && extra.length > 0,
-    expected: `${Object.keys(expected).length} ${options.unit} with the expected counts${options.capturedAt ? ` (captured ${options.capturedAt})` : ''}`,
-    actual: { compared: Object.keys(expected).length - missing.length, mismatched, missing, extra },
-    message: problems.length ? problems.slice(0, 10).join('; ') + (problems.length > 10 ? `; … ${problems.length - 10} more` : '') : `${Object.keys(expected).length} ${options.unit} match`,
-  };
-}
 
 /** `path` is where mongorestore sees the artefact (the staged copy on a containers runtime). */
 function restoreArgs(store: StartedStore, step: MongoRestoreStep, a: VerifiedArtefact, path = a.info.path): string[] {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type Dockerode from 'dockerode';
-import { newMongoClient } from '../../util/drivers.ts';
+import { newMongoClient } from '../../engines/mongodb/client.ts';
 import type { BoundPorts, WaitStrategy } from 'testcontainers';
 import { RestoreproofError, errorMessage } from '../../errors.ts';
 import { redisClient } from '../../engines/redis/client.ts';

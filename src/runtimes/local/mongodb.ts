@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { newMongoClient } from '../../util/drivers.ts';
+import { newMongoClient } from '../../engines/mongodb/client.ts';
 import type { MongoStoreSpec } from '../../drill/types.ts';
 import { resolveBinary } from '../../util/tools.ts';
 import type { ProvisionRequest, StartedStore } from '../types.ts';
