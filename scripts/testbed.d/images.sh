@@ -74,13 +74,15 @@ umount_chroot() {
 }
 
 # base: the rootfs alone, for images built FROM it where no registry is reachable (deploy/Dockerfile).
-IMAGE_NAMES=(postgres redis minio mongo app base)
+IMAGE_NAMES=(postgres redis minio mongo influxdb app base)
 
 # The app image: the project's own Node (the npm `node` package) and the sample app under
 # /srv/app, with the modules it imports under /srv/node_modules (so an app copied into
 # /srv/app at start, spec.app.cwd on the containers runtime, finds them too).
 APP_NODE=$REPO/node_modules/node/bin/node
 APP_NODE_MODULES="pg pg-connection-string pg-pool pg-protocol pg-types pg-int8 postgres-array postgres-bytea postgres-date postgres-interval xtend pgpass split2"
+# InfluxDB 1.x major.minor of the host's influxd (the image carries that binary).
+influx_minor() { /usr/bin/influxd version 2>/dev/null | sed -nE 's/^InfluxDB v([0-9]+\.[0-9]+).*/\1/p'; }
 node_major() { "$APP_NODE" -p 'process.versions.node.split(".")[0]'; }
 
 image_ref() {
@@ -89,6 +91,7 @@ image_ref() {
     redis) echo "$IMAGE_NS/redis:7" ;;
     minio) local v=${MINIO_VERSION#v0.0.0-}; echo "$IMAGE_NS/minio:${v:0:8}-${v##*-}" ;;
     mongo) echo "$IMAGE_NS/mongo:ferretdb-$(cut -d. -f1,2 <<<"${FERRETDB_VERSION#v}")" ;;
+    influxdb) echo "$IMAGE_NS/influxdb:$(influx_minor)" ;;
     app) echo "$IMAGE_NS/node-app:$(node_major)" ;;
     base) echo "$IMAGE_NS/base:$DEBIAN_SUITE" ;;
   esac
@@ -135,6 +138,15 @@ CMD ["ferretdb"]
 EXPOSE 27017
 CH
     ;;
+    influxdb) cat <<CH
+ENV $std
+ENV LANG=C.UTF-8
+WORKDIR /var/lib/influxdb
+ENTRYPOINT ["docker-entrypoint.sh"]
+CMD ["influxd"]
+EXPOSE 8086
+CH
+    ;;
     app) cat <<CH
 ENV $std
 ENV LANG=C.UTF-8
@@ -160,6 +172,11 @@ CH
 image_files() {
   local m
   case $1 in
+    influxdb)
+      # Debian's influxdb package on the host (the influxdb backend): static but for libc, which the base has.
+      echo "/usr/bin/influxd usr/bin/influxd"
+      echo "/usr/bin/influx usr/bin/influx"
+      ;;
     app)
       echo "$APP_NODE usr/local/bin/node"
       echo "$REPO/test/fixtures/app/server.ts srv/app/server.ts"
