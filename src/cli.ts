@@ -283,7 +283,7 @@ function runtimeChoice(name: string): RuntimeChoice {
 
 async function gcCommand({ positionals, values }: ParsedArgs<{ runtime?: string; context?: string; 'dry-run'?: boolean; json?: boolean; 'older-than'?: string }>): Promise<number> {
   if (positionals.length) throw new UsageError('gc takes no arguments');
-  const { parseOlderThan } = await import('./runtimes/ownership.ts');
+  const { parseOlderThan } = await import('./runtimes/shared/ownership.ts');
   const olderThanMs = values['older-than'] === undefined ? undefined : parseOlderThan(values['older-than']);
   if (values['older-than'] !== undefined && olderThanMs === undefined) throw new UsageError(`--older-than "${values['older-than']}" is not a duration such as 30m, 2h or 1h30m`);
   const options = { dryRun: Boolean(values['dry-run']), ...(olderThanMs !== undefined ? { olderThanMs } : {}) };

@@ -167,7 +167,7 @@ async function appCommands(app: AppSpec, drillDir: string): Promise<PreflightIte
 
 async function containerItems(stores: StoreSpec[], app: AppSpec | undefined): Promise<PreflightItem[]> {
   const { probeDockerEngine, docker } = await import('../runtimes/containers/docker.ts');
-  const { resolveImage, resolveAppImage } = await import('../runtimes/containers/images.ts');
+  const { resolveImage, resolveAppImage } = await import('../runtimes/shared/images.ts');
   const probe = await probeDockerEngine();
   const items: PreflightItem[] = [
     probe.ok
@@ -278,7 +278,7 @@ async function kubernetesItems(stores: StoreSpec[], app: AppSpec | undefined, si
       throw new EnvironmentError('E_KUBE_FORBIDDEN', `not allowed: ${denied.join(', ')} (cluster-wide, for ${identity ?? 'the kubeconfig\'s identity'}, context ${k.context})`, { hint: 'grant the identity of the kubeconfig the ClusterRole in deploy/rbac.yaml' });
     }));
   }
-  const { resolveImage, resolveAppImage } = await import('../runtimes/containers/images.ts');
+  const { resolveImage, resolveAppImage } = await import('../runtimes/shared/images.ts');
   const images = new Set<string>();
   for (const spec of stores) {
     try {

@@ -10,7 +10,7 @@ import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newRunId } from '../../src/run/identity.ts';
-import { harnessLabels } from '../../src/runtimes/ownership.ts';
+import { harnessLabels } from '../../src/runtimes/shared/ownership.ts';
 import { processIdentity, type ProcessIdentity } from '../../src/util/owner.ts';
 import { requireBackends, testbed, testbedImageEnv, useTestbedBinaries } from '../support/backends.ts';
 import { dockerCli, removeDockerObjects } from '../support/docker-cli.ts';

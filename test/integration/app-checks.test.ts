@@ -8,7 +8,8 @@ import { repoRoot, requireBackends, useTestbedBinaries } from '../support/backen
 import { makeAppFixture, type AppFixture } from '../support/audit-chain.ts';
 import { assertValidReport, processesMatching, readReport, runCli } from '../support/fixtures.ts';
 import { forEachRuntime, type TestRuntime } from '../support/runtimes.ts';
-import { docker, LABEL_RUN } from '../../src/runtimes/containers/docker.ts';
+import { docker } from '../../src/runtimes/containers/docker.ts';
+import { LABEL_RUN } from '../../src/runtimes/shared/labels.ts';
 
 const appScript = join(repoRoot, 'test/fixtures/app/server.ts');
 

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseMemory } from '../../src/runtimes/containers/index.ts';
-import { resolveAppImage, resolveImage } from '../../src/runtimes/containers/images.ts';
+import { parseMemory } from '../../src/runtimes/shared/memory.ts';
+import { resolveAppImage, resolveImage } from '../../src/runtimes/shared/images.ts';
 import { appRuntimeIssues } from '../../src/drill/validate-app.ts';
 import type { StoreSpec } from '../../src/drill/types.ts';
 

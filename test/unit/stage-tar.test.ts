@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extract, pack } from 'tar-stream';
-import { feedTar } from '../../src/runtimes/containers/store.ts';
+import { feedTar } from '../../src/runtimes/shared/tar.ts';
 
 async function entriesOf(path: string, name: string): Promise<Record<string, string>> {
   const archive = pack();

@@ -7,18 +7,14 @@ import { LogRing } from '../../util/log-ring.ts';
 import { redact } from '../../util/redact.ts';
 import type { StoreAddress } from '../../app/env.ts';
 import type { AppRequest, AppTaskResult, ResourceRecord, Runtime, StartedApp, StartedStore } from '../types.ts';
-import { docker, dockerHost, engineError, engineIsLocal, runLabels } from './docker.ts';
-import { probePort } from '../local/app.ts';
-import { resolveAppImage } from './images.ts';
+import { docker, dockerHost, engineError, engineIsLocal } from './docker.ts';
+import { LABEL_ROLE, runLabels } from '../shared/labels.ts';
+import { probePort } from '../shared/probe-port.ts';
+import { appRoot, defaultAppPort, resolveAppImage } from '../shared/images.ts';
 import { runNetwork, type RunNetwork } from './network.ts';
 import { ContainerStore, copyContentIntoContainer, copyIntoContainer, demuxLogs } from './store.ts';
-import { Teardown } from '../teardown.ts';
+import { Teardown } from '../shared/teardown.ts';
 
-/** Where `spec.app.cwd` is copied inside the container; it is the working directory there. */
-export const appRoot = '/srv/app';
-/** The port the app listens on inside its container when spec.app.port is not set. */
-export const defaultAppPort = 8080;
-export const LABEL_ROLE = 'restoreproof.role';
 /** The app's environment from the drill, as a file in its container (never in its config, which `docker inspect` shows). */
 export const appEnvFile = '/run/secrets/restoreproof/app.env';
 /** Exports the file's variables, then runs the app's own entrypoint and command. */

@@ -1,20 +1,8 @@
 import Dockerode from 'dockerode';
 import { RestoreproofError, errorMessage } from '../../errors.ts';
 import type { GcAction } from '../types.ts';
-import { expiresAt, gcDecision, harnessFromLabels, harnessLabels, runStartedAt, type GcOptions } from '../ownership.ts';
-
-/** Labels on every container and network a run creates; `gc` and the teardown sweep find them by these. */
-export const LABEL_RUN = 'restoreproof.run';
-export const LABEL_DRILL = 'restoreproof.drill';
-export const LABEL_STORE = 'restoreproof.store';
-export const LABEL_EXPIRES = 'restoreproof.expires-at';
-
-export { expiresAt };
-
-/** Labels of every container and network of a run: the run, the drill, the expiry and the harness (so gc can tell whether it still runs). */
-export function runLabels(runId: string, drillName: string): Record<string, string> {
-  return { [LABEL_RUN]: runId, [LABEL_DRILL]: drillName, [LABEL_EXPIRES]: expiresAt(), ...harnessLabels() };
-}
+import { gcDecision, harnessFromLabels, runStartedAt, type GcOptions } from '../shared/ownership.ts';
+import { LABEL_EXPIRES, LABEL_RUN } from '../shared/labels.ts';
 
 /** The engine address a client tries, as people write it. */
 export function dockerHost(): string {

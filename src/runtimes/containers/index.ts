@@ -8,10 +8,12 @@ import { s3Client } from '../../engines/s3/client.ts';
 import type { EngineName, StoreSpec } from '../../drill/types.ts';
 import { registerSecret } from '../../util/redact.ts';
 import type { ProvisionRequest, Runtime, StartedStore, StoreEndpoint } from '../types.ts';
-import { dockerHost, engineError, engineIsLocal, LABEL_STORE, runLabels } from './docker.ts';
+import { dockerHost, engineError, engineIsLocal } from './docker.ts';
+import { LABEL_STORE, runLabels } from '../shared/labels.ts';
 import { runContainerAppTask, startContainerApp } from './app.ts';
 import { postgresServerVersion } from '../local/postgres.ts';
-import { describedImage, resolveImage } from './images.ts';
+import { describedImage, resolveImage } from '../shared/images.ts';
+import { parseMemory } from '../shared/memory.ts';
 import { runNetwork } from './network.ts';
 import { ContainerStore, demuxLogs } from './store.ts';
 
@@ -202,14 +204,6 @@ async function logTail(container: Dockerode.Container, lines = 15): Promise<stri
   } catch (err) {
     return `(logs unavailable: ${errorMessage(err)})`;
   }
-}
-
-/** `512Mi`, `2G`, `1.5g` to bytes. */
-export function parseMemory(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)([kmg])?(i)?b?$/i.exec(text.trim());
-  if (!m) throw new RestoreproofError('E_DRILL_CONFIG', `memory "${text}" is not a size such as 512Mi or 2G`, { exitCode: 2 });
-  const power = { k: 1, m: 2, g: 3 }[(m[2] ?? '').toLowerCase() as 'k' | 'm' | 'g'] ?? 0;
-  return Math.round(Number(m[1]) * (m[3] || power ? 1024 : 1000) ** power);
 }
 
 let testcontainers: Promise<typeof import('testcontainers')> | undefined;

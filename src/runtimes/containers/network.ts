@@ -1,6 +1,7 @@
 import { ExitCode, RestoreproofError, errorMessage } from '../../errors.ts';
 import type { ResourceRecord } from '../types.ts';
-import { docker, dockerHost, engineError, engineIsLocal, LABEL_RUN, runLabels } from './docker.ts';
+import { docker, dockerHost, engineError, engineIsLocal } from './docker.ts';
+import { LABEL_RUN, runLabels } from '../shared/labels.ts';
 
 /**
  * The one bridge network of a run, shared by its stores (each reachable by its store name as

@@ -1,17 +1,16 @@
-import { createReadStream } from 'node:fs';
-import { lstat, readdir, stat } from 'node:fs/promises';
-import { basename, join, posix } from 'node:path';
+import { basename, posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
-import { pack as tarPack, type Pack } from 'tar-stream';
+import { pack as tarPack } from 'tar-stream';
 import { RestoreproofError, errorMessage } from '../../errors.ts';
 import type { ToolResult } from '../../util/process.ts';
 import { redact } from '../../util/redact.ts';
 import type { ExecOptions, ResourceRecord, StartedStore, StoreEndpoint } from '../types.ts';
 import { docker, engineError } from './docker.ts';
 import type { RunNetwork } from './network.ts';
-import { DisposableStore } from '../teardown.ts';
-import { answers, settledDeath } from '../settle.ts';
+import { DisposableStore } from '../shared/teardown.ts';
+import { answers, settledDeath } from '../shared/settle.ts';
+import { feedTar } from '../shared/tar.ts';
 
 /** Where staged artefacts go inside a container. */
 export const stageRoot = '/restoreproof';
@@ -274,41 +273,6 @@ export async function copyContentIntoContainer(container: Dockerode.Container, t
   } catch (err) {
     throw engineError(err, `writing ${target} into container ${container.id.slice(0, 12)}`);
   }
-}
-
-/** Adds `path` (a file, or a directory recursively) to the archive under `name`, streaming file contents. */
-export async function feedTar(archive: Pack, path: string, name: string): Promise<void> {
-  const dirs = name.split('/').slice(0, -1);
-  for (let i = 1; i <= dirs.length; i++) await addEntry(archive, { name: dirs.slice(0, i).join('/'), type: 'directory', mode: 0o755 });
-  await addPath(archive, path, name);
-  archive.finalize();
-}
-
-export async function addPath(archive: Pack, path: string, name: string, top = true): Promise<void> {
-  // Symlinks are followed to files (a Kubernetes ConfigMap or Secret volume holds nothing else)
-  // and, at the top only, to a directory; a link inside a directory to a directory is left out (no loops).
-  const link = await lstat(path);
-  const st = link.isSymbolicLink() ? await stat(path) : link;
-  if (st.isDirectory()) {
-    if (link.isSymbolicLink() && !top) return;
-    await addEntry(archive, { name, type: 'directory', mode: 0o755, mtime: st.mtime });
-    for (const entry of (await readdir(path)).sort()) await addPath(archive, join(path, entry), `${name}/${entry}`, false);
-    return;
-  }
-  if (!st.isFile()) return;
-  await new Promise<void>((resolveEntry, reject) => {
-    const entry = archive.entry({ name, size: st.size, mode: 0o644, mtime: st.mtime }, (err) => (err ? reject(err) : resolveEntry()));
-    const source = createReadStream(path);
-    source.once('error', (err) => {
-      entry.destroy(err);
-      reject(err);
-    });
-    source.pipe(entry);
-  });
-}
-
-export function addEntry(archive: Pack, header: Parameters<Pack['entry']>[0]): Promise<void> {
-  return new Promise((resolveEntry, reject) => archive.entry(header, (err) => (err ? reject(err) : resolveEntry())));
 }
 
 /** Docker's multiplexed log format (8-byte frame headers) to text. */

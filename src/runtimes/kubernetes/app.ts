@@ -7,15 +7,15 @@ import type { StoreAddress } from '../../app/env.ts';
 import { RestoreproofError, errorMessage } from '../../errors.ts';
 import { parseDuration } from '../../util/duration.ts';
 import { redact } from '../../util/redact.ts';
-import { LABEL_ROLE, appRoot, defaultAppPort } from '../containers/app.ts';
-import { resolveAppImage } from '../containers/images.ts';
-import { addPath } from '../containers/store.ts';
+import { LABEL_ROLE } from '../shared/labels.ts';
+import { appRoot, defaultAppPort, resolveAppImage } from '../shared/images.ts';
+import { addPath } from '../shared/tar.ts';
 import type { AppRequest, AppTaskResult, ResourceRecord, Runtime, StartedApp, StartedStore } from '../types.ts';
 import { kube, kubeError, statusOf, type Kube } from './client.ts';
 import { runNamespace, type RunNamespace } from './namespace.ts';
 import { createPod, fatalWaiting, readPod, waitRunning } from './pods.ts';
 import { KubeStore, PodForward, READY_FILE, podExec, podLogTail, stagingInitContainer, type ExecTarget } from './store.ts';
-import { Teardown } from '../teardown.ts';
+import { Teardown } from '../shared/teardown.ts';
 
 /** The NetworkPolicy that opens the stores to the app's pods (and only to them) under the namespace's default deny. */
 export const APP_NETWORK_POLICY = 'restoreproof-app-to-stores';

@@ -3,7 +3,7 @@ import type { V1Container, V1NetworkPolicy } from '@kubernetes/client-node';
 import { ArtefactError, RestoreproofError } from '../../errors.ts';
 import type { VerifiedArtefact } from '../../engines/types.ts';
 import { checkPodFetch } from '../../sources/stage.ts';
-import { resolveFetchImage } from '../containers/images.ts';
+import { resolveFetchImage } from '../shared/images.ts';
 import { fatalWaiting, readPod } from './pods.ts';
 import { podExec, podLogTail, stageRoot, type ExecTarget } from './store.ts';
 

@@ -1,8 +1,8 @@
 import type { V1Namespace, V1NetworkPolicySpec } from '@kubernetes/client-node';
 import { errorMessage } from '../../errors.ts';
 import type { ResourceRecord } from '../types.ts';
-import { LABEL_DRILL, LABEL_EXPIRES, LABEL_RUN } from '../containers/docker.ts';
-import { expiresAt, gcDecision, harnessFromLabels, harnessLabels, runStartedAt, type GcOptions } from '../ownership.ts';
+import { LABEL_DRILL, LABEL_EXPIRES, LABEL_RUN } from '../shared/labels.ts';
+import { expiresAt, gcDecision, harnessFromLabels, harnessLabels, runStartedAt, type GcOptions } from '../shared/ownership.ts';
 import { dnsLabel, kube, kubeError, labelValue, statusOf } from './client.ts';
 import type { GcAction } from '../types.ts';
 

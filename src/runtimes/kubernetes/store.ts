@@ -6,11 +6,11 @@ import { pack as tarPack } from 'tar-stream';
 import { RestoreproofError, errorMessage } from '../../errors.ts';
 import type { ToolResult } from '../../util/process.ts';
 import { redact } from '../../util/redact.ts';
-import { feedTar } from '../containers/store.ts';
+import { feedTar } from '../shared/tar.ts';
 import type { ExecOptions, ResourceRecord, StartedStore, StoreEndpoint } from '../types.ts';
 import { clientNode, kube, kubeError } from './client.ts';
 import type { RunNamespace } from './namespace.ts';
-import { DisposableStore } from '../teardown.ts';
+import { DisposableStore } from '../shared/teardown.ts';
 
 /** The file a staging init container waits for before the main container starts (files it needs go in first). */
 export const READY_FILE = '/restoreproof-ready/ready';

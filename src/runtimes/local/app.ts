@@ -1,4 +1,3 @@
-import { connect } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { RestoreproofError } from '../../errors.ts';
 import { parseDuration } from '../../util/duration.ts';
@@ -6,21 +5,11 @@ import { runTool } from '../../util/process.ts';
 import { redact } from '../../util/redact.ts';
 import type { AppRequest, AppTaskResult, Runtime, StartedApp } from '../types.ts';
 import { freePort, LocalServer } from './server.ts';
+import { probePort } from '../shared/probe-port.ts';
 
 /** argv[0] with a slash is a path relative to the drill; a bare name is looked up on PATH. */
 function commandPath(command: string, drillDir: string): string {
   return command.includes('/') && !isAbsolute(command) ? resolve(drillDir, command) : command;
-}
-
-/** Resolves once `host:port` accepts a TCP connection (closed at once); rejects after 1s or on an error. */
-export function probePort(port: number, host = '127.0.0.1'): Promise<void> {
-  return new Promise((resolveProbe, reject) => {
-    const socket = connect({ host, port });
-    socket.setTimeout(1000);
-    socket.once('connect', () => (socket.destroy(), resolveProbe()));
-    socket.once('timeout', () => (socket.destroy(), reject(new Error('connect timed out'))));
-    socket.once('error', (err) => (socket.destroy(), reject(err)));
-  });
 }
 
 /**

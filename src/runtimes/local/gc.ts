@@ -2,7 +2,7 @@ import { readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseIdentity, processIdentity } from '../../util/owner.ts';
-import { defaultExpiry, expiresAt, gcDecision, runStartedAt, type GcOptions } from '../ownership.ts';
+import { defaultExpiry, expiresAt, gcDecision, runStartedAt, type GcOptions } from '../shared/ownership.ts';
 import type { GcAction } from '../types.ts';
 
 /** `restoreproof-<run id>-…`: every temp dir of a local run (servers' data dirs, staging) is named so. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { RestoreproofError } from '../../errors.ts';
 import { childEnv, runTool, type ToolResult } from '../../util/process.ts';
 import { redact } from '../../util/redact.ts';
-import { answers, settledDeath } from '../settle.ts';
+import { answers, settledDeath } from '../shared/settle.ts';
 import type { ExecOptions, ProvisionRequest, ResourceRecord, StartedStore, StoreEndpoint } from '../types.ts';
 
 export async function freePort(): Promise<number> {

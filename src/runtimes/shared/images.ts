@@ -68,6 +68,11 @@ export function describedImage(spec: StoreSpec): ResolvedImage | { problem: stri
   }
 }
 
+/** Where `spec.app.cwd` is copied inside the app's container or pod; it is the working directory there. */
+export const appRoot = '/srv/app';
+/** The port the app listens on inside its container or pod when spec.app.port is not set. */
+export const defaultAppPort = 8080;
+
 /** The app's default image when spec.app names none: a Node image, since a bare `node …` command is the common case. */
 export const defaultAppImage = 'node:24-slim';
 

@@ -1,5 +1,5 @@
-import { parseDuration } from '../util/duration.ts';
-import { parseIdentity, processAlive, processIdentity, type ProcessIdentity } from '../util/owner.ts';
+import { parseDuration } from '../../util/duration.ts';
+import { parseIdentity, processAlive, processIdentity, type ProcessIdentity } from '../../util/owner.ts';
 
 /** Labels (annotations on Kubernetes) naming the harness that created a resource, so gc can tell whether it still runs. */
 export const LABEL_HARNESS_PID = 'restoreproof.harness-pid';
