@@ -1,5 +1,5 @@
-// `npm test`: provisions the test bed (scripts/testbed up), type-checks, runs the whole mocha suite,
-// then stops what the test bed started. Under CI=true a missing backend fails the suite.
+// `npm test`: provisions the test bed (scripts/testbed up), type-checks, checks src/ for import cycles,
+// runs the whole mocha suite, then stops what the test bed started. Under CI=true a missing backend fails the suite.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,6 +41,11 @@ try {
   if (typecheck !== 0) {
     console.error('type check failed');
     code = typecheck;
+  }
+  const cycles = await run(process.execPath, [join(root, 'scripts/check-cycles.ts'), join(root, 'src')]);
+  if (cycles !== 0) {
+    console.error('import cycle check failed');
+    code ||= cycles;
   }
   let output = '';
   // Under CI nothing may be skipped: a skip there would hide a missing backend.

@@ -1,5 +1,6 @@
 import { RestoreproofError } from '../errors.ts';
-import type { StartedStore } from '../runtimes/types.ts';
+import type { StartedStore, StoreAddress } from '../runtimes/types.ts';
+export type { StoreAddress };
 import { resolveSecret } from '../drill/secrets.ts';
 import type { AppEnvValue } from '../drill/types.ts';
 import { registerSecret } from '../util/redact.ts';
@@ -43,9 +44,6 @@ export function parseAppTemplate(text: string, storeNames: readonly string[]): T
   if (last < text.length) parts.push(text.slice(last));
   return parts;
 }
-
-/** How the app reaches a store; runtimes whose apps live elsewhere (a container network) map the address. */
-export type StoreAddress = (store: StartedStore) => { host: string; port: number };
 
 export interface AppEnvContext {
   stores: ReadonlyMap<string, StartedStore>;

@@ -1,24 +1,14 @@
 import type { CheckOutcome, CheckRunner } from '../checks/types.ts';
 import type { StartedStore } from '../runtimes/types.ts';
-import type { ArtefactInfo } from '../sources/local.ts';
-export type { ArtefactInfo };
+import type { ArtefactInfo, VerifiedArtefact } from './artefact.ts';
+export type { ArtefactInfo, VerifiedArtefact };
 import type { CheckType, ReachabilityCheckSpec, StoreSpec } from '../drill/types.ts';
 
-/** An artefact checked before any restore: where it is, what it is, its digest. */
+/** How an artefact is checked before any restore. */
 export interface InspectOptions {
   hash?: boolean;
   /** What the fetch phase already knows of an artefact that never lands on this machine (`fetch: pod`). */
   known?: ArtefactInfo;
-}
-
-export interface VerifiedArtefact {
-  store: string;
-  step: number;
-  info: ArtefactInfo;
-  /** Format after detection, e.g. `custom` for a pg_dump -Fc file. */
-  format: string;
-  /** The point in time the artefact claims to capture, and where that claim comes from. */
-  pointInTime?: { at: string; source: string };
 }
 
 /** A check an engine adds on its own, e.g. mongodump completeness. */

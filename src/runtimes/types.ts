@@ -1,8 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { AppCommandSpec, AppSpec, StoreSpec } from '../drill/types.ts';
-import type { StoreAddress } from '../app/env.ts';
 import type { ToolResult } from '../util/process.ts';
-import type { VerifiedArtefact } from '../engines/types.ts';
+import type { VerifiedArtefact } from '../engines/artefact.ts';
 
 /** What a harness-side client needs to reach a store. */
 export interface StoreEndpoint {
@@ -74,6 +73,9 @@ export interface StartedStore extends AsyncDisposable {
   /** Stops and removes; idempotent. Records the outcome on `resources`. */
   stop(): Promise<void>;
 }
+
+/** How the app reaches a store; runtimes whose apps live elsewhere (a container network) map the address. */
+export type StoreAddress = (store: StartedStore) => { host: string; port: number };
 
 /**
  * What a runtime needs to start the application under test (`spec.app`) or run its one-shot
