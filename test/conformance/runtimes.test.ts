@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { makePlatformBackups, type PlatformBackups } from '../../scripts/lib/platform-backups.ts';
 import { runDrill } from '../../src/run/run.ts';
 import type { RuntimeName } from '../../src/drill/types.ts';
-import { requireBackends, testbedImageEnv, useTestbedBinaries, useTestbedImages } from '../support/backends.ts';
+import { requireBackends, testbedImageEnv, useRuntimeBackends, useTestbedBinaries } from '../support/backends.ts';
 import { conformanceDrills, outcomeOf, type Outcome } from '../support/conformance.ts';
 import { assertValidReport, demoBackups, fixtureDrill, processesMatching } from '../support/fixtures.ts';
 
@@ -35,14 +35,7 @@ describe('conformance: the same drills on every runtime', function () {
 
   for (const runtime of runtimeNames) {
     describe(`runtime ${runtime}`, function () {
-      let restoreEnv: (() => void) | undefined;
-      before(function () {
-        if (runtime === 'containers') {
-          requireBackends(this, 'docker');
-          restoreEnv = useTestbedImages();
-        }
-      });
-      after(() => restoreEnv?.());
+      useRuntimeBackends(runtime);
 
       for (const drill of conformanceDrills) {
         it(`${drill.file}`, async () => {

@@ -8,6 +8,7 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { makePlatformBackups, type PlatformBackups } from '../../scripts/lib/platform-backups.ts';
 import { runDrill } from '../../src/run/run.ts';
 import { conformanceDrills, outcomeOf } from '../support/conformance.ts';
+import { hostedBy, runEngineConformance } from '../support/engine-conformance.ts';
 import { requireBackends, useTestbedBinaries, useTestbedCluster } from '../support/backends.ts';
 import { assertValidReport, demoBackups, fixtureDrill } from '../support/fixtures.ts';
 
@@ -50,6 +51,16 @@ describe('conformance: the same drills on the kubernetes runtime', function () {
       assert.equal(pods.length, report.stores.length);
       assert.ok(pods.every((p) => p.removed), JSON.stringify(pods));
       assert.deepEqual((await core.listNamespace({ labelSelector: `restoreproof.run=${report.runId}` })).items.map((n) => n.metadata!.name), []);
+    });
+  }
+
+  // Every engine the runtime hosts, from its folder's fixture (test/support/engine-conformance.ts).
+  for (const engine of hostedBy('kubernetes')) {
+    it(`engine ${engine}: the fixture restores and its count holds; one more fails the drill`, async () => {
+      const { passed, failed } = await runEngineConformance(engine, 'kubernetes', work, { ...process.env });
+      for (const report of [passed, failed]) {
+        assert.deepEqual((await core.listNamespace({ labelSelector: `restoreproof.run=${report.runId}` })).items.map((n) => n.metadata!.name), []);
+      }
     });
   }
 });

@@ -81,3 +81,14 @@ export function useEnv(vars: Record<string, string>): () => void {
     }
   };
 }
+
+/** In a describe block: the hooks that give one runtime its test bed (the Docker engine and images for containers). */
+export function useRuntimeBackends(runtime: string): void {
+  let restoreEnv: (() => void) | undefined;
+  before(function () {
+    if (runtime !== 'containers') return;
+    requireBackends(this, 'docker');
+    restoreEnv = useTestbedImages();
+  });
+  after(() => restoreEnv?.());
+}
