@@ -1,19 +1,9 @@
 import type { StoreSpec } from '../drill/types.ts';
-import { influxEngine } from './influxdb/index.ts';
-import { mongoEngine } from './mongodb/index.ts';
-import { postgresEngine } from './postgres/index.ts';
-import { redisEngine } from './redis/index.ts';
-import { s3Engine } from './s3/index.ts';
+import { engines } from './registry.generated.ts';
 import type { Engine } from './types.ts';
 
-/** Plain map; a new engine is one entry. */
-export const engines: { [E in StoreSpec['engine']]: Engine<Extract<StoreSpec, { engine: E }>> } = {
-  postgres: postgresEngine,
-  mongodb: mongoEngine,
-  s3: s3Engine,
-  redis: redisEngine,
-  influxdb: influxEngine,
-};
+// The engines are generated from the folders (scripts/generate-registry.ts): a new engine is a folder and `npm run generate`.
+export { engines, engineNames, type EngineName } from './registry.generated.ts';
 
 export function engineFor(spec: StoreSpec): Engine {
   return engines[spec.engine] as unknown as Engine;
