@@ -8,7 +8,7 @@ import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { auditChainRows, auditKey as key, createAuditTable, createDatabase } from '../scripts/lib/bench-backups.ts';
 import { runAuditChain } from '../src/checks/audit-chain.ts';
-import { startLocalPostgres } from '../src/runtimes/local/postgres.ts';
+import { startLocalPostgres } from '../src/engines/postgres/local.ts';
 import type { StartedStore, StoreEndpoint } from '../src/runtimes/types.ts';
 import type { AuditChainCheckSpec } from '../src/drill/types.ts';
 import { useTestbedBinaries } from '../test/support/backends.ts';

@@ -7,9 +7,9 @@ import { join, relative } from 'node:path';
 import { auditKey, mongoCollections, type BenchBackups } from '../../scripts/lib/bench-backups.ts';
 import { s3Client } from '../../src/engines/s3/client.ts';
 import { runDrill } from '../../src/run/run.ts';
-import { startLocalMinio } from '../../src/runtimes/local/minio.ts';
-import { startLocalMongo } from '../../src/runtimes/local/mongodb.ts';
-import { startLocalPostgres } from '../../src/runtimes/local/postgres.ts';
+import { startLocalMinio } from '../../src/engines/s3/local.ts';
+import { startLocalMongo } from '../../src/engines/mongodb/local.ts';
+import { startLocalPostgres } from '../../src/engines/postgres/local.ts';
 import type { StartedStore } from '../../src/runtimes/types.ts';
 import { measureInChild } from '../lib.ts';
 

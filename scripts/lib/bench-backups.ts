@@ -14,8 +14,8 @@ import { MongoClient } from 'mongodb';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { newRunId } from '../../src/run/identity.ts';
-import { startLocalMongo } from '../../src/runtimes/local/mongodb.ts';
-import { startLocalPostgres } from '../../src/runtimes/local/postgres.ts';
+import { startLocalMongo } from '../../src/engines/mongodb/local.ts';
+import { startLocalPostgres } from '../../src/engines/postgres/local.ts';
 import type { StartedStore, StoreEndpoint } from '../../src/runtimes/types.ts';
 
 /** Bump when what is generated changes, so stale caches are redone. */

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import pg from 'pg';
 import { capturePostgresBaseline } from '../../src/engines/postgres/baseline.ts';
-import { startLocalPostgres } from '../../src/runtimes/local/postgres.ts';
+import { startLocalPostgres } from '../../src/engines/postgres/local.ts';
 import { newRunId } from '../../src/run/identity.ts';
 
 export interface DemoBackups {

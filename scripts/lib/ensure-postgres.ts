@@ -1,7 +1,7 @@
 // Makes sure a PostgreSQL server is installed: on a fresh Debian machine, as root, it installs it.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync, rmSync, existsSync } from 'node:fs';
-import { findPostgresBinDir } from '../../src/runtimes/local/postgres.ts';
+import { findPostgresBinDir } from '../../src/engines/postgres/local.ts';
 
 export async function ensurePostgres(version = '15'): Promise<string> {
   try {

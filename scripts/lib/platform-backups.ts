@@ -8,11 +8,11 @@ import { MongoClient } from 'mongodb';
 import pg from 'pg';
 import { capturePostgresBaseline } from '../../src/engines/postgres/baseline.ts';
 import { newRunId } from '../../src/run/identity.ts';
-import { startLocalMongo } from '../../src/runtimes/local/mongodb.ts';
-import { startLocalPostgres } from '../../src/runtimes/local/postgres.ts';
+import { startLocalMongo } from '../../src/engines/mongodb/local.ts';
+import { startLocalPostgres } from '../../src/engines/postgres/local.ts';
 import { freePort, LocalServer } from '../../src/runtimes/local/server.ts';
 import { redisClient } from '../../src/engines/redis/client.ts';
-import { redisServerBinary } from '../../src/runtimes/local/redis.ts';
+import { redisServerBinary } from '../../src/engines/redis/local.ts';
 
 export interface PlatformBackups {
   dir: string;

@@ -2,7 +2,7 @@
 // scenario seeds, stopped whatever happens. The product's own local runtime starts it.
 import pg from 'pg';
 import { newRunId } from '../../src/run/identity.ts';
-import { startLocalPostgres } from '../../src/runtimes/local/postgres.ts';
+import { startLocalPostgres } from '../../src/engines/postgres/local.ts';
 import type { StartedStore } from '../../src/runtimes/types.ts';
 
 export interface SeedPostgres {

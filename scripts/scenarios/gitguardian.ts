@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { createGzip } from 'node:zlib';
 import { redisClient } from '../../src/engines/redis/client.ts';
 import { newRunId } from '../../src/run/identity.ts';
-import { redisServerBinary } from '../../src/runtimes/local/redis.ts';
+import { redisServerBinary } from '../../src/engines/redis/local.ts';
 import { freePort, LocalServer } from '../../src/runtimes/local/server.ts';
 import { withSeedPostgres } from '../lib/seed.ts';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { newRunId } from '../../src/run/identity.ts';
-import { startLocalMongo } from '../../src/runtimes/local/mongodb.ts';
+import { startLocalMongo } from '../../src/engines/mongodb/local.ts';
 import { datedBackup } from '../lib/backup-tools.ts';
 import { withSeedPostgres } from '../lib/seed.ts';
 import { scenarioSecret } from '../lib/scenario-secret.ts';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { newRunId } from '../../src/run/identity.ts';
-import { startLocalMongo } from '../../src/runtimes/local/mongodb.ts';
+import { startLocalMongo } from '../../src/engines/mongodb/local.ts';
 import { withSeedPostgres } from '../lib/seed.ts';
 
 export interface PlexicusOptions {

@@ -2,6 +2,7 @@ import type { CheckOutcome, CheckRunner } from '../checks/types.ts';
 import type { StartedStore } from '../runtimes/types.ts';
 import type { ArtefactInfo, VerifiedArtefact } from './artefact.ts';
 export type { ArtefactInfo, VerifiedArtefact };
+import type { EngineServers } from '../runtimes/servers.ts';
 import type { CheckType, ReachabilityCheckSpec, StoreSpec } from '../drill/types.ts';
 
 /** How an artefact is checked before any restore. */
@@ -81,6 +82,8 @@ export interface Engine<S extends StoreSpec = StoreSpec> {
     restoresBeforeStart: boolean;
   };
   readonly checks: Partial<Record<CheckType, CheckRunner<never>>>;
+  /** How each kind of runtime starts its server; a runtime hosts the engines that declare its kind. */
+  readonly servers: EngineServers;
   /**
    * Reads a step's local artefact (size, digest, format) without changing it; throws ArtefactError
    * when it cannot be restored as asked. Undefined for steps whose data comes from a remote source.

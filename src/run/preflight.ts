@@ -9,12 +9,12 @@ import { resolveSecret } from '../drill/secrets.ts';
 import type { AppSpec, Drill, RuntimeName, SecretRef, StoreSpec } from '../drill/types.ts';
 import { sourceFailure } from '../sources/reader.ts';
 import { fetchJobsOf, locateArtefact } from '../sources/stage.ts';
-import { influxdBinary } from '../runtimes/local/influxdb.ts';
-import { minioBinary } from '../runtimes/local/minio.ts';
-import { mongoServerBinary, mongoToolDir } from '../runtimes/local/mongodb.ts';
-import { pgbackrestBinary } from '../runtimes/local/pgbackrest.ts';
-import { findPostgresBinDir } from '../runtimes/local/postgres.ts';
-import { redisServerBinary } from '../runtimes/local/redis.ts';
+import { influxdBinary } from '../engines/influxdb/local.ts';
+import { minioBinary } from '../engines/s3/local.ts';
+import { mongoServerBinary, mongoToolDir } from '../engines/mongodb/local.ts';
+import { pgbackrestBinary } from '../engines/postgres/pgbackrest-restore.ts';
+import { findPostgresBinDir } from '../engines/postgres/local.ts';
+import { redisServerBinary } from '../engines/redis/local.ts';
 import { runTool } from '../util/process.ts';
 import { findOnPath, isExecutable } from '../util/tools.ts';
 

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { startLocalPostgres } from '../../src/runtimes/local/postgres.ts';
+import { startLocalPostgres } from '../../src/engines/postgres/local.ts';
 import type { StartedStore } from '../../src/runtimes/types.ts';
 import { requireBackends, repoRoot } from '../support/backends.ts';
 import { demoBackups, fixtureDrill, processesMatching, readReport, runCli } from '../support/fixtures.ts';

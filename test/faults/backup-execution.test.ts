@@ -148,7 +148,7 @@ describe('faults: psql meta-commands in a plain SQL backup [local]', function ()
 
 /** pg_dumpall of a throwaway server holding a database whose name needs `\connect -reuse-previous=on "dbname='…'"`. */
 async function makeDumpall(work: string): Promise<string> {
-  const { startLocalPostgres } = await import('../../src/runtimes/local/postgres.ts');
+  const { startLocalPostgres } = await import('../../src/engines/postgres/local.ts');
   const { runTool } = await import('../../src/util/process.ts');
   const pg = (await import('pg')).default;
   const store = await startLocalPostgres({ runId: `dumpall-fixture-${process.pid}`, drillName: 'fixture', storeName: 'source', spec: { engine: 'postgres', restore: [] } as never, drillDir: work, signal: new AbortController().signal });
@@ -270,7 +270,7 @@ describe('faults: the environment of every local server and of the local app hol
 
   it('influxd (started as the local runtime starts it): /proc/<pid>/environ and its account', async function () {
     requireBackends(this, 'influxdb');
-    const { startLocalInflux } = await import('../../src/runtimes/local/influxdb.ts');
+    const { startLocalInflux } = await import('../../src/engines/influxdb/local.ts');
     const store = await startLocalInflux({ runId: `environ-influx-${process.pid}`, drillName: 'environ', storeName: 'tsdb', spec: { engine: 'influxdb', restore: [] }, drillDir: work, signal: new AbortController().signal });
     try {
       const pid = (store as unknown as { server: { pid: number } }).server.pid;

@@ -338,7 +338,7 @@ describe('auditChain over a Mongo collection (real MongoDB-wire server)', functi
   });
 
   it('verifies a chain of documents and finds a changed one by its ordering key', async () => {
-    const { startLocalMongo } = await import('../../src/runtimes/local/mongodb.ts');
+    const { startLocalMongo } = await import('../../src/engines/mongodb/local.ts');
     const { MongoClient } = await import('mongodb');
     const { buildChain } = await import('../support/audit-chain.ts');
     const key = 'mongo-chain-key-0123';

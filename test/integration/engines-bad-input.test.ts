@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as Minio from 'minio';
 import { makePlatformBackups, type PlatformBackups } from '../../scripts/lib/platform-backups.ts';
 import { runDrill } from '../../src/run/run.ts';
-import { startLocalMinio } from '../../src/runtimes/local/minio.ts';
+import { startLocalMinio } from '../../src/engines/s3/local.ts';
 import type { StartedStore } from '../../src/runtimes/types.ts';
 import { requireBackends, useTestbedBinaries } from '../support/backends.ts';
 import { assertValidReport, processesMatching } from '../support/fixtures.ts';

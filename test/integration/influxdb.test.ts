@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { influxQuery } from '../../src/engines/influxdb/client.ts';
-import { startLocalInflux } from '../../src/runtimes/local/influxdb.ts';
+import { startLocalInflux } from '../../src/engines/influxdb/local.ts';
 import { requireBackends, useTestbedBinaries } from '../support/backends.ts';
 import { runInlineDrill } from '../support/inline-drill.ts';
 import { sh } from '../support/source-backups.ts';

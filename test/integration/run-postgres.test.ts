@@ -140,7 +140,7 @@ describe('run: local runtime, postgres engine (real PostgreSQL)', function () {
     const dir = await mkdtemp(join(tmpdir(), 'restoreproof-test-dumpall-'));
     try {
       // pg_dumpall output written by a real pg_dumpall, from a server seeded with the fixture dump.
-      const { startLocalPostgres } = await import('../../src/runtimes/local/postgres.ts');
+      const { startLocalPostgres } = await import('../../src/engines/postgres/local.ts');
       const source = await startLocalPostgres({ runId: 'dumpall-src', drillName: 't', storeName: 'src', spec: { engine: 'postgres', restore: [] }, drillDir: dir, signal: new AbortController().signal });
       try {
         await source.exec('psql', ['-X', '-q', '-c', 'create role app_owner login', '-c', 'create database inventory owner app_owner', '--dbname', 'postgres']);

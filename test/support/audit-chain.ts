@@ -4,7 +4,7 @@
 import { createCipheriv, createHmac, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
-import { startLocalPostgres } from '../../src/runtimes/local/postgres.ts';
+import { startLocalPostgres } from '../../src/engines/postgres/local.ts';
 
 export interface AuditRow {
   seq: number;

@@ -9,6 +9,7 @@ import type { Engine } from '../types.ts';
 import { trimStderr } from '../postgres/restore.ts';
 import { influxQuery, quoteIdent } from './client.ts';
 import { runRestoreSteps, type StepOutcome } from '../steps.ts';
+import { influxLocalServer } from './local.ts';
 
 interface PortableManifest {
   meta?: { fileName?: string };
@@ -51,6 +52,7 @@ const points: CheckRunner<PointsCheckSpec> = async (check, context) => {
 
 export const influxEngine: Engine<InfluxStoreSpec> = {
   name: 'influxdb',
+  servers: { local: influxLocalServer },
   capabilities: { formats: ['portable'], multipleDatabases: true, restoresBeforeStart: false },
   checks: { points } as Engine['checks'],
   async inspect(spec, step, drillDir, options) {

@@ -12,6 +12,8 @@ import type { AutomaticCheck, Engine, ObjectReference, VerifiedArtefact } from '
 import { archiveCompleteness } from './completeness.ts';
 import { runRestoreSteps, type StepOutcome } from '../steps.ts';
 import { toolErrorLine, toolStderrTail } from '../../util/tool-output.ts';
+import { mongoLocalServer } from './local.ts';
+import { mongoContainerServer } from './container.ts';
 
 const archiveMagic = Buffer.from([0x6d, 0xe2, 0x99, 0x81]);
 
@@ -74,6 +76,7 @@ function restoreArgs(store: StartedStore, step: MongoRestoreStep, a: VerifiedArt
 
 export const mongoEngine: Engine<MongoStoreSpec> = {
   name: 'mongodb',
+  servers: { local: mongoLocalServer, container: mongoContainerServer },
   capabilities: { formats: ['archive', 'directory'], multipleDatabases: true, restoresBeforeStart: false },
   checks: { count, query, baseline } as Engine['checks'],
   async inspect(spec, step, drillDir, options) {

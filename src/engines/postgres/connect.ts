@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { AuthenticationError, InterruptedError, RestoreproofError } from '../../errors.ts';
 import { redact } from '../../util/redact.ts';
+import type { StoreEndpoint } from '../../runtimes/types.ts';
 
 export type PgConnection = pg.ClientConfig;
 
@@ -69,5 +70,16 @@ export async function readOnly<T>(client: pg.ClientBase, fn: () => Promise<T>, i
     return await fn();
   } finally {
     await client.query('rollback').catch(() => {});
+  }
+}
+
+/** Readiness probe shared by the runtimes: a query answers, and says the server's version. */
+export async function postgresServerVersion(endpoint: StoreEndpoint): Promise<string> {
+  const client = new pg.Client({ ...endpoint, database: 'postgres', connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    return (await client.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]?.v ?? '';
+  } finally {
+    await client.end().catch(() => {});
   }
 }

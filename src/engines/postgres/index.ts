@@ -7,9 +7,12 @@ import { postgresChecks } from './checks.ts';
 import { inspectLocalArtefact } from '../../sources/local.ts';
 import { customDumpTime, describePostgresRestore, detectPostgresFormat, restorePostgres } from './restore.ts';
 import { inspectPgbackrest } from './pgbackrest.ts';
+import { postgresLocalServer } from './local.ts';
+import { postgresContainerServer } from './container.ts';
 
 export const postgresEngine: Engine<PostgresStoreSpec> = {
   name: 'postgres',
+  servers: { local: postgresLocalServer, container: postgresContainerServer },
   capabilities: { formats: ['custom', 'plain', 'dumpall', 'pgbackrest'], multipleDatabases: true, restoresBeforeStart: false },
   checks: postgresChecks as Engine['checks'],
   async inspect(spec, step, drillDir, options) {

@@ -25,3 +25,15 @@ export async function redisClient(endpoint: StoreEndpoint, db = 0): Promise<Redi
     },
   };
 }
+
+/** Readiness probe of both runtimes: the server answers INFO and has finished loading its snapshot; returns its version. */
+export async function redisServerVersion(endpoint: StoreEndpoint): Promise<string> {
+  const client = await redisClient(endpoint);
+  try {
+    const info = String(await client.sendCommand(['INFO', 'server']));
+    if (/loading:1/.test(String(await client.sendCommand(['INFO', 'persistence'])))) throw new Error('still loading the snapshot');
+    return /redis_version:(\S+)/.exec(info)?.[1] ?? '';
+  } finally {
+    await client.close();
+  }
+}

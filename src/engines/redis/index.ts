@@ -6,6 +6,8 @@ import type { InfoCheckSpec, KeyCheckSpec, KeysCheckSpec, RedisStoreSpec } from 
 import type { Engine } from '../types.ts';
 import { redisClient } from './client.ts';
 import { parseRdbHeader } from './rdb.ts';
+import { redisLocalServer } from './local.ts';
+import { redisContainerServer } from './container.ts';
 
 const withRedis = async <T>(context: Parameters<CheckRunner>[1], db: number, fn: (c: Awaited<ReturnType<typeof redisClient>>) => Promise<T>) => {
   const client = await redisClient(context.store.endpoint, db);
@@ -67,6 +69,7 @@ const info: CheckRunner<InfoCheckSpec> = async (check, context) => {
 
 export const redisEngine: Engine<RedisStoreSpec> = {
   name: 'redis',
+  servers: { local: redisLocalServer, container: redisContainerServer },
   capabilities: { formats: ['rdb', 'aof'], multipleDatabases: true, restoresBeforeStart: true },
   checks: { keys, key, info } as Engine['checks'],
   async inspect(spec, step, drillDir, options) {

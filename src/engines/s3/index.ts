@@ -10,6 +10,8 @@ import type { ObjectCheckSpec, ObjectsCheckSpec, S3StoreSpec, StoreSpec } from '
 import type { Engine } from '../types.ts';
 import { clientForUrl, listAll, s3Client } from './client.ts';
 import { runRestoreSteps, type StepBase, type StepOutcome } from '../steps.ts';
+import { minioLocalServer } from './local.ts';
+import { minioContainerServer } from './container.ts';
 
 /** Runs jobs with at most `limit` in flight; the producer waits, so nothing queues without bound. */
 async function bounded<T>(items: AsyncIterable<T>, limit: number, job: (item: T) => Promise<void>, signal: AbortSignal): Promise<void> {
@@ -127,6 +129,7 @@ async function restoreStep(store: StartedStore, spec: S3StoreSpec, index: number
 
 export const s3Engine: Engine<S3StoreSpec> = {
   name: 's3',
+  servers: { local: minioLocalServer, container: minioContainerServer },
   capabilities: { formats: ['mirror', 'bucket'], multipleDatabases: false, restoresBeforeStart: false },
   checks: { objects, object } as Engine['checks'],
   async inspect(spec, step, drillDir, options) {

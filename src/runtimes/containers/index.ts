@@ -1,147 +1,16 @@
-import { randomBytes } from 'node:crypto';
 import type Dockerode from 'dockerode';
-import { newMongoClient } from '../../engines/mongodb/client.ts';
 import type { BoundPorts, WaitStrategy } from 'testcontainers';
 import { RestoreproofError, errorMessage } from '../../errors.ts';
-import { redisClient } from '../../engines/redis/client.ts';
-import { s3Client } from '../../engines/s3/client.ts';
-import type { EngineName, StoreSpec } from '../../drill/types.ts';
-import { registerSecret } from '../../util/redact.ts';
+import type { StoreSpec } from '../../drill/types.ts';
 import type { ProvisionRequest, Runtime, StartedStore, StoreEndpoint } from '../types.ts';
+import { enginesWith, serverOf } from '../hosted.ts';
 import { dockerHost, engineError, engineIsLocal } from './docker.ts';
 import { LABEL_STORE, runLabels } from '../shared/labels.ts';
 import { runContainerAppTask, startContainerApp } from './app.ts';
-import { postgresServerVersion } from '../local/postgres.ts';
 import { describedImage, resolveImage } from '../shared/images.ts';
 import { parseMemory } from '../shared/memory.ts';
 import { runNetwork } from './network.ts';
 import { ContainerStore, demuxLogs } from './store.ts';
-
-/** What one engine needs from its container. */
-export interface Recipe {
-  port: number;
-  env: Record<string, string>;
-  command?: string[];
-  /** Written into the container before it starts (Redis: the snapshot and its config). */
-  files?: { source: string; target: string }[];
-  directories?: { source: string; target: string }[];
-  contents?: { content: string; target: string; mode?: number }[];
-  user: string;
-  password: string;
-  /** Client tools a restore runs inside the container; checked before any restore starts. */
-  tools: string[];
-  toolUser?: string;
-  toolEnv: Record<string, string>;
-  /** Proves the server answers queries through the mapped port; returns its version. */
-  probe(endpoint: StoreEndpoint): Promise<string>;
-  url(endpoint: StoreEndpoint, database?: string): string;
-  toolUrl(database?: string): string;
-  help(endpoint: StoreEndpoint, containerId: string): string[];
-}
-
-const secret = () => {
-  const s = randomBytes(24).toString('base64url');
-  registerSecret(s);
-  return s;
-};
-
-export function recipeFor(request: ProvisionRequest): Recipe {
-  const spec = request.spec;
-  switch (spec.engine) {
-    case 'postgres': {
-      const user = `restoreproof_${randomBytes(3).toString('hex')}`;
-      const password = secret();
-      return {
-        port: 5432, user, password,
-        env: { POSTGRES_USER: user, POSTGRES_PASSWORD: password, POSTGRES_DB: 'postgres' },
-        // Ephemeral: durability buys nothing here and costs restore time.
-        command: ['postgres', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', `cluster_name=restoreproof-${request.runId}-${request.storeName}`],
-        tools: ['pg_restore', 'psql'],
-        // Over the container's own socket, where the image trusts local connections: no password in the exec.
-        toolUser: 'postgres',
-        toolEnv: { PGHOST: '/var/run/postgresql', PGPORT: '5432', PGUSER: user },
-        probe: postgresServerVersion,
-        url: (e, database = 'postgres') => `postgres://${user}:${encodeURIComponent(password)}@${e.host}:${e.port}/${encodeURIComponent(database)}`,
-        toolUrl: (database = 'postgres') => `postgres://${user}@/${encodeURIComponent(database)}?host=/var/run/postgresql`,
-        help: (e, id) => [
-          `${request.storeName}: postgres://${user}@${e.host}:${e.port}/postgres  (container ${id.slice(0, 12)})`,
-          `  password: generated and not printed; docker exec -it -u postgres ${id.slice(0, 12)} psql -U ${user} postgres`,
-        ],
-      };
-    }
-    case 'mongodb':
-      // No authentication, as on the local runtime: the port is published on loopback only.
-      return {
-        port: 27017, user: '', password: '', env: {},
-        tools: ['mongorestore'], toolEnv: {},
-        async probe(endpoint) {
-          const client = await newMongoClient(`mongodb://${endpoint.host}:${endpoint.port}/`, { serverSelectionTimeoutMS: 1000, directConnection: true });
-          try {
-            await client.connect();
-            await client.db('admin').command({ ping: 1 });
-            const info = await client.db('admin').command({ buildInfo: 1 });
-            return `${info.version}${info.ferretdbVersion ? ` (FerretDB ${info.ferretdbVersion})` : ''}`;
-          } finally {
-            await client.close().catch(() => {});
-          }
-        },
-        url: (e, database = '') => `mongodb://${e.host}:${e.port}/${database}`,
-        toolUrl: (database = '') => `mongodb://127.0.0.1:27017/${database}`,
-        help: (e, id) => [`${request.storeName}: mongodb://${e.host}:${e.port}/  (loopback only, no auth; container ${id.slice(0, 12)})`],
-      };
-    case 's3': {
-      const user = `rp${randomBytes(6).toString('hex')}`;
-      const password = secret();
-      return {
-        port: 9000, user, password,
-        env: { MINIO_ROOT_USER: user, MINIO_ROOT_PASSWORD: password, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off' },
-        command: ['server', '/data', '--address', ':9000', '--console-address', ':9001', '--quiet'],
-        tools: [], toolEnv: {},
-        async probe(endpoint) {
-          await (await s3Client(endpoint, { probe: true })).listBuckets();
-          return 'minio';
-        },
-        url: (e) => `http://${user}:${encodeURIComponent(password)}@${e.host}:${e.port}`,
-        toolUrl: () => 'http://127.0.0.1:9000',
-        help: (e, id) => [`${request.storeName}: http://${e.host}:${e.port}  access key ${user} (secret generated, not printed; docker exec ${id.slice(0, 12)} printenv MINIO_ROOT_PASSWORD)`],
-      };
-    }
-    case 'redis': {
-      const artefact = request.artefacts?.[0];
-      if (!artefact) throw new RestoreproofError('E_PROVISION', `store ${request.storeName}: redis needs its artefact before it starts`);
-      const password = secret();
-      const aof = artefact.format === 'aof';
-      // A config file, not arguments: the password must not show in `docker inspect` or the process list.
-      const config = [
-        'port 6379', 'bind 0.0.0.0', 'protected-mode no', 'dir /data', 'dbfilename dump.rdb', `requirepass ${password}`, 'save ""',
-        ...(aof ? ['appendonly yes', 'appenddirname appendonlydir'] : ['appendonly no']),
-      ];
-      return {
-        port: 6379, user: 'default', password, env: {},
-        command: ['/data/restoreproof.conf'],
-        ...(aof ? { directories: [{ source: artefact.info.path, target: '/data/appendonlydir' }] } : { files: [{ source: artefact.info.path, target: '/data/dump.rdb' }] }),
-        contents: [{ content: `${config.join('\n')}\n`, target: '/data/restoreproof.conf', mode: 0o644 }],
-        tools: [], toolEnv: { REDISCLI_AUTH: password },
-        async probe(endpoint) {
-          const client = await redisClient(endpoint);
-          try {
-            const info = String(await client.sendCommand(['INFO', 'server']));
-            if (/loading:1/.test(String(await client.sendCommand(['INFO', 'persistence'])))) throw new Error('still loading the snapshot');
-            return /redis_version:(\S+)/.exec(info)?.[1] ?? '';
-          } finally {
-            await client.close();
-          }
-        },
-        url: (e, db = '0') => `redis://default:${encodeURIComponent(password)}@${e.host}:${e.port}/${db}`,
-        toolUrl: (db = '0') => `redis://127.0.0.1:6379/${db}`,
-        help: (e, id) => [`${request.storeName}: redis://${e.host}:${e.port}  (password generated, not printed; docker exec -it ${id.slice(0, 12)} redis-cli)`],
-      };
-    }
-    case 'influxdb':
-      // Not in `engines` above: the run refuses the store before it gets here.
-      throw new RestoreproofError('E_RUNTIME', 'the containers runtime does not host influxdb stores; use --runtime local');
-  }
-}
 
 /**
  * Readiness through the store's own protocol from this process (a SQL query, PING/INFO, a Mongo
@@ -224,7 +93,8 @@ async function startStore(request: ProvisionRequest): Promise<StartedStore> {
   const tc = await loadTestcontainers();
   const { spec, storeName } = request;
   const { image } = resolveImage(spec);
-  const recipe = recipeFor(request);
+  const server = serverOf(spec.engine, 'container', 'containers');
+  const recipe = server.recipe(request);
   const network = runNetwork(request.runId, request.drillName, request.egress);
   const networkId = await network.join();
   const local = engineIsLocal();
@@ -304,8 +174,8 @@ async function startStore(request: ProvisionRequest): Promise<StartedStore> {
   });
   try {
     if (request.signal.aborted) throw request.signal.reason ?? new Error('aborted');
-    await preflight(store, recipe.tools, image);
-    if (spec.engine === 's3') (store as { version: string }).version = await minioVersion(store);
+    await preflight(store, recipe.tools, image, server.image.latest);
+    if (recipe.versionFromTools) (store as { version: string }).version = await recipe.versionFromTools(store);
   } catch (err) {
     await store.stop();
     throw err;
@@ -314,7 +184,7 @@ async function startStore(request: ProvisionRequest): Promise<StartedStore> {
 }
 
 /** Every client tool a restore will run must be in the image: fail before any restore, naming what is missing. */
-async function preflight(store: ContainerStore, tools: string[], image: string): Promise<void> {
+async function preflight(store: ContainerStore, tools: string[], image: string, officialImage: string): Promise<void> {
   const missing: string[] = [];
   for (const tool of tools) {
     const run = await store.exec('sh', ['-c', `command -v ${tool}`]);
@@ -322,20 +192,15 @@ async function preflight(store: ContainerStore, tools: string[], image: string):
   }
   if (missing.length) {
     throw new RestoreproofError('E_PREFLIGHT', `store ${store.name}: image ${image} has no ${missing.join(', ')} (command -v ${missing[0]} failed); the restore runs the image's own tools`, {
-      hint: `use an image that carries ${missing.join(' and ')} (e.g. the official ${store.engine === 'mongodb' ? 'mongo' : store.engine} image), or run the drill with --runtime local`,
+      hint: `use an image that carries ${missing.join(' and ')} (e.g. the official ${officialImage.replace(/:latest$/, '')} image), or run the drill with --runtime local`,
     });
   }
-}
-
-async function minioVersion(store: ContainerStore): Promise<string> {
-  const run = await store.exec('minio', ['--version']).catch(() => undefined);
-  return /version (\S+)/.exec(run?.stdout ?? '')?.[1] ?? 'unknown';
 }
 
 /** Stores in disposable containers (one per store, one network per run) through testcontainers. */
 export const containersRuntime: Runtime = {
   name: 'containers',
-  engines: ['postgres', 'mongodb', 's3', 'redis'] satisfies EngineName[],
+  engines: enginesWith('container'),
   async describeProvision({ spec, storeName, egress }) {
     const described = describedImage(spec as StoreSpec);
     if ('problem' in described) return [described.problem];

@@ -1,5 +1,5 @@
 import type { RuntimeDeclaration } from '../lazy.ts';
-import { containerEngines } from '../shared/engines.ts';
+import { enginesWith } from '../hosted.ts';
 
 /** What the kubernetes runtime can do, known without loading it and the Kubernetes client. */
-export const declared: RuntimeDeclaration = { name: 'kubernetes', engines: containerEngines, app: true, fetchesInPod: true };
+export const declared: RuntimeDeclaration = { name: 'kubernetes', engines: enginesWith('container'), app: true, fetchesInPod: true };

@@ -1,9 +1,10 @@
 import { posix } from 'node:path';
 import type { V1Container, V1Pod, V1ResourceRequirements } from '@kubernetes/client-node';
 import { RestoreproofError, errorMessage } from '../../errors.ts';
-import type { EngineName, KubernetesStoreOptions, StoreSpec } from '../../drill/types.ts';
+import type { KubernetesStoreOptions, StoreSpec } from '../../drill/types.ts';
 import { LABEL_STORE } from '../shared/labels.ts';
-import { recipeFor, type Recipe } from '../containers/index.ts';
+import { enginesWith, serverOf } from '../hosted.ts';
+import type { ContainerRecipe } from '../servers.ts';
 import { describedImage, resolveFetchImage, resolveImage } from '../shared/images.ts';
 import { parseMemory } from '../shared/memory.ts';
 import { addEntry, addPath } from '../shared/tar.ts';
@@ -31,7 +32,7 @@ function resourcesFor(spec: StoreSpec): V1ResourceRequirements | undefined {
 }
 
 /** The pod of one store: its server container, and a staging init container when files must be there before it starts. */
-export function podFor(options: { name: string; storeName: string; image: string; recipe: Recipe; secret: string; labels: Record<string, string>; k8s?: KubernetesStoreOptions; resources?: V1ResourceRequirements; fetches?: V1Container[] }): V1Pod {
+export function podFor(options: { name: string; storeName: string; image: string; recipe: ContainerRecipe; secret: string; labels: Record<string, string>; k8s?: KubernetesStoreOptions; resources?: V1ResourceRequirements; fetches?: V1Container[] }): V1Pod {
   const { recipe, k8s } = options;
   const early = [...(recipe.files ?? []), ...(recipe.directories ?? []), ...(recipe.contents ?? [])].map((f) => posix.dirname(f.target));
   const earlyDirs = [...new Set(early)];
@@ -70,7 +71,7 @@ async function startStore(request: ProvisionRequest): Promise<StartedStore> {
   const { spec, storeName, signal } = request;
   const k = await kube();
   const { image } = resolveImage(spec);
-  const recipe = recipeFor(request);
+  const recipe = serverOf(spec.engine, 'container', 'kubernetes').recipe(request);
   const ns = runNamespace(request.runId, request.drillName, request.egress);
   try {
     await ns.acquire();
@@ -176,7 +177,7 @@ async function startStore(request: ProvisionRequest): Promise<StartedStore> {
     });
     await preflight(store, ['tar', ...recipe.tools], image);
     if (fetch) await verifyFetched(target, fetch, signal);
-    if (spec.engine === 's3') store.version = /version (\S+)/.exec((await store.exec('minio', ['--version']).catch(() => undefined))?.stdout ?? '')?.[1] ?? 'unknown';
+    if (recipe.versionFromTools) store.version = await recipe.versionFromTools(store);
     return store;
   } catch (err) {
     await forward.close();
@@ -200,7 +201,7 @@ async function preflight(store: KubeStore, tools: string[], image: string): Prom
 /** Stores in pods of one namespace per run, through the Kubernetes API (kubeconfig with --context, or in-cluster). */
 export const kubernetesRuntime: Runtime = {
   name: 'kubernetes',
-  engines: ['postgres', 'mongodb', 's3', 'redis'] satisfies EngineName[],
+  engines: enginesWith('container'),
   fetchesInPod: true,
   async describeProvision({ spec, storeName, drillName, egress }) {
     const described = describedImage(spec as StoreSpec);

@@ -20,6 +20,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The plan's line for a server started from `find()`'s binary in a run temp dir (or why it cannot be), then `detail`. */
+export async function describeLocalBinary(find: () => Promise<string>, detail?: string): Promise<string[]> {
+  const where = `temp dir ${tmpdir()}/restoreproof-<run-id>-<store>-*, a free 127.0.0.1 port`;
+  const binary = await find().then((b) => `${b} in ${where}`, (err: Error) => `!! ${err.message}`);
+  return [detail ? `${binary}, ${detail}` : binary];
+}
+
 export interface Account {
   uid: number;
   gid: number;

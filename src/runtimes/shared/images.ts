@@ -1,15 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { RestoreproofError, errorMessage } from '../../errors.ts';
 import type { EngineName, StoreSpec } from '../../drill/types.ts';
-
-/** Official images per engine; `{version}` is the store's version, or `latest`. */
-const defaults: Record<EngineName, { image: string; versioned: string }> = {
-  postgres: { image: 'postgres:latest', versioned: 'postgres:{version}' },
-  mongodb: { image: 'mongo:latest', versioned: 'mongo:{version}' },
-  s3: { image: 'minio/minio', versioned: 'minio/minio:{version}' },
-  redis: { image: 'redis:latest', versioned: 'redis:{version}' },
-  influxdb: { image: 'influxdb:1.8', versioned: 'influxdb:{version}' },
-};
+import { serverOf } from '../hosted.ts';
 
 export interface ResolvedImage {
   image: string;
@@ -55,8 +47,9 @@ export function resolveImage(spec: StoreSpec, env: Record<string, string | undef
     const hit = (version && map[`${spec.engine}:${version}`]) || map[spec.engine];
     if (hit) return { image: fill(hit), source: `image map ${mapFile}` };
   }
-  const d = defaults[spec.engine];
-  return { image: fill(version ? d.versioned : d.image), source: 'default' };
+  // The engine's official image; `{version}` is the store's version, or `latest`.
+  const official = serverOf(spec.engine, 'container', 'containers or kubernetes').image;
+  return { image: fill(version ? official.versioned : official.latest), source: 'default' };
 }
 
 /** For plans: the store's image, or the one line that says why it cannot be chosen (a broken image map). */

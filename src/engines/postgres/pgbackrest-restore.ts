@@ -4,12 +4,12 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { ArtefactError, RestoreproofError } from '../../errors.ts';
-import { pgbackrestRestoreArgs, setOfFormat } from '../../engines/postgres/pgbackrest.ts';
-import type { VerifiedArtefact } from '../../engines/types.ts';
+import { pgbackrestRestoreArgs, setOfFormat } from './pgbackrest.ts';
+import type { VerifiedArtefact } from '../types.ts';
 import type { PostgresRestoreStep, PostgresStoreSpec } from '../../drill/types.ts';
 import { runTool } from '../../util/process.ts';
 import { resolveBinary } from '../../util/tools.ts';
-import type { Account, LocalServer } from './server.ts';
+import type { Account, LocalServer } from '../../runtimes/local/server.ts';
 
 export function pgbackrestBinary(): Promise<string> {
   return resolveBinary({ envVar: 'RESTOREPROOF_PGBACKREST', names: ['pgbackrest'] }, 'pgbackrest', 'install pgBackRest (Debian: apt-get install pgbackrest)');

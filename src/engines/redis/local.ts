@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { cp, copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RestoreproofError } from '../../errors.ts';
-import { redisClient } from '../../engines/redis/client.ts';
-import type { RedisStoreSpec } from '../../drill/types.ts';
+import { redisServerVersion } from './client.ts';
+import type { RedisStoreSpec, StoreSpec } from '../../drill/types.ts';
 import { registerSecret } from '../../util/redact.ts';
 import { resolveBinary } from '../../util/tools.ts';
-import type { ProvisionRequest, StartedStore } from '../types.ts';
-import { freePort, LocalServer, LocalStore } from './server.ts';
+import type { ProvisionRequest, StartedStore } from '../../runtimes/types.ts';
+import type { LocalServerDeclaration } from '../../runtimes/servers.ts';
+import { describeLocalBinary, freePort, LocalServer, LocalStore } from '../../runtimes/local/server.ts';
 
 export function redisServerBinary(spec: RedisStoreSpec): Promise<string> {
   return resolveBinary({ explicit: spec.server, envVar: 'RESTOREPROOF_REDIS_SERVER', names: ['redis-server'] }, 'redis-server', 'install Redis (Debian: apt-get install redis-server) or set server in the store');
@@ -39,17 +40,7 @@ export async function startLocalRedis(request: ProvisionRequest): Promise<Starte
     await server.own(server.dir);
     server.start(binary, [join(server.dir, 'redis.conf')]);
     const endpoint = { host: '127.0.0.1', port, user: 'default', password };
-    const version = await server.waitReady('redis-server', async () => {
-      const client = await redisClient(endpoint);
-      try {
-        const info = String(await client.sendCommand(['INFO', 'server']));
-        const persistence = String(await client.sendCommand(['INFO', 'persistence']));
-        if (/loading:1/.test(persistence)) throw new Error('still loading the snapshot');
-        return /redis_version:(\S+)/.exec(info)?.[1] ?? '';
-      } finally {
-        await client.close();
-      }
-    }, request.signal);
+    const version = await server.waitReady('redis-server', () => redisServerVersion(endpoint), request.signal);
     return new LocalStore({
       name: request.storeName,
       engine: 'redis',
@@ -70,3 +61,10 @@ export async function startLocalRedis(request: ProvisionRequest): Promise<Starte
     throw err;
   }
 }
+
+/** redis-server on the local runtime, started on a copy of the snapshot. */
+export const redisLocalServer: LocalServerDeclaration = {
+  start: startLocalRedis,
+  describe: (spec: StoreSpec) => describeLocalBinary(() => redisServerBinary(spec as RedisStoreSpec), 'generated password, started on a copy of the snapshot'),
+  tools: async (spec: StoreSpec) => [{ name: 'redis-server', find: () => redisServerBinary(spec as RedisStoreSpec) }],
+};

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
-import { newMongoClient } from '../../engines/mongodb/client.ts';
-import type { MongoStoreSpec } from '../../drill/types.ts';
+import { newMongoClient } from './client.ts';
+import type { MongoStoreSpec, StoreSpec } from '../../drill/types.ts';
 import { resolveBinary } from '../../util/tools.ts';
-import type { ProvisionRequest, StartedStore } from '../types.ts';
-import { freePort, LocalServer, LocalStore } from './server.ts';
+import type { ProvisionRequest, StartedStore } from '../../runtimes/types.ts';
+import type { LocalServerDeclaration } from '../../runtimes/servers.ts';
+import { describeLocalBinary, freePort, LocalServer, LocalStore } from '../../runtimes/local/server.ts';
 
 export function mongoServerBinary(spec: MongoStoreSpec): Promise<string> {
   return resolveBinary(
@@ -70,3 +71,13 @@ export async function startLocalMongo(request: ProvisionRequest): Promise<Starte
     throw err;
   }
 }
+
+/** mongod (or FerretDB) on the local runtime; mongorestore from the MongoDB Database Tools. */
+export const mongoLocalServer: LocalServerDeclaration = {
+  start: startLocalMongo,
+  describe: (spec: StoreSpec) => describeLocalBinary(() => mongoServerBinary(spec as MongoStoreSpec)),
+  tools: async (spec: StoreSpec) => [
+    { name: 'mongod', find: () => mongoServerBinary(spec as MongoStoreSpec) },
+    { name: 'mongorestore', find: async () => `${await mongoToolDir(spec as MongoStoreSpec)}/mongorestore` },
+  ],
+};

@@ -2,16 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { RestoreproofError, ToolNotFoundError } from '../../errors.ts';
-import type { PostgresStoreSpec } from '../../drill/types.ts';
+import { postgresServerVersion } from './connect.ts';
+import type { PostgresStoreSpec, StoreSpec } from '../../drill/types.ts';
 import { runTool } from '../../util/process.ts';
 import { registerSecret } from '../../util/redact.ts';
 import { findOnPath, isExecutable, listDir } from '../../util/tools.ts';
-import type { ProvisionRequest, StartedStore, StoreEndpoint } from '../types.ts';
-import { freePort, LocalServer, LocalStore } from './server.ts';
-import { finishRecovery, pgbackrestStep, restorePgbackrest } from './pgbackrest.ts';
-import { readPgbackrestRepo } from '../../engines/postgres/pgbackrest.ts';
+import type { ProvisionRequest, StartedStore, StoreEndpoint } from '../../runtimes/types.ts';
+import type { LocalServerDeclaration, LocalTool } from '../../runtimes/servers.ts';
+import { freePort, LocalServer, LocalStore } from '../../runtimes/local/server.ts';
+import { finishRecovery, pgbackrestBinary, pgbackrestStep, restorePgbackrest } from './pgbackrest-restore.ts';
+import { readPgbackrestRepo } from './pgbackrest.ts';
 
 const serverTools = ['initdb', 'postgres'] as const;
 const clientTools = ['pg_restore', 'psql'] as const;
@@ -60,17 +61,6 @@ export async function describeLocalPostgres(spec: PostgresStoreSpec): Promise<st
     `${binDir}/initdb --auth=scram-sha-256 -U restoreproof_<random> (generated password)`,
     `${binDir}/postgres on 127.0.0.1:<free port>, fsync off (ephemeral)`,
   ];
-}
-
-/** Readiness probe shared by the runtimes: a query answers, and says the server's version. */
-export async function postgresServerVersion(endpoint: StoreEndpoint): Promise<string> {
-  const client = new pg.Client({ ...endpoint, database: 'postgres', connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    return (await client.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]?.v ?? '';
-  } finally {
-    await client.end().catch(() => {});
-  }
 }
 
 /** Starts an ephemeral PostgreSQL server in a fresh temp dir, on a free loopback port, with a generated password. */
@@ -139,3 +129,24 @@ export async function startLocalPostgres(request: ProvisionRequest): Promise<Sta
     throw err;
   }
 }
+
+/** Every binary a store's server and restore run: one lookup finds the bin dir; pgBackRest when a step restores with it. */
+async function postgresTools(spec: PostgresStoreSpec): Promise<LocalTool[]> {
+  const names = [...serverTools, ...clientTools];
+  let binDir: string;
+  try {
+    binDir = await findPostgresBinDir(spec);
+  } catch (err) {
+    return [{ name: names.join(', '), find: () => Promise.reject(err) }];
+  }
+  const tools: LocalTool[] = names.map((name) => ({ name, find: async () => join(binDir, name) }));
+  if (spec.restore.some((s) => s.format === 'pgbackrest')) tools.push({ name: 'pgbackrest', find: pgbackrestBinary, versionArgs: ['version'] });
+  return tools;
+}
+
+/** PostgreSQL on the local runtime: initdb (or a pgBackRest restore) in a temp dir, then postgres on loopback. */
+export const postgresLocalServer: LocalServerDeclaration = {
+  start: startLocalPostgres,
+  describe: (spec: StoreSpec) => describeLocalPostgres(spec as PostgresStoreSpec),
+  tools: (spec: StoreSpec) => postgresTools(spec as PostgresStoreSpec),
+};

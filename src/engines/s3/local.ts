@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { s3Client } from '../../engines/s3/client.ts';
-import type { S3StoreSpec } from '../../drill/types.ts';
+import { s3Client } from './client.ts';
+import type { S3StoreSpec, StoreSpec } from '../../drill/types.ts';
 import { runTool } from '../../util/process.ts';
 import { registerSecret } from '../../util/redact.ts';
 import { resolveBinary } from '../../util/tools.ts';
-import type { ProvisionRequest, StartedStore } from '../types.ts';
-import { freePort, LocalServer, LocalStore } from './server.ts';
+import type { ProvisionRequest, StartedStore } from '../../runtimes/types.ts';
+import type { LocalServerDeclaration } from '../../runtimes/servers.ts';
+import { describeLocalBinary, freePort, LocalServer, LocalStore } from '../../runtimes/local/server.ts';
 
 export function minioBinary(spec: S3StoreSpec): Promise<string> {
   return resolveBinary({ explicit: spec.server, envVar: 'RESTOREPROOF_MINIO', names: ['minio'] }, 'minio server', 'install MinIO (go install github.com/minio/minio@<release>) or set server in the store');
@@ -58,3 +59,10 @@ export async function startLocalMinio(request: ProvisionRequest): Promise<Starte
     throw err;
   }
 }
+
+/** MinIO on the local runtime, storing into the run's temp dir. */
+export const minioLocalServer: LocalServerDeclaration = {
+  start: startLocalMinio,
+  describe: (spec: StoreSpec) => describeLocalBinary(() => minioBinary(spec as S3StoreSpec), 'generated root credentials'),
+  tools: async (spec: StoreSpec) => [{ name: 'minio', find: () => minioBinary(spec as S3StoreSpec) }],
+};

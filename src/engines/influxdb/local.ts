@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { influxQuery } from '../../engines/influxdb/client.ts';
-import type { InfluxStoreSpec } from '../../drill/types.ts';
+import { influxQuery } from './client.ts';
+import type { InfluxStoreSpec, StoreSpec } from '../../drill/types.ts';
 import { registerSecret } from '../../util/redact.ts';
 import { resolveBinary } from '../../util/tools.ts';
-import type { ProvisionRequest, StartedStore } from '../types.ts';
-import { freePort, LocalServer, LocalStore } from './server.ts';
+import type { ProvisionRequest, StartedStore } from '../../runtimes/types.ts';
+import type { LocalServerDeclaration } from '../../runtimes/servers.ts';
+import { describeLocalBinary, freePort, LocalServer, LocalStore } from '../../runtimes/local/server.ts';
 
 export function influxdBinary(spec: Pick<InfluxStoreSpec, 'server'>): Promise<string> {
   return resolveBinary({ explicit: spec.server, envVar: 'RESTOREPROOF_INFLUXD', names: ['influxd'] }, 'influxd (InfluxDB 1.x)', 'install InfluxDB 1.x (Debian: apt-get install influxdb) or set server in the store');
@@ -67,3 +68,10 @@ export async function startLocalInflux(request: ProvisionRequest): Promise<Start
     throw err;
   }
 }
+
+/** InfluxDB 1.x on the local runtime: a generated config and admin, HTTP and RPC on free loopback ports. */
+export const influxLocalServer: LocalServerDeclaration = {
+  start: startLocalInflux,
+  describe: (spec: StoreSpec) => describeLocalBinary(() => influxdBinary(spec as InfluxStoreSpec), 'generated config and admin password'),
+  tools: async (spec: StoreSpec) => [{ name: 'influxd', find: () => influxdBinary(spec as InfluxStoreSpec), versionArgs: ['version'] }],
+};
