@@ -72,6 +72,13 @@ export interface ObjectStore {
   defaultBucket(spec: StoreSpec): string | undefined;
 }
 
+/** Data a restore reads from elsewhere than an artefact (another bucket), which `doctor` checks is reachable. */
+export interface RemoteSource {
+  name: string;
+  /** What was found; throws naming what is wrong. Reads nothing but a listing. */
+  check(): Promise<string>;
+}
+
 /** One engine: what it restores, how, and which checks it answers. Capabilities are declared, not probed. */
 export interface Engine<S extends StoreSpec = StoreSpec> {
   readonly name: S['engine'];
@@ -95,6 +102,8 @@ export interface Engine<S extends StoreSpec = StoreSpec> {
   /** The database checks use when they name none. */
   defaultDatabase(spec: S): string;
   automaticChecks?(store: StartedStore, spec: S, artefacts: VerifiedArtefact[]): AutomaticCheck[];
+  /** Remote data the store's steps read, for `doctor` (the artefacts themselves are checked by the run's sources). */
+  remoteSources?(spec: S, store: string, drillDir: string): RemoteSource[];
   readonly references?: ReferenceSource;
   readonly objects?: ObjectStore;
 }

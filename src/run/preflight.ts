@@ -1,20 +1,14 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import { ArtefactError, EnvironmentError, RestoreproofError, errorMessage, isCouldNotRun } from '../errors.ts';
+import { EnvironmentError, RestoreproofError, errorMessage } from '../errors.ts';
 import { signingKeyFile } from '../evidence/index.ts';
 import { readPrivateKey, keyIdOf } from '../evidence/dsse.ts';
 import type { PreflightItem } from '../report/types.ts';
 import { resolveSecret } from '../drill/secrets.ts';
 import type { AppSpec, Drill, RuntimeName, SecretRef, StoreSpec } from '../drill/types.ts';
-import { sourceFailure } from '../sources/reader.ts';
 import { fetchJobsOf, locateArtefact } from '../sources/stage.ts';
-import { influxdBinary } from '../engines/influxdb/local.ts';
-import { minioBinary } from '../engines/s3/local.ts';
-import { mongoServerBinary, mongoToolDir } from '../engines/mongodb/local.ts';
-import { pgbackrestBinary } from '../engines/postgres/pgbackrest-restore.ts';
-import { findPostgresBinDir } from '../engines/postgres/local.ts';
-import { redisServerBinary } from '../engines/redis/local.ts';
+import { engineFor, engines } from '../engines/index.ts';
 import { runTool } from '../util/process.ts';
 import { findOnPath, isExecutable } from '../util/tools.ts';
 
@@ -54,9 +48,9 @@ export async function preflight(drill: Drill | undefined, options: PreflightOpti
   const app = drill?.document.spec.app;
   if (!drill && options.runtime === 'local') {
     // No drill: what is installed; an absent engine is only needed by drills that have such a store.
-    for (const engine of ['postgres', 'mongodb', 's3', 'redis', 'influxdb'] as const) {
-      for (const found of await localTools({ engine, restore: [] } as unknown as StoreSpec, engine)) {
-        items.push(found.status === 'missing' ? { ...found, name: found.name.replace(/ \(store \w+\)$/, ''), status: 'unchecked', detail: `not installed; needed by drills with ${engine} stores on the local runtime` } : { ...found, name: found.name.replace(/ \(store \w+\)$/, '') });
+    for (const engine of Object.values(engines).filter((e) => e.servers.local)) {
+      for (const found of await localTools({ engine: engine.name, restore: [] } as unknown as StoreSpec, engine.name)) {
+        items.push(found.status === 'missing' ? { ...found, name: found.name.replace(/ \(store \w+\)$/, ''), status: 'unchecked', detail: `not installed; needed by drills with ${engine.name} stores on the local runtime` } : { ...found, name: found.name.replace(/ \(store \w+\)$/, '') });
       }
     }
   } else if (options.runtime === 'local') {
@@ -116,35 +110,12 @@ async function binaryItem(name: string, find: () => Promise<string>, versionArgs
   });
 }
 
-/** Every binary the local runtime runs for a store. */
+/** Every binary the local runtime runs for a store, as its engine declares them. */
 async function localTools(spec: StoreSpec, store: string): Promise<PreflightItem[]> {
-  const label = (tool: string) => `${tool} (store ${store})`;
-  switch (spec.engine) {
-    case 'postgres': {
-      let binDir: string;
-      try {
-        binDir = await findPostgresBinDir(spec);
-      } catch (err) {
-        return [missing('tool', label('initdb, postgres, pg_restore, psql'), err)];
-      }
-      const items = await Promise.all(['initdb', 'postgres', 'pg_restore', 'psql'].map((t) => binaryItem(label(t), async () => `${binDir}/${t}`)));
-      if (spec.restore.some((s) => s.format === 'pgbackrest')) {
-        items.push(await binaryItem(label('pgbackrest'), pgbackrestBinary, ['version']));
-      }
-      return items;
-    }
-    case 'mongodb':
-      return Promise.all([
-        binaryItem(label('mongod'), () => mongoServerBinary(spec)),
-        binaryItem(label('mongorestore'), async () => `${await mongoToolDir(spec)}/mongorestore`),
-      ]);
-    case 's3':
-      return [await binaryItem(label('minio'), () => minioBinary(spec))];
-    case 'redis':
-      return [await binaryItem(label('redis-server'), () => redisServerBinary(spec))];
-    case 'influxdb':
-      return [await binaryItem(label('influxd'), () => influxdBinary(spec), ['version'])];
-  }
+  const server = engineFor(spec).servers.local;
+  if (!server) return [missing('runtime', `local (store ${store})`, new EnvironmentError('E_RUNTIME', `the local runtime does not host ${spec.engine} stores`))];
+  const tools = await server.tools(spec);
+  return Promise.all(tools.map((tool) => binaryItem(`${tool.name} (store ${store})`, tool.find, tool.versionArgs)));
 }
 
 /** spec.app on the local runtime: its command (and the migration's) must be found. */
@@ -353,26 +324,9 @@ async function sourceItems(drill: Drill, options: PreflightOptions): Promise<Pre
       return `reachable; ${found.kind} ${found.key || found.ref} (${found.reason})`;
     }));
   }
-  // s3 stores mirrored from another bucket (restore[].source): listed, nothing copied.
+  // Remote data a restore reads besides artefacts (an s3 store mirrored from another bucket): listed, nothing copied.
   for (const [store, spec] of Object.entries(stores)) {
-    if (spec.engine !== 's3') continue;
-    for (const step of spec.restore) {
-      const source = step.source;
-      if (!source) continue;
-      const where = `s3://${source.bucket}/${step.prefix ?? ''} at ${source.endpoint}`;
-      items.push(await item('source', `${store}: ${where}`, async () => {
-        const secret = async (ref: SecretRef | undefined, fallback: string | undefined, what: string) => (ref ? resolveSecret(ref, drill.dir, what) : (fallback ?? ''));
-        const accessKey = await secret(source.accessKey, process.env.AWS_ACCESS_KEY_ID, `${store} source accessKey`);
-        const secretKey = await secret(source.secretKey, process.env.AWS_SECRET_ACCESS_KEY, `${store} source secretKey`);
-        const { clientForUrl, listAll } = await import('../engines/s3/client.ts');
-        try {
-          for await (const first of listAll(clientForUrl(source.endpoint, accessKey, secretKey, source.region), source.bucket, step.prefix ?? '')) return `reachable; objects there (first: ${first.key})`;
-        } catch (err) {
-          throw sourceFailure(where, err, 'check the endpoint, the network path to it and source.accessKey/secretKey');
-        }
-        throw new ArtefactError(where, `no objects under s3://${source.bucket}/${step.prefix ?? ''}`, 'check the bucket, the prefix and the credentials');
-      }));
-    }
+    for (const source of engineFor(spec).remoteSources?.(spec, store, drill.dir) ?? []) items.push(await item('source', source.name, source.check));
   }
   for (const [store, spec] of Object.entries(stores)) {
     spec.restore.forEach((step: { artefact?: unknown }) => {

@@ -11,6 +11,7 @@ import type { Engine } from '../types.ts';
 import { clientForUrl, listAll, s3Client } from './client.ts';
 import { runRestoreSteps, type StepBase, type StepOutcome } from '../steps.ts';
 import { minioLocalServer } from './local.ts';
+import { mirroredBuckets } from './remote-sources.ts';
 import { minioContainerServer } from './container.ts';
 
 /** Runs jobs with at most `limit` in flight; the producer waits, so nothing queues without bound. */
@@ -130,6 +131,7 @@ async function restoreStep(store: StartedStore, spec: S3StoreSpec, index: number
 export const s3Engine: Engine<S3StoreSpec> = {
   name: 's3',
   servers: { local: minioLocalServer, container: minioContainerServer },
+  remoteSources: mirroredBuckets,
   capabilities: { formats: ['mirror', 'bucket'], multipleDatabases: false, restoresBeforeStart: false },
   checks: { objects, object } as Engine['checks'],
   async inspect(spec, step, drillDir, options) {
