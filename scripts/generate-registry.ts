@@ -1,5 +1,5 @@
 // `npm run generate`: writes what follows from the engine and runtime folders, so adding one is a
-// folder plus this command. An engine is a folder of src/engines/ whose index.ts exports an
+// folder plus this command: the registries and schemas/drill.schema.json. An engine is a folder of src/engines/ whose index.ts exports an
 // `Engine`; a runtime is a folder of src/runtimes/ whose index.ts exports a `Runtime` (with a
 // declared.ts beside it, it is loaded on first use). test/unit/registry.test.ts fails when a
 // committed output differs from what this writes.
@@ -78,13 +78,33 @@ interface JsonSchemaNode {
   enum?: unknown[];
 }
 
-/** The drill schema with its store variants and runtime names taken from the folders. */
-function drillSchema(schema: JsonSchemaNode, engines: Found[], runtimes: Found[]): string {
-  const defs = schema.$defs!;
-  for (const e of engines) if (!defs[`${e.name}Store`]) throw new Error(`schemas/drill.schema.json: no $defs.${e.name}Store for the engine folder src/engines/${e.name}`);
-  defs.store!.oneOf = engines.map((e) => ({ $ref: `#/$defs/${e.name}Store` }));
-  schema.properties!.spec!.properties!.runtime!.enum = ['auto', ...runtimes.map((r) => r.name)];
-  return `${JSON.stringify(schema, null, 2)}\n`;
+const readJson = async (path: string) => JSON.parse(await readFile(join(root, path), 'utf8')) as JsonSchemaNode;
+
+/**
+ * schemas/drill.schema.json: src/drill/schema.base.json (what no engine owns) with each engine's
+ * src/engines/<name>/schema.json ($defs named after the engine: its store, its restore step, …)
+ * placed after the store union, whose variants and the runtime names come from the folders.
+ */
+async function drillSchema(engines: Found[], runtimes: Found[]): Promise<string> {
+  const base = await readJson('src/drill/schema.base.json');
+  const $defs: Record<string, JsonSchemaNode> = {};
+  for (const [name, def] of Object.entries(base.$defs!)) {
+    $defs[name] = def;
+    if (name !== 'store') continue;
+    $defs.store = { ...def, oneOf: engines.map((e) => ({ $ref: `#/$defs/${e.name}Store` })) };
+    for (const e of engines) {
+      const fragment = `src/engines/${e.name}/schema.json`;
+      const defs = (await readJson(fragment)).$defs ?? {};
+      if (!defs[`${e.name}Store`]) throw new Error(`${fragment}: no $defs.${e.name}Store`);
+      for (const [key, value] of Object.entries(defs)) {
+        if (!new RegExp(`^${e.name}[A-Z]`).test(key)) throw new Error(`${fragment}: $defs.${key} must start with ${e.name} (a fragment's names are its engine's)`);
+        $defs[key] = value;
+      }
+    }
+  }
+  const spec = base.properties!.spec!.properties!;
+  spec.runtime = { enum: ['auto', ...runtimes.map((r) => r.name)], ...spec.runtime };
+  return `${JSON.stringify({ ...base, $defs }, null, 2)}\n`;
 }
 
 /** Every generated file, path (relative to the repository) to content. Reads, writes nothing. */
@@ -92,11 +112,10 @@ export async function generate(): Promise<Map<string, string>> {
   const engines = await folders('src/engines', 'Engine');
   // Runtimes loaded at once first (what runs with no extra client), then the lazy ones: local, containers, kubernetes.
   const runtimes = (await folders('src/runtimes', 'Runtime')).sort((a, b) => Number(a.lazy) - Number(b.lazy));
-  const schema = JSON.parse(await readFile(join(root, 'schemas/drill.schema.json'), 'utf8')) as JsonSchemaNode;
   return new Map([
     ['src/engines/registry.generated.ts', engineRegistry(engines)],
     ['src/runtimes/registry.generated.ts', runtimeRegistry(runtimes)],
-    ['schemas/drill.schema.json', drillSchema(schema, engines, runtimes)],
+    ['schemas/drill.schema.json', await drillSchema(engines, runtimes)],
   ]);
 }
 
