@@ -9,8 +9,6 @@ export interface StoreEndpoint {
   port: number;
   user: string;
   password: string;
-  /** InfluxDB: the port of the RPC service `influxd backup` and `influxd restore` talk to. */
-  rpcPort?: number;
 }
 
 /** Anything a run creates; recorded in the evidence and removed at teardown. */
@@ -62,8 +60,13 @@ export interface StartedStore extends AsyncDisposable {
    * see: the same path on the local runtime, a copy streamed into the container on `containers`.
    */
   stage(hostPath: string, signal?: AbortSignal): Promise<string>;
-  /** Connection URL for `exec`'d client tools (inside the container on `containers`); defaults to `url`. */
-  toolUrl?(database?: string): string;
+  /**
+   * Where `exec`'d client tools connect, as the engine's server declaration says (inside the
+   * container on `containers`; InfluxDB: the RPC address `influxd restore -host` takes); else `url`.
+   */
+  toolUrl(database?: string): string;
+  /** Restore steps (indexes into the store's `restore`) whose artefact the server was started on, before any restore ran (a data dir restored before start). */
+  readonly restoredAtStart?: readonly number[];
   /** Connection URL with credentials, for clients and the app under test. Treat it as a secret. */
   url(database?: string): string;
   /** How a person reaches the store when it is kept (the password is never printed). */

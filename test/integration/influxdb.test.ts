@@ -32,7 +32,7 @@ describe('influxdb: a portable backup restored with influxd restore -portable, p
         const r = await fetch(`http://127.0.0.1:${source.endpoint.port}/write?db=${db}&precision=s`, { method: 'POST', body, headers: { authorization: auth } });
         assert.equal(r.status, 204, await r.text());
       }
-      await sh(process.env.RESTOREPROOF_INFLUXD!, ['backup', '-portable', '-host', `127.0.0.1:${source.endpoint.rpcPort}`, backup]);
+      await sh(process.env.RESTOREPROOF_INFLUXD!, ['backup', '-portable', '-host', source.toolUrl(), backup]);
     } finally {
       await source.stop();
     }

@@ -77,7 +77,8 @@ export const influxEngine: Engine<InfluxStoreSpec> = {
   },
   describeRestore: (spec, artefacts) => artefacts.map((a) => `influxd ${restoreArgs(spec.restore[a.step]!, '127.0.0.1:<rpc port>', a.info.path).join(' ')}`),
   async restore(store, spec, artefacts, context) {
-    const rpc = `${store.endpoint.host}:${store.endpoint.rpcPort ?? 8088}`;
+    // The RPC address where the store's tools run (a loopback port here, 127.0.0.1:8088 in a container).
+    const rpc = store.toolUrl();
     return runRestoreSteps(artefacts.map((a) => {
       const step = spec.restore[a.step]!;
       return {

@@ -47,7 +47,7 @@ export async function startLocalInflux(request: ProvisionRequest): Promise<Start
     registerSecret(password);
     // With no user yet, InfluxDB accepts exactly this statement unauthenticated.
     await influxQuery({ host: '127.0.0.1', port, user: '', password: '' }, `CREATE USER "${user}" WITH PASSWORD '${password}' WITH ALL PRIVILEGES`);
-    const endpoint = { host: '127.0.0.1', port, user, password, rpcPort };
+    const endpoint = { host: '127.0.0.1', port, user, password };
     return new LocalStore({
       name: request.storeName,
       engine: 'influxdb',
@@ -56,6 +56,8 @@ export async function startLocalInflux(request: ProvisionRequest): Promise<Start
       version,
       tool: (name) => (name === 'influxd' ? binary : join(binary, '..', name)),
       toolEnv: {},
+      // `influxd backup` and `influxd restore` talk to the RPC service, not HTTP.
+      toolUrl: () => `127.0.0.1:${rpcPort}`,
       url: (database) => `http://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database ? `query?db=${encodeURIComponent(database)}` : ''}`,
       connectionHelp: () => [
         `${request.storeName}: http://127.0.0.1:${port} (user ${user}; RPC 127.0.0.1:${rpcPort}; dir ${dir}, pid ${server.pid})`,

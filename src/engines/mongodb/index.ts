@@ -61,7 +61,7 @@ const baseline: CheckRunner<BaselineCheckSpec> = async (check, context) => {
 
 /** `path` is where mongorestore sees the artefact (the staged copy on a containers runtime). */
 function restoreArgs(store: StartedStore, step: MongoRestoreStep, a: VerifiedArtefact, path = a.info.path): string[] {
-  const args = [`--uri=${store.toolUrl?.() ?? store.url()}`];
+  const args = [`--uri=${store.toolUrl()}`];
   if (a.format === 'archive') args.push(`--archive=${path}`);
   else args.push(`--dir=${path}`);
   if (a.info.compression === 'gzip' || a.format === 'directory-gzip') args.push('--gzip');
@@ -92,7 +92,7 @@ export const mongoEngine: Engine<MongoStoreSpec> = {
     if (ref.format === 'directory') throw new ArtefactError(ref.artefact, 'is an archive file, not a dump directory');
     return { store: '', step, info, format: 'archive' };
   },
-  describeRestore: (spec, artefacts) => artefacts.map((a) => `mongorestore ${restoreArgs({ url: () => 'mongodb://127.0.0.1:<port>/' } as StartedStore, spec.restore[a.step]!, a).slice(1).join(' ')}`),
+  describeRestore: (spec, artefacts) => artefacts.map((a) => `mongorestore ${restoreArgs({ toolUrl: () => 'mongodb://127.0.0.1:<port>/' } as StartedStore, spec.restore[a.step]!, a).slice(1).join(' ')}`),
   async restore(store, spec, artefacts, context) {
     return runRestoreSteps(artefacts.map((a) => {
       const step = spec.restore[a.step]!;

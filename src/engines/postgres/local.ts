@@ -116,6 +116,7 @@ export async function startLocalPostgres(request: ProvisionRequest): Promise<Sta
       endpoint,
       version,
       tool: (name) => join(binDir, name),
+      ...(pgbr ? { restoredAtStart: [pgbr.artefact.step] } : {}),
       toolEnv: { PGHOST: endpoint.host, PGPORT: String(port), PGUSER: superuser, PGPASSFILE: pgpass },
       url: (database = 'postgres') => `postgres://${superuser}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
       connectionHelp: () => [

@@ -197,7 +197,7 @@ function pgbackrestStep(store: StartedStore, step: PostgresRestoreStep, artefact
     base: { step: artefact.step, artefact: step.artefact, format: artefact.format, tool: 'pgbackrest', args: pgbackrestRestoreArgs(step, setOfFormat(artefact.format), 'pgbackrest.conf') },
     title: `pgbackrest ${step.artefact} (stanza ${step.stanza})`,
     async run(): Promise<StepOutcome> {
-      if (store.runtime !== 'local') {
+      if (!store.restoredAtStart?.includes(artefact.step)) {
         return { status: 'failed', exitCode: null, stderr: '', error: `format pgbackrest restores ${step.artefact} into the server's data dir before it starts, which only the local runtime does; run with --runtime local` };
       }
       const client = await connectPostgres({ ...store.endpoint, database: 'postgres' }, `store ${store.name}`);

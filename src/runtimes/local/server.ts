@@ -272,6 +272,9 @@ export interface LocalStoreOptions {
   toolEnv: Record<string, string>;
   connectionHelp: () => string[];
   url: (database?: string) => string;
+  /** Where the tools connect when that is not `url` (InfluxDB's RPC address). */
+  toolUrl?: (database?: string) => string;
+  restoredAtStart?: readonly number[];
 }
 
 /** A store whose server is a LocalServer; client tools run on this machine. */
@@ -299,6 +302,14 @@ export class LocalStore implements StartedStore {
 
   url(database?: string): string {
     return this.options.url(database);
+  }
+
+  toolUrl(database?: string): string {
+    return (this.options.toolUrl ?? this.options.url)(database);
+  }
+
+  get restoredAtStart(): readonly number[] | undefined {
+    return this.options.restoredAtStart;
   }
 
   async exec(tool: string, args: string[], options: ExecOptions = {}): Promise<ToolResult> {
