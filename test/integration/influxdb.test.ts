@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { influxQuery } from '../../src/engines/influxdb/client.ts';
 import { startLocalInflux } from '../../src/engines/influxdb/local.ts';
-import { requireBackends, useTestbedBinaries } from '../support/backends.ts';
+import { requireBackends, testbedImageEnv, useRuntimeBackends, useTestbedBinaries } from '../support/backends.ts';
 import { runInlineDrill } from '../support/inline-drill.ts';
 import { sh } from '../support/source-backups.ts';
 
@@ -73,6 +74,33 @@ describe('influxdb: a portable backup restored with influxd restore -portable, p
     ]);
     assert.equal(report.exitCode, 0, JSON.stringify(report.errors));
     assert.deepEqual((report.stores[0]!.steps[0]!.details as { databases: string[] }).databases, ['metrics_restored']);
+  });
+
+  describe('on the containers runtime (the test bed influxdb image; no per-engine code in the runtime)', function () {
+    useRuntimeBackends('containers');
+
+    it('restores the same backup inside a container through its RPC service and counts the same points', async () => {
+      const report = await runInlineDrill(work, 'influx-containers', [
+        '  stores:', '    tsdb:', '      engine: influxdb', '      restore:', `        - { artefact: ${backup}, database: metrics, newDatabase: metrics_restored }`,
+        '  checks:',
+        '    - { id: cpu-points, type: points, store: tsdb, database: metrics_restored, measurement: cpu, expect: { equals: 30 } }',
+        '    - { id: cpu-series, type: points, count: series, store: tsdb, database: metrics_restored, measurement: cpu, expect: { equals: 3 } }',
+        '    - { id: mem-points, type: points, store: tsdb, database: metrics_restored, measurement: mem, expect: { equals: 11 } }',
+      ], 'containers');
+      assert.equal(report.runtime, 'containers');
+      assert.equal(report.exitCode, 1, 'mem holds 10 points, so the third check fails the drill');
+      assert.deepEqual(report.checks.map((c) => [c.id, c.status, c.actual]), [['cpu-points', 'passed', 30], ['cpu-series', 'passed', 3], ['mem-points', 'failed', 10]]);
+      const step = report.stores[0]!.steps[0]!;
+      assert.equal(step.status, 'passed', step.error);
+      assert.deepEqual(step.args.slice(0, 4), ['restore', '-portable', '-host', '127.0.0.1:8088']);
+      assert.deepEqual((step.details as { databases: string[] }).databases, ['metrics_restored']);
+      assert.match(report.stores[0]!.version ?? '', /^1\./);
+      const image = testbedImageEnv().RESTOREPROOF_IMAGE_INFLUXDB!;
+      assert.ok(report.teardown.resources.some((r) => r.kind === 'container' && r.image === image && r.removed), JSON.stringify(report.teardown.resources));
+      const docker = (args: string[]) => execFileSync('docker', ['-H', testbedImageEnv().DOCKER_HOST!, ...args], { encoding: 'utf8' }).trim();
+      assert.equal(docker(['ps', '-aq', '--filter', `label=restoreproof.run=${report.runId}`]), '', 'no container of the run is left');
+      assert.equal(docker(['network', 'ls', '-q', '--filter', `label=restoreproof.run=${report.runId}`]), '', 'no network of the run is left');
+    });
   });
 
   it('a directory that is not a portable backup fails at verify, naming it', async () => {

@@ -10,6 +10,7 @@ import { trimStderr } from '../postgres/restore.ts';
 import { influxQuery, quoteIdent } from './client.ts';
 import { runRestoreSteps, type StepOutcome } from '../steps.ts';
 import { influxLocalServer } from './local.ts';
+import { influxContainerServer } from './container.ts';
 
 interface PortableManifest {
   meta?: { fileName?: string };
@@ -52,7 +53,7 @@ const points: CheckRunner<PointsCheckSpec> = async (check, context) => {
 
 export const influxEngine: Engine<InfluxStoreSpec> = {
   name: 'influxdb',
-  servers: { local: influxLocalServer },
+  servers: { local: influxLocalServer, container: influxContainerServer },
   capabilities: { formats: ['portable'], multipleDatabases: true, restoresBeforeStart: false },
   checks: { points } as Engine['checks'],
   async inspect(spec, step, drillDir, options) {
