@@ -7,6 +7,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { compile } from 'json-schema-to-typescript';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -107,15 +108,48 @@ async function drillSchema(engines: Found[], runtimes: Found[]): Promise<string>
   return `${JSON.stringify({ ...base, $defs }, null, 2)}\n`;
 }
 
+/** The schema as json-schema-to-typescript should read it: what only documents or guides Ajv left out. */
+function forTypes(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(forTypes);
+  if (!node || typeof node !== 'object') return node;
+  // A $ref's siblings (a description where it is used) would make the tool declare a copy of the type.
+  if ('$ref' in node) return { $ref: (node as { $ref: string }).$ref };
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    // Branches that only require one field or another (`artefact` or `source`) say nothing about
+    // types; the tool would turn them into an index signature that accepts any property.
+    if ((key === 'anyOf' || key === 'oneOf') && (value as object[]).every((branch) => Object.keys(branch).every((k) => k === 'required' || k === 'not'))) continue;
+    if (key === 'examples' || key === 'discriminator' || key === '$id' || key === 'title') continue;
+    out[key] = key === 'properties' || key === '$defs' ? Object.fromEntries(Object.entries(value as object).map(([name, schema]) => [name, forTypes(schema)])) : forTypes(value);
+  }
+  // Any JSON at all (an http check's body): the tool would read it as an object.
+  if (!['type', '$ref', 'enum', 'const', 'oneOf', 'anyOf', 'allOf', 'properties', '$defs'].some((k) => k in out)) out.tsType = 'unknown';
+  return out;
+}
+
+/** src/drill/types.generated.ts: the drill's TypeScript types, from the assembled schema. */
+async function drillTypes(schemaText: string): Promise<string> {
+  const types = await compile(forTypes(JSON.parse(schemaText)) as Parameters<typeof compile>[0], 'DrillDocument', {
+    bannerComment: header.replace('the folders beside it', 'schemas/drill.schema.json').trimEnd(),
+    additionalProperties: false,
+    unreachableDefinitions: true,
+    style: { singleQuote: true, printWidth: 160 },
+  });
+  // The tool names where each type came from; the schema is the one place that says it.
+  return types.replace(/\n *\* *\n *\* This interface was referenced by `DrillDocument`'s JSON-Schema\n *\* via the `definition` "\w+"\.\n/g, '\n').replace(/\/\*\*\n *\* This interface was referenced by `DrillDocument`'s JSON-Schema\n *\* via the `definition` "\w+"\.\n *\*\/\n/g, '');
+}
+
 /** Every generated file, path (relative to the repository) to content. Reads, writes nothing. */
 export async function generate(): Promise<Map<string, string>> {
   const engines = await folders('src/engines', 'Engine');
   // Runtimes loaded at once first (what runs with no extra client), then the lazy ones: local, containers, kubernetes.
   const runtimes = (await folders('src/runtimes', 'Runtime')).sort((a, b) => Number(a.lazy) - Number(b.lazy));
+  const schema = await drillSchema(engines, runtimes);
   return new Map([
     ['src/engines/registry.generated.ts', engineRegistry(engines)],
     ['src/runtimes/registry.generated.ts', runtimeRegistry(runtimes)],
-    ['schemas/drill.schema.json', await drillSchema(engines, runtimes)],
+    ['schemas/drill.schema.json', schema],
+    ['src/drill/types.generated.ts', await drillTypes(schema)],
   ]);
 }
 

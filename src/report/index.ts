@@ -4,8 +4,8 @@ import { renderJUnit } from './junit.ts';
 import { renderMarkdown } from './markdown.ts';
 import { writeMochawesome } from './mochawesome.ts';
 import type { RunReport } from './types.ts';
-
-export type ReportFormat = 'json' | 'junit' | 'markdown' | 'html';
+import type { ReportFormat } from '../drill/types.ts';
+export type { ReportFormat };
 
 /** Writes the requested formats; the JSON evidence document is written last so it can list the others. */
 export async function writeReports(report: RunReport, dir: string, formats: readonly ReportFormat[]): Promise<void> {
