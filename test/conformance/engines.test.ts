@@ -23,8 +23,9 @@ describe('conformance: every engine on every runtime that hosts it', function ()
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  it('the local runtime hosts every engine', () => {
+  it('the local and containers runtimes each host every engine', () => {
     assert.deepEqual(hostedBy('local'), engineNames);
+    assert.deepEqual(hostedBy('containers'), engineNames);
   });
 
   for (const runtime of ['local', 'containers'] satisfies RuntimeName[]) {
