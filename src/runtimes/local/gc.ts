@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseIdentity, processIdentity } from '../../util/owner.ts';
 import { defaultExpiry, expiresAt, gcDecision, runStartedAt, type GcOptions } from '../shared/ownership.ts';
 import type { GcAction } from '../types.ts';
+import { STOP_SIGNAL_FILE } from './server.ts';
 
 /** `restoreproof-<run id>-…`: every temp dir of a local run (servers' data dirs, staging) is named so. */
 const runDir = /^restoreproof-(\d{8}T\d{6}Z-[0-9a-f]{6})-/;
@@ -35,8 +36,8 @@ async function readOwnerFile(runId: string, dir: string) {
 interface RunProcess {
   pid: number;
   command: string;
-  /** PostgreSQL stops at once on SIGINT (fast shutdown); SIGTERM would wait for its clients. */
-  postgres: boolean;
+  /** The signal its server declared (STOP_SIGNAL_FILE in its run dir), else SIGTERM. */
+  stopSignal: NodeJS.Signals;
 }
 
 /**
@@ -44,7 +45,7 @@ interface RunProcess {
  * --data-root …, and initdb) and those whose environment carries RESTOREPROOF_RUN_ID=<run id>
  * (the app, and every process it started).
  */
-async function processesOf(runId: string): Promise<RunProcess[]> {
+async function processesOf(runId: string, dir: string): Promise<RunProcess[]> {
   const marker = `restoreproof-${runId}-`;
   const env = `RESTOREPROOF_RUN_ID=${runId}\0`;
   const out: RunProcess[] = [];
@@ -53,10 +54,18 @@ async function processesOf(runId: string): Promise<RunProcess[]> {
     const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
     if (!cmdline) continue; // gone, or a kernel thread
     if (!cmdline.includes(marker) && !(await runsInRunDir(entry, marker)) && !(await readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '')).includes(env)) continue;
-    const comm = (await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '')).trim();
-    out.push({ pid: Number(entry), command: cmdline.split('\0').filter(Boolean).join(' ').slice(0, 200), postgres: comm === 'postgres' || comm === 'postmaster' });
+    out.push({ pid: Number(entry), command: cmdline.split('\0').filter(Boolean).join(' ').slice(0, 200), stopSignal: await declaredStopSignal(entry, cmdline, marker, dir) });
   }
   return out;
+}
+
+/** The stop signal the server in the run dir it works in (its cwd) or names (its command line) declared. */
+async function declaredStopSignal(pid: string, cmdline: string, marker: string, dir: string): Promise<NodeJS.Signals> {
+  const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => '');
+  const runDirName = [cwd, cmdline].map((text) => new RegExp(`${marker}[^/\\s\\0]+`).exec(text)?.[0]).find(Boolean);
+  if (!runDirName) return 'SIGTERM';
+  const declared = (await readFile(join(dir, runDirName, STOP_SIGNAL_FILE), 'utf8').catch(() => '')).trim();
+  return /^SIG[A-Z0-9]+$/.test(declared) ? (declared as NodeJS.Signals) : 'SIGTERM';
 }
 
 /** redis-server rewrites its title over argv and environ; its working dir (`dir`) still names the run. */
@@ -77,7 +86,7 @@ const alive = (pid: number) => {
 /** The engine's stop signal, then SIGKILL after `graceMs`; true once the process is gone. */
 async function stopProcess(p: RunProcess, graceMs: number): Promise<boolean> {
   try {
-    process.kill(p.pid, p.postgres ? 'SIGINT' : 'SIGTERM');
+    process.kill(p.pid, p.stopSignal);
   } catch {
     return !alive(p.pid);
   }
@@ -104,7 +113,7 @@ interface SweepOptions {
 /** Stops a run's processes (all at once), then removes its dirs and owner file; a dir stays while a process of the run still runs. */
 async function sweepRun(run: string, names: string[], base: Omit<LocalGcAction, 'kind' | 'id' | 'name' | 'action' | 'reason'>, options: SweepOptions): Promise<LocalGcAction[]> {
   const { reason } = options;
-  const processes = await processesOf(run);
+  const processes = await processesOf(run, options.dir);
   const actions: LocalGcAction[] = [];
   const stopped = await Promise.all(processes.map(async (p) => {
     const ok = options.dryRun || (await stopProcess(p, options.graceMs ?? 10_000));
@@ -156,7 +165,7 @@ export async function collectLocalLeftovers(options: GcOptions & { dir?: string;
       continue;
     }
     for (const name of names) actions.push({ ...base, kind: kindOf(name), id: join(dir, name), name, action: 'kept', reason: decision.reason });
-    for (const p of await processesOf(run)) actions.push({ ...base, kind: 'process', id: String(p.pid), name: p.command, action: 'kept', reason: decision.reason });
+    for (const p of await processesOf(run, dir)) actions.push({ ...base, kind: 'process', id: String(p.pid), name: p.command, action: 'kept', reason: decision.reason });
   }
   return actions;
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { chown, lstat, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,6 +8,7 @@ import { RestoreproofError } from '../../errors.ts';
 import { childEnv, runTool, type ToolResult } from '../../util/process.ts';
 import { redact } from '../../util/redact.ts';
 import { answers, settledDeath } from '../shared/settle.ts';
+import { DisposableStore } from '../shared/teardown.ts';
 import type { ExecOptions, ProvisionRequest, ResourceRecord, StartedStore, StoreEndpoint } from '../types.ts';
 
 export async function freePort(): Promise<number> {
@@ -96,6 +98,12 @@ export async function chownTree(path: string, account: Account | undefined): Pro
 }
 
 /**
+ * A server's own stop signal, written into its dir when it is not SIGTERM (PostgreSQL stops at
+ * once on SIGINT; SIGTERM waits for its clients), so gc and the reaper stop it the same way.
+ */
+export const STOP_SIGNAL_FILE = '.restoreproof-stop-signal';
+
+/**
  * One server process in one temp dir, both named after the run id so a sweep can find leftovers.
  * Stopping kills the process (then SIGKILL after a grace period) and deletes the dir.
  */
@@ -162,6 +170,7 @@ export class LocalServer {
     this.child = child;
     this.command = command.split('/').pop()!;
     this.stopSignal = options.stopSignal ?? 'SIGTERM';
+    if (this.stopSignal !== 'SIGTERM') writeFileSync(join(this.dir, STOP_SIGNAL_FILE), `${this.stopSignal}\n`, { mode: 0o644 });
     this.group = options.group ?? false;
     this.resources.push({ kind: 'process', id: `${this.command} pid ${child.pid}`, store: this.store });
     const append = (d: string) => {
@@ -278,7 +287,7 @@ export interface LocalStoreOptions {
 }
 
 /** A store whose server is a LocalServer; client tools run on this machine. */
-export class LocalStore implements StartedStore {
+export class LocalStore extends DisposableStore implements StartedStore {
   readonly runtime = 'local';
   readonly name: string;
   readonly engine: StartedStore['engine'];
@@ -288,6 +297,7 @@ export class LocalStore implements StartedStore {
   private readonly options: LocalStoreOptions;
 
   constructor(options: LocalStoreOptions) {
+    super();
     this.options = options;
     this.name = options.name;
     this.engine = options.engine;
@@ -333,15 +343,13 @@ export class LocalStore implements StartedStore {
     return this.options.connectionHelp();
   }
 
-  keep(): void {
+  /** Kept: the server outlives the harness (its process and pipes no longer hold the event loop). */
+  override keep(): void {
+    super.keep();
     this.server.keep();
   }
 
-  stop(): Promise<void> {
+  protected teardown(): Promise<void> {
     return this.server.stop();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
   }
 }
