@@ -1,10 +1,10 @@
 import type { KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ExitCode, RestoreproofError, errorMessage } from '../errors.ts';
 import { sendNotifications } from '../notify/index.ts';
-import { renderRunCompliance } from '../report/compliance-html.ts';
+import { atomicWrite, reportFiles, reportJson, reportersMap } from '../report/index.ts';
 import type { ReportError, RunReport } from '../report/types.ts';
 import type { Drill } from '../drill/types.ts';
 import { sha256 } from '../util/hash.ts';
@@ -89,7 +89,7 @@ export async function prepareEvidence(report: RunReport, options: EvidenceOption
       if (report.result) report.result.status = 'failed';
     }
   }
-  report.reports.compliance = `${report.runId}.compliance.html`;
+  Object.assign(report.reports, reportFiles(report.runId, ['compliance']));
   // The lock is held until this run is appended (or finalize gives up), so no other run chains to the same head.
   const release = async () => {
     await lock?.release().catch(() => {});
@@ -106,13 +106,6 @@ export async function prepareEvidence(report: RunReport, options: EvidenceOption
   };
 }
 
-async function writeAtomic(path: string, content: string | Uint8Array) {
-  await writeFile(`${path}.tmp`, content);
-  await rename(`${path}.tmp`, path);
-}
-
-const reportJson = (report: RunReport) => `${JSON.stringify(report, null, 2)}\n`;
-
 async function finalizeEvidence(report: RunReport, state: { dir: string; drill: Drill | undefined; historyDir: string | undefined; key: KeyObject | undefined; appended: () => Promise<void> }): Promise<void> {
   const { dir, drill, historyDir, key } = state;
   const jsonPath = join(dir, `${report.runId}.json`);
@@ -121,13 +114,13 @@ async function finalizeEvidence(report: RunReport, state: { dir: string; drill: 
 
   const compliance = report.reports.compliance!;
   try {
-    await writeAtomic(join(dir, compliance), renderRunCompliance(report, key ? { signingKeyId: keyIdOf(key) } : {}));
+    await reportersMap.compliance.write(report, { dir, ...(key ? { signingKeyId: keyIdOf(key) } : {}) });
   } catch (err) {
     delete report.reports.compliance;
     report.errors.push({ code: 'E_REPORT', message: redact(`cannot write ${compliance}: ${errorMessage(err)}`) });
   }
   report.errors.push(...(await sendNotifications(report, drill)));
-  if (report.errors.length !== before) await writeAtomic(jsonPath, reportJson(report));
+  if (report.errors.length !== before) await atomicWrite(jsonPath, reportJson(report));
 
   // From here on the JSON is final: later problems are returned and printed, not written into it.
   const json = await readFile(jsonPath);
@@ -151,7 +144,7 @@ async function finalizeEvidence(report: RunReport, state: { dir: string; drill: 
       }
       const statement = runStatement(report, files);
       const envelope = `${JSON.stringify(signEnvelope(inTotoPayloadType, Buffer.from(JSON.stringify(statement)), key), null, 2)}\n`;
-      await writeAtomic(join(dir, report.reports.envelope!), envelope);
+      await atomicWrite(join(dir, report.reports.envelope!), envelope);
       if (historyDir) await appendToHistory(historyDir, report.reports.envelope!, envelope);
     } catch (err) {
       report.errors.push(toError(err, 'E_SIGN'));

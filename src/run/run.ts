@@ -10,7 +10,7 @@ import { engineFor } from '../engines/index.ts';
 import type { RestoreStepResult, VerifiedArtefact } from '../engines/types.ts';
 import { DrillConfigError, ExitCode, InterruptedError, RestoreproofError, StepConfigError, errorMessage, isCouldNotRun, specPath, type SpecIssue } from '../errors.ts';
 import { prepareEvidence } from '../evidence/index.ts';
-import { writeReports, type ReportFormat } from '../report/index.ts';
+import { defaultFormats, reportFiles, selectedReporters, writeReports, type ReportFormat } from '../report/index.ts';
 import { reportSchemaVersion, type PhaseName, type PhaseRecord, type Reporter, type ReportError, type RunReport, type StoreRecord } from '../report/types.ts';
 import { runtimes } from '../runtimes/index.ts';
 import { guardRun, type RunGuard } from '../runtimes/reaper/index.ts';
@@ -40,8 +40,6 @@ export interface RunOptions {
   runId?: string;
   env?: Record<string, string | undefined>;
 }
-
-const defaultFormats: ReportFormat[] = ['json', 'junit', 'markdown', 'html'];
 
 /** Runs a drill end to end and returns the evidence document. Never throws for drill or config failures. */
 export async function runDrill(file: string, options: RunOptions = {}): Promise<RunReport> {
@@ -447,8 +445,10 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
   const formats = options.formats ?? drill?.document.spec.report?.formats ?? defaultFormats;
   const final = redactDeep(report);
   const evidence = await prepareEvidence(final, { dir, drill, ...(options.env ? { env: options.env } : {}) });
+  const written = selectedReporters(formats);
+  Object.assign(final.reports, reportFiles(final.runId, written));
   try {
-    await writeReports(final, dir, formats);
+    await writeReports(final, { dir }, written);
   } catch (err) {
     final.errors.push(toReportError(new RestoreproofError('E_REPORT', `cannot write reports to ${dir}: ${errorMessage(err)}`)));
   }
