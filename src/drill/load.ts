@@ -9,6 +9,7 @@ import { appIssues, extraCheckIssues } from './validate-app.ts';
 import type { ArtefactSourceSpec, CheckSpec, Drill, DrillDocument, EngineName, Expectation, StoreSpec } from './types.ts';
 import { parseTargetTime } from '../engines/postgres/pgbackrest.ts';
 import { drillLimits, readDrillBytes, tooDeep } from './read.ts';
+import { artefactSourceOf } from '../sources/artefact-source.ts';
 
 export const drillSchemaPath = new URL('../../schemas/drill.schema.json', import.meta.url);
 const drillSchema = JSON.parse(readFileSync(drillSchemaPath, 'utf8')) as Record<string, unknown>;
@@ -270,9 +271,9 @@ function semanticIssues(drill: DrillDocument, file: string, locate: Drill['locat
   const stores = drill.spec.stores;
   for (const [name, store] of Object.entries(stores)) {
     store.restore.forEach((step, i) => {
-      const artefact = (step as { artefact?: unknown }).artefact;
-      if (artefact && typeof artefact === 'object' && (artefact as ArtefactSourceSpec).fetch === 'pod') {
-        for (const [path, message] of podFetchIssues(store, i, artefact as ArtefactSourceSpec)) add(['spec', 'stores', name, 'restore', i, 'artefact', ...path], message);
+      const artefact = artefactSourceOf(step);
+      if (artefact?.fetch === 'pod') {
+        for (const [path, message] of podFetchIssues(store, i, artefact)) add(['spec', 'stores', name, 'restore', i, 'artefact', ...path], message);
         const runtime = drill.spec.runtime;
         if (runtime && runtime !== 'auto' && runtime !== 'kubernetes') add(['spec', 'stores', name, 'restore', i, 'artefact', 'fetch'], `fetch: pod needs the kubernetes runtime (its store pods download artefacts themselves); this drill runs on ${runtime}`);
       }

@@ -1,7 +1,7 @@
 import type { CheckResult } from '../checks/types.ts';
 import type { RestoreStepResult } from '../engines/types.ts';
 import type { ResourceRecord } from '../runtimes/types.ts';
-import type { SourceRecord } from '../sources/stage.ts';
+import type { SourceRecord } from '../sources/staging.ts';
 import type { RuntimeSelection } from '../runtimes/select.ts';
 export type { RuntimeSelection };
 

@@ -3,6 +3,7 @@ import { engineFor } from '../engines/index.ts';
 import type { VerifiedArtefact } from '../engines/types.ts';
 import { runtimes } from '../runtimes/index.ts';
 import { defaultRuntime, selectRuntime } from '../runtimes/select.ts';
+import { artefactSourceOf } from '../sources/artefact-source.ts';
 import { describeSelect } from '../sources/select.ts';
 import type { ArtefactInfo } from '../sources/local.ts';
 import type { ArtefactSourceSpec, Drill, RuntimeChoice, RuntimeName, StoreSpec } from '../drill/types.ts';
@@ -44,9 +45,8 @@ export async function planDrill(drill: Drill, options: { runtime?: RuntimeChoice
   const artefacts: VerifiedArtefact[] = [];
   for (const [name, store] of Object.entries(doc.spec.stores)) {
     for (const index of store.restore.keys()) {
-      const artefact = (store.restore[index] as { artefact?: unknown }).artefact;
-      if (artefact && typeof artefact === 'object') {
-        const source = artefact as ArtefactSourceSpec;
+      const source = artefactSourceOf(store.restore[index]!);
+      if (source) {
         lines.push(`   - ${name}: step ${index + 1} is fetched first: ${source.source}, ${describeSelect(source.select)}${source.fetch === 'pod' ? ', downloaded by the store\'s pod (init container, presigned URL)' : ''}${source.sha256 ? ', sha256 checked' : ''}${source.decrypt ? ', decrypted' : ''}${source.unpack ? ', unpacked' : ''}`);
         artefacts.push(plannedFetch(name, store, index, source));
         continue;

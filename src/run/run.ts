@@ -21,7 +21,9 @@ import { loadDrill, drillDisplayName } from '../drill/load.ts';
 import { storesOf, type Drill, type RuntimeChoice, type RuntimeName } from '../drill/types.ts';
 import { redactDeep } from '../util/redact.ts';
 import { toolVersion } from '../version.ts';
-import { applyStaged, fetchArtefacts, fetchJobsOf, podFetchedFields, stagedFields, Staging, type StagedArtefact } from '../sources/stage.ts';
+import { fetchArtefacts, fetchJobsOf, storesWithStaged } from '../sources/fetch.ts';
+import { podFetchedSource, stagedFields } from '../sources/record.ts';
+import { Staging, type StagedArtefact } from '../sources/staging.ts';
 import { detectTrigger, hostInfo, newRunId } from './identity.ts';
 import { parseDuration } from '../util/duration.ts';
 import { preflight } from './preflight.ts';
@@ -204,14 +206,14 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
       const fetched = await phase('fetch', () => fetchArtefacts(fetchJobs, { runId, drillDir: drill!.dir, signal, staging }));
       if (!fetched || signal.aborted) throw new Stop();
       staged = fetched;
-      applyStaged(doc.spec.stores, staged);
     }
+    const stores = storesWithStaged(doc.spec.stores, staged);
 
     // verify: every artefact exists and is what the drill says, before any store starts.
     const artefacts = await phase('verify', async () => {
       const found: VerifiedArtefact[] = [];
       const problems: unknown[] = [];
-      for (const [name, store] of Object.entries(doc.spec.stores)) {
+      for (const [name, store] of Object.entries(stores)) {
         const engine = engineFor(store);
         for (const index of store.restore.keys()) {
           try {
@@ -224,7 +226,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
             found.push(verified);
             const { info } = verified;
             report.artefacts.push({ store: name, step: index, ref: info.ref, path: fetched ? fetched.ref : pathFromDrill(drill!.dir, info.path), host: report.host.hostname, kind: info.kind, size: info.size, sha256: info.sha256, modifiedAt: info.modifiedAt, compression: info.compression, format: verified.format, pointInTime: verified.pointInTime, ...(info.entries !== undefined ? { entries: info.entries } : {}) });
-            Object.assign(report.artefacts.at(-1)!, stagedFields(staged, name, index));
+            Object.assign(report.artefacts.at(-1)!, stagedFields(fetched));
           } catch (err) {
             if (!(err instanceof StepConfigError)) problems.push(err);
             else {
@@ -257,7 +259,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
     // provision: independent stores start concurrently.
     const provisioned = await phase('provision', async () => {
       const results = await Promise.allSettled(
-        Object.entries(doc.spec.stores).map(async ([storeName, spec]) => {
+        Object.entries(stores).map(async ([storeName, spec]) => {
           const store = await runtime.provision({ runId, drillName: doc.metadata.name, storeName, spec, drillDir: drill!.dir, signal, artefacts: artefacts.filter((a) => a.store === storeName), egress: doc.spec.network?.egress === true });
           started.push(store);
           const record = storeRecords.get(storeName)!;
@@ -277,7 +279,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
       const record = a.info.fetchedInPod?.actual && report.artefacts.find((r) => r.store === a.store && r.step === a.step);
       if (!record) continue;
       record.sha256 = a.info.fetchedInPod!.actual!.sha256;
-      if (record.source) podFetchedFields(a.info, record.source);
+      if (record.source) record.source = podFetchedSource(a.info, record.source);
     }
     if (!provisioned || signal.aborted) throw new Stop();
 
@@ -285,7 +287,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
     const restoredAll = await phase('restore', async () => {
       const outcomes = await Promise.all(
         started.map(async (store) => {
-          const spec = doc.spec.stores[store.name]!;
+          const spec = stores[store.name]!;
           const record = storeRecords.get(store.name)!;
           const t0 = performance.now();
           const steps: RestoreStepResult[] = await engineFor(spec).restore(store, spec as never, artefacts.filter((a) => a.store === store.name), {
@@ -349,7 +351,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
       // Checks the engines add by themselves (e.g. every collection of a mongodump archive restored).
       // They run after a failed restore too: what did arrive, and what is missing, is the evidence.
       for (const store of started) {
-        const spec = doc.spec.stores[store.name]!;
+        const spec = stores[store.name]!;
         for (const auto of engineFor(spec).automaticChecks?.(store, spec as never, artefacts.filter((a) => a.store === store.name)) ?? []) {
           await timed({ id: auto.id, name: auto.name, type: 'completeness', store: store.name, severity: 'fail' }, () => auto.run(signal));
         }
@@ -382,7 +384,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
           await timed({ id, name, type: check.type, store: needs.join(','), severity }, () => runReachability(check, { drill: drill!, stores: storesByName, signal }));
           continue;
         }
-        const spec = doc.spec.stores[check.store]!;
+        const spec = stores[check.store]!;
         const engine = engineFor(spec);
         const database = check.database ?? engine.defaultDatabase(spec as never);
         const runner = engine.checks[check.type] as CheckRunner<typeof check> | undefined;

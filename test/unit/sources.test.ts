@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { localReader, type SourceReader } from '../../src/sources/reader.ts';
 import { candidates, compilePattern, pickLatest, pickRandom } from '../../src/sources/select.ts';
-import { download } from '../../src/sources/stage.ts';
+import { download } from '../../src/sources/transfer.ts';
 import { openArtefact } from '../../src/sources/local.ts';
 import { gzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import type { V1Container, V1NetworkPolicy } from '@kubernetes/client-node';
 import { ArtefactError, RestoreproofError } from '../../errors.ts';
 import type { VerifiedArtefact } from '../../engines/types.ts';
-import { checkPodFetch } from '../../sources/stage.ts';
+import { checkPodFetch } from '../../sources/pod-fetch.ts';
 import { resolveFetchImage } from '../shared/images.ts';
 import { fatalWaiting, readPod } from './pods.ts';
 import { podExec, podLogTail, stageRoot, type ExecTarget } from './store.ts';

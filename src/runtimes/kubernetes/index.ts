@@ -15,6 +15,7 @@ import { createPod, startTimeoutMs, waitRunning } from './pods.ts';
 import { KubeStore, PodForward, READY_FILE, podExec, podLogTail, podUntar, stageRoot, stagingInitContainer, type ExecTarget } from './store.ts';
 import { runKubeAppTask, startKubeApp } from './app.ts';
 import { podFetchContainers, podFetchPlan, podFetchPolicy, podFetchSecretData, verifyFetched, waitFetched } from './fetch.ts';
+import { artefactSourceOf } from '../../sources/artefact-source.ts';
 
 
 /** A Kubernetes object name that also works as a DNS-1035 label (Services need a leading letter). */
@@ -213,10 +214,7 @@ export const kubernetesRuntime: Runtime = {
       k8s?.nodeSelector ? `nodeSelector ${Object.entries(k8s.nodeSelector).map(([a, b]) => `${a}=${b}`).join(',')}` : '',
       k8s?.tolerations?.length ? `${k8s.tolerations.length} toleration(s)` : '',
     ].filter(Boolean);
-    const podFetches = (spec as StoreSpec).restore.filter((step) => {
-      const artefact = (step as { artefact?: unknown }).artefact;
-      return typeof artefact === 'object' && (artefact as { fetch?: string } | null)?.fetch === 'pod';
-    }).length;
+    const podFetches = (spec as StoreSpec).restore.filter((step) => artefactSourceOf(step)?.fetch === 'pod').length;
     if (podFetches) extras.push(`${podFetches} fetch init container(s) from ${resolveFetchImage().image} download the artefact(s) through presigned URLs (Secret and egress NetworkPolicy ${objectName(storeName)}-fetch)`);
     return [
       `pod ${objectName(storeName)} from ${image} (${source}) with a Service and a credentials Secret in namespace ${namespaceName('000000', drillName).replace(/000000$/, '<run-id>')}${extras.length ? `; ${extras.join('; ')}` : ''}`,
