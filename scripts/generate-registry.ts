@@ -83,25 +83,31 @@ const readJson = async (path: string) => JSON.parse(await readFile(join(root, pa
 
 /**
  * schemas/drill.schema.json: src/drill/schema.base.json (what no engine owns) with each engine's
- * src/engines/<name>/schema.json ($defs named after the engine: its store, its restore step, …)
- * placed after the store union, whose variants and the runtime names come from the folders.
+ * src/engines/<name>/schema.json. A fragment's $defs are its store (`<name>Store`), what the store
+ * names (`<name>RestoreStep`, …), placed after the store union, and the check types only it
+ * answers (`…Check`), placed after the check union. Both unions get their variants from the
+ * folders (the base lists the checks no engine owns), and spec.runtime its names.
  */
 async function drillSchema(engines: Found[], runtimes: Found[]): Promise<string> {
   const base = await readJson('src/drill/schema.base.json');
+  const owned = { store: {} as Record<string, JsonSchemaNode>, check: {} as Record<string, JsonSchemaNode> };
+  for (const e of engines) {
+    const fragment = `src/engines/${e.name}/schema.json`;
+    const defs = (await readJson(fragment)).$defs ?? {};
+    if (!defs[`${e.name}Store`]) throw new Error(`${fragment}: no $defs.${e.name}Store`);
+    for (const [key, value] of Object.entries(defs)) {
+      const kind = key.endsWith('Check') ? 'check' : new RegExp(`^${e.name}[A-Z]`).test(key) ? 'store' : undefined;
+      if (!kind) throw new Error(`${fragment}: $defs.${key} is neither named after the engine (${e.name}…) nor a check type (…Check)`);
+      if (base.$defs![key] || owned.store[key] || owned.check[key]) throw new Error(`${fragment}: $defs.${key} is defined twice`);
+      owned[kind][key] = value;
+    }
+  }
   const $defs: Record<string, JsonSchemaNode> = {};
   for (const [name, def] of Object.entries(base.$defs!)) {
-    $defs[name] = def;
-    if (name !== 'store') continue;
-    $defs.store = { ...def, oneOf: engines.map((e) => ({ $ref: `#/$defs/${e.name}Store` })) };
-    for (const e of engines) {
-      const fragment = `src/engines/${e.name}/schema.json`;
-      const defs = (await readJson(fragment)).$defs ?? {};
-      if (!defs[`${e.name}Store`]) throw new Error(`${fragment}: no $defs.${e.name}Store`);
-      for (const [key, value] of Object.entries(defs)) {
-        if (!new RegExp(`^${e.name}[A-Z]`).test(key)) throw new Error(`${fragment}: $defs.${key} must start with ${e.name} (a fragment's names are its engine's)`);
-        $defs[key] = value;
-      }
-    }
+    if (name === 'store') $defs.store = { ...def, oneOf: engines.map((e) => ({ $ref: `#/$defs/${e.name}Store` })) };
+    else if (name === 'check') $defs.check = { ...def, oneOf: [...(def.oneOf ?? []), ...Object.keys(owned.check).map((key) => ({ $ref: `#/$defs/${key}` }))] };
+    else $defs[name] = def;
+    if (name === 'store' || name === 'check') Object.assign($defs, owned[name]);
   }
   const spec = base.properties!.spec!.properties!;
   spec.runtime = { enum: ['auto', ...runtimes.map((r) => r.name)], ...spec.runtime };

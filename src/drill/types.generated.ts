@@ -45,17 +45,17 @@ export type Check =
   | QueryCheck
   | BaselineCheck
   | SchemaCheck
-  | ObjectsCheck
-  | ObjectCheck
-  | KeysCheck
-  | KeyCheck
-  | InfoCheck
   | ReachabilityCheck
   | HttpCheck
   | AuditChainCheck
   | DecryptCheck
   | FreshnessCheck
-  | PointsCheck;
+  | PointsCheck
+  | KeysCheck
+  | KeyCheck
+  | InfoCheck
+  | ObjectsCheck
+  | ObjectCheck;
 /**
  * Stable id used in reports. Defaults to <type>-<index>.
  */
@@ -912,121 +912,6 @@ export interface SchemaCheck {
    */
   baseline: string;
 }
-export interface ObjectsCheck {
-  /**
-   * Selects the objects check.
-   */
-  type: 'objects';
-  id?: CheckId;
-  name?: CheckName;
-  store: CheckStore;
-  severity?: CheckSeverity;
-  /**
-   * Default: the store's only bucket.
-   */
-  bucket?: string;
-  /**
-   * Only objects under this key prefix.
-   */
-  prefix?: string;
-  /**
-   * Expectations on the number of objects and their total bytes.
-   */
-  expect: {
-    count?: Expectation;
-    bytes?: Expectation;
-  };
-}
-export interface ObjectCheck {
-  /**
-   * Selects the object check.
-   */
-  type: 'object';
-  id?: CheckId;
-  name?: CheckName;
-  store: CheckStore;
-  severity?: CheckSeverity;
-  /**
-   * Default: the store's only bucket.
-   */
-  bucket?: string;
-  /**
-   * The object key.
-   */
-  key: string;
-  /**
-   * The object's expected SHA-256 (hex).
-   */
-  sha256?: string;
-  /**
-   * The object's expected size in bytes.
-   */
-  size?: number;
-}
-export interface KeysCheck {
-  /**
-   * Selects the keys check.
-   */
-  type: 'keys';
-  id?: CheckId;
-  name?: CheckName;
-  store: CheckStore;
-  severity?: CheckSeverity;
-  /**
-   * Redis database number.
-   */
-  db?: number;
-  /**
-   * SCAN MATCH pattern; without it, DBSIZE.
-   */
-  pattern?: string;
-  expect: Expectation;
-}
-export interface KeyCheck {
-  /**
-   * Selects the key check.
-   */
-  type: 'key';
-  id?: CheckId;
-  name?: CheckName;
-  store: CheckStore;
-  severity?: CheckSeverity;
-  /**
-   * Redis database number.
-   */
-  db?: number;
-  /**
-   * The key that must exist.
-   */
-  key: string;
-  /**
-   * The key's Redis type.
-   */
-  keyType?: 'string' | 'list' | 'set' | 'zset' | 'hash' | 'stream';
-  /**
-   * For string keys: the exact value.
-   */
-  value?: string;
-}
-export interface InfoCheck {
-  /**
-   * Selects the info check.
-   */
-  type: 'info';
-  id?: CheckId;
-  name?: CheckName;
-  store: CheckStore;
-  severity?: CheckSeverity;
-  /**
-   * INFO section.
-   */
-  section?: string;
-  /**
-   * e.g. db0.keys, or a plain INFO field such as redis_version.
-   */
-  field: string;
-  expect: Expectation;
-}
 /**
  * Every object a database references is in the bucket: a merge join of two sorted streams; reports missing, orphans and mismatched (size or sha256) keys.
  */
@@ -1388,6 +1273,121 @@ export interface PointsCheck {
    */
   count?: 'points' | 'series';
   expect: Expectation;
+}
+export interface KeysCheck {
+  /**
+   * Selects the keys check.
+   */
+  type: 'keys';
+  id?: CheckId;
+  name?: CheckName;
+  store: CheckStore;
+  severity?: CheckSeverity;
+  /**
+   * Redis database number.
+   */
+  db?: number;
+  /**
+   * SCAN MATCH pattern; without it, DBSIZE.
+   */
+  pattern?: string;
+  expect: Expectation;
+}
+export interface KeyCheck {
+  /**
+   * Selects the key check.
+   */
+  type: 'key';
+  id?: CheckId;
+  name?: CheckName;
+  store: CheckStore;
+  severity?: CheckSeverity;
+  /**
+   * Redis database number.
+   */
+  db?: number;
+  /**
+   * The key that must exist.
+   */
+  key: string;
+  /**
+   * The key's Redis type.
+   */
+  keyType?: 'string' | 'list' | 'set' | 'zset' | 'hash' | 'stream';
+  /**
+   * For string keys: the exact value.
+   */
+  value?: string;
+}
+export interface InfoCheck {
+  /**
+   * Selects the info check.
+   */
+  type: 'info';
+  id?: CheckId;
+  name?: CheckName;
+  store: CheckStore;
+  severity?: CheckSeverity;
+  /**
+   * INFO section.
+   */
+  section?: string;
+  /**
+   * e.g. db0.keys, or a plain INFO field such as redis_version.
+   */
+  field: string;
+  expect: Expectation;
+}
+export interface ObjectsCheck {
+  /**
+   * Selects the objects check.
+   */
+  type: 'objects';
+  id?: CheckId;
+  name?: CheckName;
+  store: CheckStore;
+  severity?: CheckSeverity;
+  /**
+   * Default: the store's only bucket.
+   */
+  bucket?: string;
+  /**
+   * Only objects under this key prefix.
+   */
+  prefix?: string;
+  /**
+   * Expectations on the number of objects and their total bytes.
+   */
+  expect: {
+    count?: Expectation;
+    bytes?: Expectation;
+  };
+}
+export interface ObjectCheck {
+  /**
+   * Selects the object check.
+   */
+  type: 'object';
+  id?: CheckId;
+  name?: CheckName;
+  store: CheckStore;
+  severity?: CheckSeverity;
+  /**
+   * Default: the store's only bucket.
+   */
+  bucket?: string;
+  /**
+   * The object key.
+   */
+  key: string;
+  /**
+   * The object's expected SHA-256 (hex).
+   */
+  sha256?: string;
+  /**
+   * The object's expected size in bytes.
+   */
+  size?: number;
 }
 /**
  * The application under test, started after the restore against the restored stores (phase app) and stopped at teardown. Relative http check paths go to it.
