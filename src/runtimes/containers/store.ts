@@ -113,7 +113,7 @@ export class ContainerStore extends DisposableStore implements StartedStore {
       });
       stream = (await exec.start({ hijack: true, stdin: Boolean(options.stdin) })) as NodeJS.ReadWriteStream;
     } catch (err) {
-      throw await this.explain(err, `running ${tool}`);
+      throw await this.explain(err, `running ${tool}`, `${tool} ran`);
     }
     const limit = 64 * 1024;
     let stderr = '';
