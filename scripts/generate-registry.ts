@@ -38,7 +38,7 @@ const union = (names: readonly string[]) => names.map((n) => `'${n}'`).join(' | 
 function engineRegistry(engines: Found[]): string {
   return [
     header,
-    "import type { StoreSpec } from '../drill/types.ts';",
+    "import type { StoreSpecOf } from '../drill/types.ts';",
     "import type { Engine } from './types.ts';",
     ...engines.map((e) => `import { ${e.symbol} } from './${e.name}/index.ts';`),
     '',
@@ -46,7 +46,7 @@ function engineRegistry(engines: Found[]): string {
     `export type EngineName = ${union(engines.map((e) => e.name))};`,
     '',
     '/** Every engine, by the `engine:` a store names; typed so a folder without a store schema fails the type check. */',
-    'export const engines: { [E in EngineName]: Engine<Extract<StoreSpec, { engine: E }>> } = {',
+    'export const engines: { [E in EngineName]: Engine<StoreSpecOf<E>> } = {',
     ...engines.map((e) => `  ${e.name}: ${e.symbol},`),
     '};',
     '',

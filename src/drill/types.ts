@@ -49,6 +49,8 @@ type StagedStore<Store> = Store extends { restore: (infer Step)[] } ? Omit<Store
  */
 export type StoreSpec = StagedStore<Schema.Store> & ContainerStoreOptions;
 export type EngineName = StoreSpec['engine'];
+/** One engine's store; an engine folder types itself with it (`Engine<StoreSpecOf<'name'>>`), no alias needed here. */
+export type StoreSpecOf<E extends EngineName> = Extract<StoreSpec, { engine: E }>;
 export type PostgresStoreSpec = StagedStore<Schema.PostgresStore>;
 export type MongoStoreSpec = StagedStore<Schema.MongodbStore>;
 export type S3StoreSpec = StagedStore<Schema.S3Store>;
