@@ -6,7 +6,7 @@ import type { CheckRunner } from '../../checks/types.ts';
 import { inspectLocalArtefact } from '../../sources/local.ts';
 import type { InfluxRestoreStep, InfluxStoreSpec, PointsCheckSpec } from '../../drill/types.ts';
 import type { Engine } from '../types.ts';
-import { trimStderr } from '../postgres/restore.ts';
+import { toolStderrTail } from '../../util/tool-output.ts';
 import { influxQuery, quoteIdent } from './client.ts';
 import { runRestoreSteps, type StepOutcome } from '../steps.ts';
 import { influxLocalServer } from './local.ts';
@@ -90,7 +90,7 @@ export const influxEngine: Engine<InfluxStoreSpec> = {
           const run = await store.exec('influxd', restoreArgs(step, rpc, path), { signal: context.signal });
           // influxd restore logs to stdout and stderr alike; an error line also means failure.
           const ok = run.exitCode === 0 && !/^error|restore failed/im.test(run.stderr);
-          const outcome: StepOutcome = { status: ok ? 'passed' : 'failed', exitCode: run.exitCode, stderr: trimStderr(run.stderr) };
+          const outcome: StepOutcome = { status: ok ? 'passed' : 'failed', exitCode: run.exitCode, stderr: toolStderrTail(run.stderr, 20) };
           if (ok) {
             const dbs = await influxQuery(store.endpoint, 'SHOW DATABASES', undefined, context.signal);
             outcome.details = { databases: (dbs[0]?.values ?? []).map((v) => String(v[0])).filter((d) => d !== '_internal') };

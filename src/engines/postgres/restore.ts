@@ -135,7 +135,7 @@ export async function restorePostgres(store: StartedStore, spec: PostgresStoreSp
           run = await store.exec(tool, viaStdin ? args : commandFor(step, format, artefact.info, staged).args, { signal: context.signal, ...(viaStdin ? { stdin: openArtefact(artefact.info) } : {}) });
         }
         const ok = run.exitCode === 0 && !run.inputError;
-        const outcome: StepOutcome = { status: ok ? 'passed' : 'failed', exitCode: run.exitCode, stderr: trimStderr(run.stderr) };
+        const outcome: StepOutcome = { status: ok ? 'passed' : 'failed', exitCode: run.exitCode, stderr: toolStderrTail(run.stderr, 20) };
         if (run.inputError) outcome.error = `cannot read ${step.artefact} to the end (${run.inputError}); ${tool} saw only part of it`;
         else if (!ok) {
           const how = run.exitCode === null ? `was killed by ${run.signal}` : `exited with code ${run.exitCode}`;
@@ -177,11 +177,6 @@ async function prepareTarget(store: StartedStore, step: PostgresRestoreStep) {
   } finally {
     await client.end().catch(() => {});
   }
-}
-
-/** Keeps the lines that say what went wrong (pg_restore can print thousands), with the artefact's bytes masked. */
-export function trimStderr(stderr: string, maxLines = 20): string {
-  return toolStderrTail(stderr, maxLines);
 }
 
 function lastErrorLine(stderr: string): string {
