@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { checkId } from '../checks/types.ts';
+import type { EvidenceFields } from '../report/builder.ts';
 import type { BaselineProvenance, RunReport, TimelineEntry, Verdict } from '../report/types.ts';
 import type { BaselineFile } from '../drill/baseline.ts';
 import type { Drill } from '../drill/types.ts';
@@ -13,32 +14,34 @@ import { canonicalJson } from './canonical.ts';
  * scope, environment, artefact selection, timeline, RTO per phase, check digests, baseline
  * provenance and the per-store verdict. Pure but for reading the baselines the run already read.
  */
-export async function enrichReport(report: RunReport, drill: Drill | undefined): Promise<void> {
+export async function enrichReport(report: Readonly<RunReport>, drill: Drill | undefined): Promise<EvidenceFields> {
   const doc = drill?.document;
-  report.scope = {
+  const scope = {
     stores: report.stores.map((s) => {
       const requested = (doc?.spec.stores[s.name] as { version?: string } | undefined)?.version;
       return { name: s.name, engine: s.engine, version: s.version, ...(requested ? { requestedVersion: requested } : {}) };
     }),
     controls: [...report.drill.controls],
   };
-  report.environment = describeEnvironment(report);
-  for (const a of report.artefacts) {
-    // The artefact's own claim (dump header time, RDB ctime…) when the source made one, else its mtime.
-    a.backupTime ??= a.pointInTime?.at ?? a.modifiedAt;
-    a.selection ??= { method: 'explicit' };
-  }
-  report.timeline = timeline(report);
-  if (report.objectives.rto) {
-    report.objectives.rto.phases = report.timeline
-      // Teardown is not part of recovery; stores restore concurrently inside the restore phase.
-      .filter((t) => t.phase !== 'teardown')
-      .map((t) => ({ phase: t.phase, ...(t.store ? { store: t.store } : {}), durationMs: t.durationMs }));
-  }
+  // The artefact's own claim (dump header time, RDB ctime…) when the source made one, else its mtime.
+  const artefacts = report.artefacts.map((a) => ({ ...a, backupTime: a.backupTime ?? a.pointInTime?.at ?? a.modifiedAt, selection: a.selection ?? { method: 'explicit' as const } }));
+  const entries = timeline(report);
+  const rto = report.objectives.rto && {
+    ...report.objectives.rto,
+    // Teardown is not part of recovery; stores restore concurrently inside the restore phase.
+    phases: entries.filter((t) => t.phase !== 'teardown').map((t) => ({ phase: t.phase, ...(t.store ? { store: t.store } : {}), durationMs: t.durationMs })),
+  };
   const specs = new Map((doc?.spec.checks ?? []).map((c, i) => [checkId(c, i), c] as const));
-  for (const check of report.checks) check.digest = checkDigest(specs.get(check.id) ?? null, check.actual);
-  report.baselines = await baselineProvenance(report, drill);
-  report.result = verdict(report);
+  return {
+    scope,
+    environment: describeEnvironment(report),
+    artefacts,
+    timeline: entries,
+    objectives: { ...report.objectives, ...(rto ? { rto } : {}) },
+    checks: report.checks.map((check) => ({ ...check, digest: checkDigest(specs.get(check.id) ?? null, check.actual) })),
+    baselines: await baselineProvenance(report, drill),
+    result: verdict(report),
+  };
 }
 
 /** sha256 of the canonical JSON of `{ spec, actual }`: what the check asked and what it got. */
@@ -52,7 +55,7 @@ const isolation: Record<string, string> = {
     'listening on 127.0.0.1 only, on a free port, with a per-run superuser and generated password); no production host is contacted',
 };
 
-function describeEnvironment(report: RunReport): NonNullable<RunReport['environment']> {
+function describeEnvironment(report: Readonly<RunReport>): NonNullable<RunReport['environment']> {
   const resources = report.teardown.resources;
   const network = resources.find((r) => r.kind === 'network')?.id;
   const namespace = resources.find((r) => r.kind === 'namespace')?.id;
@@ -72,7 +75,7 @@ function describeEnvironment(report: RunReport): NonNullable<RunReport['environm
   };
 }
 
-function timeline(report: RunReport): TimelineEntry[] {
+function timeline(report: Readonly<RunReport>): TimelineEntry[] {
   const out: TimelineEntry[] = [];
   for (const p of report.phases) {
     out.push({ phase: p.name, status: p.status, startedAt: p.startedAt, endedAt: p.endedAt, durationMs: p.durationMs });
@@ -87,7 +90,7 @@ function timeline(report: RunReport): TimelineEntry[] {
   return out;
 }
 
-async function baselineProvenance(report: RunReport, drill: Drill | undefined): Promise<BaselineProvenance[]> {
+async function baselineProvenance(report: Readonly<RunReport>, drill: Drill | undefined): Promise<BaselineProvenance[]> {
   const out: BaselineProvenance[] = [];
   for (const include of report.drill.includes) {
     const checks = (drill?.document.spec.checks ?? []).flatMap((c, i) => ('baseline' in c && typeof c.baseline === 'string' && drill && resolve(drill.dir, c.baseline) === include.path ? [checkId(c, i)] : []));
@@ -111,7 +114,7 @@ async function baselineProvenance(report: RunReport, drill: Drill | undefined): 
   return out;
 }
 
-function verdict(report: RunReport): NonNullable<RunReport['result']> {
+function verdict(report: Readonly<RunReport>): NonNullable<RunReport['result']> {
   const status: Verdict = report.status === 'passed' ? 'passed' : report.status === 'warned' ? 'warned' : 'failed';
   const stores = report.stores.map((s) => {
     const checks = { passed: 0, failed: 0, warned: 0, skipped: 0 };

@@ -2,10 +2,11 @@ import type { KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ExitCode, RestoreproofError, errorMessage } from '../errors.ts';
+import { RestoreproofError, errorMessage } from '../errors.ts';
 import { sendNotifications } from '../notify/index.ts';
-import { atomicWrite, reportFiles, reportJson, reportersMap } from '../report/index.ts';
-import type { ReportError, RunReport } from '../report/types.ts';
+import { atomicWrite, reportFiles, reportersMap } from '../report/index.ts';
+import type { ReportBuilder } from '../report/builder.ts';
+import type { ReportError } from '../report/types.ts';
 import type { Drill } from '../drill/types.ts';
 import { sha256 } from '../util/hash.ts';
 import { redact } from '../util/redact.ts';
@@ -51,13 +52,14 @@ const toError = (err: unknown, code: string): ReportError =>
  * previous run, and loads the signing key so that a key that cannot be used fails the run
  * in its own evidence rather than after it.
  */
-export async function prepareEvidence(report: RunReport, options: EvidenceOptions): Promise<EvidenceSession> {
+export async function prepareEvidence(builder: ReportBuilder, options: EvidenceOptions): Promise<EvidenceSession> {
   const env = options.env ?? process.env;
   const { drill, dir } = options;
+  const { report } = builder;
   try {
-    await enrichReport(report, drill);
+    builder.evidence(await enrichReport(report, drill));
   } catch (err) {
-    report.errors.push(toError(err, 'E_EVIDENCE'));
+    builder.errorRecord(toError(err, 'E_EVIDENCE'));
   }
 
   let historyDir: string | undefined = drillHistoryDir(historyRootFor(drill, dir, env), report.drill.name);
@@ -65,12 +67,10 @@ export async function prepareEvidence(report: RunReport, options: EvidenceOption
   try {
     lock = await lockHistory(historyDir);
     const head = await chainHead(historyDir);
-    report.sequence = head ? head.sequence + 1 : 1;
-    report.previous = head ? { runId: head.runId, sha256: head.sha256 } : null;
+    builder.evidence({ sequence: head ? head.sequence + 1 : 1, previous: head ? { runId: head.runId, sha256: head.sha256 } : null });
   } catch (err) {
-    report.sequence = 1;
-    report.previous = null;
-    report.errors.push({ code: 'E_HISTORY', message: redact(`cannot read the history ${historyDir}: ${errorMessage(err)}`), hint: 'this run is not chained to the previous one' });
+    builder.evidence({ sequence: 1, previous: null });
+    builder.errorRecord({ code: 'E_HISTORY', message: redact(`cannot read the history ${historyDir}: ${errorMessage(err)}`), hint: 'this run is not chained to the previous one' });
     historyDir = undefined;
     await lock?.release();
     lock = undefined;
@@ -81,15 +81,14 @@ export async function prepareEvidence(report: RunReport, options: EvidenceOption
   if (keyFile) {
     try {
       key = await readPrivateKey(keyFile);
-      report.reports.envelope = `${report.runId}.dsse.json`;
+      builder.files({ envelope: `${report.runId}.dsse.json` });
     } catch (err) {
-      report.errors.push(toError(err, 'E_SIGN'));
+      builder.errorRecord(toError(err, 'E_SIGN'));
       // Signed evidence was asked for and cannot be produced: the run's evidence is incomplete.
-      if (report.status === 'passed' || report.status === 'warned') [report.status, report.exitCode] = ['failed', ExitCode.failed];
-      if (report.result) report.result.status = 'failed';
+      builder.failVerdict();
     }
   }
-  Object.assign(report.reports, reportFiles(report.runId, ['compliance']));
+  builder.files(reportFiles(report.runId, ['compliance']));
   // The lock is held until this run is appended (or finalize gives up), so no other run chains to the same head.
   const release = async () => {
     await lock?.release().catch(() => {});
@@ -98,7 +97,7 @@ export async function prepareEvidence(report: RunReport, options: EvidenceOption
   return {
     finalize: async () => {
       try {
-        await finalizeEvidence(report, { dir, drill, historyDir, key, appended: release });
+        await finalizeEvidence(builder, { dir, drill, historyDir, key, appended: release });
       } finally {
         await release();
       }
@@ -106,8 +105,9 @@ export async function prepareEvidence(report: RunReport, options: EvidenceOption
   };
 }
 
-async function finalizeEvidence(report: RunReport, state: { dir: string; drill: Drill | undefined; historyDir: string | undefined; key: KeyObject | undefined; appended: () => Promise<void> }): Promise<void> {
+async function finalizeEvidence(builder: ReportBuilder, state: { dir: string; drill: Drill | undefined; historyDir: string | undefined; key: KeyObject | undefined; appended: () => Promise<void> }): Promise<void> {
   const { dir, drill, historyDir, key } = state;
+  const { report } = builder;
   const jsonPath = join(dir, `${report.runId}.json`);
   if (!existsSync(jsonPath)) return; // writeReports failed and said so in report.errors
   const before = report.errors.length;
@@ -116,11 +116,11 @@ async function finalizeEvidence(report: RunReport, state: { dir: string; drill: 
   try {
     await reportersMap.compliance.write(report, { dir, ...(key ? { signingKeyId: keyIdOf(key) } : {}) });
   } catch (err) {
-    delete report.reports.compliance;
-    report.errors.push({ code: 'E_REPORT', message: redact(`cannot write ${compliance}: ${errorMessage(err)}`) });
+    builder.dropFile('compliance');
+    builder.errorRecord({ code: 'E_REPORT', message: redact(`cannot write ${compliance}: ${errorMessage(err)}`) });
   }
-  report.errors.push(...(await sendNotifications(report, drill)));
-  if (report.errors.length !== before) await atomicWrite(jsonPath, reportJson(report));
+  for (const error of await sendNotifications(report, drill)) builder.errorRecord(error);
+  if (report.errors.length !== before) await reportersMap.json.write(report, { dir });
 
   // From here on the JSON is final: later problems are returned and printed, not written into it.
   const json = await readFile(jsonPath);
@@ -131,7 +131,7 @@ async function finalizeEvidence(report: RunReport, state: { dir: string; drill: 
       await setChainHead(historyDir, { runId: report.runId, sha256: sha256(json), sequence: report.sequence! });
       await appendToHistory(historyDir, `${report.runId}.json`, json);
     } catch (err) {
-      report.errors.push({ code: 'E_HISTORY', message: redact(`cannot append ${report.runId} to the history ${historyDir}: ${errorMessage(err)}`) });
+      builder.errorRecord({ code: 'E_HISTORY', message: redact(`cannot append ${report.runId} to the history ${historyDir}: ${errorMessage(err)}`) });
     }
   }
   await state.appended();
@@ -147,7 +147,7 @@ async function finalizeEvidence(report: RunReport, state: { dir: string; drill: 
       await atomicWrite(join(dir, report.reports.envelope!), envelope);
       if (historyDir) await appendToHistory(historyDir, report.reports.envelope!, envelope);
     } catch (err) {
-      report.errors.push(toError(err, 'E_SIGN'));
+      builder.errorRecord(toError(err, 'E_SIGN'));
     }
   }
 }

@@ -1,8 +1,9 @@
 import type { CheckResult } from '../checks/types.ts';
 import type { RestoreStepResult } from '../engines/types.ts';
+import type { RuntimeSelection } from '../runtimes/select.ts';
 import type { ResourceRecord } from '../runtimes/types.ts';
 import type { SourceRecord } from '../sources/staging.ts';
-import type { RuntimeSelection } from '../runtimes/select.ts';
+
 export type { RuntimeSelection };
 
 /** 1.2: could-not-run and the preflight; 1.3: artefact paths relative to the drill, plus the host they were read on; 1.4: E_STORE_DIED and E_INTERRUPTED. */
@@ -172,7 +173,6 @@ export interface RunReport {
 }
 
 /** Reporters are event listeners; every hook is optional. */
-
 export interface Reporter {
   onRunStart?(event: { runId: string; drill: string; runtime: string }): void;
   onRuntimeSelected?(selection: RuntimeSelection): void;

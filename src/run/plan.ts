@@ -1,12 +1,12 @@
 import { checkId, checkTitle } from '../checks/types.ts';
 import { engineFor } from '../engines/index.ts';
 import type { VerifiedArtefact } from '../engines/types.ts';
-import { runtimes } from '../runtimes/index.ts';
-import { defaultRuntime, selectRuntime } from '../runtimes/select.ts';
+import { chooseRuntime } from './phases/runtime.ts';
+import { inspectStep } from './phases/verify.ts';
 import { artefactSourceOf } from '../sources/artefact-source.ts';
 import { describeSelect } from '../sources/select.ts';
 import type { ArtefactInfo } from '../sources/local.ts';
-import type { ArtefactSourceSpec, Drill, RuntimeChoice, RuntimeName, StoreSpec } from '../drill/types.ts';
+import type { ArtefactSourceSpec, Drill, RuntimeChoice, StoreSpec } from '../drill/types.ts';
 
 /**
  * A fetched artefact as the restore will see it, for describing the restore before anything is
@@ -35,12 +35,9 @@ function plannedFetch(storeName: string, store: StoreSpec, step: number, source:
 /** Every step a run would take, as lines of text. Reads nothing but file metadata. */
 export async function planDrill(drill: Drill, options: { runtime?: RuntimeChoice } = {}): Promise<string[]> {
   const doc = drill.document;
-  const requested = options.runtime ?? doc.spec.runtime ?? defaultRuntime();
-  // Asks the Docker engine for its version (for auto and containers); starts nothing.
-  const selection = requested === 'auto' ? await selectRuntime(requested) : undefined;
-  const runtimeName: RuntimeName = selection?.chosen ?? (requested as RuntimeName);
-  const runtime = runtimes[runtimeName];
-  const lines = [`drill ${doc.metadata.name} (${drill.file}, sha256 ${drill.sha256.slice(0, 12)}), runtime ${runtimeName}${selection ? ` (auto: ${selection.reason})` : ''}`];
+  // The run's own choice; asks the Docker engine for its version (for auto only), starts nothing.
+  const { requested, selection, runtime } = await chooseRuntime(options.runtime, doc, { confirmContainers: false });
+  const lines = [`drill ${doc.metadata.name} (${drill.file}, sha256 ${drill.sha256.slice(0, 12)}), runtime ${runtime.name}${requested === 'auto' && selection ? ` (auto: ${selection.reason})` : ''}`];
   lines.push('1. verify artefacts (size, sha256, format) before anything starts');
   const artefacts: VerifiedArtefact[] = [];
   for (const [name, store] of Object.entries(doc.spec.stores)) {
@@ -52,12 +49,11 @@ export async function planDrill(drill: Drill, options: { runtime?: RuntimeChoice
         continue;
       }
       try {
-        const verified = await engineFor(store).inspect(store as never, index, drill.dir, { hash: false });
+        const verified = await inspectStep(name, store, index, drill.dir, { hash: false });
         if (!verified) {
           lines.push(`   - ${name}: step ${index + 1} reads from a remote source`);
           continue;
         }
-        verified.store = name;
         artefacts.push(verified);
         const { info, format } = verified;
         lines.push(`   - ${name}: ${info.path} (${info.size} bytes${info.entries !== undefined ? ` in ${info.entries} files` : ''}, ${format}${info.compression === 'none' ? '' : `, ${info.compression}`})`);
