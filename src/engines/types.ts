@@ -101,6 +101,8 @@ export interface Engine<S extends StoreSpec = StoreSpec> {
   restore(store: StartedStore, spec: S, artefacts: VerifiedArtefact[], context: RestoreContext): Promise<RestoreStepResult[]>;
   /** The database checks use when they name none. */
   defaultDatabase(spec: S): string;
+  /** The format a fetched artefact will have, guessed from its name before it is fetched (the plan's; a run reads its header). */
+  plannedFormat(name: string, folder: boolean): string;
   automaticChecks?(store: StartedStore, spec: S, artefacts: VerifiedArtefact[]): AutomaticCheck[];
   /** Remote data the store's steps read, for `doctor` (the artefacts themselves are checked by the run's sources). */
   remoteSources?(spec: S, store: string, drillDir: string): RemoteSource[];

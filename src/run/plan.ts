@@ -19,14 +19,7 @@ function plannedFetch(storeName: string, store: StoreSpec, step: number, source:
   const gzip = (store.restore[step] as { compression?: string }).compression === 'gzip' || /\.gz$/.test(selected);
   const name = selected.replace(/\.gz$/, '');
   const folder = name.endsWith('/');
-  const guessed: Record<StoreSpec['engine'], string> = {
-    postgres: /\.sql$/.test(name) ? 'plain' : 'custom',
-    mongodb: folder ? 'directory' : 'archive',
-    s3: 'directory',
-    redis: folder ? 'aof' : 'rdb',
-    influxdb: 'directory',
-  };
-  const format = declared && declared !== 'auto' ? declared : guessed[store.engine];
+  const format = declared && declared !== 'auto' ? declared : engineFor(store).plannedFormat(name, folder);
   const path = `<fetched ${source.source}${source.select ? `, ${describeSelect(source.select)}` : ''}${source.unpack?.member ? `, member ${source.unpack.member}` : ''}>`;
   const info: ArtefactInfo = { kind: folder || format === 'directory' || format === 'aof' ? 'directory' : 'file', ref: source.source, path, size: 0, sha256: '', modifiedAt: '', compression: gzip ? 'gzip' : 'none', head: Buffer.alloc(0) };
   return { store: storeName, step, info, format };

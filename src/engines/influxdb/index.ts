@@ -104,4 +104,5 @@ export const influxEngine: Engine<InfluxStoreSpec> = {
     }), context);
   },
   defaultDatabase: (spec) => spec.restore.find((s) => s.database)?.newDatabase ?? spec.restore.find((s) => s.database)?.database ?? '',
+  plannedFormat: () => 'directory',
 };

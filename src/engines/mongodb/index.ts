@@ -116,6 +116,7 @@ export const mongoEngine: Engine<MongoStoreSpec> = {
     }), context);
   },
   defaultDatabase: () => 'test',
+  plannedFormat: (_name, folder) => (folder ? 'directory' : 'archive'),
   automaticChecks(store, spec, artefacts): AutomaticCheck[] {
     return artefacts
       .filter((a) => a.format === 'archive' && spec.restore[a.step]!.completeness !== false)

@@ -27,6 +27,7 @@ export const postgresEngine: Engine<PostgresStoreSpec> = {
   describeRestore: describePostgresRestore,
   restore: restorePostgres,
   defaultDatabase: (spec) => spec.restore.find((s) => s.database)?.database ?? 'postgres',
+  plannedFormat: (name) => (/\.sql$/.test(name) ? 'plain' : 'custom'),
   references: {
     async *streamReferences(store, spec, database, signal) {
       const client = await connectPostgres({ ...store.endpoint, database }, `store ${store.name} database ${database}`, signal);

@@ -109,4 +109,5 @@ export const redisEngine: Engine<RedisStoreSpec> = {
     }
   },
   defaultDatabase: () => '0',
+  plannedFormat: (_name, folder) => (folder ? 'aof' : 'rdb'),
 };

@@ -155,6 +155,7 @@ export const s3Engine: Engine<S3StoreSpec> = {
     })), context);
   },
   defaultDatabase: () => '',
+  plannedFormat: () => 'directory',
   objects: {
     listObjects: (store, bucket, prefix) => listAll(s3Client(store.endpoint), bucket, prefix),
     openObject: async (store, bucket, key) => (await s3Client(store.endpoint)).getObject(bucket, key),
