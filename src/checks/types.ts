@@ -85,5 +85,10 @@ export function checkTitle(check: CheckSpec): string {
       return `${check.store}: ${check.count ?? 'points'} of ${check.database}.${check.measurement}`;
     case 'freshness':
       return `${check.store}: newest ${check.table ?? check.collection}.${check.column} within ${check.maxAge ?? 'the RPO'} of the backup`;
+    default: {
+      // A check type an engine folder adds (never here while every type has a case above): its store and type.
+      const added = check as { store: string; type: string };
+      return `${added.store}: ${added.type}`;
+    }
   }
 }

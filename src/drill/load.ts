@@ -10,6 +10,7 @@ import type { ArtefactSourceSpec, CheckSpec, Drill, DrillDocument, EngineName, E
 import { parseTargetTime } from '../engines/postgres/pgbackrest.ts';
 import { drillLimits, readDrillBytes, tooDeep } from './read.ts';
 import { artefactSourceOf } from '../sources/artefact-source.ts';
+import { engineNames, engines } from '../engines/registry.generated.ts';
 
 export const drillSchemaPath = new URL('../../schemas/drill.schema.json', import.meta.url);
 const drillSchema = JSON.parse(readFileSync(drillSchemaPath, 'utf8')) as Record<string, unknown>;
@@ -318,8 +319,8 @@ function semanticIssues(drill: DrillDocument, file: string, locate: Drill['locat
     for (const [storeName, path] of refs) {
       const store = stores[storeName];
       if (!store) add(path, `unknown store "${storeName}"; stores: ${Object.keys(stores).join(', ')}`);
-      else if (check.type !== 'reachability' && check.type !== 'http' && !checkEngines[check.type].includes(store.engine)) {
-        add(['spec', 'checks', i, 'type'], `a ${check.type} check needs a ${checkEngines[check.type].join(' or ')} store; ${storeName} is ${store.engine}`);
+      else if (check.type !== 'reachability' && check.type !== 'http' && !checkEngines(check.type).includes(store.engine)) {
+        add(['spec', 'checks', i, 'type'], `a ${check.type} check needs a ${checkEngines(check.type).join(' or ')} store; ${storeName} is ${store.engine}`);
       }
     }
     if (check.type === 'reachability') {
@@ -369,22 +370,20 @@ function podFetchIssues(store: StoreSpec, step: number, artefact: ArtefactSource
   return issues;
 }
 
-/** Which engines answer which check types. */
-const checkEngines: Record<Exclude<CheckSpec['type'], 'reachability' | 'http'>, EngineName[]> = {
+/** Which engines answer the check types of the base schema (a row or table check several engines answer). */
+const baseCheckEngines: Partial<Record<CheckSpec['type'], EngineName[]>> = {
   count: ['postgres', 'mongodb'],
   query: ['postgres', 'mongodb'],
   baseline: ['postgres', 'mongodb'],
   schema: ['postgres'],
-  objects: ['s3'],
-  object: ['s3'],
-  keys: ['redis'],
-  key: ['redis'],
-  info: ['redis'],
   auditChain: ['postgres', 'mongodb'],
   decrypt: ['postgres', 'mongodb'],
   freshness: ['postgres', 'mongodb'],
-  points: ['influxdb'],
 };
+
+/** The engines that answer a check type: the base schema's, else those whose folder declares it (`Engine.checks`). */
+const checkEngines = (type: Exclude<CheckSpec['type'], 'reachability' | 'http'>): EngineName[] =>
+  baseCheckEngines[type] ?? engineNames.filter((name) => type in engines[name].checks);
 
 function closest(word: string, candidates: string[]): string | undefined {
   let best: string | undefined;
