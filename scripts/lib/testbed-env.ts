@@ -28,6 +28,8 @@ export function testbedBinaryVars(env: TestbedEnv): Record<string, string> {
   set('RESTOREPROOF_MINIO', field(env, 'minio', 'server'));
   set('RESTOREPROOF_REDIS_SERVER', field(env, 'redis', 'server'));
   set('RESTOREPROOF_INFLUXD', field(env, 'influxdb', 'server'));
+  set('RESTOREPROOF_ETCD', field(env, 'etcd', 'server'));
+  set('RESTOREPROOF_ETCDCTL', field(env, 'etcd', 'ctl'));
   return vars;
 }
 
@@ -38,6 +40,7 @@ const imageVariables: Record<string, string> = {
   minio: 'RESTOREPROOF_IMAGE_S3',
   redis: 'RESTOREPROOF_IMAGE_REDIS',
   influxdb: 'RESTOREPROOF_IMAGE_INFLUXDB',
+  etcd: 'RESTOREPROOF_IMAGE_ETCD',
   app: 'RESTOREPROOF_IMAGE_APP',
 };
 

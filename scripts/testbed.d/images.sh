@@ -74,7 +74,7 @@ umount_chroot() {
 }
 
 # base: the rootfs alone, for images built FROM it where no registry is reachable (deploy/Dockerfile).
-IMAGE_NAMES=(postgres redis minio mongo influxdb app base)
+IMAGE_NAMES=(postgres redis minio mongo influxdb etcd app base)
 
 # The app image: the project's own Node (the npm `node` package) and the sample app under
 # /srv/app, with the modules it imports under /srv/node_modules (so an app copied into
@@ -83,6 +83,8 @@ APP_NODE=$REPO/node_modules/node/bin/node
 APP_NODE_MODULES="pg pg-connection-string pg-pool pg-protocol pg-types pg-int8 postgres-array postgres-bytea postgres-date postgres-interval xtend pgpass split2"
 # InfluxDB 1.x major.minor of the host's influxd (the image carries that binary).
 influx_minor() { /usr/bin/influxd version 2>/dev/null | sed -nE 's/^InfluxDB v([0-9]+\.[0-9]+).*/\1/p'; }
+# etcd major.minor of the host's etcd (the image carries that binary).
+etcd_minor() { /usr/bin/etcd --version 2>/dev/null | sed -nE 's/^etcd Version: ([0-9]+\.[0-9]+).*/\1/p'; }
 node_major() { "$APP_NODE" -p 'process.versions.node.split(".")[0]'; }
 
 image_ref() {
@@ -92,6 +94,7 @@ image_ref() {
     minio) local v=${MINIO_VERSION#v0.0.0-}; echo "$IMAGE_NS/minio:${v:0:8}-${v##*-}" ;;
     mongo) echo "$IMAGE_NS/mongo:ferretdb-$(cut -d. -f1,2 <<<"${FERRETDB_VERSION#v}")" ;;
     influxdb) echo "$IMAGE_NS/influxdb:$(influx_minor)" ;;
+    etcd) echo "$IMAGE_NS/etcd:$(etcd_minor)" ;;
     app) echo "$IMAGE_NS/node-app:$(node_major)" ;;
     base) echo "$IMAGE_NS/base:$DEBIAN_SUITE" ;;
   esac
@@ -147,6 +150,16 @@ CMD ["influxd"]
 EXPOSE 8086
 CH
     ;;
+    etcd) cat <<CH
+ENV $std
+ENV LANG=C.UTF-8
+ENV ETCDCTL_API=3
+WORKDIR /tmp
+ENTRYPOINT ["docker-entrypoint.sh"]
+CMD ["etcd"]
+EXPOSE 2379 2380
+CH
+    ;;
     app) cat <<CH
 ENV $std
 ENV LANG=C.UTF-8
@@ -176,6 +189,11 @@ image_files() {
       # Debian's influxdb package on the host (the influxdb backend): static but for libc, which the base has.
       echo "/usr/bin/influxd usr/bin/influxd"
       echo "/usr/bin/influx usr/bin/influx"
+      ;;
+    etcd)
+      # Debian's etcd-server and etcd-client on the host (the etcd backend): Go binaries needing only libc.
+      echo "/usr/bin/etcd usr/bin/etcd"
+      echo "/usr/bin/etcdctl usr/bin/etcdctl"
       ;;
     app)
       echo "$APP_NODE usr/local/bin/node"
