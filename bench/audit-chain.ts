@@ -8,6 +8,7 @@ import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { auditChainRows, auditKey as key, createAuditTable, createDatabase } from '../scripts/lib/bench-backups.ts';
 import { runAuditChain } from '../src/checks/audit-chain.ts';
+import { postgresRows } from '../src/engines/postgres/rows.ts';
 import { startLocalPostgres } from '../src/engines/postgres/local.ts';
 import type { StartedStore, StoreEndpoint } from '../src/runtimes/types.ts';
 import type { AuditChainCheckSpec } from '../src/drill/types.ts';
@@ -40,7 +41,7 @@ if (process.argv[2] === '--child') {
       type: 'auditChain', store: 'db', table: 'audit', orderBy: 'seq', macColumn: 'mac', linkColumn: 'prev_mac', algorithm: 'HMAC-SHA256',
       key: { env: 'BENCH_AUDIT_KEY' }, input: { template: '{prev}|{id}|{actor}|{action}|{created_at}' },
     };
-    const outcome = await runAuditChain(check, { store, engine: 'postgres', database: 'bench', drillDir: '/', signal: new AbortController().signal });
+    const outcome = await runAuditChain(check, { store, rows: postgresRows, database: 'bench', drillDir: '/', signal: new AbortController().signal });
     if (!outcome.passed) throw new Error(`the chain does not verify: ${outcome.message}`);
     result = outcome.actual as Record<string, unknown>;
   }

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { captureMongoBaseline } from './engines/mongodb/baseline.ts';
-import { capturePostgresBaseline } from './engines/postgres/index.ts';
+import { declaring, either, enginesWith } from './engines/capabilities.ts';
+import { engineFor } from './engines/index.ts';
 import { defineCommand, renderCommandHelp, renderOverview, parseCommandArgs, wantsHelp, type Command, type ParsedArgs } from './cli-command.ts';
 import { ExitCode, RestoreproofError, UsageError, formatIssue } from './errors.ts';
 import { keygenCommand, reportCommand, reviewCommand, verifyCommand } from './evidence/commands.ts';
@@ -68,10 +68,10 @@ export const commands: readonly Command[] = [
   defineCommand({
     name: 'baseline',
     summary: 'read counts and the schema from a live source in a READ ONLY snapshot',
-    usage: ['baseline capture <drill.yaml> --from <postgres-or-mongodb-url> -o <baseline.json> [options]'],
+    usage: [`baseline capture <drill.yaml> --from <${enginesWith('baseline').join('-or-')}-url> -o <baseline.json> [options]`],
     options: {
       store: { type: 'string', value: '<name>', help: "the drill's store the baseline is for (default: the only store)" },
-      from: { type: 'string', value: '<url>', help: 'the live source, e.g. postgres://user@host:5432/db or mongodb://host:27017' },
+      from: { type: 'string', value: '<url>', help: `the live source, e.g. ${either(declaring('baseline').map((e) => e.baseline.exampleUrl))}` },
       out: { type: 'string', short: 'o', value: '<baseline.json>', help: 'where the baseline is written' },
       database: { type: 'string', multiple: true, value: '<db>', help: "a database to read (default: the store's restore databases)" },
       'password-env': { type: 'string', value: '<VAR>', help: 'the environment variable holding the password (never put it in --from)' },
@@ -325,14 +325,15 @@ async function inventoryCommand({ positionals, values }: ParsedArgs<{ json?: boo
 async function baseline({ positionals: [sub, ...positionals], values }: ParsedArgs<{ store?: string; from?: string; out?: string; database?: string[]; 'password-env'?: string }>): Promise<number> {
   if (sub !== 'capture') throw new UsageError(`unknown baseline command "${sub ?? ''}"`, 'use: restoreproof baseline capture ... (restoreproof baseline --help)');
   if (positionals.length !== 1) throw new UsageError('baseline capture needs the drill file');
-  if (!values.from) throw new UsageError('--from <postgres://user@host:port/db> is required');
+  if (!values.from) throw new UsageError(`--from <url> is required: the live source, e.g. ${either(declaring('baseline').map((e) => e.baseline.exampleUrl))}`);
   if (!values.out) throw new UsageError('-o <baseline.json> is required');
   const drill = await loadDrill(positionals[0]!);
   const stores = drill.document.spec.stores;
   const storeName = values.store ?? (Object.keys(stores).length === 1 ? Object.keys(stores)[0] : undefined);
   if (!storeName || !stores[storeName]) throw new UsageError(`--store must name one of: ${Object.keys(stores).join(', ')}`);
   const store = stores[storeName]!;
-  if (store.engine !== 'postgres' && store.engine !== 'mongodb') throw new UsageError(`baseline capture supports postgres and mongodb stores; ${storeName} is ${store.engine}`);
+  const capture = engineFor(store).baseline;
+  if (!capture) throw new UsageError(`baseline capture supports ${enginesWith('baseline').join(' and ')} stores; ${storeName} is ${store.engine}`);
   let password: string | undefined;
   if (values['password-env']) {
     password = process.env[values['password-env']];
@@ -342,15 +343,11 @@ async function baseline({ positionals: [sub, ...positionals], values }: ParsedAr
   try {
     url = new URL(values.from);
   } catch {
-    throw new UsageError('--from must be a URL such as postgres://user@host:5432/db');
+    throw new UsageError(`--from must be a URL such as ${capture.exampleUrl}`);
   }
   if (url.password) registerSecret(decodeURIComponent(url.password));
-  const fromDrill = store.engine === 'postgres' ? store.restore.map((s) => s.database).filter((d): d is string => Boolean(d)) : [];
-  const databases = values.database?.length ? values.database : fromDrill;
-  const result =
-    store.engine === 'mongodb'
-      ? await captureMongoBaseline({ connectionString: values.from, ...(databases.length ? { databases } : {}) })
-      : await capturePostgresBaseline({ connectionString: values.from, ...(password !== undefined ? { password } : {}), ...(databases.length ? { databases } : {}) });
+  const databases = values.database?.length ? values.database : capture.databases(store);
+  const result = await capture.capture({ connectionString: values.from, ...(password !== undefined ? { password } : {}), ...(databases.length ? { databases } : {}) });
   await writeFile(values.out, `${JSON.stringify({ ...result, store: storeName }, null, 2)}\n`);
   const tables = Object.values(result.databases).reduce((n, d) => n + Object.keys(d.tables).length, 0);
   process.stderr.write(`baseline of ${Object.keys(result.databases).join(', ')} (${tables} tables) written to ${values.out}\n`);

@@ -4,7 +4,7 @@ import { RestoreproofError } from '../errors.ts';
 import type { StartedStore } from '../runtimes/types.ts';
 import { resolveSecret } from '../drill/secrets.ts';
 import type { AuditChainCheckSpec, AuditChainFormat } from '../drill/types.ts';
-import { streamRows, type CellValue } from './rows.ts';
+import { rowTarget, type CellValue, type RowSource } from '../engines/rows.ts';
 import type { CheckOutcome } from './types.ts';
 
 /** A MAC input template: text and `{name}` placeholders; `{{` and `}}` are literal braces. */
@@ -249,7 +249,8 @@ export async function verifyChain(rows: AsyncIterable<CellValue[]>, columns: str
 
 export interface AuditChainContext {
   store: StartedStore;
-  engine: 'postgres' | 'mongodb';
+  /** The store's engine's row streaming. */
+  rows: RowSource;
   database: string;
   drillDir: string;
   signal: AbortSignal;
@@ -269,10 +270,10 @@ export async function runAuditChain(check: AuditChainCheckSpec, context: AuditCh
     ? parseMacTemplate(check.input.template).flatMap((p) => (typeof p === 'string' || p.name === 'prev' ? [] : [p.name]))
     : check.input.canonicalJson;
   const columns = [...new Set([check.orderBy, check.macColumn, ...(check.linkColumn ? [check.linkColumn] : []), ...(check.exclude ? [check.exclude.column] : []), ...fields])];
-  const where = check.table ?? `${context.database}.${check.collection}`;
+  const { relation, where } = rowTarget(check, context.rows, context.database);
   const expected = `every row of ${where} verifies (${check.algorithm}, ordered by ${check.orderBy})`;
   const t0 = performance.now();
-  const source = await streamRows({ store: context.store, engine: context.engine, database: context.database, ...(check.table ? { table: check.table } : { collection: check.collection! }), columns, orderBy: check.orderBy, signal: context.signal });
+  const source = await context.rows.stream(context.store, { database: context.database, relation, columns, orderBy: check.orderBy, signal: context.signal });
   let result: ChainResult;
   try {
     result = await verifyChain(source.rows, source.columns, check, macFunction(check, key, source.columns), context.signal);

@@ -3,7 +3,7 @@ import { RestoreproofError } from '../errors.ts';
 import type { StartedStore } from '../runtimes/types.ts';
 import { resolveSecret } from '../drill/secrets.ts';
 import type { DecryptCheckSpec } from '../drill/types.ts';
-import { streamRows, type CellValue } from './rows.ts';
+import { rowTarget, type CellValue, type RowSource } from '../engines/rows.ts';
 import type { CheckOutcome } from './types.ts';
 
 /**
@@ -56,7 +56,8 @@ function decode(cell: CellValue, encoding: DecryptCheckSpec['encoding']): Buffer
 
 export interface DecryptContext {
   store: StartedStore;
-  engine: 'postgres' | 'mongodb';
+  /** The store's engine's row streaming. */
+  rows: RowSource;
   database: string;
   drillDir: string;
   signal: AbortSignal;
@@ -66,12 +67,13 @@ export interface DecryptContext {
 export async function runDecrypt(check: DecryptCheckSpec, context: DecryptContext): Promise<CheckOutcome> {
   const { keyBytes, layout } = cipherLayouts[check.cipher];
   const sample = check.sample ?? 20;
-  const where = `${check.table ?? `${context.database}.${check.collection}`}.${check.column}`;
+  const target = rowTarget(check, context.rows, context.database);
+  const where = `${target.where}.${check.column}`;
   const expected = `${sample} sampled values of ${where} decrypt and authenticate with ${check.cipher} (${layout})`;
   const keyEncoding = check.keyEncoding ?? 'base64';
   const key = Buffer.from(await resolveSecret(check.key, context.drillDir, 'decrypt key'), keyEncoding);
   if (key.length !== keyBytes) throw new RestoreproofError('E_CHECK', `the decrypt key is ${key.length} bytes as ${keyEncoding}; ${check.cipher} needs ${keyBytes}`);
-  const source = await streamRows({ store: context.store, engine: context.engine, database: context.database, ...(check.table ? { table: check.table } : { collection: check.collection! }), columns: [check.column], sample: true, limit: sample, signal: context.signal });
+  const source = await context.rows.stream(context.store, { database: context.database, relation: target.relation, columns: [check.column], sample: true, limit: sample, signal: context.signal });
   let sampled = 0;
   let opened = 0;
   const failures: { row: number; reason: string }[] = [];

@@ -3,12 +3,13 @@ import { formatDuration, parseDuration } from '../util/duration.ts';
 import type { StartedStore } from '../runtimes/types.ts';
 import type { FreshnessCheckSpec } from '../drill/types.ts';
 import { isoFromText } from './audit-chain.ts';
-import { streamRows } from './rows.ts';
+import { rowTarget, type RowSource } from '../engines/rows.ts';
 import type { CheckOutcome } from './types.ts';
 
 export interface FreshnessContext {
   store: StartedStore;
-  engine: 'postgres' | 'mongodb';
+  /** The store's engine's row streaming. */
+  rows: RowSource;
   database: string;
   /** The backup's point in time: the newest pointInTime among this store's artefacts. */
   pointInTime?: { at: string; source: string };
@@ -27,10 +28,11 @@ export interface FreshnessContext {
 export async function runFreshness(check: FreshnessCheckSpec, context: FreshnessContext): Promise<CheckOutcome> {
   const maxAge = check.maxAge ?? context.rpo;
   if (!maxAge) throw new RestoreproofError('E_CHECK', 'freshness needs maxAge or spec.objectives.rpo');
-  const where = `${check.table ?? `${context.database}.${check.collection}`}.${check.column}`;
+  const target = rowTarget(check, context.rows, context.database);
+  const where = `${target.where}.${check.column}`;
   const expected = `newest ${where} within ${maxAge} of the backup's point in time`;
   if (!context.pointInTime) return { passed: false, expected, actual: null, message: 'no artefact of this store states a point in time' };
-  const source = await streamRows({ store: context.store, engine: context.engine, database: context.database, ...(check.table ? { table: check.table } : { collection: check.collection! }), columns: [check.column], orderBy: check.column, descending: true, limit: 1, signal: context.signal });
+  const source = await context.rows.stream(context.store, { database: context.database, relation: target.relation, columns: [check.column], orderBy: check.column, descending: true, limit: 1, signal: context.signal });
   let newestText: string | undefined;
   let kind: string | undefined;
   try {

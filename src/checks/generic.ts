@@ -1,3 +1,5 @@
+import { either, enginesWith } from '../engines/capabilities.ts';
+import { engineFor } from '../engines/index.ts';
 import { RestoreproofError } from '../errors.ts';
 import type { StartedApp, StartedStore } from '../runtimes/types.ts';
 import type { AuditChainCheckSpec, CheckSpec, DecryptCheckSpec, Drill, FreshnessCheckSpec, HttpCheckSpec } from '../drill/types.ts';
@@ -31,9 +33,9 @@ export async function runGenericCheck(check: GenericCheckSpec, context: GenericC
   const { drill, signal } = context;
   if (check.type === 'http') return runHttpCheck(check, { drillDir: drill.dir, signal, ...(context.app ? { app: context.app } : {}), ...(context.appProblem ? { appProblem: context.appProblem } : {}) });
   const store = context.stores.get(check.store)!;
-  const engine = drill.document.spec.stores[check.store]!.engine;
-  if (engine !== 'postgres' && engine !== 'mongodb') throw new RestoreproofError('E_CHECK', `a ${check.type} check needs a postgres or mongodb store; ${check.store} is ${engine}`);
-  const base = { store, engine, database: context.database!, signal } as const;
+  const { rows, name } = engineFor(drill.document.spec.stores[check.store]!);
+  if (!rows) throw new RestoreproofError('E_CHECK', `a ${check.type} check needs a ${either(enginesWith('rows'))} store; ${check.store} is ${name}`);
+  const base = { store, rows, database: context.database!, signal } as const;
   switch (check.type) {
     case 'auditChain':
       return runAuditChain(check, { ...base, drillDir: drill.dir });

@@ -6,11 +6,12 @@ import { DrillConfigError, specPath, type SpecIssue } from '../errors.ts';
 import { sha256 } from '../util/hash.ts';
 import { interpolate } from './interpolate.ts';
 import { appIssues, extraCheckIssues } from './validate-app.ts';
-import type { ArtefactSourceSpec, CheckSpec, Drill, DrillDocument, EngineName, Expectation, StoreSpec } from './types.ts';
-import { parseTargetTime } from '../engines/postgres/pgbackrest.ts';
+import type { ArtefactSourceSpec, Drill, DrillDocument, Expectation, StoreSpec } from './types.ts';
+import { answers, either, enginesAnswering, enginesWith } from '../engines/capabilities.ts';
+import { engineFor } from '../engines/index.ts';
+import { runtimes } from '../runtimes/index.ts';
 import { drillLimits, readDrillBytes, tooDeep } from './read.ts';
 import { artefactSourceOf } from '../sources/artefact-source.ts';
-import { engineNames, engines } from '../engines/registry.generated.ts';
 
 export const drillSchemaPath = new URL('../../schemas/drill.schema.json', import.meta.url);
 const drillSchema = JSON.parse(readFileSync(drillSchemaPath, 'utf8')) as Record<string, unknown>;
@@ -271,44 +272,16 @@ function semanticIssues(drill: DrillDocument, file: string, locate: Drill['locat
   const add = (path: (string | number)[], message: string) => issues.push({ file, ...locate(path), path: specPath(path), message });
   const stores = drill.spec.stores;
   for (const [name, store] of Object.entries(stores)) {
+    const engine = engineFor(store);
     store.restore.forEach((step, i) => {
       const artefact = artefactSourceOf(step);
       if (artefact?.fetch === 'pod') {
         for (const [path, message] of podFetchIssues(store, i, artefact)) add(['spec', 'stores', name, 'restore', i, 'artefact', ...path], message);
         const runtime = drill.spec.runtime;
-        if (runtime && runtime !== 'auto' && runtime !== 'kubernetes') add(['spec', 'stores', name, 'restore', i, 'artefact', 'fetch'], `fetch: pod needs the kubernetes runtime (its store pods download artefacts themselves); this drill runs on ${runtime}`);
+        if (runtime && runtime !== 'auto' && !runtimes[runtime].fetchesInPod) add(['spec', 'stores', name, 'restore', i, 'artefact', 'fetch'], `fetch: pod needs the ${either(podFetchRuntimes())} runtime (its store pods download artefacts themselves); this drill runs on ${runtime}`);
       }
     });
-    if (store.engine === 'postgres') {
-      store.restore.forEach((step, i) => {
-        const at = ['spec', 'stores', name, 'restore', i];
-        if (step.format === 'pgbackrest') {
-          // The server starts on the restored data dir: the first step, and only one.
-          if (i !== 0) add([...at, 'format'], 'a pgbackrest step restores the whole cluster before the server starts; it must be the first step');
-          if (!step.stanza) add(at, 'a pgbackrest step needs stanza');
-          if (step.database) add([...at, 'database'], 'a pgbackrest repository restores the whole cluster; remove database');
-          if (step.target !== undefined && Number.isNaN(parseTargetTime(step.target))) add([...at, 'target'], `target "${step.target}" is not a timestamp with a time zone (e.g. 2026-03-02 14:00:00+00)`);
-          return;
-        }
-        for (const k of ['stanza', 'target', 'set'] as const) if (step[k] !== undefined) add([...at, k], `${k} applies to format: pgbackrest only`);
-        if (step.format !== 'dumpall' && !step.database) add(at, 'database is required unless format is dumpall');
-        if (step.format === 'dumpall' && step.database) add([...at, 'database'], 'a pg_dumpall file creates its own databases; remove database');
-      });
-    }
-    if (store.engine === 'mongodb') {
-      store.restore.forEach((step, i) => {
-        if ((step.nsFrom?.length ?? 0) !== (step.nsTo?.length ?? 0)) add(['spec', 'stores', name, 'restore', i, 'nsFrom'], 'nsFrom and nsTo must have the same number of entries');
-      });
-    }
-    if (store.engine === 'influxdb') {
-      store.restore.forEach((step, i) => {
-        if (step.newDatabase && !step.database) add(['spec', 'stores', name, 'restore', i, 'newDatabase'], 'newDatabase renames database; name the database to restore');
-      });
-    }
-    if (store.engine === 's3') {
-      const buckets = store.restore.map((s) => s.bucket);
-      buckets.forEach((b, i) => buckets.indexOf(b) !== i && add(['spec', 'stores', name, 'restore', i, 'bucket'], `bucket ${b} is restored twice`));
-    }
+    for (const [path, message] of engine.validate?.store?.(store) ?? []) add(['spec', 'stores', name, ...path], message);
   }
   const ids = new Set<string>();
   (drill.spec.checks ?? []).forEach((check, i) => {
@@ -319,24 +292,21 @@ function semanticIssues(drill: DrillDocument, file: string, locate: Drill['locat
     for (const [storeName, path] of refs) {
       const store = stores[storeName];
       if (!store) add(path, `unknown store "${storeName}"; stores: ${Object.keys(stores).join(', ')}`);
-      else if (check.type !== 'reachability' && check.type !== 'http' && !checkEngines(check.type).includes(store.engine)) {
-        add(['spec', 'checks', i, 'type'], `a ${check.type} check needs a ${checkEngines(check.type).join(' or ')} store; ${storeName} is ${store.engine}`);
+      else if (check.type !== 'reachability' && check.type !== 'http' && !answers(engineFor(store), check.type)) {
+        add(['spec', 'checks', i, 'type'], `a ${check.type} check needs a ${either(enginesAnswering(check.type))} store; ${storeName} is ${store.engine}`);
       }
     }
     if (check.type === 'reachability') {
       const refStore = stores[check.references.store];
-      if (refStore && refStore.engine !== 'postgres' && refStore.engine !== 'mongodb') add(['spec', 'checks', i, 'references', 'store'], `references come from a postgres or mongodb store; ${check.references.store} is ${refStore.engine}`);
-      if (refStore?.engine === 'postgres' && !check.references.sql) add(['spec', 'checks', i, 'references'], 'a postgres reference source needs sql (returning a column named key)');
-      if (refStore?.engine === 'mongodb' && !(check.references.collection && check.references.field)) add(['spec', 'checks', i, 'references'], 'a mongodb reference source needs collection and field');
+      const references = refStore && engineFor(refStore).references;
+      if (refStore && !references) add(['spec', 'checks', i, 'references', 'store'], `references come from a ${either(enginesWith('references'))} store; ${check.references.store} is ${refStore.engine}`);
+      for (const [path, message] of references?.issues(check.references) ?? []) add(['spec', 'checks', i, 'references', ...path], message);
       const objStore = stores[check.objects.store];
-      if (objStore && objStore.engine !== 's3') add(['spec', 'checks', i, 'objects', 'store'], `objects come from an s3 store; ${check.objects.store} is ${objStore.engine}`);
+      if (objStore && !engineFor(objStore).objects) add(['spec', 'checks', i, 'objects', 'store'], `objects come from a ${either(enginesWith('objects'))} store; ${check.objects.store} is ${objStore.engine}`);
     }
     for (const [path, message] of extraCheckIssues(drill, check)) add(['spec', 'checks', i, ...path], message);
-    const engine = check.type === 'reachability' || check.type === 'http' ? undefined : stores[check.store]?.engine;
-    if (engine === 'postgres' && check.type === 'count' && !check.table) add(['spec', 'checks', i], 'a postgres count check needs table');
-    if (engine === 'mongodb' && check.type === 'count' && !check.collection) add(['spec', 'checks', i], 'a mongodb count check needs collection');
-    if (engine === 'postgres' && check.type === 'query' && !check.sql) add(['spec', 'checks', i], 'a postgres query check needs sql');
-    if (engine === 'mongodb' && check.type === 'query' && !(check.collection && (check.find || check.aggregate))) add(['spec', 'checks', i], 'a mongodb query check needs collection and find or aggregate');
+    const store = check.type === 'reachability' || check.type === 'http' ? undefined : stores[check.store];
+    if (store && check.type !== 'reachability' && check.type !== 'http') for (const [path, message] of engineFor(store).validate?.check?.(check) ?? []) add(['spec', 'checks', i, ...path], message);
     const id = check.id ?? `${check.type}-${i + 1}`;
     if (ids.has(id)) add(['spec', 'checks', i, 'id'], `duplicate check id "${id}"`);
     ids.add(id);
@@ -359,31 +329,19 @@ function semanticIssues(drill: DrillDocument, file: string, locate: Drill['locat
   return issues;
 }
 
+const podFetchRuntimes = () => Object.values(runtimes).filter((r) => r.fetchesInPod).map((r) => r.name);
+
 /** What `fetch: pod` can do: the pod downloads one S3 object that the restore tool reads as it is. */
 function podFetchIssues(store: StoreSpec, step: number, artefact: ArtefactSourceSpec): [(string | number)[], string][] {
   const issues: [(string | number)[], string][] = [];
   if (!/^s3:\/\//i.test(artefact.source)) issues.push([['source'], 'fetch: pod needs an s3:// source (the pod downloads it through a presigned URL); use fetch: harness for local and SFTP sources']);
   if (artefact.decrypt) issues.push([['decrypt'], 'fetch: pod cannot decrypt: the key would have to enter the cluster; use fetch: harness']);
   if (artefact.unpack) issues.push([['unpack'], 'fetch: pod cannot unpack archives; use fetch: harness']);
-  if (store.engine !== 'postgres') issues.push([['fetch'], `fetch: pod restores postgres dumps only; this store is ${store.engine} (use fetch: harness)`]);
-  else if ((store.restore[step] as { format?: string }).format === 'pgbackrest') issues.push([['fetch'], 'fetch: pod cannot fetch a pgBackRest repository; use fetch: harness']);
+  const engine = engineFor(store);
+  if (!engine.podFetchIssues) issues.push([['fetch'], `fetch: pod restores ${either(enginesWith('podFetchIssues'))} dumps only; this store is ${store.engine} (use fetch: harness)`]);
+  else issues.push(...engine.podFetchIssues(store, step));
   return issues;
 }
-
-/** Which engines answer the check types of the base schema (a row or table check several engines answer). */
-const baseCheckEngines: Partial<Record<CheckSpec['type'], EngineName[]>> = {
-  count: ['postgres', 'mongodb'],
-  query: ['postgres', 'mongodb'],
-  baseline: ['postgres', 'mongodb'],
-  schema: ['postgres'],
-  auditChain: ['postgres', 'mongodb'],
-  decrypt: ['postgres', 'mongodb'],
-  freshness: ['postgres', 'mongodb'],
-};
-
-/** The engines that answer a check type: the base schema's, else those whose folder declares it (`Engine.checks`). */
-const checkEngines = (type: Exclude<CheckSpec['type'], 'reachability' | 'http'>): EngineName[] =>
-  baseCheckEngines[type] ?? engineNames.filter((name) => type in engines[name].checks);
 
 function closest(word: string, candidates: string[]): string | undefined {
   let best: string | undefined;

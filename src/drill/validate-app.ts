@@ -2,6 +2,8 @@
 // schema cannot say, found at load time so a bad drill exits 2 before any restore.
 import { parseAppTemplate } from '../app/env.ts';
 import { auditChainIssues } from '../checks/audit-chain.ts';
+import { rowRelations } from '../engines/capabilities.ts';
+import { engineFor } from '../engines/index.ts';
 import type { AppSpec, CheckSpec, DrillDocument, JsonFieldExpectation } from './types.ts';
 
 type Issue = [(string | number)[], string];
@@ -68,7 +70,7 @@ function regexIssue(pattern: string | undefined, path: (string | number)[], issu
 
 export function extraCheckIssues(drill: DrillDocument, check: CheckSpec): Issue[] {
   const issues: Issue[] = [];
-  const engine = 'store' in check ? drill.spec.stores[check.store]?.engine : undefined;
+  const store = 'store' in check ? drill.spec.stores[check.store] : undefined;
   switch (check.type) {
     case 'http': {
       if (!check.url === !check.path) issues.push([[], 'an http check needs exactly one of path (relative to the app) and url']);
@@ -82,9 +84,9 @@ export function extraCheckIssues(drill: DrillDocument, check: CheckSpec): Issue[
     case 'auditChain':
     case 'decrypt':
     case 'freshness': {
-      if (engine === 'postgres' && !check.table) issues.push([[], `a postgres ${check.type} check needs table`]);
-      if (engine === 'mongodb' && !check.collection) issues.push([[], `a mongodb ${check.type} check needs collection`]);
-      if (check.table && check.collection) issues.push([[], 'give table (postgres) or collection (mongodb), not both']);
+      const rows = store && engineFor(store).rows;
+      if (rows && !check[rows.relation]) issues.push([[], `a ${store.engine} ${check.type} check needs ${rows.relation}`]);
+      if (check.table && check.collection) issues.push([[], `give ${rowRelations()}, not both`]);
       if (check.type === 'auditChain') for (const [path, message] of auditChainIssues(check)) issues.push([path, message]);
       if (check.type === 'freshness' && !check.maxAge && !drill.spec.objectives?.rpo) issues.push([[], 'a freshness check needs maxAge or spec.objectives.rpo']);
       break;

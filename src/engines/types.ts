@@ -3,7 +3,10 @@ import type { StartedStore } from '../runtimes/types.ts';
 import type { ArtefactInfo, VerifiedArtefact } from './artefact.ts';
 export type { ArtefactInfo, VerifiedArtefact };
 import type { EngineServers } from '../runtimes/servers.ts';
-import type { CheckType, ReachabilityCheckSpec, StoreSpec } from '../drill/types.ts';
+import type { BaselineFile } from '../drill/baseline.ts';
+import type { RowSource } from './rows.ts';
+export type { RowRequest, RowSource } from './rows.ts';
+import type { CheckType, ReachabilityCheckSpec, StoreCheckSpec, StoreSpec } from '../drill/types.ts';
 
 /** How an artefact is checked before any restore. */
 export interface InspectOptions {
@@ -60,8 +63,13 @@ export interface ListedObject {
   etag?: string;
 }
 
+/** A problem the schema cannot see: a path (relative to what was validated) and a message. */
+export type DrillIssue = [path: (string | number)[], message: string];
+
 /** Engines whose data names objects (a column, a document field). Streams in UTF-8 byte order of key. */
 export interface ReferenceSource {
+  /** What a reachability check's `references` must say for this engine; paths relative to `references`. */
+  issues(spec: ReachabilityCheckSpec['references']): DrillIssue[];
   streamReferences(store: StartedStore, spec: ReachabilityCheckSpec['references'], database: string, signal: AbortSignal): AsyncIterable<ObjectReference>;
 }
 
@@ -79,6 +87,23 @@ export interface RemoteSource {
   check(): Promise<string>;
 }
 
+/** Reads a live source (not a restore) into a baseline file, for `restoreproof baseline capture`. */
+export interface BaselineCapture<S extends StoreSpec = StoreSpec> {
+  /** What --from looks like, for messages. */
+  readonly exampleUrl: string;
+  /** The databases to capture when --database names none: those the drill restores, or none (the URL decides). */
+  databases(spec: S): string[];
+  capture(options: { connectionString: string; password?: string; databases?: string[] }): Promise<BaselineFile>;
+}
+
+/** Semantic validation the schema cannot express; found at load, so a bad drill exits 2 before any restore. */
+export interface EngineValidation<S extends StoreSpec = StoreSpec> {
+  /** Problems of the store's own restore steps; paths relative to the store. */
+  store?(spec: S): DrillIssue[];
+  /** Problems of a check aimed at a store of this engine; paths relative to the check. */
+  check?(check: StoreCheckSpec): DrillIssue[];
+}
+
 /** One engine: what it restores, how, and which checks it answers. Capabilities are declared, not probed. */
 export interface Engine<S extends StoreSpec = StoreSpec> {
   readonly name: S['engine'];
@@ -87,6 +112,8 @@ export interface Engine<S extends StoreSpec = StoreSpec> {
     multipleDatabases: boolean;
     /** The artefact is placed before the server starts (an RDB), not loaded into a running one. */
     restoresBeforeStart: boolean;
+    /** Checks run against one database, which their results name. */
+    checksNameDatabase: boolean;
   };
   readonly checks: Partial<Record<CheckType, CheckRunner<never>>>;
   /** How each kind of runtime starts its server; a runtime hosts the engines that declare its kind. */
@@ -108,4 +135,13 @@ export interface Engine<S extends StoreSpec = StoreSpec> {
   remoteSources?(spec: S, store: string, drillDir: string): RemoteSource[];
   readonly references?: ReferenceSource;
   readonly objects?: ObjectStore;
+  /** Present when the engine answers the row-reading checks (auditChain, decrypt, freshness). */
+  readonly rows?: RowSource;
+  readonly baseline?: BaselineCapture<S>;
+  readonly validate?: EngineValidation<S>;
+  /**
+   * Present when a store pod can download this engine's artefact itself (`fetch: pod`): what it cannot
+   * fetch of this step; paths relative to the step's artefact.
+   */
+  podFetchIssues?(spec: S, step: number): DrillIssue[];
 }

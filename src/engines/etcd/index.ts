@@ -11,7 +11,7 @@ import { etcdContainerServer } from './container.ts';
 export const etcdEngine: Engine<StoreSpecOf<'etcd'>> = {
   name: 'etcd',
   servers: { local: etcdLocalServer, container: etcdContainerServer },
-  capabilities: { formats: ['snapshot'], multipleDatabases: false, restoresBeforeStart: true },
+  capabilities: { formats: ['snapshot'], multipleDatabases: false, restoresBeforeStart: true, checksNameDatabase: false },
   checks: etcdChecks as Engine['checks'],
   async inspect(spec, step, drillDir, options) {
     const ref = spec.restore[step]!.artefact as string;

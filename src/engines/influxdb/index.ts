@@ -11,6 +11,7 @@ import { influxQuery, quoteIdent } from './client.ts';
 import { runRestoreSteps, type StepOutcome } from '../steps.ts';
 import { influxLocalServer } from './local.ts';
 import { influxContainerServer } from './container.ts';
+import { validateInflux } from './validate.ts';
 
 interface PortableManifest {
   meta?: { fileName?: string };
@@ -54,8 +55,9 @@ const points: CheckRunner<PointsCheckSpec> = async (check, context) => {
 export const influxEngine: Engine<InfluxStoreSpec> = {
   name: 'influxdb',
   servers: { local: influxLocalServer, container: influxContainerServer },
-  capabilities: { formats: ['portable'], multipleDatabases: true, restoresBeforeStart: false },
+  capabilities: { formats: ['portable'], multipleDatabases: true, restoresBeforeStart: false, checksNameDatabase: false },
   checks: { points } as Engine['checks'],
+  validate: validateInflux,
   async inspect(spec, step, drillDir, options) {
     const ref = spec.restore[step]!;
     const info = await inspectLocalArtefact(ref.artefact, drillDir, { ...options, directory: true });

@@ -9,7 +9,10 @@ import { inspectLocalArtefact } from '../../sources/local.ts';
 import { loadBaselineFile } from '../../drill/baseline.ts';
 import type { BaselineCheckSpec, CountCheckSpec, MongoRestoreStep, MongoStoreSpec, QueryCheckSpec } from '../../drill/types.ts';
 import type { AutomaticCheck, Engine, ObjectReference, VerifiedArtefact } from '../types.ts';
+import { captureMongoBaseline } from './baseline.ts';
 import { archiveCompleteness } from './completeness.ts';
+import { mongoRows } from './rows.ts';
+import { validateMongo } from './validate.ts';
 import { runRestoreSteps, type StepOutcome } from '../steps.ts';
 import { toolErrorLine, toolStderrTail } from '../../util/tool-output.ts';
 import { mongoLocalServer } from './local.ts';
@@ -77,7 +80,7 @@ function restoreArgs(store: StartedStore, step: MongoRestoreStep, a: VerifiedArt
 export const mongoEngine: Engine<MongoStoreSpec> = {
   name: 'mongodb',
   servers: { local: mongoLocalServer, container: mongoContainerServer },
-  capabilities: { formats: ['archive', 'directory'], multipleDatabases: true, restoresBeforeStart: false },
+  capabilities: { formats: ['archive', 'directory'], multipleDatabases: true, restoresBeforeStart: false, checksNameDatabase: true },
   checks: { count, query, baseline } as Engine['checks'],
   async inspect(spec, step, drillDir, options) {
     const ref = spec.restore[step]!;
@@ -117,6 +120,10 @@ export const mongoEngine: Engine<MongoStoreSpec> = {
   },
   defaultDatabase: () => 'test',
   plannedFormat: (_name, folder) => (folder ? 'directory' : 'archive'),
+  validate: validateMongo,
+  rows: mongoRows,
+  // The databases come from the URL, or every one the source lists: a mongorestore step names none.
+  baseline: { exampleUrl: 'mongodb://host:27017', databases: () => [], capture: captureMongoBaseline },
   automaticChecks(store, spec, artefacts): AutomaticCheck[] {
     return artefacts
       .filter((a) => a.format === 'archive' && spec.restore[a.step]!.completeness !== false)
@@ -127,6 +134,7 @@ export const mongoEngine: Engine<MongoStoreSpec> = {
       }));
   },
   references: {
+    issues: (refs) => (refs.collection && refs.field ? [] : [[[], 'a mongodb reference source needs collection and field']]),
     async *streamReferences(store, spec, database, signal) {
       const client = await newMongoClient(store.url(), { serverSelectionTimeoutMS: 5000, directConnection: true }, signal);
       await client.connect();

@@ -6,14 +6,17 @@ import { connectPostgres } from './connect.ts';
 import { postgresChecks } from './checks.ts';
 import { inspectLocalArtefact } from '../../sources/local.ts';
 import { customDumpTime, describePostgresRestore, detectPostgresFormat, restorePostgres } from './restore.ts';
+import { capturePostgresBaseline } from './baseline.ts';
 import { inspectPgbackrest } from './pgbackrest.ts';
 import { postgresLocalServer } from './local.ts';
 import { postgresContainerServer } from './container.ts';
+import { postgresRows } from './rows.ts';
+import { postgresPodFetchIssues, validatePostgres } from './validate.ts';
 
 export const postgresEngine: Engine<PostgresStoreSpec> = {
   name: 'postgres',
   servers: { local: postgresLocalServer, container: postgresContainerServer },
-  capabilities: { formats: ['custom', 'plain', 'dumpall', 'pgbackrest'], multipleDatabases: true, restoresBeforeStart: false },
+  capabilities: { formats: ['custom', 'plain', 'dumpall', 'pgbackrest'], multipleDatabases: true, restoresBeforeStart: false, checksNameDatabase: true },
   checks: postgresChecks as Engine['checks'],
   async inspect(spec, step, drillDir, options) {
     if (spec.restore[step]!.format === 'pgbackrest') {
@@ -28,7 +31,16 @@ export const postgresEngine: Engine<PostgresStoreSpec> = {
   restore: restorePostgres,
   defaultDatabase: (spec) => spec.restore.find((s) => s.database)?.database ?? 'postgres',
   plannedFormat: (name) => (/\.sql$/.test(name) ? 'plain' : 'custom'),
+  validate: validatePostgres,
+  podFetchIssues: postgresPodFetchIssues,
+  rows: postgresRows,
+  baseline: {
+    exampleUrl: 'postgres://user@host:5432/db',
+    databases: (spec) => spec.restore.map((s) => s.database).filter((d): d is string => Boolean(d)),
+    capture: capturePostgresBaseline,
+  },
   references: {
+    issues: (refs) => (refs.sql ? [] : [[[], 'a postgres reference source needs sql (returning a column named key)']]),
     async *streamReferences(store, spec, database, signal) {
       const client = await connectPostgres({ ...store.endpoint, database }, `store ${store.name} database ${database}`, signal);
       try {
@@ -53,4 +65,4 @@ export const postgresEngine: Engine<PostgresStoreSpec> = {
   },
 };
 
-export { capturePostgresBaseline } from './baseline.ts';
+export { capturePostgresBaseline };

@@ -70,7 +70,7 @@ const info: CheckRunner<InfoCheckSpec> = async (check, context) => {
 export const redisEngine: Engine<RedisStoreSpec> = {
   name: 'redis',
   servers: { local: redisLocalServer, container: redisContainerServer },
-  capabilities: { formats: ['rdb', 'aof'], multipleDatabases: true, restoresBeforeStart: true },
+  capabilities: { formats: ['rdb', 'aof'], multipleDatabases: true, restoresBeforeStart: true, checksNameDatabase: false },
   checks: { keys, key, info } as Engine['checks'],
   async inspect(spec, step, drillDir, options) {
     const ref = spec.restore[step]!;

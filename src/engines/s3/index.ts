@@ -13,6 +13,7 @@ import { runRestoreSteps, type StepBase, type StepOutcome } from '../steps.ts';
 import { minioLocalServer } from './local.ts';
 import { mirroredBuckets } from './remote-sources.ts';
 import { minioContainerServer } from './container.ts';
+import { validateS3 } from './validate.ts';
 
 /** Runs jobs with at most `limit` in flight; the producer waits, so nothing queues without bound. */
 async function bounded<T>(items: AsyncIterable<T>, limit: number, job: (item: T) => Promise<void>, signal: AbortSignal): Promise<void> {
@@ -132,8 +133,9 @@ export const s3Engine: Engine<S3StoreSpec> = {
   name: 's3',
   servers: { local: minioLocalServer, container: minioContainerServer },
   remoteSources: mirroredBuckets,
-  capabilities: { formats: ['mirror', 'bucket'], multipleDatabases: false, restoresBeforeStart: false },
+  capabilities: { formats: ['mirror', 'bucket'], multipleDatabases: false, restoresBeforeStart: false, checksNameDatabase: false },
   checks: { objects, object } as Engine['checks'],
+  validate: validateS3,
   async inspect(spec, step, drillDir, options) {
     const ref = spec.restore[step]!;
     if (!ref.artefact) return undefined;

@@ -79,7 +79,7 @@ export async function checksPhase(ctx: RunContext): Promise<void> {
       const engine = engineFor(spec);
       const database = check.database ?? engine.defaultDatabase(spec as never);
       const runner = engine.checks[check.type] as CheckRunner<typeof check> | undefined;
-      await timed({ id, name, type: check.type, store: check.store, ...(spec.engine === 'postgres' || spec.engine === 'mongodb' ? { database } : {}), severity }, async () => {
+      await timed({ id, name, type: check.type, store: check.store, ...(engine.capabilities.checksNameDatabase ? { database } : {}), severity }, async () => {
         if (!runner) throw new RestoreproofError('E_CHECK', `engine ${spec.engine} has no ${check.type} check`);
         return runner(check, { drill, store: storesByName.get(check.store)!, stores: storesByName, database, signal });
       });

@@ -1,0 +1,68 @@
+// Row streaming, the capability the row-reading checks (auditChain, decrypt, freshness) need of an
+// engine: each engine that has it streams its tables or collections in this one value shape.
+import { RestoreproofError } from '../errors.ts';
+import type { StartedStore } from '../runtimes/types.ts';
+import type { CheckType } from '../drill/types.ts';
+
+/** The check types any engine with `rows` answers. */
+export const rowCheckTypes = ['auditChain', 'decrypt', 'freshness'] as const satisfies readonly CheckType[];
+
+/** What a value is, so it can be formatted the way the application formatted it. */
+export type ValueKind = 'null' | 'text' | 'number' | 'boolean' | 'timestamp' | 'bytes';
+
+/**
+ * A value read for a check, in one shape for every engine: the text an SQL server prints (time zone
+ * UTC, ISO dates), which other engines' values are turned into.
+ */
+export interface CellValue {
+  kind: ValueKind;
+  /** Text form: for timestamps `YYYY-MM-DD HH:MM:SS[.ffffff][+00]`; bytes as hex. */
+  text: string;
+}
+
+export const nullCell: CellValue = { kind: 'null', text: '' };
+
+/** A table or collection streamed in order, columns by name. Memory stays flat: rows are yielded as read. */
+export interface RowStream {
+  /** Columns in the order of each yielded row. */
+  columns: string[];
+  rows: AsyncIterable<CellValue[]>;
+  close(): Promise<void>;
+}
+
+export class MissingColumnError extends RestoreproofError {
+  constructor(where: string, columns: string[]) {
+    super('E_CHECK', `${where} has no column ${columns.map((c) => `"${c}"`).join(', ')}`);
+  }
+}
+
+/** What a row-reading check (auditChain, decrypt, freshness) asks of the store. */
+export interface RowRequest {
+  database: string;
+  /** The table or collection, as the check names it. */
+  relation: string;
+  columns: string[];
+  /** Ascending order by this column; none: server order. */
+  orderBy?: string;
+  /** Descending instead. */
+  descending?: boolean;
+  limit?: number;
+  /** Random sample of `limit` rows where the first column is not null. */
+  sample?: boolean;
+  signal: AbortSignal;
+}
+
+/** Engines whose tables (or collections) stream row by row, in one value shape, for the row-reading checks. */
+export interface RowSource {
+  /** The check field that names what is read: `table` or `collection`. */
+  readonly relation: 'table' | 'collection';
+  /** How messages name a relation of a database (a collection is named with its database). */
+  describe(database: string, relation: string): string;
+  stream(store: StartedStore, request: RowRequest): Promise<RowStream>;
+}
+
+/** What a row-reading check reads: the relation its spec names for this engine, and how messages call it. */
+export function rowTarget(check: { table?: string; collection?: string }, rows: RowSource, database: string): { relation: string; where: string } {
+  const relation = check[rows.relation]!;
+  return { relation, where: rows.describe(database, relation) };
+}
