@@ -48,7 +48,7 @@ export async function runReachability(check: ReachabilityCheckSpec, context: Rea
   if (!bucket) throw new RestoreproofError('E_CHECK', `store ${check.objects.store} restores several buckets; set objects.bucket`);
   const refStore = context.stores.get(check.references.store)!;
   const objStore = context.stores.get(check.objects.store)!;
-  const database = check.references.database ?? refEngine.defaultDatabase(refSpec as never);
+  const database = check.references.database ?? refEngine.defaultDatabase(refSpec);
   const sample = check.sample ?? 10;
   const keyPrefix = check.references.keyPrefix ?? '';
   const verify = check.verifyChecksums ?? true;

@@ -104,7 +104,12 @@ export interface EngineValidation<S extends StoreSpec = StoreSpec> {
   check?(check: StoreCheckSpec): DrillIssue[];
 }
 
-/** One engine: what it restores, how, and which checks it answers. Capabilities are declared, not probed. */
+/**
+ * One engine: what it restores, how, and which checks it answers. Capabilities are declared, not probed.
+ * Whatever takes the store's spec is a method, not a function-typed property: methods are bivariant in
+ * S, so an Engine<PostgresStoreSpec> is an Engine and `engineFor` needs no cast (the registry's map keeps
+ * each engine paired with its own spec).
+ */
 export interface Engine<S extends StoreSpec = StoreSpec> {
   readonly name: S['engine'];
   readonly capabilities: {

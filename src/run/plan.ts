@@ -63,7 +63,7 @@ export async function planDrill(drill: Drill, options: { runtime?: RuntimeChoice
   }
   lines.push('3. restore (stores in parallel, steps in order)');
   for (const [name, store] of Object.entries(doc.spec.stores)) {
-    for (const l of engineFor(store).describeRestore(store as never, artefacts.filter((a) => a.store === name))) lines.push(`   - ${name}: ${l}`);
+    for (const l of engineFor(store).describeRestore(store, artefacts.filter((a) => a.store === name))) lines.push(`   - ${name}: ${l}`);
   }
   lines.push('4. checks');
   for (const [i, check] of (doc.spec.checks ?? []).entries()) lines.push(`   - ${checkId(check, i)}: ${check.type} ${checkTitle(check)}`);

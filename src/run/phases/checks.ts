@@ -43,7 +43,7 @@ export async function checksPhase(ctx: RunContext): Promise<void> {
     // They run after a failed restore too: what did arrive, and what is missing, is the evidence.
     for (const store of started) {
       const spec = ctx.stores[store.name]!;
-      for (const auto of engineFor(spec).automaticChecks?.(store, spec as never, artefacts.filter((a) => a.store === store.name)) ?? []) {
+      for (const auto of engineFor(spec).automaticChecks?.(store, spec, artefacts.filter((a) => a.store === store.name)) ?? []) {
         await timed({ id: auto.id, name: auto.name, type: 'completeness', store: store.name, severity: 'fail' }, () => auto.run(signal));
       }
     }
@@ -66,7 +66,7 @@ export async function checksPhase(ctx: RunContext): Promise<void> {
           record({ id, name, type: check.type, store: 'app', severity, status: 'skipped', expected: '', actual: null, message: `skipped: ${ctx.appProblem ?? 'no app'}`, startedAt: new Date().toISOString(), durationMs: 0 });
           continue;
         }
-        const database = check.type === 'http' ? undefined : (check.database ?? engineFor(doc.spec.stores[check.store]!).defaultDatabase(doc.spec.stores[check.store] as never));
+        const database = check.type === 'http' ? undefined : (check.database ?? engineFor(doc.spec.stores[check.store]!).defaultDatabase(doc.spec.stores[check.store]!));
         await timed({ id, name, type: check.type, store: check.type === 'http' ? 'app' : check.store, ...(database ? { database } : {}), severity }, () =>
           runGenericCheck(check, { drill, stores: storesByName, ...(database ? { database } : {}), ...(ctx.app ? { app: ctx.app } : {}), ...(ctx.appProblem ? { appProblem: ctx.appProblem } : {}), artefacts: report.report.artefacts, runStartedAt: report.report.startedAt, signal }));
         continue;
@@ -77,7 +77,7 @@ export async function checksPhase(ctx: RunContext): Promise<void> {
       }
       const spec = ctx.stores[check.store]!;
       const engine = engineFor(spec);
-      const database = check.database ?? engine.defaultDatabase(spec as never);
+      const database = check.database ?? engine.defaultDatabase(spec);
       const runner = engine.checks[check.type] as CheckRunner<typeof check> | undefined;
       await timed({ id, name, type: check.type, store: check.store, ...(engine.capabilities.checksNameDatabase ? { database } : {}), severity }, async () => {
         if (!runner) throw new RestoreproofError('E_CHECK', `engine ${spec.engine} has no ${check.type} check`);

@@ -11,7 +11,7 @@ export async function restorePhase(ctx: RunContext): Promise<boolean> {
       ctx.started.map(async (store) => {
         const spec = ctx.stores[store.name]!;
         const t0 = performance.now();
-        const steps: RestoreStepResult[] = await engineFor(spec).restore(store, spec as never, ctx.artefacts.filter((a) => a.store === store.name), {
+        const steps: RestoreStepResult[] = await engineFor(spec).restore(store, spec, ctx.artefacts.filter((a) => a.store === store.name), {
           signal: ctx.signal,
           drillDir: drill.dir,
           onStepStart: (step, description) => ctx.emit('onStepStart', { store: store.name, step, description }),

@@ -13,7 +13,7 @@ import { drillOf, phase, Stop, type RunContext } from '../context.ts';
  * source the engine reads itself.
  */
 export async function inspectStep(storeName: string, store: StoreSpec, step: number, drillDir: string, options: InspectOptions = {}): Promise<VerifiedArtefact | undefined> {
-  const verified = await engineFor(store).inspect(store as never, step, drillDir, options);
+  const verified = await engineFor(store).inspect(store, step, drillDir, options);
   if (!verified) return undefined;
   verified.store = storeName;
   verified.pointInTime ??= { at: verified.info.modifiedAt, source: verified.info.kind === 'directory' ? 'newest file modification time' : 'file modification time' };
