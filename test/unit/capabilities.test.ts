@@ -1,0 +1,80 @@
+// Validation reads what the engines declare: the messages name the engines that answer, taken
+// from the registry, and no rule in drill/ or checks/ names an engine.
+import assert from 'node:assert/strict';
+import { parseDrill } from '../../src/drill/load.ts';
+import { engines } from '../../src/engines/index.ts';
+import { DrillConfigError } from '../../src/errors.ts';
+
+const head = `apiVersion: restoreproof/v1
+kind: RestoreDrill
+metadata:
+  name: caps
+spec:
+`;
+const stores = `  stores:
+    db:
+      engine: postgres
+      restore:
+        - { artefact: /backups/app.dump, database: app }
+    docs:
+      engine: mongodb
+      restore:
+        - { artefact: /backups/docs.archive }
+    cache:
+      engine: redis
+      restore:
+        - { artefact: /backups/dump.rdb }
+    files:
+      engine: s3
+      restore:
+        - { artefact: /backups/files, bucket: files }
+`;
+
+function issuesOf(checks: string, runtime = ''): { path?: string | undefined; message: string }[] {
+  try {
+    parseDrill(`${head}${runtime}${stores}  checks:\n${checks}`, 'caps.yaml', { env: {} });
+  } catch (err) {
+    assert.ok(err instanceof DrillConfigError, String(err));
+    return err.issues;
+  }
+  return [];
+}
+
+const named = (filter: (e: (typeof engines)[keyof typeof engines]) => boolean) => Object.values(engines).filter(filter).map((e) => e.name);
+
+describe('engine capabilities, as validation reads them', () => {
+  it('a check aimed at an engine that does not answer it names the engines whose checks map has it', () => {
+    const answering = named((e) => 'count' in e.checks);
+    assert.ok(answering.length >= 2 && !answering.includes('redis'));
+    const [issue] = issuesOf('    - { type: count, store: cache, table: t, expect: { min: 1 } }\n');
+    assert.equal(issue?.path, 'spec.checks[0].type');
+    assert.equal(issue?.message, `a count check needs a ${answering.join(' or ')} store; cache is redis`);
+  });
+
+  it('the row-reading checks go to the engines that stream rows, which say which field names what is read', () => {
+    const streaming = named((e) => e.rows !== undefined);
+    assert.ok(streaming.includes('postgres') && streaming.includes('mongodb') && !streaming.includes('s3'));
+    const freshness = (target: string) => `    - { type: freshness, ${target}, column: at, maxAge: 1h }\n`;
+    assert.deepEqual(issuesOf(freshness('store: files, table: t')).map((i) => i.message), [`a freshness check needs a ${streaming.join(' or ')} store; files is s3`]);
+    assert.deepEqual(issuesOf(freshness('store: db, collection: c')).map((i) => i.message), ['a postgres freshness check needs table']);
+    assert.deepEqual(issuesOf(freshness('store: docs, table: t')).map((i) => i.message), ['a mongodb freshness check needs collection']);
+    assert.match(issuesOf(freshness('store: docs, table: t, collection: c'))[0]!.message, /^give (table \(postgres\)|collection \(mongodb\)) or (table \(postgres\)|collection \(mongodb\)), not both$/);
+    assert.deepEqual(issuesOf(freshness('store: docs, collection: c')), []);
+  });
+
+  it('each engine validates the checks aimed at it: a postgres count needs table, a mongodb one collection', () => {
+    assert.deepEqual(issuesOf('    - { type: count, store: db, collection: c, expect: { min: 1 } }\n').map((i) => [i.path, i.message]), [['spec.checks[0]', 'a postgres count check needs table']]);
+    assert.deepEqual(issuesOf('    - { type: count, store: docs, table: t, expect: { min: 1 } }\n').map((i) => [i.path, i.message]), [['spec.checks[0]', 'a mongodb count check needs collection']]);
+  });
+
+  it('reachability reads references from engines that declare them and objects from engines that hold them', () => {
+    const check = (references: string, objects: string) => `    - type: reachability\n      references: ${references}\n      objects: ${objects}\n`;
+    const wrong = issuesOf(check('{ store: cache, sql: select 1 as key }', '{ store: db }'));
+    assert.deepEqual(wrong.map((i) => [i.path, i.message]), [
+      ['spec.checks[0].references.store', `references come from a ${named((e) => e.references !== undefined).join(' or ')} store; cache is redis`],
+      ['spec.checks[0].objects.store', `objects come from a ${named((e) => e.objects !== undefined).join(' or ')} store; db is postgres`],
+    ]);
+    assert.deepEqual(issuesOf(check('{ store: docs, collection: files }', '{ store: files }')).map((i) => [i.path, i.message]), [['spec.checks[0].references', 'a mongodb reference source needs collection and field']]);
+    assert.deepEqual(issuesOf(check('{ store: db, sql: select key from files }', '{ store: files }')), []);
+  });
+});
