@@ -1,4 +1,4 @@
-import { either, enginesWith } from '../engines/capabilities.ts';
+import { aStoreOf, enginesWith } from '../engines/capabilities.ts';
 import { engineFor } from '../engines/index.ts';
 import { RestoreproofError } from '../errors.ts';
 import type { StartedApp, StartedStore } from '../runtimes/types.ts';
@@ -34,7 +34,7 @@ export async function runGenericCheck(check: GenericCheckSpec, context: GenericC
   if (check.type === 'http') return runHttpCheck(check, { drillDir: drill.dir, signal, ...(context.app ? { app: context.app } : {}), ...(context.appProblem ? { appProblem: context.appProblem } : {}) });
   const store = context.stores.get(check.store)!;
   const { rows, name } = engineFor(drill.document.spec.stores[check.store]!);
-  if (!rows) throw new RestoreproofError('E_CHECK', `a ${check.type} check needs a ${either(enginesWith('rows'))} store; ${check.store} is ${name}`);
+  if (!rows) throw new RestoreproofError('E_CHECK', `a ${check.type} check needs ${aStoreOf(enginesWith('rows'))}; ${check.store} is ${name}`);
   const base = { store, rows, database: context.database!, signal } as const;
   switch (check.type) {
     case 'auditChain':

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { either, enginesWith } from '../engines/capabilities.ts';
+import { aStoreOf, enginesWith } from '../engines/capabilities.ts';
 import { engineFor } from '../engines/index.ts';
 import type { ListedObject, ObjectReference } from '../engines/types.ts';
 import { RestoreproofError } from '../errors.ts';
@@ -42,8 +42,8 @@ export async function runReachability(check: ReachabilityCheckSpec, context: Rea
   const objSpec = context.drill.document.spec.stores[check.objects.store]!;
   const refEngine = engineFor(refSpec);
   const objEngine = engineFor(objSpec);
-  if (!refEngine.references) throw new RestoreproofError('E_CHECK', `store ${check.references.store} (${refSpec.engine}) cannot provide references; use a ${either(enginesWith('references'))} store`);
-  if (!objEngine.objects) throw new RestoreproofError('E_CHECK', `store ${check.objects.store} (${objSpec.engine}) holds no objects; use a ${either(enginesWith('objects'))} store`);
+  if (!refEngine.references) throw new RestoreproofError('E_CHECK', `store ${check.references.store} (${refSpec.engine}) cannot provide references; use ${aStoreOf(enginesWith('references'))}`);
+  if (!objEngine.objects) throw new RestoreproofError('E_CHECK', `store ${check.objects.store} (${objSpec.engine}) holds no objects; use ${aStoreOf(enginesWith('objects'))}`);
   const bucket = check.objects.bucket ?? objEngine.objects.defaultBucket(objSpec);
   if (!bucket) throw new RestoreproofError('E_CHECK', `store ${check.objects.store} restores several buckets; set objects.bucket`);
   const refStore = context.stores.get(check.references.store)!;

@@ -7,7 +7,7 @@ import { sha256 } from '../util/hash.ts';
 import { interpolate } from './interpolate.ts';
 import { appIssues, extraCheckIssues } from './validate-app.ts';
 import type { ArtefactSourceSpec, Drill, DrillDocument, Expectation, StoreSpec } from './types.ts';
-import { answers, either, enginesAnswering, enginesWith } from '../engines/capabilities.ts';
+import { answers, aStoreOf, either, enginesAnswering, enginesWith } from '../engines/capabilities.ts';
 import { engineFor } from '../engines/index.ts';
 import { runtimes } from '../runtimes/index.ts';
 import { drillLimits, readDrillBytes, tooDeep } from './read.ts';
@@ -293,16 +293,16 @@ function semanticIssues(drill: DrillDocument, file: string, locate: Drill['locat
       const store = stores[storeName];
       if (!store) add(path, `unknown store "${storeName}"; stores: ${Object.keys(stores).join(', ')}`);
       else if (check.type !== 'reachability' && check.type !== 'http' && !answers(engineFor(store), check.type)) {
-        add(['spec', 'checks', i, 'type'], `a ${check.type} check needs a ${either(enginesAnswering(check.type))} store; ${storeName} is ${store.engine}`);
+        add(['spec', 'checks', i, 'type'], `a ${check.type} check needs ${aStoreOf(enginesAnswering(check.type))}; ${storeName} is ${store.engine}`);
       }
     }
     if (check.type === 'reachability') {
       const refStore = stores[check.references.store];
       const references = refStore && engineFor(refStore).references;
-      if (refStore && !references) add(['spec', 'checks', i, 'references', 'store'], `references come from a ${either(enginesWith('references'))} store; ${check.references.store} is ${refStore.engine}`);
+      if (refStore && !references) add(['spec', 'checks', i, 'references', 'store'], `references come from ${aStoreOf(enginesWith('references'))}; ${check.references.store} is ${refStore.engine}`);
       for (const [path, message] of references?.issues(check.references) ?? []) add(['spec', 'checks', i, 'references', ...path], message);
       const objStore = stores[check.objects.store];
-      if (objStore && !engineFor(objStore).objects) add(['spec', 'checks', i, 'objects', 'store'], `objects come from a ${either(enginesWith('objects'))} store; ${check.objects.store} is ${objStore.engine}`);
+      if (objStore && !engineFor(objStore).objects) add(['spec', 'checks', i, 'objects', 'store'], `objects come from ${aStoreOf(enginesWith('objects'))}; ${check.objects.store} is ${objStore.engine}`);
     }
     for (const [path, message] of extraCheckIssues(drill, check)) add(['spec', 'checks', i, ...path], message);
     const store = check.type === 'reachability' || check.type === 'http' ? undefined : stores[check.store];

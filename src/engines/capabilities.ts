@@ -39,3 +39,13 @@ export function rowRelations(): string {
 
 /** "postgres or mongodb" */
 export const either = (names: readonly string[]): string => names.join(' or ');
+
+/**
+ * "a mongodb or postgres store", "an s3 store", "an etcd store": the article as the first name is
+ * said, a vowel sound for a vowel or for a spelled-out letter (s3) that starts with one.
+ */
+export function aStoreOf(names: readonly string[]): string {
+  const first = names[0] ?? '';
+  const vowelSound = /^[aeiou]/i.test(first) || /^[fhlmnrsx]\d/i.test(first);
+  return `${vowelSound ? 'an' : 'a'} ${either(names)} store`;
+}

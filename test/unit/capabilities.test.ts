@@ -2,6 +2,7 @@
 // from the registry, and no rule in drill/ or checks/ names an engine.
 import assert from 'node:assert/strict';
 import { parseDrill } from '../../src/drill/load.ts';
+import { aStoreOf } from '../../src/engines/capabilities.ts';
 import { engines } from '../../src/engines/index.ts';
 import { DrillConfigError } from '../../src/errors.ts';
 
@@ -48,14 +49,14 @@ describe('engine capabilities, as validation reads them', () => {
     assert.ok(answering.length >= 2 && !answering.includes('redis'));
     const [issue] = issuesOf('    - { type: count, store: cache, table: t, expect: { min: 1 } }\n');
     assert.equal(issue?.path, 'spec.checks[0].type');
-    assert.equal(issue?.message, `a count check needs a ${answering.join(' or ')} store; cache is redis`);
+    assert.equal(issue?.message, `a count check needs ${aStoreOf(answering)}; cache is redis`);
   });
 
   it('the row-reading checks go to the engines that stream rows, which say which field names what is read', () => {
     const streaming = named((e) => e.rows !== undefined);
     assert.ok(streaming.includes('postgres') && streaming.includes('mongodb') && !streaming.includes('s3'));
     const freshness = (target: string) => `    - { type: freshness, ${target}, column: at, maxAge: 1h }\n`;
-    assert.deepEqual(issuesOf(freshness('store: files, table: t')).map((i) => i.message), [`a freshness check needs a ${streaming.join(' or ')} store; files is s3`]);
+    assert.deepEqual(issuesOf(freshness('store: files, table: t')).map((i) => i.message), [`a freshness check needs ${aStoreOf(streaming)}; files is s3`]);
     assert.deepEqual(issuesOf(freshness('store: db, collection: c')).map((i) => i.message), ['a postgres freshness check needs table']);
     assert.deepEqual(issuesOf(freshness('store: docs, table: t')).map((i) => i.message), ['a mongodb freshness check needs collection']);
     assert.match(issuesOf(freshness('store: docs, table: t, collection: c'))[0]!.message, /^give (table \(postgres\)|collection \(mongodb\)) or (table \(postgres\)|collection \(mongodb\)), not both$/);
@@ -71,10 +72,18 @@ describe('engine capabilities, as validation reads them', () => {
     const check = (references: string, objects: string) => `    - type: reachability\n      references: ${references}\n      objects: ${objects}\n`;
     const wrong = issuesOf(check('{ store: cache, sql: select 1 as key }', '{ store: db }'));
     assert.deepEqual(wrong.map((i) => [i.path, i.message]), [
-      ['spec.checks[0].references.store', `references come from a ${named((e) => e.references !== undefined).join(' or ')} store; cache is redis`],
-      ['spec.checks[0].objects.store', `objects come from a ${named((e) => e.objects !== undefined).join(' or ')} store; db is postgres`],
+      ['spec.checks[0].references.store', `references come from ${aStoreOf(named((e) => e.references !== undefined))}; cache is redis`],
+      ['spec.checks[0].objects.store', `objects come from ${aStoreOf(named((e) => e.objects !== undefined))}; db is postgres`],
     ]);
     assert.deepEqual(issuesOf(check('{ store: docs, collection: files }', '{ store: files }')).map((i) => [i.path, i.message]), [['spec.checks[0].references', 'a mongodb reference source needs collection and field']]);
     assert.deepEqual(issuesOf(check('{ store: db, sql: select key from files }', '{ store: files }')), []);
+  });
+
+  it('messages name stores with the article their first engine is said with', () => {
+    assert.equal(aStoreOf(['mongodb', 'postgres']), 'a mongodb or postgres store');
+    assert.equal(aStoreOf(['s3']), 'an s3 store');
+    assert.equal(aStoreOf(['etcd']), 'an etcd store');
+    assert.equal(aStoreOf(['influxdb']), 'an influxdb store');
+    assert.equal(aStoreOf(['redis']), 'a redis store');
   });
 });
