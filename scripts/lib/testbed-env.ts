@@ -30,6 +30,7 @@ export function testbedBinaryVars(env: TestbedEnv): Record<string, string> {
   set('RESTOREPROOF_INFLUXD', field(env, 'influxdb', 'server'));
   set('RESTOREPROOF_ETCD', field(env, 'etcd', 'server'));
   set('RESTOREPROOF_ETCDCTL', field(env, 'etcd', 'ctl'));
+  set('RESTOREPROOF_MARIADBD', field(env, 'mariadb', 'server'));
   return vars;
 }
 
@@ -41,6 +42,7 @@ const imageVariables: Record<string, string> = {
   redis: 'RESTOREPROOF_IMAGE_REDIS',
   influxdb: 'RESTOREPROOF_IMAGE_INFLUXDB',
   etcd: 'RESTOREPROOF_IMAGE_ETCD',
+  mariadb: 'RESTOREPROOF_IMAGE_MARIADB',
   app: 'RESTOREPROOF_IMAGE_APP',
 };
 

@@ -68,13 +68,52 @@ SRC
   printf '%s\n' "$tarball"
 }
 
+# The mariadb image: Debian's MariaDB in a rootfs of its own, layered on the base tarball, so the
+# base (and every other image) does not change. Cached by the hash of the base and this recipe.
+MARIADB_MINOR=10.11
+MARIADB_PACKAGES="mariadb-server mariadb-client mariadb-backup"
+build_mariadb_rootfs() {
+  local base=$1 hash tarball dir
+  hash=$({ basename "$base"; declare -f build_mariadb_rootfs; echo "$MARIADB_PACKAGES"; } | sha256sum | cut -c1-16)
+  tarball="$CACHE/images/rootfs-mariadb-$hash.tar"
+  if [[ -s $tarball ]]; then printf '%s\n' "$tarball"; return 0; fi
+  dir="$CACHE/images/rootfs-mariadb-work"
+  local t0=$SECONDS logf="$CACHE/logs/rootfs-mariadb.log"
+  log "building the mariadb rootfs (base + $MARIADB_PACKAGES; log: $logf)" >&2
+  (
+    set -euo pipefail
+    umount_chroot "$dir"
+    rm -rf "$dir"; mkdir -p "$dir"
+    tar --numeric-owner -C "$dir" -xf "$base"
+    # No service may start inside the chroot (the package's postinst would start mariadbd).
+    printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"; chmod +x "$dir/usr/sbin/policy-rc.d"
+    cp /etc/resolv.conf "$dir/etc/resolv.conf"
+    mount -t proc proc "$dir/proc"
+    trap 'umount_chroot "$dir"' EXIT
+    chroot "$dir" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    # shellcheck disable=SC2086
+    chroot "$dir" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $MARIADB_PACKAGES
+    chroot "$dir" apt-get clean
+    umount_chroot "$dir"; trap - EXIT
+    # The entrypoint makes the data dir on first start; Debian's is the system server's.
+    rm -rf "$dir"/var/lib/mysql/* "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir/usr/sbin/policy-rc.d" \
+      "$dir"/var/log/*.log "$dir"/tmp/* "$dir/usr/share/doc" "$dir/usr/share/man" "$dir/usr/share/locale"
+    : >"$dir/etc/resolv.conf"
+    tar --numeric-owner -C "$dir" -cf "$tarball.tmp" .
+    mv "$tarball.tmp" "$tarball"
+    rm -rf "$dir"
+  ) >"$logf" 2>&1 || { warn "mariadb rootfs failed; last lines of $logf:"; tail -n 20 "$logf" >&2; return 1; }
+  log "built the mariadb rootfs in $((SECONDS - t0))s ($(du -h "$tarball" | cut -f1))" >&2
+  printf '%s\n' "$tarball"
+}
+
 umount_chroot() {
   local dir=$1
   if mountpoint -q "$dir/proc" 2>/dev/null; then umount "$dir/proc" || umount -l "$dir/proc"; fi
 }
 
 # base: the rootfs alone, for images built FROM it where no registry is reachable (deploy/Dockerfile).
-IMAGE_NAMES=(postgres redis minio mongo influxdb etcd app base)
+IMAGE_NAMES=(postgres redis minio mongo influxdb etcd mariadb app base)
 
 # The app image: the project's own Node (the npm `node` package) and the sample app under
 # /srv/app, with the modules it imports under /srv/node_modules (so an app copied into
@@ -95,6 +134,7 @@ image_ref() {
     mongo) echo "$IMAGE_NS/mongo:ferretdb-$(cut -d. -f1,2 <<<"${FERRETDB_VERSION#v}")" ;;
     influxdb) echo "$IMAGE_NS/influxdb:$(influx_minor)" ;;
     etcd) echo "$IMAGE_NS/etcd:$(etcd_minor)" ;;
+    mariadb) echo "$IMAGE_NS/mariadb:$MARIADB_MINOR" ;;
     app) echo "$IMAGE_NS/node-app:$(node_major)" ;;
     base) echo "$IMAGE_NS/base:$DEBIAN_SUITE" ;;
   esac
@@ -158,6 +198,14 @@ WORKDIR /tmp
 ENTRYPOINT ["docker-entrypoint.sh"]
 CMD ["etcd"]
 EXPOSE 2379 2380
+CH
+    ;;
+    mariadb) cat <<CH
+ENV $std
+ENV LANG=C.UTF-8
+ENTRYPOINT ["docker-entrypoint.sh"]
+CMD ["mariadbd"]
+EXPOSE 3306
 CH
     ;;
     app) cat <<CH
@@ -249,6 +297,7 @@ build_image() {
   case $name in
     redis | minio) mkdir -p "$work/data" ;;
     mongo) mkdir -p "$work/data/db" "$work/data/state" ;;
+    mariadb) mkdir -p "$work/docker-entrypoint-initdb.d" ;;
     postgres) mkdir -p "$work/docker-entrypoint-initdb.d" "$work/var/lib/postgresql/data" ;;
   esac
   # docker import rejects duplicate paths, so only paths the base lacks are appended.
@@ -270,9 +319,16 @@ build_image() {
 }
 
 build_images() {
-  local base name
+  local base name layered
   base=$(build_base_rootfs) || return 1
-  for name in "${IMAGE_NAMES[@]}"; do build_image "$name" "$base" || return 1; done
+  for name in "${IMAGE_NAMES[@]}"; do
+    if [[ $name == mariadb ]]; then
+      layered=$(build_mariadb_rootfs "$base") || return 1
+      build_image "$name" "$layered" || return 1
+    else
+      build_image "$name" "$base" || return 1
+    fi
+  done
   # Dangling images of older recipes.
   docker_cli image prune -f --filter "label=restoreproof.testbed.recipe" >/dev/null 2>&1 || true
 }
