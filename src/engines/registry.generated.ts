@@ -4,18 +4,20 @@ import type { StoreSpecOf } from '../drill/types.ts';
 import type { Engine } from './types.ts';
 import { etcdEngine } from './etcd/index.ts';
 import { influxEngine } from './influxdb/index.ts';
+import { mariadbEngine } from './mariadb/index.ts';
 import { mongoEngine } from './mongodb/index.ts';
 import { postgresEngine } from './postgres/index.ts';
 import { redisEngine } from './redis/index.ts';
 import { s3Engine } from './s3/index.ts';
 
-export const engineNames = ['etcd', 'influxdb', 'mongodb', 'postgres', 'redis', 's3'] as const;
-export type EngineName = 'etcd' | 'influxdb' | 'mongodb' | 'postgres' | 'redis' | 's3';
+export const engineNames = ['etcd', 'influxdb', 'mariadb', 'mongodb', 'postgres', 'redis', 's3'] as const;
+export type EngineName = 'etcd' | 'influxdb' | 'mariadb' | 'mongodb' | 'postgres' | 'redis' | 's3';
 
 /** Every engine, by the `engine:` a store names; typed so a folder without a store schema fails the type check. */
 export const engines: { [E in EngineName]: Engine<StoreSpecOf<E>> } = {
   etcd: etcdEngine,
   influxdb: influxEngine,
+  mariadb: mariadbEngine,
   mongodb: mongoEngine,
   postgres: postgresEngine,
   redis: redisEngine,

@@ -15,7 +15,7 @@ const docker = (args: string[]) => execFileSync('docker', ['-H', testbedImageEnv
 describe('conformance: every engine on every runtime that hosts it', function () {
   let work: string;
   before(async function () {
-    requireBackends(this, 'postgres', 'mongo', 'minio', 'redis', 'influxdb', 'etcd');
+    requireBackends(this, 'postgres', 'mongo', 'minio', 'redis', 'influxdb', 'etcd', 'mariadb');
     useTestbedBinaries();
     work = await mkdtemp(join(tmpdir(), 'restoreproof-test-engine-conformance-'));
   });

@@ -1,0 +1,27 @@
+import type { StoreSpecOf } from '../../drill/types.ts';
+import { inspectLocalArtefact } from '../../sources/local.ts';
+import type { Engine } from '../types.ts';
+import { mariadbChecks } from './checks.ts';
+import { checkDumpEnd, describeMariadbRestore, detectMariadbFormat, restoreMariadb } from './restore.ts';
+import { mariadbLocalServer } from './local.ts';
+import { mariadbContainerServer } from './container.ts';
+import { validateMariadb } from './validate.ts';
+
+export const mariadbEngine: Engine<StoreSpecOf<'mariadb'>> = {
+  name: 'mariadb',
+  servers: { local: mariadbLocalServer, container: mariadbContainerServer },
+  capabilities: { formats: ['sql'], multipleDatabases: true, restoresBeforeStart: false, checksNameDatabase: true },
+  checks: mariadbChecks as Engine['checks'],
+  validate: validateMariadb,
+  async inspect(spec, step, drillDir, options) {
+    const ref = spec.restore[step]!;
+    const info = await inspectLocalArtefact(ref.artefact, drillDir, options);
+    const format = detectMariadbFormat(ref, info);
+    if (!info.fetchedInPod) await checkDumpEnd(ref, info);
+    return { store: '', step, info, format };
+  },
+  describeRestore: describeMariadbRestore,
+  restore: restoreMariadb,
+  defaultDatabase: (spec) => spec.restore.find((s) => s.database)?.database ?? '',
+  plannedFormat: () => 'sql',
+};
