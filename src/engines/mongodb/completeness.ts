@@ -4,7 +4,7 @@ import type { StartedStore } from '../../runtimes/types.ts';
 import type { MongoRestoreStep } from '../../drill/types.ts';
 import type { VerifiedArtefact } from '../types.ts';
 import { withMongo } from './client.ts';
-import { compareCounts } from './compare-counts.ts';
+import { compareCounts } from '../../checks/compare-counts.ts';
 
 const escape = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
 

@@ -1,6 +1,6 @@
 import type { Document } from 'mongodb';
 import { newMongoClient, pick, withMongo } from './client.ts';
-import { compareCounts } from './compare-counts.ts';
+import { compareCounts } from '../../checks/compare-counts.ts';
 import { evaluate } from '../../checks/expectations.ts';
 import type { CheckContext, CheckRunner } from '../../checks/types.ts';
 import { ArtefactError } from '../../errors.ts';

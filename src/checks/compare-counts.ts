@@ -1,6 +1,6 @@
-import type { CheckOutcome } from '../../checks/types.ts';
+import type { CheckOutcome } from './types.ts';
 
-/** Shared by the completeness and baseline checks: named differences, missing and extra. */
+/** Shared by the engines' completeness and baseline checks: named differences, missing and extra. */
 export function compareCounts(expected: Record<string, number>, restored: Record<string, number>, options: { absolute?: number; percent?: number; extra: 'fail' | 'warn' | 'ignore'; capturedAt?: string; unit: string }): CheckOutcome {
   const mismatched: { name: string; expected: number; actual: number }[] = [];
   const missing = Object.keys(expected).filter((n) => !(n in restored));
