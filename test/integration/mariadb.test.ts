@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { captureMariadbBaseline } from '../../src/engines/mariadb/baseline.ts';
 import { withMariadb } from '../../src/engines/mariadb/client.ts';
 import { startLocalMariadb } from '../../src/engines/mariadb/local.ts';
 import type { StartedStore } from '../../src/runtimes/types.ts';
@@ -38,6 +39,13 @@ describe('mariadb: mariadb-dump output restored through the sandboxed client, co
         const run = await source.exec('mariadb-dump', ['--single-transaction', `--result-file=${dumps[name]}`, ...args]);
         assert.equal(run.exitCode, 0, run.stderr);
       };
+      // The baseline, as `restoreproof baseline capture --from mysql://…` reads it (one consistent snapshot).
+      const captured = await captureMariadbBaseline({ connectionString: source.url(), databases: ['shop', 'My Shop'] });
+      assert.deepEqual(Object.fromEntries(Object.entries(captured.databases).map(([d, v]) => [d, v.tables])), { shop: { items: 3 }, 'My Shop': { 'Weird `T` able': 4 } });
+      dumps.baseline = join(work, 'baseline.json');
+      await writeFile(dumps.baseline, JSON.stringify(captured));
+      dumps.wrongBaseline = join(work, 'wrong-baseline.json');
+      await writeFile(dumps.wrongBaseline, JSON.stringify({ ...captured, databases: { ...captured.databases, shop: { ...captured.databases.shop!, tables: { items: 4 } } } }));
       await dump('single', ['shop']);
       await dump('databases', ['--databases', 'shop', 'My Shop']);
       // --flush-privileges: the worst case, the grant tables of the source reloaded mid-restore.
@@ -105,6 +113,20 @@ describe('mariadb: mariadb-dump output restored through the sandboxed client, co
     useRuntimeBackends('local');
     const run = (name: string, lines: string[]) => runInlineDrill(work, name, lines, 'local');
     const count = ['  checks:', '    - { id: items, type: count, store: db, table: items, expect: { equals: 3 } }'];
+
+    it('baseline: exact row counts of every table equal the captured baseline; a baseline with one more row fails', async () => {
+      const checks = (baseline: string) => [
+        '  checks:',
+        `    - { id: shop, type: baseline, store: db, database: shop, baseline: ${JSON.stringify(baseline)} }`,
+        `    - { id: weird, type: baseline, store: db, database: "My Shop", baseline: ${JSON.stringify(baseline)} }`,
+      ];
+      const good = await run('baseline', [...store(dumps.databases!), ...checks(dumps.baseline!)]);
+      assert.equal(good.exitCode, 0, JSON.stringify([good.errors, good.checks]));
+      assert.deepEqual(good.checks.map((c) => [c.id, c.status]), [['shop', 'passed'], ['weird', 'passed']]);
+      const bad = await run('baseline-wrong', [...store(dumps.databases!), ...checks(dumps.wrongBaseline!)]);
+      assert.equal(bad.exitCode, 1);
+      assert.deepEqual(bad.checks.map((c) => [c.id, c.status, c.message]), [['shop', 'failed', 'items: 3 restored, expected 4'], ['weird', 'passed', '1 tables match']]);
+    });
 
     it('a gzip dump streams through gunzip', async () => {
       const report = await run('gzip', [...store(dumps.gzip!, ', database: copy'), ...count]);

@@ -1,7 +1,10 @@
 import type { Connection } from 'mysql2/promise';
 import { evaluate } from '../../checks/expectations.ts';
 import type { CheckContext, CheckOutcome, CheckRunner } from '../../checks/types.ts';
-import type { CountCheckSpec, Expectation, QueryCheckSpec } from '../../drill/types.ts';
+import type { BaselineCheckSpec, CountCheckSpec, Expectation, QueryCheckSpec } from '../../drill/types.ts';
+import { compareCounts } from '../../checks/compare-counts.ts';
+import { loadBaselineFile } from '../../drill/baseline.ts';
+import { countTables, listTables } from './baseline.ts';
 import { quoteTableName, withMariadb } from './client.ts';
 
 /** Checks read in one read-only transaction: they cannot change what they check. */
@@ -51,4 +54,14 @@ const query: CheckRunner<QueryCheckSpec> = async (check, context) => {
   return judged(check.expect, actual, (why) => `query returned ${JSON.stringify(actual)}${why ? `: ${why.reason}` : ''}`);
 };
 
-export const mariadbChecks = { count, query };
+/** Exact row counts of every table of the database against the baseline captured from the source. */
+const baseline: CheckRunner<BaselineCheckSpec> = async (check, context) => {
+  const file = await loadBaselineFile(check.baseline, context.drill.dir);
+  const expected = file.content.databases[context.database]?.tables;
+  if (!expected) return { passed: false, expected: `baseline of ${context.database}`, actual: null, message: `${check.baseline} holds no database "${context.database}"; set database on the check` };
+  const restored = await readOnly(context, async (c) => countTables(c, context.database, await listTables(c, context.database)));
+  const outcome = compareCounts(expected, restored, { absolute: check.tolerance?.absolute ?? 0, percent: check.tolerance?.percent ?? 0, extra: check.extraTables ?? 'warn', capturedAt: file.content.capturedAt, unit: 'tables' });
+  return { ...outcome, details: { baseline: { path: file.path, sha256: file.sha256, capturedAt: file.content.capturedAt, source: file.content.source } } };
+};
+
+export const mariadbChecks = { count, query, baseline };

@@ -6,6 +6,7 @@ import { checkDumpEnd, describeMariadbRestore, detectMariadbFormat, restoreMaria
 import { mariadbLocalServer } from './local.ts';
 import { mariadbContainerServer } from './container.ts';
 import { validateMariadb } from './validate.ts';
+import { captureMariadbBaseline } from './baseline.ts';
 
 export const mariadbEngine: Engine<StoreSpecOf<'mariadb'>> = {
   name: 'mariadb',
@@ -24,4 +25,5 @@ export const mariadbEngine: Engine<StoreSpecOf<'mariadb'>> = {
   restore: restoreMariadb,
   defaultDatabase: (spec) => spec.restore.find((s) => s.database)?.database ?? '',
   plannedFormat: () => 'sql',
+  baseline: { exampleUrl: 'mysql://user@host:3306/db', databases: (spec) => spec.restore.flatMap((s) => (s.database ? [s.database] : [])), capture: captureMariadbBaseline },
 };

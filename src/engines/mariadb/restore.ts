@@ -11,6 +11,7 @@ import { runRestoreSteps, type StepOutcome } from '../steps.ts';
 import { toolErrorLine, toolStderrTail } from '../../util/tool-output.ts';
 import { quoteIdent, withMariadb } from './client.ts';
 import { restoreAdminSql } from './account.ts';
+import { systemDatabases } from './baseline.ts';
 
 /**
  * The client reads the dump as data: --binary-mode turns off every client command but DELIMITER
@@ -73,7 +74,6 @@ export function describeMariadbRestore(spec: StoreSpecOf<'mariadb'>, artefacts: 
   });
 }
 
-const systemDatabases = new Set(['information_schema', 'performance_schema', 'mysql', 'sys']);
 
 export function restoreMariadb(store: StartedStore, spec: StoreSpecOf<'mariadb'>, artefacts: VerifiedArtefact[], context: RestoreContext): Promise<RestoreStepResult[]> {
   return runRestoreSteps(artefacts.map((artefact) => {
