@@ -14,6 +14,8 @@ export interface EngineConformance<S extends StoreSpec = StoreSpec> {
   count(expect: Expectation): CheckWithoutStore;
   /** What the count is on the fixture. */
   expected: number;
+  /** The test bed backend that serves this engine's server and tools, when its name is not the engine's. */
+  testbedBackend?: string;
   /** Reads the count from the check's reported `actual`, where that is not the number itself. */
   counted?(actual: unknown): unknown;
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RuntimeName } from '../../src/drill/types.ts';
 import { requireBackends, testbedImageEnv, useRuntimeBackends, useTestbedBinaries } from '../support/backends.ts';
-import { engineNames, hostedBy, runEngineConformance } from '../support/engine-conformance.ts';
+import { engineBackends, engineNames, hostedBy, runEngineConformance } from '../support/engine-conformance.ts';
 import { processesMatching } from '../support/fixtures.ts';
 
 const docker = (args: string[]) => execFileSync('docker', ['-H', testbedImageEnv().DOCKER_HOST!, ...args], { encoding: 'utf8' }).trim();
@@ -15,7 +15,7 @@ const docker = (args: string[]) => execFileSync('docker', ['-H', testbedImageEnv
 describe('conformance: every engine on every runtime that hosts it', function () {
   let work: string;
   before(async function () {
-    requireBackends(this, 'postgres', 'mongo', 'minio', 'redis', 'influxdb', 'etcd', 'mariadb');
+    requireBackends(this, ...(await engineBackends()));
     useTestbedBinaries();
     work = await mkdtemp(join(tmpdir(), 'restoreproof-test-engine-conformance-'));
   });

@@ -29,6 +29,11 @@ export async function conformanceOf(engine: string): Promise<{ conformance: Engi
   return { conformance, fixtures: join(enginesDir, engine, 'conformance') };
 }
 
+/** The test bed backends the engines' servers and tools come from. */
+export async function engineBackends(): Promise<string[]> {
+  return Promise.all(engineNames.map(async (engine) => (await conformanceOf(engine)).conformance.testbedBackend ?? engine));
+}
+
 /**
  * Restores the engine's fixture on `runtime` twice: with the count it holds (must pass), and with
  * one more (must fail, exit 1): a check that cannot fail proves nothing.

@@ -5,6 +5,7 @@ import { evaluate } from '../../checks/expectations.ts';
 import type { CheckRunner } from '../../checks/types.ts';
 import { inspectLocalArtefact } from '../../sources/local.ts';
 import type { InfluxRestoreStep, InfluxStoreSpec, PointsCheckSpec } from '../../drill/types.ts';
+import type { StoreEndpoint } from '../../runtimes/types.ts';
 import type { Engine } from '../types.ts';
 import { toolStderrTail } from '../../util/tool-output.ts';
 import { influxQuery, quoteIdent } from './client.ts';
@@ -52,6 +53,26 @@ const points: CheckRunner<PointsCheckSpec> = async (check, context) => {
   return { passed: e.passed, expected: e.expected, actual, message: `${check.database}.${check.measurement} has ${actual} ${what}${e.passed ? '' : `, expected ${e.expected}`}` };
 };
 
+/**
+ * influxd restore returns before the restored shards are open, and a query meanwhile fails with
+ * "shard is disabled": a check run at once would fail a good backup. Waits until one point of every
+ * measurement reads, for at most a minute.
+ */
+async function shardsOpen(endpoint: StoreEndpoint, databases: string[], signal: AbortSignal): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (const database of databases) {
+    for (;;) {
+      try {
+        await influxQuery(endpoint, 'SELECT * FROM /.*/ LIMIT 1', database, signal);
+        break;
+      } catch (err) {
+        if (!/shard is disabled/i.test(errorMessage(err)) || Date.now() > deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  }
+}
+
 export const influxEngine: Engine<InfluxStoreSpec> = {
   name: 'influxdb',
   servers: { local: influxLocalServer, container: influxContainerServer },
@@ -95,7 +116,9 @@ export const influxEngine: Engine<InfluxStoreSpec> = {
           const outcome: StepOutcome = { status: ok ? 'passed' : 'failed', exitCode: run.exitCode, stderr: toolStderrTail(run.stderr, 20) };
           if (ok) {
             const dbs = await influxQuery(store.endpoint, 'SHOW DATABASES', undefined, context.signal);
-            outcome.details = { databases: (dbs[0]?.values ?? []).map((v) => String(v[0])).filter((d) => d !== '_internal') };
+            const databases = (dbs[0]?.values ?? []).map((v) => String(v[0])).filter((d) => d !== '_internal');
+            outcome.details = { databases };
+            await shardsOpen(store.endpoint, step.database ? [step.newDatabase ?? step.database] : databases, context.signal);
           } else {
             const line = run.stderr.trim().split('\n').filter((l) => /error|fail/i.test(l)).at(-1) ?? run.stderr.trim().split('\n').at(-1) ?? '';
             outcome.error = `influxd restore ${run.exitCode === null ? `was killed by ${run.signal}` : `exited with code ${run.exitCode}`} restoring ${step.artefact}${line ? `: ${line.trim()}` : ''}`;

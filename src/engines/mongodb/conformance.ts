@@ -7,4 +7,5 @@ export const conformance: EngineConformance<MongoStoreSpec> = {
   store: (fixtures) => ({ engine: 'mongodb', restore: [{ artefact: join(fixtures, 'items.archive') }] }),
   count: (expect) => ({ type: 'count', database: 'conformance', collection: 'items', expect }),
   expected: 3,
+  testbedBackend: 'mongo',
 };
