@@ -8,7 +8,7 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { makePlatformBackups, type PlatformBackups } from '../../scripts/lib/platform-backups.ts';
 import { runDrill } from '../../src/run/run.ts';
 import { conformanceDrills, outcomeOf } from '../support/conformance.ts';
-import { hostedBy, runEngineConformance } from '../support/engine-conformance.ts';
+import { engineBackends, hostedBy, runEngineConformance } from '../support/engine-conformance.ts';
 import { requireBackends, useTestbedBinaries, useTestbedCluster } from '../support/backends.ts';
 import { assertValidReport, demoBackups, fixtureDrill } from '../support/fixtures.ts';
 
@@ -20,7 +20,7 @@ describe('conformance: the same drills on the kubernetes runtime', function () {
   let restoreEnv: (() => void) | undefined;
 
   before(async function () {
-    requireBackends(this, 'kubernetes', 'docker', 'postgres', 'mongo', 'minio', 'redis');
+    requireBackends(this, 'kubernetes', 'docker', ...(await engineBackends()));
     useTestbedBinaries();
     const cluster = useTestbedCluster();
     restoreEnv = cluster.restore;
