@@ -32,11 +32,15 @@ function resourcesFor(spec: StoreSpec): V1ResourceRequirements | undefined {
   return { limits };
 }
 
+/** The directories a recipe places files in before its server starts. */
+const placedDirs = (recipe: ContainerRecipe): string[] => [...new Set([...(recipe.files ?? []), ...(recipe.directories ?? []), ...(recipe.contents ?? [])].map((f) => posix.dirname(f.target)))];
+
 /** The pod of one store: its server container, and a staging init container when files must be there before it starts. */
 export function podFor(options: { name: string; storeName: string; image: string; recipe: ContainerRecipe; secret: string; labels: Record<string, string>; k8s?: KubernetesStoreOptions; resources?: V1ResourceRequirements; fetches?: V1Container[] }): V1Pod {
   const { recipe, k8s } = options;
-  const early = [...(recipe.files ?? []), ...(recipe.directories ?? []), ...(recipe.contents ?? [])].map((f) => posix.dirname(f.target));
-  const earlyDirs = [...new Set(early)];
+  const early = placedDirs(recipe);
+  // The stage volume is mounted at stageRoot already: a file placed under it needs no volume of its own.
+  const earlyDirs = early.filter((d) => d !== stageRoot && !d.startsWith(`${stageRoot}/`));
   const mounts = [{ name: 'stage', mountPath: stageRoot }, ...earlyDirs.map((d, i) => ({ name: `early-${i}`, mountPath: d }))];
   const volumes = [{ name: 'stage', emptyDir: {} }, { name: 'ready', emptyDir: {} }, ...earlyDirs.map((_, i) => ({ name: `early-${i}`, emptyDir: {} }))];
   return {
@@ -52,7 +56,7 @@ export function podFor(options: { name: string; storeName: string; image: string
       ...(k8s?.nodeSelector ? { nodeSelector: k8s.nodeSelector } : {}),
       ...(k8s?.tolerations ? { tolerations: k8s.tolerations } : {}),
       // Downloads first (fetch: pod), then the staging container that waits for files streamed in.
-      ...(earlyDirs.length || options.fetches?.length ? { initContainers: [...(options.fetches ?? []), ...(earlyDirs.length ? [stagingInitContainer(options.image, mounts)] : [])] } : {}),
+      ...(early.length || options.fetches?.length ? { initContainers: [...(options.fetches ?? []), ...(early.length ? [stagingInitContainer(options.image, mounts)] : [])] } : {}),
       containers: [{
         name: 'store',
         image: options.image,
@@ -124,8 +128,8 @@ async function startStore(request: ProvisionRequest): Promise<StartedStore> {
       const stage: ExecTarget = { ...target, container: 'stage' };
       await waitRunning(stage, true, signal, deadline);
       await podUntar(stage, async (archive) => {
-        for (const dir of new Set([...(recipe.files ?? []), ...(recipe.directories ?? []), ...(recipe.contents ?? [])].map((f) => posix.dirname(f.target).slice(1)))) {
-          await addEntry(archive, { name: dir, type: 'directory', mode: 0o777 });
+        for (const dir of placedDirs(recipe)) {
+          await addEntry(archive, { name: dir.slice(1), type: 'directory', mode: 0o777 });
         }
         for (const f of [...(recipe.files ?? []), ...(recipe.directories ?? [])]) await addPath(archive, f.source, f.target.slice(1));
         for (const c of recipe.contents ?? []) {
@@ -133,7 +137,7 @@ async function startStore(request: ProvisionRequest): Promise<StartedStore> {
         }
         archive.finalize();
       }, signal);
-      const done = await podExec(stage, ['sh', '-c', `chmod -R a+rwX ${[...new Set(pod.spec.containers[0]!.volumeMounts!.slice(1).map((m) => m.mountPath))].join(' ')} && touch ${READY_FILE}`], { signal });
+      const done = await podExec(stage, ['sh', '-c', `chmod -R a+rwX ${placedDirs(recipe).join(' ')} && touch ${READY_FILE}`], { signal });
       if (done.exitCode !== 0) throw new RestoreproofError('E_KUBE_STAGE', `pod ${ns.name}/${name}: finishing the staging failed: ${done.stderr.trim()}`);
     }
     const running = await waitRunning(target, false, signal, deadline);
