@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { makePlatformBackups, type PlatformBackups } from '../../scripts/lib/platform-backups.ts';
 import { newRunId } from '../../src/run/identity.ts';
 import { runDrill } from '../../src/run/run.ts';
+import { Readable } from 'node:stream';
+import { runtimes } from '../../src/runtimes/index.ts';
 import { requireBackends, testbed, testbedImageEnv, useTestbedBinaries, useTestbedImages } from '../support/backends.ts';
 import { containerProcesses, docker, leftovers } from '../support/docker.ts';
 import { assertValidReport, demoBackups, fixtureDrill, runCli } from '../support/fixtures.ts';
@@ -109,6 +111,21 @@ describe('containers runtime: interruption, leftovers and faults', function () {
     const nets = docker(['network', 'ls', '-q', '--no-trunc']).split('\n');
     assert.equal(nets.includes(expiredNet), false);
     assert.equal(nets.includes(unexpiredNet), true);
+  });
+
+  it('an input that failed before the tool started (a short truncated gzip) ends the tool\'s stdin: the step fails, it does not hang', async () => {
+    const runId = newRunId();
+    const store = await runtimes.containers.provision({ runId, drillName: 'stdin-errored', storeName: 'db', spec: { engine: 'postgres', restore: [] } as never, drillDir: work, signal: new AbortController().signal });
+    try {
+      const input = new Readable({ read() {} });
+      input.on('error', () => {});
+      input.destroy(new Error('unexpected end of file'));
+      const run = await store.exec('psql', ['-X', '-q', '--dbname', 'postgres'], { stdin: input });
+      assert.equal(run.inputError, 'unexpected end of file');
+    } finally {
+      await store.stop();
+    }
+    assert.deepEqual(leftovers(runId), { containers: '', networks: '' });
   });
 
   it('a store container killed mid-restore fails the drill with its last log lines, and nothing is left', async () => {

@@ -129,12 +129,18 @@ export class ContainerStore extends DisposableStore implements StartedStore {
       // Ends the write side only (a half-close), so the tool sees EOF and still sends its output.
       // A failure to read the input (a truncated gzip stream) is not in the tool's exit code: the
       // tool saw partial input and may exit 0. It is recorded as inputError, as on the local runtime.
-      stdin.on('error', (err) => {
+      const inputFailed = (err: Error) => {
         inputError = err.message;
         stderr += `\n${err.message}`;
         (stream as unknown as NodeJS.WritableStream).end();
-      });
-      stdin.pipe(stream as unknown as NodeJS.WritableStream);
+      };
+      // A short artefact can fail (a truncated gzip) while the exec is still being created: its
+      // error was emitted already, and piping it would leave the tool waiting for EOF for ever.
+      if (stdin.errored) inputFailed(stdin.errored);
+      else {
+        stdin.on('error', inputFailed);
+        stdin.pipe(stream as unknown as NodeJS.WritableStream);
+      }
     }
     let aborted = false;
     await new Promise<void>((resolveDone) => {
