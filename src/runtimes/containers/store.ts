@@ -10,10 +10,7 @@ import { docker, engineError } from './docker.ts';
 import type { RunNetwork } from './network.ts';
 import { DisposableStore } from '../shared/teardown.ts';
 import { answers, settledDeath } from '../shared/settle.ts';
-import { feedTar } from '../shared/tar.ts';
-
-/** Where staged artefacts go inside a container. */
-export const stageRoot = '/restoreproof';
+import { feedTar, stageRoot } from '../shared/tar.ts';
 
 export interface ContainerStoreOptions {
   name: string;

@@ -5,7 +5,8 @@ import type { VerifiedArtefact } from '../../engines/types.ts';
 import { checkPodFetch } from '../../sources/pod-fetch.ts';
 import { resolveFetchImage } from '../shared/images.ts';
 import { fatalWaiting, readPod } from './pods.ts';
-import { podExec, podLogTail, stageRoot, type ExecTarget } from './store.ts';
+import { stageRoot } from '../shared/tar.ts';
+import { podExec, podLogTail, type ExecTarget } from './store.ts';
 
 /**
  * Runs in the init container: downloads the presigned URL to $DEST, then writes "<sha256> <bytes>"

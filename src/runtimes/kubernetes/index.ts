@@ -12,7 +12,8 @@ import type { ProvisionRequest, ResourceRecord, Runtime, StartedStore, StoreEndp
 import { dnsLabel, kube, kubeError } from './client.ts';
 import { EGRESS_POLICY, namespaceName, runNamespace } from './namespace.ts';
 import { createPod, startTimeoutMs, waitRunning } from './pods.ts';
-import { KubeStore, PodForward, READY_FILE, podExec, podLogTail, podUntar, stageRoot, stagingInitContainer, type ExecTarget } from './store.ts';
+import { stageRoot } from '../shared/tar.ts';
+import { KubeStore, PodForward, READY_FILE, podExec, podLogTail, podUntar, stagingInitContainer, type ExecTarget } from './store.ts';
 import { runKubeAppTask, startKubeApp } from './app.ts';
 import { podFetchContainers, podFetchPlan, podFetchPolicy, podFetchSecretData, verifyFetched, waitFetched } from './fetch.ts';
 import { artefactSourceOf } from '../../sources/artefact-source.ts';

@@ -6,7 +6,7 @@ import { pack as tarPack } from 'tar-stream';
 import { RestoreproofError, errorMessage } from '../../errors.ts';
 import type { ToolResult } from '../../util/process.ts';
 import { redact } from '../../util/redact.ts';
-import { feedTar } from '../shared/tar.ts';
+import { feedTar, stageRoot } from '../shared/tar.ts';
 import type { ExecOptions, ResourceRecord, StartedStore, StoreEndpoint } from '../types.ts';
 import { clientNode, kube, kubeError } from './client.ts';
 import type { RunNamespace } from './namespace.ts';
@@ -25,8 +25,6 @@ export function stagingInitContainer(image: string, mounts: V1VolumeMount[]): V1
   };
 }
 
-/** Where staged artefacts go inside a store's pod (an emptyDir volume). */
-export const stageRoot = '/restoreproof';
 /** Bytes handed to the WebSocket but not yet sent, above which reading the source pauses. */
 const maxBuffered = 4 * 1024 * 1024;
 const tailLimit = 64 * 1024;

@@ -3,6 +3,9 @@ import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Pack } from 'tar-stream';
 
+/** Where a store's tools find the files staged for them, in a container or a pod. */
+export const stageRoot = '/restoreproof';
+
 /** Tar staging shared by the container runtimes: files of this machine streamed into a container or pod. */
 /** Adds `path` (a file, or a directory recursively) to the archive under `name`, streaming file contents. */
 export async function feedTar(archive: Pack, path: string, name: string): Promise<void> {
