@@ -98,8 +98,8 @@ export async function chownTree(path: string, account: Account | undefined): Pro
 }
 
 /**
- * A server's own stop signal, written into its dir when it is not SIGTERM (PostgreSQL stops at
- * once on SIGINT; SIGTERM waits for its clients), so gc and the reaper stop it the same way.
+ * A server's own stop signal, written into its dir when it is not SIGTERM, so gc and the reaper
+ * stop it the same way the run would.
  */
 export const STOP_SIGNAL_FILE = '.restoreproof-stop-signal';
 
@@ -123,22 +123,29 @@ export class LocalServer {
   /** Who the server runs as (undefined: as the harness, which is then not root). */
   readonly account: Account | undefined;
 
-  private constructor(dir: string, store: string, account: Account | undefined) {
+  /**
+   * A store's data is discarded with its dir, so its server is stopped at once, with no shutdown
+   * checkpoint or save (SIGKILL unless the engine names a better one); an app gets SIGTERM.
+   */
+  private readonly defaultStopSignal: NodeJS.Signals;
+
+  private constructor(dir: string, store: string, account: Account | undefined, defaultStopSignal: NodeJS.Signals) {
     this.dir = dir;
     this.store = store;
     this.account = account;
+    this.defaultStopSignal = defaultStopSignal;
     this.resources = [{ kind: 'directory', id: dir, store }];
   }
 
-  static async create(request: Pick<ProvisionRequest, 'runId' | 'storeName'>, account?: Account): Promise<LocalServer> {
+  static async create(request: Pick<ProvisionRequest, 'runId' | 'storeName'>, account?: Account, defaultStopSignal: NodeJS.Signals = 'SIGTERM'): Promise<LocalServer> {
     const dir = await mkdtemp(join(tmpdir(), `restoreproof-${request.runId}-${request.storeName}-`));
     if (account) await chown(dir, account.uid, account.gid);
-    return new LocalServer(dir, request.storeName, account);
+    return new LocalServer(dir, request.storeName, account, defaultStopSignal);
   }
 
-  /** A store's server: its dir and process belong to the unprivileged account when we are root. */
+  /** A store's server: its dir and process belong to the unprivileged account when we are root; it is killed, not shut down. */
   static async forStore(request: Pick<ProvisionRequest, 'runId' | 'storeName'>): Promise<LocalServer> {
-    return LocalServer.create(request, await unprivilegedAccount());
+    return LocalServer.create(request, await unprivilegedAccount(), 'SIGKILL');
   }
 
   /** Gives a file or directory the server needs to the server's account. */
@@ -169,7 +176,7 @@ export class LocalServer {
     });
     this.child = child;
     this.command = command.split('/').pop()!;
-    this.stopSignal = options.stopSignal ?? 'SIGTERM';
+    this.stopSignal = options.stopSignal ?? this.defaultStopSignal;
     if (this.stopSignal !== 'SIGTERM') writeFileSync(join(this.dir, STOP_SIGNAL_FILE), `${this.stopSignal}\n`, { mode: 0o644 });
     this.group = options.group ?? false;
     this.resources.push({ kind: 'process', id: `${this.command} pid ${child.pid}`, store: this.store });
