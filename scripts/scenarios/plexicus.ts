@@ -4,7 +4,6 @@
 // Baselines are captured from the sources at backup time with `restoreproof baseline capture`.
 //
 //   node scripts/scenarios/plexicus.ts --out <dir> [--scale N] [--damage missing-object]
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { MongoClient } from 'mongodb';
 import { newRunId } from '../../src/run/identity.ts';
 import { startLocalMongo } from '../../src/engines/mongodb/local.ts';
 import { withSeedPostgres } from '../lib/seed.ts';
+import { repoRoot, restoreproofCli } from '../lib/restoreproof-cli.ts';
 
 export interface PlexicusOptions {
   out: string;
@@ -21,12 +21,6 @@ export interface PlexicusOptions {
   /** Backup date folder, YYYYMMDD. */
   date?: string;
 }
-
-const root = new URL('../..', import.meta.url).pathname;
-const cli = (args: string[], env: Record<string, string> = {}) => {
-  const r = spawnSync(process.execPath, [join(root, 'bin/restoreproof.js'), ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
-  if (r.status !== 0) throw new Error(`restoreproof ${args.join(' ')} failed: ${r.stderr}`);
-};
 
 export async function makePlexicusScenario(options: PlexicusOptions) {
   const scale = options.scale ?? 1;
@@ -50,7 +44,7 @@ export async function makePlexicusScenario(options: PlexicusOptions) {
     await writeFile(join(mirror, o.key), o.body);
   }
 
-  const drill = join(root, 'drills/examples/plexicus.yaml');
+  const drill = join(repoRoot, 'drills/examples/plexicus.yaml');
   const mongo = await startLocalMongo({ runId, drillName: 'plexicus', storeName: 'mongo', spec: { engine: 'mongodb', restore: [] }, drillDir: day, signal });
   try {
     const client = new MongoClient(mongo.url(), { directConnection: true });
@@ -62,7 +56,7 @@ export async function makePlexicusScenario(options: PlexicusOptions) {
     await client.close();
     const dump = await mongo.exec('mongodump', [`--uri=${mongo.url()}`, '--db=plexicus', `--archive=${join(day, 'mongodb.archive.gz')}`, '--gzip']);
     if (dump.exitCode !== 0) throw new Error(`mongodump: ${dump.stderr}`);
-    cli(['baseline', 'capture', drill, '--store', 'mongodb', '--from', `${mongo.url()}plexicus`, '-o', join(options.out, 'baseline-mongodb.json')]);
+    restoreproofCli(['baseline', 'capture', drill, '--store', 'mongodb', '--from', `${mongo.url()}plexicus`, '-o', join(options.out, 'baseline-mongodb.json')]);
   } finally {
     await mongo.stop();
   }
@@ -83,14 +77,14 @@ export async function makePlexicusScenario(options: PlexicusOptions) {
       if (dump.exitCode !== 0) throw new Error(`pg_dump ${name}: ${dump.stderr}`);
     }
     const { user, password, port } = temporal.endpoint;
-    cli(['baseline', 'capture', drill, '--store', 'temporal', '--from', `postgres://${user}@127.0.0.1:${port}/temporal`, '--password-env', 'SCENARIO_PG_PASSWORD', '-o', join(options.out, 'baseline-temporal.json')], { SCENARIO_PG_PASSWORD: password });
+    restoreproofCli(['baseline', 'capture', drill, '--store', 'temporal', '--from', `postgres://${user}@127.0.0.1:${port}/temporal`, '--password-env', 'SCENARIO_PG_PASSWORD', '-o', join(options.out, 'baseline-temporal.json')], { SCENARIO_PG_PASSWORD: password });
   });
   return { dir: options.out, date, counts };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { out: { type: 'string' }, scale: { type: 'string' }, damage: { type: 'string' }, date: { type: 'string' } } });
-  const out = values.out ?? join(root, 'drills/backups/plexicus');
+  const out = values.out ?? join(repoRoot, 'drills/backups/plexicus');
   const made = await makePlexicusScenario({ out, scale: Number(values.scale ?? 1), ...(values.damage ? { damage: values.damage as 'missing-object' } : {}), ...(values.date ? { date: values.date } : {}) });
   console.error(`plexicus scenario in ${made.dir} (${made.date}): ${JSON.stringify(made.counts)}`);
 }
