@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeNextcloudScenario } from '../../scripts/scenarios/nextcloud.ts';
+import { runDrill } from '../../src/run/run.ts';
+import { repoRoot } from '../support/backends.ts';
+import { assertValidReport } from '../support/fixtures.ts';
+import { useReportPages } from '../support/report-pages.ts';
+import { forEachRuntime } from '../support/runtimes.ts';
+
+const drill = join(repoRoot, 'drills/examples/nextcloud.yaml');
+
+// The backups are made once (with the real tools) and restored on every runtime.
+let work: string | undefined;
+let backups: Promise<{ good: Awaited<ReturnType<typeof makeNextcloudScenario>>; missing: Awaited<ReturnType<typeof makeNextcloudScenario>> }> | undefined;
+const made = () =>
+  (backups ??= (async () => {
+    work = await mkdtemp(join(tmpdir(), 'restoreproof-test-nextcloud-'));
+    return {
+      good: await makeNextcloudScenario({ out: join(work, 'good') }),
+      missing: await makeNextcloudScenario({ out: join(work, 'missing'), damage: 'filecache-rows-missing' }),
+    };
+  })());
+
+after(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+forEachRuntime('reference drill: nextcloud (mariadb-dump --single-transaction + S3 primary storage bucket mirror) and its negative twin', { backends: ['mariadb', 'minio'] }, (runtime) => {
+  const pages = useReportPages();
+  const run = async (dir: string) => {
+    const reportDir = join(work!, `reports-${runtime}`);
+    const report = await runDrill(drill, { runtime, env: { ...process.env, NEXTCLOUD_BACKUPS: dir }, reportDir });
+    assertValidReport(report);
+    assert.equal(report.runtime, runtime);
+    await pages.assertOpen(report, reportDir);
+    return report;
+  };
+
+  it('passes on a good backup: every table as counted at backup time, every share on a file', async () => {
+    const { good } = await made();
+    const report = await run(good.dir);
+    assert.equal(report.status, 'passed', JSON.stringify([report.errors, report.checks.filter((c) => c.status !== 'passed')], null, 2));
+    assert.deepEqual(report.checks.map((c) => [c.id, c.status]), [['table-counts', 'passed'], ['shares-resolve', 'passed'], ['users', 'passed']]);
+    assert.equal((report.checks.find((c) => c.id === 'table-counts')!.actual as { compared: number }).compared, 7);
+    assert.equal(report.checks.find((c) => c.id === 'users')!.actual, good.counts.users);
+    const objects = report.stores.find((s) => s.name === 'objectstore')!.steps[0]!;
+    assert.equal((objects.details as { objects: number }).objects, good.counts.files);
+  });
+
+  it("twin: oc_filecache's rows left out of the dump fail the baseline, naming the table", async () => {
+    const { missing } = await made();
+    const report = await run(missing.dir);
+    assert.equal(report.exitCode, 1);
+    assert.equal(report.stores.find((s) => s.name === 'db')!.steps[0]!.status, 'passed');
+    const failed = report.checks.filter((c) => c.status === 'failed');
+    assert.deepEqual(failed.map((c) => c.id), ['table-counts', 'shares-resolve']);
+    assert.equal(failed[0]!.message, `oc_filecache: 0 restored, expected ${missing.counts.filecache}`);
+    assert.equal(failed[1]!.actual, String(missing.counts.shares));
+  });
+});
