@@ -30,6 +30,7 @@ export function testbedBinaryVars(env: TestbedEnv): Record<string, string> {
   set('RESTOREPROOF_INFLUXD', field(env, 'influxdb', 'server'));
   set('RESTOREPROOF_ETCD', field(env, 'etcd', 'server'));
   set('RESTOREPROOF_ETCDCTL', field(env, 'etcd', 'ctl'));
+  set('RESTOREPROOF_KUBE_APISERVER', field(env, 'kube-apiserver', 'server'));
   set('RESTOREPROOF_MARIADBD', field(env, 'mariadb', 'server'));
   return vars;
 }

@@ -27,26 +27,37 @@ go_env() {
 # kept beside this script (scripts/testbed.d/go/<name>.sum), which `go` verifies.
 export GONOSUMDB="github.com/mongodb/mongo-tools,github.com/FerretDB/FerretDB,github.com/minio/minio"
 
+# _go_built NAME VERSION SPEC: $CACHE/bin/OUTPUT is there, built from SPEC at VERSION with these
+# LDFLAGS. Its own stamp ($CACHE/bin/.OUTPUT.version), or the stamp of an earlier build of NAME
+# that made several binaries at once ("VERSION SPEC... LDFLAGS" in $CACHE/bin/.NAME.version).
+_go_built() {
+  local name=$1 version=$2 spec=$3 out=${3%%=*} group
+  [[ -x $CACHE/bin/$out ]] || return 1
+  [[ -f $CACHE/bin/.$out.version && $(<"$CACHE/bin/.$out.version") == "$version $spec ${LDFLAGS:-}" ]] && return 0
+  [[ -f $CACHE/bin/.$name.version ]] || return 1
+  group=$(<"$CACHE/bin/.$name.version")
+  [[ $group == "$version "* && $group == *" $spec "* && $group == *" ${LDFLAGS:-}" ]]
+}
+
 # build_go NAME VERSION MODULE OUTPUT=PACKAGE... : builds each PACKAGE of MODULE@VERSION into
-# $CACHE/bin/OUTPUT from a scratch module under $CACHE/src/NAME, unless the stamp says it
-# is already built at VERSION. Logs to $CACHE/logs/NAME.log.
+# $CACHE/bin/OUTPUT from a scratch module under $CACHE/src/NAME, except those a stamp says are
+# already built at VERSION: each binary is built once, whichever backend asks for it first
+# (kube-apiserver alone, then the kubernetes backend's other three). Logs to $CACHE/logs/NAME.log.
 build_go() {
   local name=$1 version=$2 module=$3; shift 3
-  local stamp="$CACHE/bin/.$name.version" ok=1 spec
-  for spec in "$@"; do [[ -x $CACHE/bin/${spec%%=*} ]] || ok=0; done
-  if [[ $ok == 1 && -f $stamp && $(<"$stamp") == "$version $* ${LDFLAGS:-}" ]]; then
-    return 0
-  fi
+  local spec missing=()
+  for spec in "$@"; do _go_built "$name" "$version" "$spec" || missing+=("$spec"); done
+  ((${#missing[@]})) || return 0
   go_env
-  local t0=$SECONDS
-  log "building $name $version (log: $CACHE/logs/$name.log)"
-  if ! _build_scratch "$name" "$version" "$module" "$@" >"$CACHE/logs/$name.log" 2>&1; then
+  local t0=$SECONDS outs=("${missing[@]%%=*}")
+  log "building ${outs[*]} ($name $version; log: $CACHE/logs/$name.log)"
+  if ! _build_scratch "$name" "$version" "$module" "${missing[@]}" >"$CACHE/logs/$name.log" 2>&1; then
     warn "building $name $version failed; last lines of $CACHE/logs/$name.log:"
     tail -n 20 "$CACHE/logs/$name.log" >&2
     return 1
   fi
-  printf '%s\n' "$version $* ${LDFLAGS:-}" >"$stamp"
-  log "built $name $version in $((SECONDS - t0))s"
+  for spec in "${missing[@]}"; do printf '%s\n' "$version $spec ${LDFLAGS:-}" >"$CACHE/bin/.${spec%%=*}.version"; done
+  log "built ${outs[*]} ($name $version) in $((SECONDS - t0))s"
 }
 
 _build_scratch() (

@@ -23,16 +23,25 @@ _prepare_kubernetes() {
   done
 }
 
-build_kubernetes() {
-  local v=$K8S_VERSION minor
+# _build_k8s OUTPUT...: those binaries of cmd/ at K8S_VERSION (each built once; see build_go).
+_build_k8s() {
+  local v=$K8S_VERSION minor b specs=()
   minor=${v#v1.}; minor=${minor%%.*}
   local x="-X k8s.io/component-base/version.gitVersion=$v -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean -X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z"
   x+=" -X k8s.io/client-go/pkg/version.gitVersion=$v -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
-  LDFLAGS="-s -w $x" build_go kubernetes "$v" k8s.io/kubernetes \
-    kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver \
-    kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager \
-    kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler \
-    kubelet=k8s.io/kubernetes/cmd/kubelet
+  for b in "$@"; do specs+=("$b=k8s.io/kubernetes/cmd/$b"); done
+  LDFLAGS="-s -w $x" build_go kubernetes "$v" k8s.io/kubernetes "${specs[@]}"
+}
+build_kubernetes() { _build_k8s kube-apiserver kube-controller-manager kube-scheduler kubelet; }
+# The kube-apiserver backend: the API server alone (the etcd reference drill starts it on its own
+# etcd and on restored snapshots), without a cluster. The kubernetes backend reuses this binary.
+build_kube_apiserver() { _build_k8s kube-apiserver; }
+
+verify_kube_apiserver() {
+  local v
+  v=$("$CACHE/bin/kube-apiserver" --version 2>/dev/null | sed -nE 's/^Kubernetes (v[0-9.]+).*/\1/p')
+  [[ $v == "$K8S_VERSION" ]] || { warn "kube-apiserver: $CACHE/bin/kube-apiserver --version says '$v', expected $K8S_VERSION"; return 1; }
+  json_obj server "$CACHE/bin/kube-apiserver" version "$v"
 }
 
 # kube-router, firewall only: the test bed's NetworkPolicy enforcer (the CNI bridge alone enforces
