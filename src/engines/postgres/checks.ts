@@ -5,7 +5,8 @@ import { loadBaselineFile } from '../../drill/baseline.ts';
 import type { BaselineCheckSpec, CountCheckSpec, QueryCheckSpec, SchemaCheckSpec } from '../../drill/types.ts';
 import { connectPostgres, readOnly } from './connect.ts';
 import { quoteQualifiedName } from './identifiers.ts';
-import { countTables, diffSchema, listTables, schemaFingerprint } from './introspect.ts';
+import { countTables, listTables, schemaFingerprint } from './introspect.ts';
+import { compareSchema } from '../../checks/compare-schema.ts';
 
 async function withDatabase<T>(context: CheckContext, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = await connectPostgres({ ...context.store.endpoint, database: context.database }, `store ${context.store.name} database ${context.database}`, context.signal);
@@ -112,16 +113,7 @@ const schema: CheckRunner<SchemaCheckSpec> = async (check, context) => {
     return { passed: false, expected: `schema of database ${context.database}`, actual: null, message: `${check.baseline} holds no schema for database "${context.database}"` };
   }
   const actual = await withDatabase(context, (client) => schemaFingerprint(client));
-  const diff = diffSchema(expected.objects, actual.objects);
-  const passed = actual.sha256 === expected.sha256;
-  const lines = [...diff.missing.map((o) => `- ${o}`), ...diff.extra.map((o) => `+ ${o}`)];
-  return {
-    passed,
-    expected: `schema fingerprint ${expected.sha256.slice(0, 12)} (${expected.objects.length} objects)`,
-    actual: { sha256: actual.sha256, objects: actual.objects.length, missing: diff.missing, extra: diff.extra },
-    message: passed ? `schema matches (${actual.objects.length} objects)` : `schema differs from the baseline (- missing, + extra):\n${lines.slice(0, 40).join('\n')}${lines.length > 40 ? `\n… ${lines.length - 40} more` : ''}`,
-    details: { baseline: { path: file.path, sha256: file.sha256 } },
-  };
+  return { ...compareSchema(expected, actual), details: { baseline: { path: file.path, sha256: file.sha256 } } };
 };
 
 export const postgresChecks = { count, query, baseline, schema } satisfies Record<string, CheckRunner<never>>;

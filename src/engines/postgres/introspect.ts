@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { sha256 } from '../../util/hash.ts';
+import type { SchemaFingerprint } from '../../checks/compare-schema.ts';
 
 const userSchemas = `n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp%'`;
 
@@ -23,11 +24,6 @@ export async function countTables(client: pg.ClientBase, keys: string[]): Promis
     counts[key] = Number(rows[0]?.n ?? 0);
   }
   return counts;
-}
-
-export interface SchemaFingerprint {
-  sha256: string;
-  objects: string[];
 }
 
 /**
@@ -64,15 +60,4 @@ export async function schemaFingerprint(client: pg.ClientBase): Promise<SchemaFi
   );
   const objects = rows.map((r) => r.line);
   return { sha256: sha256(objects.join('\n')), objects };
-}
-
-export interface SchemaDiff {
-  missing: string[];
-  extra: string[];
-}
-
-export function diffSchema(expected: string[], actual: string[]): SchemaDiff {
-  const a = new Set(actual);
-  const e = new Set(expected);
-  return { missing: expected.filter((o) => !a.has(o)), extra: actual.filter((o) => !e.has(o)) };
 }
