@@ -4,6 +4,7 @@ import { RestoreproofError } from '../../errors.ts';
 import { redact } from '../../util/redact.ts';
 import { toolVersion } from '../../version.ts';
 import { connectMariadb, quoteIdent } from './client.ts';
+import { schemaFingerprint } from './schema-fingerprint.ts';
 
 export const systemDatabases = new Set(['information_schema', 'performance_schema', 'mysql', 'sys']);
 
@@ -24,8 +25,8 @@ export async function countTables(connection: Connection, database: string, tabl
 }
 
 /**
- * Row counts per table of a live MariaDB or MySQL source, all read inside one
- * START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY (InnoDB tables: one point in time).
+ * Row counts per table and the schema fingerprint of a live MariaDB or MySQL source, all read inside
+ * one START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY (InnoDB tables: one point in time).
  */
 export async function captureMariadbBaseline(options: { connectionString: string; password?: string; databases?: string[] }): Promise<BaselineFile> {
   const url = new URL(options.connectionString);
@@ -53,11 +54,11 @@ export async function captureMariadbBaseline(options: { connectionString: string
       capturedAt: new Date().toISOString(),
       tool: { name: 'restoreproof', version: toolVersion },
       source: { host: url.hostname, port: endpoint.port, user: endpoint.user, serverVersion: String((version as unknown[][])[0]?.[0] ?? '') },
-      consistency: 'one START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY for every database (InnoDB tables at one point in time)',
+      consistency: 'one START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY for every database (InnoDB rows at one point in time; the schema from information_schema in the same transaction)',
       databases: {},
     };
     for (const database of databases) {
-      result.databases[database] = { tables: await countTables(connection, database, await listTables(connection, database)), schema: { sha256: '', objects: [] } };
+      result.databases[database] = { tables: await countTables(connection, database, await listTables(connection, database)), schema: await schemaFingerprint(connection, database) };
     }
     await connection.query('COMMIT');
     return result;

@@ -1,8 +1,10 @@
 import type { Connection } from 'mysql2/promise';
 import { evaluate } from '../../checks/expectations.ts';
 import type { CheckContext, CheckOutcome, CheckRunner } from '../../checks/types.ts';
-import type { BaselineCheckSpec, CountCheckSpec, Expectation, QueryCheckSpec } from '../../drill/types.ts';
+import type { BaselineCheckSpec, CountCheckSpec, Expectation, QueryCheckSpec, SchemaCheckSpec } from '../../drill/types.ts';
 import { compareCounts } from '../../checks/compare-counts.ts';
+import { compareSchema } from '../../checks/compare-schema.ts';
+import { schemaFingerprint } from './schema-fingerprint.ts';
 import { loadBaselineFile } from '../../drill/baseline.ts';
 import { countTables, listTables } from './baseline.ts';
 import { quoteTableName, withMariadb } from './client.ts';
@@ -64,4 +66,13 @@ const baseline: CheckRunner<BaselineCheckSpec> = async (check, context) => {
   return { ...outcome, details: { baseline: { path: file.path, sha256: file.sha256, capturedAt: file.content.capturedAt, source: file.content.source } } };
 };
 
-export const mariadbChecks = { count, query, baseline };
+/** Columns, indexes and constraints of the restored database against the fingerprint captured from the source. */
+const schema: CheckRunner<SchemaCheckSpec> = async (check, context) => {
+  const file = await loadBaselineFile(check.baseline, context.drill.dir);
+  const expected = file.content.databases[context.database]?.schema;
+  if (!expected?.sha256) return { passed: false, expected: `schema of database ${context.database}`, actual: null, message: `${check.baseline} holds no schema for database "${context.database}"; set database on the check, or capture the baseline again` };
+  const actual = await readOnly(context, (c) => schemaFingerprint(c, context.database));
+  return { ...compareSchema(expected, actual), details: { baseline: { path: file.path, sha256: file.sha256 } } };
+};
+
+export const mariadbChecks = { count, query, baseline, schema };

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { captureMariadbBaseline } from '../../src/engines/mariadb/baseline.ts';
+import { withMariadb } from '../../src/engines/mariadb/client.ts';
+import { startLocalMariadb } from '../../src/engines/mariadb/local.ts';
+import type { StartedStore } from '../../src/runtimes/types.ts';
+import { requireBackends, useRuntimeBackends, useTestbedBinaries } from '../support/backends.ts';
+import { runInlineDrill } from '../support/inline-drill.ts';
+
+const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+const content = (key: string) => `the bytes of ${key}\n`;
+/** Keys whose byte order differs from a case- and accent-insensitive collation's (a.txt < B.txt there). */
+const fileKeys = ['a.txt', 'B.txt', 'b2.txt', 'C.txt', 'é.txt', 'Z z.txt'];
+const oddKeys = ['odd/a.bin', 'odd/Z.bin'];
+const odd = '`My Shop`.`My ``odd`` Table`';
+
+describe('mariadb checks: schema, references, rows, on a real MariaDB', function () {
+  let work: string;
+  const files: Record<string, string> = {};
+
+  before(async function () {
+    requireBackends(this, 'mariadb', 'minio');
+    useTestbedBinaries();
+    work = await mkdtemp(join(tmpdir(), 'restoreproof-test-mariadb-checks-'));
+    const source: StartedStore = await startLocalMariadb({ runId: 'mariadb-checks-fixture', drillName: 'fixture', storeName: 'source', spec: { engine: 'mariadb', restore: [] } as never, drillDir: work, signal: new AbortController().signal });
+    try {
+      await withMariadb(source.endpoint, 'source', undefined, async (c) => {
+        for (const sql of [
+          'CREATE DATABASE shop',
+          'CREATE TABLE shop.items (id INT PRIMARY KEY, name VARCHAR(40) NOT NULL, UNIQUE KEY by_name (name))',
+          "INSERT INTO shop.items VALUES (1, 'one'), (2, 'two'), (3, 'three')",
+          `CREATE TABLE shop.orders (id INT AUTO_INCREMENT PRIMARY KEY, item INT NOT NULL, qty INT NOT NULL DEFAULT 1, note VARCHAR(200) NULL,
+             placed DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3), KEY by_item_qty (item, qty DESC), KEY by_note (note(10)),
+             CONSTRAINT orders_item FOREIGN KEY (item) REFERENCES items (id) ON DELETE CASCADE, CONSTRAINT qty_positive CHECK (qty > 0))`,
+          "INSERT INTO shop.orders (item, qty, note) VALUES (1, 2, 'first'), (3, 1, NULL)",
+          // A case-insensitive collation: ORDER BY path alone would give a.txt, B.txt, b2.txt, C.txt, é.txt.
+          'CREATE TABLE shop.files (id INT PRIMARY KEY, path VARCHAR(200) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci NOT NULL, sha CHAR(64), bytes BIGINT)',
+          `INSERT INTO shop.files VALUES ${fileKeys.map((k, i) => `(${i + 1}, '${k}', '${sha(content(k))}', ${Buffer.byteLength(content(k))})`).join(', ')}`,
+          'CREATE DATABASE `My Shop`',
+          `CREATE TABLE ${odd} (\`Row Id\` INT PRIMARY KEY, \`Some Value\` TEXT, \`Parent Id\` INT NULL, \`Object Key\` VARCHAR(100), \`Sha Sum\` BINARY(32),
+             KEY \`By Parent\` (\`Parent Id\`), CONSTRAINT \`Self FK\` FOREIGN KEY (\`Parent Id\`) REFERENCES \`My \`\`odd\`\` Table\` (\`Row Id\`), CONSTRAINT \`Positive Id\` CHECK (\`Row Id\` > 0))`,
+          `INSERT INTO ${odd} VALUES (1, 'a', NULL, '${oddKeys[0]}', UNHEX('${sha(content(oddKeys[0]!))}')), (2, NULL, 1, '${oddKeys[1]}', UNHEX('${sha(content(oddKeys[1]!))}')), (3, 'c', 1, NULL, NULL)`,
+        ]) await c.query(sql);
+      });
+      const captured = await captureMariadbBaseline({ connectionString: source.url(), databases: ['shop', 'My Shop'] });
+      files.captured = JSON.stringify(captured);
+      files.baseline = join(work, 'baseline.json');
+      await writeFile(files.baseline, files.captured);
+      files.dump = join(work, 'databases.sql');
+      const run = await source.exec('mariadb-dump', ['--single-transaction', `--result-file=${files.dump}`, '--databases', 'shop', 'My Shop']);
+      assert.equal(run.exitCode, 0, run.stderr);
+    } finally {
+      await source[Symbol.asyncDispose]();
+    }
+    // The same dump with the schema changed: a wider column, a longer index prefix.
+    const text = await readFile(files.dump, 'utf8');
+    files.changed = join(work, 'changed.sql');
+    const changed = text.replace('`name` varchar(40) NOT NULL', '`name` varchar(41) NOT NULL').replace('KEY `by_note` (`note`(10))', 'KEY `by_note` (`note`(12))');
+    assert.notEqual(changed, text);
+    await writeFile(files.changed, changed);
+    // The bucket mirror, and one with a.txt missing and C.txt's bytes changed (not its size).
+    const mirror = async (name: string, keys: string[], bytes: (key: string) => string) => {
+      files[name] = join(work, name);
+      for (const key of keys) {
+        await mkdir(dirname(join(files[name]!, key)), { recursive: true });
+        await writeFile(join(files[name]!, key), bytes(key));
+      }
+    };
+    await mirror('mirror', [...fileKeys, ...oddKeys], content);
+    await mirror('damaged', [...fileKeys.filter((k) => k !== 'a.txt'), ...oddKeys], (k) => (k === 'C.txt' ? content(k).toUpperCase() : content(k)));
+  });
+  after(async () => {
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('baseline capture records the schema fingerprint: columns, indexes, primary, unique, foreign-key and check constraints', () => {
+    const captured = JSON.parse(files.captured!) as { databases: Record<string, { schema: { sha256: string; objects: string[] } }> };
+    const shop = captured.databases.shop!.schema.objects;
+    for (const line of [
+      'table orders',
+      'column items.name varchar(40) not null',
+      'column orders.id int(11) not null auto_increment',
+      'column orders.qty int(11) not null default 1',
+      'column orders.placed datetime(3) not null default current_timestamp(3)',
+      'index orders.by_item_qty: BTREE (item, qty desc)',
+      'index orders.by_note: BTREE (note(10))',
+      'index items.by_name: unique BTREE (name)',
+      'constraint items.PRIMARY: PRIMARY KEY (id)',
+      'constraint items.by_name: UNIQUE (name)',
+      'constraint orders.orders_item: FOREIGN KEY (item) REFERENCES items (id) ON UPDATE RESTRICT ON DELETE CASCADE',
+      'constraint orders.qty_positive: CHECK (`qty` > 0)',
+    ]) assert.ok(shop.includes(line), `${line} in ${JSON.stringify(shop, null, 1)}`);
+    const mine = captured.databases['My Shop']!.schema.objects;
+    for (const line of [
+      'table `My ``odd`` Table`',
+      'column `My ``odd`` Table`.`Some Value` text default NULL',
+      'index `My ``odd`` Table`.`By Parent`: BTREE (`Parent Id`)',
+      'constraint `My ``odd`` Table`.`Self FK`: FOREIGN KEY (`Parent Id`) REFERENCES `My ``odd`` Table` (`Row Id`) ON UPDATE RESTRICT ON DELETE RESTRICT',
+      'constraint `My ``odd`` Table`.`Positive Id`: CHECK (`Row Id` > 0)',
+    ]) assert.ok(mine.includes(line), `${line} in ${JSON.stringify(mine, null, 1)}`);
+    assert.match(captured.databases.shop!.schema.sha256, /^[0-9a-f]{64}$/);
+  });
+
+  const store = (artefact: string) => ['  stores:', '    db:', '      engine: mariadb', '      restore:', `        - { artefact: ${JSON.stringify(artefact)} }`];
+  const bucket = (mirror: string) => ['    bucket:', '      engine: s3', `      restore: [ { artefact: ${JSON.stringify(mirror)}, bucket: files } ]`];
+
+  for (const runtime of ['local', 'containers'] as const) {
+    describe(`runtime ${runtime}`, function () {
+      useRuntimeBackends(runtime);
+      const run = (name: string, lines: string[]) => runInlineDrill(work, `${name}-${runtime}`, lines, runtime);
+
+      it('schema: the restored database matches the captured fingerprint; a changed column and index fail, listed', async () => {
+        const checks = ['  checks:', ...['shop', 'My Shop'].map((d) => `    - { id: ${d === 'shop' ? 'shop' : 'my-shop'}, type: schema, store: db, database: ${JSON.stringify(d)}, baseline: ${JSON.stringify(files.baseline)} }`)];
+        const good = await run('schema', [...store(files.dump!), ...checks]);
+        assert.equal(good.exitCode, 0, JSON.stringify([good.errors, good.checks]));
+        assert.deepEqual(good.checks.map((c) => [c.id, c.status]), [['shop', 'passed'], ['my-shop', 'passed']]);
+        const bad = await run('schema-changed', [...store(files.changed!), ...checks]);
+        assert.equal(bad.exitCode, 1);
+        assert.deepEqual(bad.checks.map((c) => [c.id, c.status]), [['shop', 'failed'], ['my-shop', 'passed']]);
+        assert.equal(
+          bad.checks[0]!.message,
+          [
+            'schema differs from the baseline (- missing, + extra):',
+            '- column items.name varchar(40) not null',
+            '- index orders.by_note: BTREE (note(10))',
+            '+ column items.name varchar(41) not null',
+            '+ index orders.by_note: BTREE (note(12))',
+          ].join('\n'),
+        );
+      });
+    });
+  }
+});
