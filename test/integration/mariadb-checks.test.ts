@@ -131,6 +131,21 @@ describe('mariadb checks: schema, references, rows, on a real MariaDB', function
           ].join('\n'),
         );
       });
+
+      it('references: every file row and odd-table row has its object with its checksum, in byte order of key; a missing and a changed object fail', async () => {
+        const checks = [
+          '  checks:',
+          `    - { id: files, type: reachability, references: { store: db, database: shop, sql: "SELECT path AS \`key\`, sha, bytes FROM files", sha256Field: sha, sizeField: bytes }, objects: { store: bucket }, orphans: ignore }`,
+          `    - { id: odd, type: reachability, references: { store: db, database: "My Shop", sql: ${JSON.stringify('SELECT `Object Key` AS `key`, `Sha Sum` FROM `My ``odd`` Table`')}, sha256Field: "Sha Sum" }, objects: { store: bucket, prefix: odd/ }, orphans: fail }`,
+        ];
+        const good = await run('references', [...store(files.dump!), ...bucket(files.mirror!), ...checks]);
+        assert.equal(good.exitCode, 0, JSON.stringify([good.errors, good.checks]));
+        assert.deepEqual(good.checks.map((c) => [c.id, c.status, (c.actual as { matched: number }).matched, (c.actual as { checksumsVerified: number }).checksumsVerified]), [['files', 'passed', 6, 6], ['odd', 'passed', 2, 2]]);
+        const bad = await run('references-damaged', [...store(files.dump!), ...bucket(files.damaged!), ...checks]);
+        assert.equal(bad.exitCode, 1);
+        assert.deepEqual(bad.checks.map((c) => [c.id, c.status]), [['files', 'failed'], ['odd', 'passed']]);
+        assert.match(bad.checks[0]!.message!, /1 missing \(a\.txt\); 1 mismatched \(C\.txt: sha256 /);
+      });
     });
   }
 });

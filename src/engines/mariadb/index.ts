@@ -7,6 +7,7 @@ import { mariadbLocalServer } from './local.ts';
 import { mariadbContainerServer } from './container.ts';
 import { validateMariadb } from './validate.ts';
 import { captureMariadbBaseline } from './baseline.ts';
+import { mariadbReferences } from './references.ts';
 
 export const mariadbEngine: Engine<StoreSpecOf<'mariadb'>> = {
   name: 'mariadb',
@@ -25,5 +26,6 @@ export const mariadbEngine: Engine<StoreSpecOf<'mariadb'>> = {
   restore: restoreMariadb,
   defaultDatabase: (spec) => spec.restore.find((s) => s.database)?.database ?? '',
   plannedFormat: () => 'sql',
+  references: mariadbReferences,
   baseline: { exampleUrl: 'mysql://user@host:3306/db', databases: (spec) => spec.restore.flatMap((s) => (s.database ? [s.database] : [])), capture: captureMariadbBaseline },
 };
