@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -9,6 +9,7 @@ import { startLocalMariadb } from '../../src/engines/mariadb/local.ts';
 import type { StartedStore } from '../../src/runtimes/types.ts';
 import { requireBackends, useRuntimeBackends, useTestbedBinaries } from '../support/backends.ts';
 import { runInlineDrill } from '../support/inline-drill.ts';
+import { buildChain, encryptCbcHmac, encryptGcm } from '../support/audit-chain.ts';
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 const content = (key: string) => `the bytes of ${key}\n`;
@@ -16,6 +17,10 @@ const content = (key: string) => `the bytes of ${key}\n`;
 const fileKeys = ['a.txt', 'B.txt', 'b2.txt', 'C.txt', 'é.txt', 'Z z.txt'];
 const oddKeys = ['odd/a.bin', 'odd/Z.bin'];
 const odd = '`My Shop`.`My ``odd`` Table`';
+const keys = { audit: randomBytes(16).toString('hex'), gcm: randomBytes(32), cbc: randomBytes(64) };
+const chain = buildChain(30, keys.audit);
+const chainTable = (name: string) => `CREATE TABLE \`My Shop\`.${name} (\`Seq No\` INT PRIMARY KEY, id VARCHAR(20), actor VARCHAR(20), action VARCHAR(20), created_at DATETIME(3), \`Prev Mac\` CHAR(64), mac CHAR(64))`;
+const chainRows = (name: string) => `INSERT INTO \`My Shop\`.${name} VALUES ${chain.map((r) => `(${r.seq}, '${r.id}', '${r.actor}', '${r.action}', '${r.createdAt.toISOString().slice(0, 23).replace('T', ' ')}', '${r.prevMac}', '${r.mac}')`).join(', ')}`;
 
 describe('mariadb checks: schema, references, rows, on a real MariaDB', function () {
   let work: string;
@@ -42,6 +47,19 @@ describe('mariadb checks: schema, references, rows, on a real MariaDB', function
           'CREATE DATABASE `My Shop`',
           `CREATE TABLE ${odd} (\`Row Id\` INT PRIMARY KEY, \`Some Value\` TEXT, \`Parent Id\` INT NULL, \`Object Key\` VARCHAR(100), \`Sha Sum\` BINARY(32),
              KEY \`By Parent\` (\`Parent Id\`), CONSTRAINT \`Self FK\` FOREIGN KEY (\`Parent Id\`) REFERENCES \`My \`\`odd\`\` Table\` (\`Row Id\`), CONSTRAINT \`Positive Id\` CHECK (\`Row Id\` > 0))`,
+          // An HMAC chain (computed by the test's own code), under odd names, and a copy with row 9 changed.
+          chainTable('`My ``odd`` Audit`'),
+          chainRows('`My ``odd`` Audit`'),
+          chainTable('`Audit Changed`'),
+          chainRows('`Audit Changed`'),
+          "UPDATE `My Shop`.`Audit Changed` SET actor = 'mallory' WHERE `Seq No` = 9",
+          'CREATE TABLE shop.secrets (id INT PRIMARY KEY, value TEXT)',
+          `INSERT INTO shop.secrets VALUES ${Array.from({ length: 12 }, (_, i) => `(${i}, '${encryptGcm(keys.gcm, `secret ${i}`)}')`).join(', ')}`,
+          'CREATE TABLE shop.secrets_cbc (id INT PRIMARY KEY, value VARBINARY(200))',
+          `INSERT INTO shop.secrets_cbc VALUES ${Array.from({ length: 5 }, (_, i) => `(${i}, UNHEX('${encryptCbcHmac(keys.cbc, `cbc ${i}`).toString('hex')}'))`).join(', ')}`,
+          // Written ten minutes before the dump, whose file time is the backup's point in time.
+          'CREATE TABLE shop.`Event Log` (id INT PRIMARY KEY, `Created At` TIMESTAMP(6) NULL)',
+          'INSERT INTO shop.`Event Log` VALUES (1, UTC_TIMESTAMP(6) - INTERVAL 20 MINUTE), (2, UTC_TIMESTAMP(6) - INTERVAL 10 MINUTE), (3, NULL)',
           `INSERT INTO ${odd} VALUES (1, 'a', NULL, '${oddKeys[0]}', UNHEX('${sha(content(oddKeys[0]!))}')), (2, NULL, 1, '${oddKeys[1]}', UNHEX('${sha(content(oddKeys[1]!))}')), (3, 'c', 1, NULL, NULL)`,
         ]) await c.query(sql);
       });
@@ -145,6 +163,38 @@ describe('mariadb checks: schema, references, rows, on a real MariaDB', function
         assert.equal(bad.exitCode, 1);
         assert.deepEqual(bad.checks.map((c) => [c.id, c.status]), [['files', 'failed'], ['odd', 'passed']]);
         assert.match(bad.checks[0]!.message!, /1 missing \(a\.txt\); 1 mismatched \(C\.txt: sha256 /);
+      });
+
+      it('rows: auditChain, decrypt and freshness read tables and columns with odd names; a changed row, a wrong key and a stale table fail', async () => {
+        process.env.TEST_MARIADB_AUDIT_KEY = keys.audit;
+        process.env.TEST_MARIADB_GCM_KEY = keys.gcm.toString('base64');
+        process.env.TEST_MARIADB_GCM_WRONG = randomBytes(32).toString('base64');
+        process.env.TEST_MARIADB_CBC_KEY = keys.cbc.toString('hex');
+        const chainCheck = (id: string, table: string) =>
+          `    - { id: ${id}, type: auditChain, store: db, database: "My Shop", table: ${JSON.stringify(table)}, orderBy: "Seq No", macColumn: mac, linkColumn: "Prev Mac", algorithm: HMAC-SHA256, key: { env: TEST_MARIADB_AUDIT_KEY }, input: { template: "{prev}|{id}|{actor}|{action}|{created_at}" } }`;
+        const report = await run('rows', [
+          ...store(files.dump!),
+          '  checks:',
+          chainCheck('chain', 'My `odd` Audit'),
+          chainCheck('chain-changed', '`My Shop`.`Audit Changed`'),
+          '    - { id: gcm, type: decrypt, store: db, database: shop, table: secrets, column: value, cipher: aes-256-gcm, key: { env: TEST_MARIADB_GCM_KEY }, sample: 10 }',
+          '    - { id: gcm-wrong-key, type: decrypt, store: db, database: shop, table: secrets, column: value, cipher: aes-256-gcm, key: { env: TEST_MARIADB_GCM_WRONG }, sample: 10 }',
+          '    - { id: cbc, type: decrypt, store: db, database: shop, table: secrets_cbc, column: value, cipher: aes-256-cbc-hmac-sha256, key: { env: TEST_MARIADB_CBC_KEY }, keyEncoding: hex }',
+          '    - { id: fresh, type: freshness, store: db, database: shop, table: "Event Log", column: "Created At", maxAge: 1h }',
+          '    - { id: stale, type: freshness, store: db, database: shop, table: "Event Log", column: "Created At", maxAge: 1m }',
+        ]);
+        const byId = Object.fromEntries(report.checks.map((c) => [c.id, c]));
+        assert.deepEqual(report.checks.map((c) => [c.id, c.status]), [['chain', 'passed'], ['chain-changed', 'failed'], ['gcm', 'passed'], ['gcm-wrong-key', 'failed'], ['cbc', 'passed'], ['fresh', 'passed'], ['stale', 'failed']], JSON.stringify(report.checks.map((c) => c.message)));
+        assert.equal((byId.chain!.actual as { rowsVerified: number }).rowsVerified, 30);
+        assert.deepEqual((byId['chain-changed']!.actual as { firstBreak: { key: string; kind: string } }).firstBreak, { ...(byId['chain-changed']!.actual as { firstBreak: object }).firstBreak, key: '9', kind: 'changed' });
+        assert.deepEqual(byId.gcm!.actual, { sampled: 10, decrypted: 10, failed: 0 });
+        assert.match(byId['gcm-wrong-key']!.message, /10 of 10 sampled values do not open/);
+        assert.deepEqual(byId.cbc!.actual, { sampled: 5, decrypted: 5, failed: 0 });
+        const age = (byId.fresh!.actual as { dataAgeMs: number }).dataAgeMs;
+        assert.ok(age >= 9 * 60_000 && age < 15 * 60_000, `data age ${age}`);
+        assert.match(byId.stale!.message, /^newest Event Log\.Created At is \d{4}-\d\d-\d\dT[\d:.]+Z, .* \(more than 1m\)$/);
+        for (const secret of [keys.audit, keys.gcm.toString('base64'), keys.cbc.toString('hex')]) assert.ok(!JSON.stringify(report).includes(secret), 'no key in the report');
+        assert.equal(report.exitCode, 1);
       });
     });
   }

@@ -46,14 +46,14 @@ export const quoteIdent = (name: string) => `\`${name.replace(/`/g, '``')}\``;
 export const quoteString = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 
 /**
- * `table`, `db.table` or backtick-quoted parts (`` `My DB`.`T` ``) as a quoted name. A name that
+ * `table`, `db.table` or backtick-quoted parts (`` `My DB`.`T` ``), split into names. A name that
  * does not start with a backtick and holds no dot is one identifier, whatever it contains.
  */
-export function quoteTableName(name: string): string {
+export function tableNameParts(name: string): string[] {
   if (!name.startsWith('`')) {
     const parts = name.split('.');
     if (parts.length > 2 || parts.some((p) => p === '')) throw new Error(`${JSON.stringify(name)}: write a name with dots in backticks (\`a.b\`)`);
-    return parts.map(quoteIdent).join('.');
+    return parts;
   }
   const parts: string[] = [];
   let rest = name;
@@ -66,5 +66,8 @@ export function quoteTableName(name: string): string {
     else if (rest.length) throw new Error(`${JSON.stringify(name)}: expected a dot after ${m[0]}`);
   }
   if (parts.length > 2) throw new Error(`${JSON.stringify(name)}: at most database.table`);
-  return parts.map(quoteIdent).join('.');
+  return parts;
 }
+
+/** A table name as the check writes it (see tableNameParts), quoted. */
+export const quoteTableName = (name: string): string => tableNameParts(name).map(quoteIdent).join('.');

@@ -8,6 +8,7 @@ import { mariadbContainerServer } from './container.ts';
 import { validateMariadb } from './validate.ts';
 import { captureMariadbBaseline } from './baseline.ts';
 import { mariadbReferences } from './references.ts';
+import { mariadbRows } from './rows.ts';
 
 export const mariadbEngine: Engine<StoreSpecOf<'mariadb'>> = {
   name: 'mariadb',
@@ -27,5 +28,6 @@ export const mariadbEngine: Engine<StoreSpecOf<'mariadb'>> = {
   defaultDatabase: (spec) => spec.restore.find((s) => s.database)?.database ?? '',
   plannedFormat: () => 'sql',
   references: mariadbReferences,
+  rows: mariadbRows,
   baseline: { exampleUrl: 'mysql://user@host:3306/db', databases: (spec) => spec.restore.flatMap((s) => (s.database ? [s.database] : [])), capture: captureMariadbBaseline },
 };
