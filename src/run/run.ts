@@ -1,6 +1,6 @@
 import { InterruptedError } from '../errors.ts';
 import type { RunReport } from '../report/types.ts';
-import { createRunContext, interruption, Stop, type RunContext, type RunOptions } from './context.ts';
+import { createRunContext, drillOf, interruption, Stop, type RunContext, type RunOptions } from './context.ts';
 import { appPhase } from './phases/app.ts';
 import { checksPhase } from './phases/checks.ts';
 import { evidencePhase } from './phases/evidence.ts';
@@ -46,8 +46,14 @@ async function runPhases(ctx: RunContext): Promise<void> {
     await fetchPhase(ctx);
     await verifyPhase(ctx);
     await provisionPhase(ctx);
-    const restored = await restorePhase(ctx);
-    await appPhase(ctx, restored);
+    const restoring = restorePhase(ctx);
+    if (!drillOf(ctx).document.spec.app) {
+      // Each store's checks start when that store has restored, while the others still restore.
+      await Promise.all([restoring.all, checksPhase(ctx, restoring.stores)]);
+      return;
+    }
+    // An app (and its migration) runs on every restored store, and the checks see what it left.
+    await appPhase(ctx, await restoring.all);
     if (ctx.signal.aborted) throw new Stop();
     await checksPhase(ctx);
   } catch (err) {

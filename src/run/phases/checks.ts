@@ -2,90 +2,146 @@ import { checkId, checkTitle, type CheckOutcome, type CheckResult, type CheckRun
 import { consistencyOutcome } from '../../checks/consistency.ts';
 import { isGenericCheck, runGenericCheck } from '../../checks/generic.ts';
 import { runReachability } from '../../checks/reachability.ts';
-import { storesOf } from '../../drill/types.ts';
+import { storesOf, type CheckSpec } from '../../drill/types.ts';
 import { engineFor } from '../../engines/index.ts';
 import { InterruptedError, RestoreproofError, errorMessage } from '../../errors.ts';
 import { drillOf, phase, type RunContext } from '../context.ts';
 
 type CheckBase = Omit<CheckResult, 'status' | 'expected' | 'actual' | 'message' | 'startedAt' | 'durationMs'>;
 
-/** checks: checks of a store that did not restore are skipped, not run against half a database. */
-export async function checksPhase(ctx: RunContext): Promise<void> {
+/** How many stores' checks run at once: each holds a connection and reads its server. */
+const STORES_CHECKED_AT_ONCE = 4;
+
+/** One planned check: where its result goes in the report, and how to run it once its stores restored. */
+interface PlannedCheck {
+  slot: number;
+  run(): Promise<CheckResult>;
+}
+
+/**
+ * checks: checks of a store that did not restore are skipped, not run against half a database.
+ * Given each store's restore (`restoring`), a store's own checks start as soon as that store has
+ * restored, several stores at once; checks that span stores (reachability, http, consistency)
+ * run after. The report keeps the drill's order whatever order they finish in.
+ */
+export async function checksPhase(ctx: RunContext, restoring?: ReadonlyMap<string, Promise<boolean>>): Promise<void> {
   const drill = drillOf(ctx);
   const doc = drill.document;
   const { signal, report, artefacts, started } = ctx;
+  // The phase begins when there is something to check, not while every store is still restoring.
+  if (restoring?.size) await Promise.race(restoring.values());
   await phase(ctx, 'checks', async () => {
     const storesByName = new Map(started.map((s) => [s.name, s] as const));
     const restored = (name: string) => report.storeStatus(name) === 'passed' && storesByName.has(name);
-    const record = (result: CheckResult) => {
-      report.check(result);
+    const results: CheckResult[] = [];
+    const record = (slot: number, result: CheckResult) => {
+      results[slot] = result;
       ctx.emit('onCheckEnd', result);
+      return result;
     };
-    const timed = async (base: CheckBase, run: () => Promise<CheckOutcome>) => {
+    const timed = async (slot: number, base: CheckBase, run: () => Promise<CheckOutcome>): Promise<CheckResult> => {
       ctx.emit('onCheckStart', { id: base.id, name: base.name });
       const t0 = performance.now();
       const startedAt = new Date().toISOString();
       try {
         const outcome = await run();
         const status = outcome.passed ? (outcome.warn ? 'warned' : 'passed') : base.severity === 'warn' ? 'warned' : 'failed';
-        record({ ...base, status, expected: outcome.expected, actual: outcome.actual, message: outcome.message, startedAt, durationMs: performance.now() - t0, ...(outcome.details ? { details: outcome.details } : {}) });
+        return record(slot, { ...base, status, expected: outcome.expected, actual: outcome.actual, message: outcome.message, startedAt, durationMs: performance.now() - t0, ...(outcome.details ? { details: outcome.details } : {}) });
       } catch (err) {
         if (signal.aborted) {
-          record({ ...base, status: 'skipped', expected: '', actual: null, message: `skipped: ${new InterruptedError(signal, 'while it ran; it was cancelled').message}`, startedAt, durationMs: performance.now() - t0 });
-          return;
+          return record(slot, { ...base, status: 'skipped', expected: '', actual: null, message: `skipped: ${new InterruptedError(signal, 'while it ran; it was cancelled').message}`, startedAt, durationMs: performance.now() - t0 });
         }
         const message = err instanceof RestoreproofError && err.hint ? `${err.message} (${err.hint})` : errorMessage(err);
-        record({ ...base, status: base.severity === 'warn' ? 'warned' : 'failed', expected: '', actual: null, message, startedAt, durationMs: performance.now() - t0 });
+        return record(slot, { ...base, status: base.severity === 'warn' ? 'warned' : 'failed', expected: '', actual: null, message, startedAt, durationMs: performance.now() - t0 });
       }
     };
+    const skipped = (slot: number, base: CheckBase, why: string) => record(slot, { ...base, status: 'skipped', expected: '', actual: null, message: `skipped: ${why}`, startedAt: new Date().toISOString(), durationMs: 0 });
 
+    const lanes = new Map<string, PlannedCheck[]>(started.map((s) => [s.name, []]));
+    const across: PlannedCheck[] = [];
+    let slot = 0;
     // Checks the engines add by themselves (e.g. every collection of a mongodump archive restored).
     // They run after a failed restore too: what did arrive, and what is missing, is the evidence.
     for (const store of started) {
       const spec = ctx.stores[store.name]!;
       for (const auto of engineFor(spec).automaticChecks?.(store, spec, artefacts.filter((a) => a.store === store.name)) ?? []) {
-        await timed({ id: auto.id, name: auto.name, type: 'completeness', store: store.name, severity: 'fail' }, () => auto.run(signal));
+        const at = slot++;
+        lanes.get(store.name)!.push({ slot: at, run: () => timed(at, { id: auto.id, name: auto.name, type: 'completeness', store: store.name, severity: 'fail' }, () => auto.run(signal)) });
       }
     }
     if (doc.spec.consistency) {
-      await timed({ id: 'consistency', name: `all artefacts within ${doc.spec.consistency.window} of each other`, type: 'consistency', store: '*', severity: 'fail' }, async () => consistencyOutcome(artefacts, doc.spec.consistency!.window));
+      const at = slot++;
+      across.push({ slot: at, run: () => timed(at, { id: 'consistency', name: `all artefacts within ${doc.spec.consistency!.window} of each other`, type: 'consistency', store: '*', severity: 'fail' }, async () => consistencyOutcome(artefacts, doc.spec.consistency!.window)) });
+    }
+    for (const [index, check] of (doc.spec.checks ?? []).entries()) {
+      const at = slot++;
+      const needs = storesOf(check);
+      const planned = { slot: at, run: () => runDrillCheck(at, check, index) };
+      const lane = needs.length === 1 ? lanes.get(needs[0]!) : undefined;
+      (lane ?? across).push(planned);
     }
 
-    for (const [index, check] of (doc.spec.checks ?? []).entries()) {
+    async function runDrillCheck(at: number, check: CheckSpec, index: number): Promise<CheckResult> {
       const id = checkId(check, index);
       const name = checkTitle(check);
       const needs = storesOf(check);
       const severity = check.severity ?? 'fail';
       if (signal.aborted || !needs.every(restored)) {
         const why = signal.aborted ? 'run interrupted' : `store ${needs.filter((n) => !restored(n)).join(', ')} did not restore`;
-        record({ id, name, type: check.type, store: needs.join(','), severity, status: 'skipped', expected: '', actual: null, message: `skipped: ${why}`, startedAt: new Date().toISOString(), durationMs: 0 });
-        continue;
+        return skipped(at, { id, name, type: check.type, store: needs.join(','), severity }, why);
       }
       if (isGenericCheck(check)) {
-        if (check.type === 'http' && !check.url && !ctx.app) {
-          record({ id, name, type: check.type, store: 'app', severity, status: 'skipped', expected: '', actual: null, message: `skipped: ${ctx.appProblem ?? 'no app'}`, startedAt: new Date().toISOString(), durationMs: 0 });
-          continue;
-        }
+        if (check.type === 'http' && !check.url && !ctx.app) return skipped(at, { id, name, type: check.type, store: 'app', severity }, ctx.appProblem ?? 'no app');
         const database = check.type === 'http' ? undefined : (check.database ?? engineFor(doc.spec.stores[check.store]!).defaultDatabase(doc.spec.stores[check.store]!));
-        await timed({ id, name, type: check.type, store: check.type === 'http' ? 'app' : check.store, ...(database ? { database } : {}), severity }, () =>
+        return timed(at, { id, name, type: check.type, store: check.type === 'http' ? 'app' : check.store, ...(database ? { database } : {}), severity }, () =>
           runGenericCheck(check, { drill, stores: storesByName, ...(database ? { database } : {}), ...(ctx.app ? { app: ctx.app } : {}), ...(ctx.appProblem ? { appProblem: ctx.appProblem } : {}), artefacts: report.report.artefacts, runStartedAt: report.report.startedAt, signal }));
-        continue;
       }
-      if (check.type === 'reachability') {
-        await timed({ id, name, type: check.type, store: needs.join(','), severity }, () => runReachability(check, { drill, stores: storesByName, signal }));
-        continue;
-      }
+      if (check.type === 'reachability') return timed(at, { id, name, type: check.type, store: needs.join(','), severity }, () => runReachability(check, { drill, stores: storesByName, signal }));
       const spec = ctx.stores[check.store]!;
       const engine = engineFor(spec);
       const database = check.database ?? engine.defaultDatabase(spec);
       const runner = engine.checks[check.type] as CheckRunner<typeof check> | undefined;
-      await timed({ id, name, type: check.type, store: check.store, ...(engine.capabilities.checksNameDatabase ? { database } : {}), severity }, async () => {
+      return timed(at, { id, name, type: check.type, store: check.store, ...(engine.capabilities.checksNameDatabase ? { database } : {}), severity }, async () => {
         if (!runner) throw new RestoreproofError('E_CHECK', `engine ${spec.engine} has no ${check.type} check`);
         return runner(check, { drill, store: storesByName.get(check.store)!, stores: storesByName, database, signal });
       });
     }
-    return !report.report.checks.some((c) => c.status === 'failed');
+
+    try {
+      // A store's checks one after another (one server); stores side by side, a few at a time.
+      const limit = semaphore(STORES_CHECKED_AT_ONCE);
+      await Promise.all(
+        [...lanes].map(async ([store, planned]) => {
+          await restoring?.get(store);
+          await limit(async () => {
+            for (const p of planned) await p.run();
+          });
+        }),
+      );
+      for (const p of across) await p.run();
+    } finally {
+      for (const result of results) if (result) report.check(result);
+    }
+    return !results.some((c) => c?.status === 'failed');
   });
+}
+
+/** At most `n` functions running at once; the rest wait their turn in order. */
+function semaphore(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (fn) => {
+    // A finishing function hands its place straight to the next waiter, so none can overtake it.
+    if (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    else active++;
+    try {
+      return await fn();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
+    }
+  };
 }
 
 /** Checks that never ran still appear, so the report lists the whole drill. */

@@ -1,0 +1,66 @@
+// A store's checks start when that store has restored, while another store still restores, and the
+// report keeps the drill's order. The slow store's dump waits for a gate file that the fast store's
+// check opens, so the order is proven without timing anything: without the pipeline the dump waits
+// out its loop and the fast store's check ends after it.
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runDrill } from '../../src/run/run.ts';
+import type { Reporter } from '../../src/report/types.ts';
+import { requireBackends, useTestbedBinaries } from '../support/backends.ts';
+import { assertValidReport, processesMatching } from '../support/fixtures.ts';
+
+describe('run: a pipeline per store (local runtime, real PostgreSQL)', function () {
+  let work: string;
+  before(async function () {
+    requireBackends(this, 'postgres');
+    useTestbedBinaries();
+    work = await mkdtemp(join(tmpdir(), 'restoreproof-test-pipeline-'));
+    // The servers run as an unprivileged account, which must see the gate file appear.
+    await chmod(work, 0o755);
+  });
+  after(async () => {
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it("checks the store that restored first while the other restores, and reports checks in the drill's order", async () => {
+    const gate = join(work, 'gate');
+    await writeFile(join(work, 'fast.sql'), 'CREATE TABLE quick (id int);\nINSERT INTO quick VALUES (1), (2);\n');
+    await writeFile(join(work, 'slow.sql'), [
+      'CREATE TABLE slow (id int);',
+      'INSERT INTO slow VALUES (1), (2), (3);',
+      // Up to a minute, so a run without the pipeline still ends (and the assertions below fail it).
+      `DO $$ BEGIN FOR i IN 1..600 LOOP EXIT WHEN (pg_stat_file('${gate}', true)).size IS NOT NULL; PERFORM pg_sleep(0.1); END LOOP; END $$;`,
+      '',
+    ].join('\n'));
+    await writeFile(join(work, 'drill.yaml'), [
+      'apiVersion: restoreproof/v1',
+      'kind: RestoreDrill',
+      'metadata: { name: pipeline }',
+      'spec:',
+      '  runtime: local',
+      '  stores:',
+      '    slowstore: { engine: postgres, restore: [{ artefact: slow.sql, database: app }] }',
+      '    faststore: { engine: postgres, restore: [{ artefact: fast.sql, database: app }] }',
+      '  checks:',
+      '    - { id: slow-rows, type: count, store: slowstore, database: app, table: slow, expect: { equals: 3 } }',
+      '    - { id: fast-rows, type: count, store: faststore, database: app, table: quick, expect: { equals: 2 } }',
+      '',
+    ].join('\n'));
+    const events: string[] = [];
+    const reporter: Reporter = {
+      onStepEnd: ({ store }) => void events.push(`restored ${store}`),
+      onCheckEnd: (result) => {
+        events.push(`checked ${result.id}`);
+        if (result.id === 'fast-rows') void writeFile(gate, 'open\n');
+      },
+    };
+    const report = await runDrill(join(work, 'drill.yaml'), { reportDir: join(work, 'reports'), reporters: [reporter] });
+    assertValidReport(report);
+    assert.equal(report.status, 'passed', JSON.stringify(report.errors));
+    assert.deepEqual(events, ['restored faststore', 'checked fast-rows', 'restored slowstore', 'checked slow-rows']);
+    assert.deepEqual(report.checks.map((c) => [c.id, c.status, c.actual]), [['slow-rows', 'passed', 3], ['fast-rows', 'passed', 2]]);
+    assert.deepEqual(await processesMatching(`restoreproof-${report.runId}`), []);
+  });
+});
