@@ -38,11 +38,13 @@ forEachRuntime('reference drill: nextcloud (mariadb-dump --single-transaction + 
     return report;
   };
 
-  it('passes on a good backup: every table as counted at backup time, every share on a file', async () => {
+  it('passes on a good backup: every table as counted at backup time, the same schema, every file in the bucket with its checksum', async () => {
     const { good } = await made();
     const report = await run(good.dir);
     assert.equal(report.status, 'passed', JSON.stringify([report.errors, report.checks.filter((c) => c.status !== 'passed')], null, 2));
-    assert.deepEqual(report.checks.map((c) => [c.id, c.status]), [['table-counts', 'passed'], ['shares-resolve', 'passed'], ['users', 'passed']]);
+    assert.deepEqual(report.checks.map((c) => [c.id, c.status]), [['table-counts', 'passed'], ['schema', 'passed'], ['files-in-bucket', 'passed'], ['shares-resolve', 'passed'], ['users', 'passed']]);
+    const reach = report.checks.find((c) => c.id === 'files-in-bucket')!.actual as { references: number; matched: number; checksumsVerified: number; orphans: string[] };
+    assert.deepEqual([reach.references, reach.matched, reach.checksumsVerified, reach.orphans], [good.counts.files, good.counts.files, good.counts.files, []]);
     assert.equal((report.checks.find((c) => c.id === 'table-counts')!.actual as { compared: number }).compared, 7);
     assert.equal(report.checks.find((c) => c.id === 'users')!.actual, good.counts.users);
     const objects = report.stores.find((s) => s.name === 'objectstore')!.steps[0]!;
@@ -58,5 +60,10 @@ forEachRuntime('reference drill: nextcloud (mariadb-dump --single-transaction + 
     assert.deepEqual(failed.map((c) => c.id), ['table-counts', 'shares-resolve']);
     assert.equal(failed[0]!.message, `oc_filecache: 0 restored, expected ${missing.counts.filecache}`);
     assert.equal(failed[1]!.actual, String(missing.counts.shares));
+    // The table itself came back (so the schema matches); nothing references the objects any more.
+    assert.equal(report.checks.find((c) => c.id === 'schema')!.status, 'passed');
+    const reach = report.checks.find((c) => c.id === 'files-in-bucket')!;
+    assert.equal(reach.status, 'warned');
+    assert.deepEqual([(reach.actual as { references: number }).references, (reach.actual as { objects: number }).objects], [0, missing.counts.files]);
   });
 });
