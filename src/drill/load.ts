@@ -281,7 +281,7 @@ function semanticIssues(drill: DrillDocument, file: string, locate: Drill['locat
         if (runtime && runtime !== 'auto' && !runtimes[runtime].fetchesInPod) add(['spec', 'stores', name, 'restore', i, 'artefact', 'fetch'], `fetch: pod needs the ${either(podFetchRuntimes())} runtime (its store pods download artefacts themselves); this drill runs on ${runtime}`);
       }
     });
-    for (const [path, message] of engine.validate?.store?.(store) ?? []) add(['spec', 'stores', name, ...path], message);
+    for (const [path, message] of engine.validate?.store?.(store, dirname(resolve(file))) ?? []) add(['spec', 'stores', name, ...path], message);
   }
   const ids = new Set<string>();
   (drill.spec.checks ?? []).forEach((check, i) => {

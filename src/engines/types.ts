@@ -98,8 +98,11 @@ export interface BaselineCapture<S extends StoreSpec = StoreSpec> {
 
 /** Semantic validation the schema cannot express; found at load, so a bad drill exits 2 before any restore. */
 export interface EngineValidation<S extends StoreSpec = StoreSpec> {
-  /** Problems of the store's own restore steps; paths relative to the store. */
-  store?(spec: S): DrillIssue[];
+  /**
+   * Problems of the store's own restore steps; paths relative to the store. `drillDir` resolves the
+   * files a step names besides its artefact (read synchronously: load is before any restore).
+   */
+  store?(spec: S, drillDir: string): DrillIssue[];
   /** Problems of a check aimed at a store of this engine; paths relative to the check. */
   check?(check: StoreCheckSpec): DrillIssue[];
 }
