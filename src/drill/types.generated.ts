@@ -569,13 +569,13 @@ export interface MariadbStore {
 }
 export interface MariadbRestoreStep {
   /**
-   * Path of the backup file, relative to the drill file. Or an object fetching it from a dated folder, S3 or SFTP (decrypting and unpacking it).
+   * Path of the backup, relative to the drill file: a dump file, a mariadb-backup (mariabackup, xtrabackup) backup directory, or an xbstream file. Or an object fetching it from a dated folder, S3 or SFTP (decrypting and unpacking it).
    */
   artefact: string | ArtefactSource;
   /**
-   * sql: mysqldump or mariadb-dump output, streamed into the mariadb client in sandbox mode (no shell, file or tee commands), stopping at the first error. auto: detected from the file's first bytes.
+   * sql: mysqldump or mariadb-dump output, streamed into the mariadb client in sandbox mode (no shell, file or tee commands), stopping at the first error. physical: a mariadb-backup directory (it holds xtrabackup_checkpoints) or xbstream file, extracted (mbstream -x) and prepared (mariadb-backup --prepare) in a copy owned by the run, then copied into the server's empty data dir before it starts, and the harness's account re-created by an init file (the backup brings the source's grant tables); only the first step can be physical. local: mariadb-backup and mbstream beside mariadbd or on PATH; containers and kubernetes: the image must carry them (the official mariadb images and the test bed's do), the backup is written into the container before it starts (kubernetes: through the staging container; not exercised by the test suite). auto: a directory or an xbstream is physical, anything else sql.
    */
-  format?: 'auto' | 'sql';
+  format?: 'auto' | 'sql' | 'physical';
   /**
    * auto: gzip detected from the magic bytes; none; gzip: streamed through gunzip.
    */
@@ -584,6 +584,16 @@ export interface MariadbRestoreStep {
    * For a dump of one database made without --databases (it holds no CREATE DATABASE/USE): the database to create and restore into. Leave it out for --databases and --all-databases dumps, which name their own.
    */
   database?: string;
+  /**
+   * Point-in-time recovery: binary logs replayed after this step's backup, in order (paths relative to the drill file; a directory stands for its binlog files, name.000001 … in number order). mariadb-binlog --verify-binlog-checksum pipes them into the mariadb client through bash (both on PATH, or in the image), stopping at the first error or bad checksum. Replay starts at the position the backup recorded: mariadb-backup's xtrabackup_binlog_info for a physical backup, the CHANGE MASTER coordinates of a dump made with --master-data, else the first binlog's start.
+   *
+   * @minItems 1
+   */
+  binlogs?: [string, ...string[]];
+  /**
+   * Point-in-time recovery: an ISO 8601 time with its zone (2026-05-01T12:00:00Z, 2026-05-01T14:00:00+02:00). Events logged at or after this second are not replayed (mariadb-binlog --stop-datetime; binlog times have whole seconds, so a fraction is dropped). Needs binlogs; without a target the binlogs replay to their end. The step's result records it.
+   */
+  target?: string;
 }
 export interface MongodbStore {
   /**

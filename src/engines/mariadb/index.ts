@@ -2,7 +2,7 @@ import type { StoreSpecOf } from '../../drill/types.ts';
 import { inspectLocalArtefact } from '../../sources/local.ts';
 import type { Engine } from '../types.ts';
 import { mariadbChecks } from './checks.ts';
-import { checkDumpEnd, describeMariadbRestore, detectMariadbFormat, restoreMariadb } from './restore.ts';
+import { describeMariadbRestore, inspectMariadbArtefact, restoreMariadb } from './restore.ts';
 import { mariadbLocalServer } from './local.ts';
 import { mariadbContainerServer } from './container.ts';
 import { validateMariadb } from './validate.ts';
@@ -13,15 +13,13 @@ import { mariadbRows } from './rows.ts';
 export const mariadbEngine: Engine<StoreSpecOf<'mariadb'>> = {
   name: 'mariadb',
   servers: { local: mariadbLocalServer, container: mariadbContainerServer },
-  capabilities: { formats: ['sql'], multipleDatabases: true, restoresBeforeStart: false, checksNameDatabase: true },
+  capabilities: { formats: ['sql', 'physical'], multipleDatabases: true, restoresBeforeStart: false, checksNameDatabase: true },
   checks: mariadbChecks as Engine['checks'],
   validate: validateMariadb,
   async inspect(spec, step, drillDir, options) {
     const ref = spec.restore[step]!;
-    const info = await inspectLocalArtefact(ref.artefact, drillDir, options);
-    const format = detectMariadbFormat(ref, info);
-    if (!info.fetchedInPod) await checkDumpEnd(ref, info);
-    return { store: '', step, info, format };
+    const info = await inspectLocalArtefact(ref.artefact, drillDir, { ...options, directory: true });
+    return { store: '', step, info, format: await inspectMariadbArtefact(ref, info) };
   },
   describeRestore: describeMariadbRestore,
   restore: restoreMariadb,
