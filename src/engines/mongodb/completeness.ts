@@ -4,6 +4,7 @@ import type { StartedStore } from '../../runtimes/types.ts';
 import type { MongoRestoreStep } from '../../drill/types.ts';
 import type { VerifiedArtefact } from '../types.ts';
 import { withMongo } from './client.ts';
+import { collectionCount } from './counts.ts';
 import { compareCounts } from '../../checks/compare-counts.ts';
 
 const escape = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
@@ -44,7 +45,7 @@ export async function archiveCompleteness(store: StartedStore, step: MongoRestor
       const dot = ns.indexOf('.');
       const [db, coll] = [ns.slice(0, dot), ns.slice(dot + 1)];
       const exists = (await client.db(db).listCollections({ name: coll }, { nameOnly: true }).toArray()).length > 0;
-      if (exists) counts[ns] = await client.db(db).collection(coll).countDocuments({});
+      if (exists) counts[ns] = await collectionCount(store, client, db, coll);
     }
     return counts;
   }, signal);

@@ -11,6 +11,7 @@ import type { BaselineCheckSpec, CountCheckSpec, MongoRestoreStep, MongoStoreSpe
 import type { AutomaticCheck, Engine, ObjectReference, VerifiedArtefact } from '../types.ts';
 import { captureMongoBaseline } from './baseline.ts';
 import { archiveCompleteness } from './completeness.ts';
+import { collectionCount } from './counts.ts';
 import { mongoRows } from './rows.ts';
 import { validateMongo } from './validate.ts';
 import { runRestoreSteps, type StepOutcome } from '../steps.ts';
@@ -28,7 +29,11 @@ function plain(value: unknown): unknown {
 }
 
 const count: CheckRunner<CountCheckSpec> = async (check, context) => {
-  const actual = await withMongo(context.store, (c) => c.db(context.database).collection(check.collection!).countDocuments(check.filter ?? {}), context.signal);
+  const whole = !check.filter || Object.keys(check.filter).length === 0;
+  const actual = await withMongo(context.store, (c) => {
+    const collection = c.db(context.database).collection(check.collection!);
+    return whole ? collectionCount(context.store, c, context.database, check.collection!) : collection.countDocuments(check.filter);
+  }, context.signal);
   const e = evaluate(check.expect, actual);
   const what = `${context.database}.${check.collection}${check.filter ? ` ${JSON.stringify(check.filter)}` : ''}`;
   return { passed: e.passed, expected: e.expected, actual, message: `${what} has ${actual} documents${e.passed ? '' : `, expected ${e.expected}`}` };
@@ -56,7 +61,7 @@ const baseline: CheckRunner<BaselineCheckSpec> = async (check, context) => {
     const db = c.db(context.database);
     const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((x) => x.name).filter((n) => !n.startsWith('system.'));
     const counts: Record<string, number> = {};
-    for (const n of names) counts[n] = await db.collection(n).countDocuments({});
+    for (const n of names) counts[n] = await collectionCount(context.store, c, context.database, n);
     return counts;
   }, context.signal);
   return compareCounts(expected, restored, { absolute, percent, extra: check.extraTables ?? 'warn', capturedAt: file.content.capturedAt, unit: 'collections' });
