@@ -34,6 +34,8 @@ export interface CheckOutcome {
 
 export interface CheckContext {
   drill: Drill;
+  /** The run's id: what a check starts (a process, a temp dir) is named after it, so gc and the reaper find it. */
+  runId: string;
   store: StartedStore;
   /** Every started store by name, for checks that read more than one. */
   stores: ReadonlyMap<string, StartedStore>;

@@ -2,7 +2,7 @@ import type { CheckOutcome, CheckRunner } from '../checks/types.ts';
 import type { StartedStore } from '../runtimes/types.ts';
 import type { ArtefactInfo, VerifiedArtefact } from './artefact.ts';
 export type { ArtefactInfo, VerifiedArtefact };
-import type { EngineServers } from '../runtimes/servers.ts';
+import type { EngineServers, LocalTool } from '../runtimes/servers.ts';
 import type { BaselineFile } from '../drill/baseline.ts';
 import type { RowSource } from './rows.ts';
 export type { RowRequest, RowSource } from './rows.ts';
@@ -152,4 +152,10 @@ export interface Engine<S extends StoreSpec = StoreSpec> {
    * fetch of this step; paths relative to the step's artefact.
    */
   podFetchIssues?(spec: S, step: number): DrillIssue[];
+  /**
+   * Binaries the harness itself runs for a check of this engine's stores, on every runtime (a
+   * server it starts beside the store for that check): preflight finds them, so a missing one stops
+   * the run before anything starts (exit 3).
+   */
+  checkTools?(check: StoreCheckSpec, spec: S): LocalTool[];
 }

@@ -6,10 +6,11 @@ import { signingKeyFile } from '../evidence/index.ts';
 import { readPrivateKey, keyIdOf } from '../evidence/dsse.ts';
 import type { PreflightItem } from '../report/types.ts';
 import { resolveSecret } from '../drill/secrets.ts';
-import type { AppSpec, Drill, RuntimeName, SecretRef, StoreSpec } from '../drill/types.ts';
+import type { AppSpec, Drill, RuntimeName, SecretRef, StoreCheckSpec, StoreSpec } from '../drill/types.ts';
 import { fetchJobsOf } from '../sources/fetch.ts';
 import { locateArtefact } from '../sources/locate.ts';
 import { engineFor, engines } from '../engines/index.ts';
+import type { LocalTool } from '../runtimes/servers.ts';
 import { runTool } from '../util/process.ts';
 import { findOnPath, isExecutable } from '../util/tools.ts';
 
@@ -63,6 +64,7 @@ export async function preflight(drill: Drill | undefined, options: PreflightOpti
     items.push(...(await kubernetesItems(stores.map(([, s]) => s), app, options.signal)));
   }
   if (drill) {
+    items.push(...(await checkTools(drill)));
     items.push(...(await secretItems(drill)));
     items.push(...(await sourceItems(drill, options)));
   }
@@ -117,6 +119,19 @@ async function localTools(spec: StoreSpec, store: string): Promise<PreflightItem
   if (!server) return [missing('runtime', `local (store ${store})`, new EnvironmentError('E_RUNTIME', `the local runtime does not host ${spec.engine} stores`))];
   const tools = await server.tools(spec);
   return Promise.all(tools.map((tool) => binaryItem(`${tool.name} (store ${store})`, tool.find, tool.versionArgs)));
+}
+
+/** Binaries the harness runs for the drill's checks (any runtime), as the stores' engines declare them; each once. */
+async function checkTools(drill: Drill): Promise<PreflightItem[]> {
+  const { stores, checks } = drill.document.spec;
+  const tools = new Map<string, LocalTool>();
+  for (const check of checks ?? []) {
+    const store = 'store' in check && typeof check.store === 'string' ? check.store : undefined;
+    const spec = store ? stores[store] : undefined;
+    if (!spec) continue;
+    for (const tool of engineFor(spec).checkTools?.(check as StoreCheckSpec, spec) ?? []) tools.set(`${tool.name} (checks of store ${store})`, tool);
+  }
+  return Promise.all([...tools].map(([name, tool]) => binaryItem(name, tool.find, tool.versionArgs)));
 }
 
 /** spec.app on the local runtime: its command (and the migration's) must be found. */
