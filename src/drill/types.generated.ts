@@ -54,6 +54,7 @@ export type Check =
   | EtcdKeyCheck
   | EtcdRevisionCheck
   | KubeObjectsCheck
+  | KubeApiCheck
   | PointsCheck
   | KeysCheck
   | KeyCheck
@@ -1450,6 +1451,38 @@ export interface KubeObjectsCheck {
    */
   namespace?: string;
   expect: Expectation;
+}
+/**
+ * Starts kube-apiserver on the restored store (a process of the harness on this machine, in a temp dir of the run, removed when the check ends) and lists a resource through the Kubernetes API, as `kubectl get <resource> -n <namespace>` would. The API server writes its bootstrap objects (default namespaces, RBAC roles, priority classes) into the restored store first: put checks of exact key totals before it.
+ */
+export interface KubeApiCheck {
+  /**
+   * Selects the kubeApi check.
+   */
+  type: 'kubeApi';
+  id?: CheckId;
+  name?: CheckName;
+  store: CheckStore;
+  severity?: CheckSeverity;
+  /**
+   * The resource as kubectl names it: its plural (deployments, secrets, namespaces; core first, then every group) or plural.group (deployments.apps, a custom resource's plural.group).
+   */
+  resource: string;
+  /**
+   * Only this namespace; without it, every namespace (or a cluster-scoped resource).
+   */
+  namespace?: string;
+  expect: Expectation;
+  /**
+   * Objects that must be among those listed, by name.
+   *
+   * @minItems 1
+   */
+  names?: [string, ...string[]];
+  /**
+   * The kube-apiserver binary (its version should match the cluster's). Default: $RESTOREPROOF_KUBE_APISERVER, then kube-apiserver on PATH. Found before anything starts: missing, the run exits 3.
+   */
+  apiServer?: string;
 }
 export interface PointsCheck {
   /**

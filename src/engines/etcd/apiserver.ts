@@ -1,8 +1,10 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
 import { join } from 'node:path';
+import { ToolNotFoundError } from '../../errors.ts';
 import { freePort, LocalServer } from '../../runtimes/local/server.ts';
-import { resolveBinary } from '../../util/tools.ts';
+import { isExecutable, resolveBinary } from '../../util/tools.ts';
 
 /** Where the harness reaches a kube-apiserver it started: the URL, the CA of its serving certificate and a bearer token. */
 export interface ApiServerAccess {
@@ -17,9 +19,13 @@ export interface StartedApiServer extends ApiServerAccess {
   server: LocalServer;
 }
 
-/** The kube-apiserver binary: the drill's, $RESTOREPROOF_KUBE_APISERVER, then kube-apiserver on PATH. */
-export function kubeApiServerBinary(explicit?: string): Promise<string> {
-  return resolveBinary({ explicit, envVar: 'RESTOREPROOF_KUBE_APISERVER', names: ['kube-apiserver'] }, 'kube-apiserver', "build it (scripts/testbed up kube-apiserver builds the test bed's), put it on PATH or name it in the check (apiServer)");
+/** The kube-apiserver binary: the check's (only that one, when it names one), else $RESTOREPROOF_KUBE_APISERVER, then kube-apiserver on PATH. */
+export async function kubeApiServerBinary(explicit?: string): Promise<string> {
+  if (explicit) {
+    if (await isExecutable(explicit)) return explicit;
+    throw new ToolNotFoundError('kube-apiserver', [explicit], 'the check\'s apiServer names no executable file; fix the path, or leave it out to use $RESTOREPROOF_KUBE_APISERVER or PATH');
+  }
+  return resolveBinary({ envVar: 'RESTOREPROOF_KUBE_APISERVER', names: ['kube-apiserver'] }, 'kube-apiserver', "build it (scripts/testbed up kube-apiserver builds the test bed's), put it on PATH or name it in the check (apiServer)");
 }
 
 /**
@@ -63,20 +69,22 @@ export async function startApiServer(options: { runId: string; name: string; etc
 
 /** /readyz answers ok (etcd reached, bootstrap done), then /version's gitVersion. */
 async function readyVersion(access: Omit<ApiServerAccess, 'version'>): Promise<string> {
-  const { request } = await import('node:https');
-  const get = (path: string) =>
-    new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request(`${access.url}${path}`, { ca: access.ca, headers: { authorization: `Bearer ${access.token}` }, timeout: 5000 }, (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
-      req.once('timeout', () => req.destroy(new Error(`${path} timed out`)));
-      req.once('error', reject).end();
-    });
-  const ready = await get('/readyz');
+  const ready = await apiGet(access, '/readyz');
   if (ready.status !== 200) throw new Error(`/readyz answered ${ready.status}: ${ready.body.slice(0, 200)}`);
-  const version = await get('/version');
-  return (JSON.parse(version.body) as { gitVersion?: string }).gitVersion ?? '';
+  return (JSON.parse((await apiGet(access, '/version')).body) as { gitVersion?: string }).gitVersion ?? '';
+}
+
+/** One GET on the API server with its CA and token (node:https: no client library for a few reads). */
+export function apiGet(access: Omit<ApiServerAccess, 'version'>, path: string, options: { accept?: string; signal?: AbortSignal } = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const headers = { authorization: `Bearer ${access.token}`, accept: options.accept ?? 'application/json' };
+    const req = request(`${access.url}${path}`, { ca: access.ca, headers, timeout: 30_000, ...(options.signal ? { signal: options.signal } : {}) }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.once('timeout', () => req.destroy(new Error(`${path} timed out`)));
+    req.once('error', reject).end();
+  });
 }
 
 /** A client of the Kubernetes API (client-node, loaded on first use) for an API server started here. */

@@ -2,6 +2,7 @@ import { evaluate } from '../../checks/expectations.ts';
 import type { CheckRunner } from '../../checks/types.ts';
 import type { EtcdKeyCheck, EtcdKeysCheck, EtcdRevisionCheck, KubeObjectsCheck } from '../../drill/types.generated.ts';
 import { countPrefix, getKey } from './client.ts';
+import { kubeApi } from './kube-api.ts';
 
 const etcdKeys: CheckRunner<EtcdKeysCheck> = async (check, context) => {
   const { count } = await countPrefix(context.store.endpoint, check.prefix, context.signal);
@@ -34,4 +35,4 @@ const kubeObjects: CheckRunner<KubeObjectsCheck> = async (check, context) => {
   return { passed: e.passed, expected: e.expected, actual: count, message: `${count} ${what} (keys under ${prefix})${e.passed ? '' : `, expected ${e.expected}`}` };
 };
 
-export const etcdChecks = { etcdKeys, etcdKey, etcdRevision, kubeObjects };
+export const etcdChecks = { etcdKeys, etcdKey, etcdRevision, kubeObjects, kubeApi };

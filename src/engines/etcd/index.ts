@@ -7,12 +7,14 @@ import { etcdChecks } from './checks.ts';
 import { checkSnapshotTrailer, snapshotStatus } from './snapshot.ts';
 import { etcdctlBinary, etcdLocalServer } from './local.ts';
 import { etcdContainerServer } from './container.ts';
+import { kubeApiTools } from './kube-api.ts';
 
 export const etcdEngine: Engine<StoreSpecOf<'etcd'>> = {
   name: 'etcd',
   servers: { local: etcdLocalServer, container: etcdContainerServer },
   capabilities: { formats: ['snapshot'], multipleDatabases: false, restoresBeforeStart: true, checksNameDatabase: false },
   checks: etcdChecks as Engine['checks'],
+  checkTools: (check) => kubeApiTools(check),
   async inspect(spec, step, drillDir, options) {
     const ref = spec.restore[step]!.artefact as string;
     const info = await inspectLocalArtefact(ref, drillDir, options);
