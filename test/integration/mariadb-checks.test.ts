@@ -131,13 +131,19 @@ describe('mariadb checks: schema, references, rows, on a real MariaDB', function
       const run = (name: string, lines: string[]) => runInlineDrill(work, `${name}-${runtime}`, lines, runtime);
 
       it('schema: the restored database matches the captured fingerprint; a changed column and index fail, listed', async () => {
-        const checks = ['  checks:', ...['shop', 'My Shop'].map((d) => `    - { id: ${d === 'shop' ? 'shop' : 'my-shop'}, type: schema, store: db, database: ${JSON.stringify(d)}, baseline: ${JSON.stringify(files.baseline)} }`)];
+        const checks = [
+          '  checks:',
+          ...['shop', 'My Shop'].map((d) => `    - { id: ${d === 'shop' ? 'shop' : 'my-shop'}, type: schema, store: db, database: ${JSON.stringify(d)}, baseline: ${JSON.stringify(files.baseline)} }`),
+          // The same odd names in the count and baseline checks.
+          `    - { id: odd-count, type: count, store: db, database: "My Shop", table: "My \`odd\` Table", where: "\`Parent Id\` = 1", expect: { equals: 2 } }`,
+          `    - { id: odd-baseline, type: baseline, store: db, database: "My Shop", baseline: ${JSON.stringify(files.baseline)} }`,
+        ];
         const good = await run('schema', [...store(files.dump!), ...checks]);
         assert.equal(good.exitCode, 0, JSON.stringify([good.errors, good.checks]));
-        assert.deepEqual(good.checks.map((c) => [c.id, c.status]), [['shop', 'passed'], ['my-shop', 'passed']]);
+        assert.deepEqual(good.checks.map((c) => [c.id, c.status, c.message]), [['shop', 'passed', 'schema matches (41 objects)'], ['my-shop', 'passed', 'schema matches (31 objects)'], ['odd-count', 'passed', 'My `odd` Table has 2 rows'], ['odd-baseline', 'passed', '3 tables match']]);
         const bad = await run('schema-changed', [...store(files.changed!), ...checks]);
         assert.equal(bad.exitCode, 1);
-        assert.deepEqual(bad.checks.map((c) => [c.id, c.status]), [['shop', 'failed'], ['my-shop', 'passed']]);
+        assert.deepEqual(bad.checks.map((c) => [c.id, c.status]), [['shop', 'failed'], ['my-shop', 'passed'], ['odd-count', 'passed'], ['odd-baseline', 'passed']]);
         assert.equal(
           bad.checks[0]!.message,
           [
