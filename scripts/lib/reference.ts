@@ -115,7 +115,9 @@ export function renderReference(schema: JsonSchema): string {
     if (list.length === 0) return '';
     return `\n\n${list.length > 1 ? 'Examples' : 'Example'}:\n\n${list.map((e) => yamlBlock(wrap(e))).join('\n\n')}`;
   };
-  const variants = (name: string, discriminator: string) => (defs[name]?.oneOf ?? []).map((v) => ({ def: refName(v.$ref!), key: String(resolve(v).properties?.[discriminator]?.const) }));
+  // A tag is a const, or an enum whose first value is the name and the rest aliases (an engine's).
+  const tagOf = (tag: JsonSchema | undefined) => tag?.const ?? tag?.enum?.[0];
+  const variants = (name: string, discriminator: string) => (defs[name]?.oneOf ?? []).map((v) => ({ def: refName(v.$ref!), key: String(tagOf(resolve(v).properties?.[discriminator])) }));
 
   const out: string[] = [];
   out.push(

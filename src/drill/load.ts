@@ -8,7 +8,7 @@ import { interpolate } from './interpolate.ts';
 import { appIssues, extraCheckIssues } from './validate-app.ts';
 import type { ArtefactSourceSpec, Drill, DrillDocument, Expectation, StoreSpec } from './types.ts';
 import { answers, aStoreOf, either, enginesAnswering, enginesWith } from '../engines/capabilities.ts';
-import { engineFor } from '../engines/index.ts';
+import { engineAliases, engineFor } from '../engines/index.ts';
 import { runtimes } from '../runtimes/index.ts';
 import { drillLimits, readDrillBytes, tooDeep } from './read.ts';
 import { artefactSourceOf } from '../sources/artefact-source.ts';
@@ -93,10 +93,23 @@ function* parseSteps(text: string, file: string, digest: string, options: LoadOp
     for (const err of errors.slice(0, shown)) issues.push(ajvIssue(err, doc, file, at));
     uncounted += Math.max(0, errors.length - shown);
   }
+  const requestedEngines = issues.length === 0 ? resolveEngineAliases(document as DrillDocument) : {};
   if (issues.length === 0) issues.push(...semanticIssues(document as DrillDocument, file, locate));
   if (issues.length) throw new DrillConfigError(limitIssues(issues, uncounted, file));
 
-  return { file, dir: dirname(resolve(file)), sha256: digest, document: document as DrillDocument, locate };
+  return { file, dir: dirname(resolve(file)), sha256: digest, document: document as DrillDocument, locate, ...(Object.keys(requestedEngines).length ? { requestedEngines } : {}) };
+}
+
+/** A store that names its engine by an alias (the schema accepted it) gets the engine's own name; returns what such stores said. */
+function resolveEngineAliases(drill: DrillDocument): Record<string, string> {
+  const said: Record<string, string> = {};
+  for (const [name, store] of Object.entries(drill.spec.stores)) {
+    const engine = engineAliases[store.engine as string];
+    if (!engine) continue;
+    said[name] = store.engine;
+    (store as { engine: string }).engine = engine;
+  }
+  return said;
 }
 
 /** At most drillLimits.issues problems, each message bounded, then "and 63,990 more". */

@@ -112,4 +112,6 @@ export interface Drill {
   document: DrillDocument;
   /** Source position of a path inside the drill, e.g. ['spec', 'checks', 0]. */
   locate(path: readonly (string | number)[]): { line: number; col: number } | undefined;
+  /** Stores whose drill named the engine by an alias: store name to the name the drill used (spec.stores holds the engine's own). */
+  requestedEngines?: Readonly<Record<string, string>>;
 }

@@ -23,3 +23,6 @@ export const engines: { [E in EngineName]: Engine<StoreSpecOf<E>> } = {
   redis: redisEngine,
   s3: s3Engine,
 };
+
+/** Other names a drill may give an engine (declared by the engine's schema.json); loading replaces them with the engine's name. */
+export const engineAliases: Readonly<Record<string, EngineName>> = {};

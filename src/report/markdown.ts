@@ -36,7 +36,7 @@ export function renderMarkdown(report: RunReport): string {
   }
   if (report.stores.length) {
     out.push('### Stores', '', '| | store | engine | version | restore |', '|---|---|---|---|---|');
-    for (const s of report.stores) out.push(`| ${icon[s.status]} | ${s.name} | ${s.engine} | ${s.version || '—'} | ${formatDuration(s.restoreDurationMs)} |`);
+    for (const s of report.stores) out.push(`| ${icon[s.status]} | ${s.name} | ${s.engine}${s.requestedEngine ? ` (drill: ${s.requestedEngine})` : ''} | ${s.version || '—'} | ${formatDuration(s.restoreDurationMs)} |`);
     out.push('');
   }
   if (report.artefacts.length) {

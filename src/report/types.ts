@@ -71,7 +71,10 @@ export interface ArtefactRecord {
 
 export interface StoreRecord {
   name: string;
+  /** The engine that ran. */
   engine: string;
+  /** The name the drill gave the engine, when it was an alias (e.g. what the engine's schema.json declares). */
+  requestedEngine?: string;
   runtime: string;
   version: string;
   status: 'passed' | 'failed' | 'skipped';

@@ -54,7 +54,8 @@ export async function runtimeStep(ctx: RunContext): Promise<void> {
       ctx.configError = true;
       throw new RestoreproofError('E_RUNTIME', `runtime ${runtime.name} cannot host engine ${store.engine} (store ${name})`, { exitCode: ExitCode.usage });
     }
-    ctx.report.store({ name, engine: store.engine, runtime: runtime.name, version: '', status: 'skipped', restoreDurationMs: 0, steps: [], kept: false });
+    const requestedEngine = drill.requestedEngines?.[name];
+    ctx.report.store({ name, engine: store.engine, ...(requestedEngine ? { requestedEngine } : {}), runtime: runtime.name, version: '', status: 'skipped', restoreDurationMs: 0, steps: [], kept: false });
   }
   const appProblems = doc.spec.app ? appRuntimeIssues(runtime.name, doc.spec.app) : [];
   if (appProblems.length) {
