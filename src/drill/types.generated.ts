@@ -532,7 +532,7 @@ export interface InfluxdbRestoreStep {
  */
 export interface MariadbStore {
   /**
-   * The engine of this store.
+   * The engine of this store. Also accepted: mysql (the report records the name the drill used).
    */
   engine: 'mariadb';
   /**

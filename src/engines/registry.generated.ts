@@ -25,4 +25,6 @@ export const engines: { [E in EngineName]: Engine<StoreSpecOf<E>> } = {
 };
 
 /** Other names a drill may give an engine (declared by the engine's schema.json); loading replaces them with the engine's name. */
-export const engineAliases: Readonly<Record<string, EngineName>> = {};
+export const engineAliases: Readonly<Record<string, EngineName>> = {
+  mysql: 'mariadb',
+};

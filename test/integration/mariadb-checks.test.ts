@@ -125,6 +125,16 @@ describe('mariadb checks: schema, references, rows, on a real MariaDB', function
   const store = (artefact: string) => ['  stores:', '    db:', '      engine: mariadb', '      restore:', `        - { artefact: ${JSON.stringify(artefact)} }`];
   const bucket = (mirror: string) => ['    bucket:', '      engine: s3', `      restore: [ { artefact: ${JSON.stringify(mirror)}, bucket: files } ]`];
 
+  it('engine: mysql runs the mariadb engine; the report records both names', async () => {
+    const report = await runInlineDrill(work, 'mysql-alias', [
+      ...store(files.dump!).map((line) => line.replace('engine: mariadb', 'engine: mysql')),
+      '  checks:',
+      '    - { id: items, type: count, store: db, database: shop, table: items, expect: { equals: 3 } }',
+    ]);
+    assert.equal(report.exitCode, 0, JSON.stringify([report.errors, report.checks]));
+    assert.deepEqual([report.stores[0]!.engine, report.stores[0]!.requestedEngine, report.checks[0]!.status], ['mariadb', 'mysql', 'passed']);
+  });
+
   for (const runtime of ['local', 'containers'] as const) {
     describe(`runtime ${runtime}`, function () {
       useRuntimeBackends(runtime);

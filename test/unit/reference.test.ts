@@ -21,7 +21,9 @@ describe('docs/reference.md', () => {
   });
 
   it('has a section with fields and an example for every store engine and check type, decrypt, freshness and auditChain included', () => {
-    const variants = (name: string, key: string) => schema.$defs![name]!.oneOf!.map((v) => String(schema.$defs![v.$ref!.replace('#/$defs/', '')]!.properties![key]!.const));
+    // A tag is a const, or an enum of the engine's name and its aliases.
+    const tag = (t: { const?: unknown; enum?: unknown[] }) => t.const ?? t.enum?.[0];
+    const variants = (name: string, key: string) => schema.$defs![name]!.oneOf!.map((v) => String(tag(schema.$defs![v.$ref!.replace('#/$defs/', '')]!.properties![key]!)));
     const engines = variants('store', 'engine');
     const types = variants('check', 'type');
     assert.ok(types.includes('decrypt') && types.includes('freshness') && types.includes('auditChain'));

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { generate } from '../../scripts/generate-registry.ts';
-import { engineNames, engines } from '../../src/engines/index.ts';
+import { engineAliases, engineNames, engines } from '../../src/engines/index.ts';
 import { runtimeNames, runtimes } from '../../src/runtimes/index.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -22,7 +22,13 @@ describe('generated registry (npm run generate)', () => {
     assert.deepEqual([...engineNames], engineFolders.sort());
     for (const name of engineNames) assert.equal(engines[name].name, name);
     const schema = JSON.parse(await readFile(join(root, 'schemas/drill.schema.json'), 'utf8'));
-    assert.deepEqual(schema.$defs.store.oneOf.map((v: { $ref: string }) => schema.$defs[v.$ref.replace('#/$defs/', '')].properties.engine.const), [...engineNames]);
+    // Each store's engine is its name (const), or its name first and then its declared aliases (enum).
+    const engineField = (v: { $ref: string }) => schema.$defs[v.$ref.replace('#/$defs/', '')].properties.engine as { const?: string; enum?: string[] };
+    assert.deepEqual(schema.$defs.store.oneOf.map((v: { $ref: string }) => engineField(v).const ?? engineField(v).enum![0]), [...engineNames]);
+    for (const v of schema.$defs.store.oneOf as { $ref: string }[]) {
+      const [name, ...aliases] = engineField(v).enum ?? [];
+      for (const alias of aliases) assert.equal(engineAliases[alias], name);
+    }
     assert.deepEqual(schema.properties.spec.properties.runtime.enum, ['auto', ...runtimeNames]);
     for (const name of runtimeNames) assert.equal(runtimes[name].name, name);
     assert.deepEqual([...runtimeNames], ['local', 'containers', 'kubernetes']);
