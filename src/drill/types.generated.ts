@@ -528,7 +528,7 @@ export interface InfluxdbRestoreStep {
   newDatabase?: string;
 }
 /**
- * MariaDB (and MySQL-family dumps). Checks: count, query, baseline (exact COUNT(*) per table), schema (columns, indexes and constraints against the fingerprint `restoreproof baseline capture --from mysql://…` records), reachability references (sql returning a column named key: SELECT path AS `key`, …; MariaDB reserves the word, so quote it), auditChain, decrypt and freshness (a table named as count names it, its columns read as the server prints them, TIMESTAMPs in UTC). Names with backticks, spaces or capitals are written as they are, or in backticks with backticks doubled.
+ * MariaDB (and MySQL-family dumps). Restores mariadb-dump and mysqldump files (plain or gzip), mariadb-backup directories and xbstreams (physical, the server started on the prepared copy), and binlogs replayed up to a target (point-in-time recovery). Checks: count, query, baseline (exact COUNT(*) per table), schema (columns, indexes and constraints against the fingerprint `restoreproof baseline capture --from mysql://…` records), reachability references (sql returning a column named key: SELECT path AS `key`, …; MariaDB reserves the word, so quote it), auditChain, decrypt and freshness (a table named as count names it, its columns read as the server prints them, TIMESTAMPs in UTC). Names with backticks, spaces or capitals are written as they are, or in backticks with backticks doubled.
  */
 export interface MariadbStore {
   /**

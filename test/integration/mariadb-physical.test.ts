@@ -1,74 +1,26 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { execFile } from 'node:child_process';
-import { cp, mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createWriteStream } from 'node:fs';
+import { cp, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import type { RunReport } from '../../src/report/types.ts';
-import { requireBackends, testbed, testbedImageEnv, useTestbedBinaries } from '../support/backends.ts';
+import { requireBackends, testbedImageEnv, useTestbedBinaries } from '../support/backends.ts';
 import { labelledWith } from '../support/docker-cli.ts';
 import { assertValidReport, processesMatching, runCli } from '../support/fixtures.ts';
+import { makeMariadbPitrFixture, treeDigest, type MariadbPitrFixture } from '../support/mariadb-source.ts';
 
-const run = promisify(execFile);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * A real source server with binary logging, backed up with the real mariadb-backup (a directory and
- * an xbstream) and mariadb-dump --master-data=2 at the same point; then a row before the target and
- * a row after it, each in its own second, in binlogs closed by FLUSH BINARY LOGS.
- */
+/** Physical backups and binlogs of a real source server (test/support/mariadb-source.ts), restored through the real CLI. */
 describe('mariadb: mariadb-backup physical restores and binlog point-in-time recovery', function () {
   let work: string;
   let target: string;
-  const mariadb = () => testbed().backends.mariadb as Record<string, string>;
-  const tool = (name: string) => join(mariadb().client!, '..', name);
+  let source: MariadbPitrFixture;
 
   before(async function () {
     requireBackends(this, 'mariadb');
     useTestbedBinaries();
     work = await mkdtemp(join(tmpdir(), 'restoreproof-test-mariadb-physical-'));
-    const source = join(work, 'source');
-    const socket = join(source, 'mysqld.sock');
-    await run(mariadb().installDb!, ['--no-defaults', `--datadir=${join(source, 'data')}`, '--user=root', '--auth-root-authentication-method=socket', '--skip-test-db']);
-    const server: ChildProcess = spawn(mariadb().server!, [
-      '--no-defaults', '--user=root', `--datadir=${join(source, 'data')}`, `--socket=${socket}`, `--pid-file=${join(source, 'pid')}`,
-      '--skip-networking', `--log-bin=${join(source, 'data', 'binlog')}`, '--server-id=1', '--binlog-format=ROW',
-    ], { stdio: 'ignore' });
-    const sql = (statements: string) => run(mariadb().client!, ['--no-defaults', `--socket=${socket}`, '--user=root', '-e', statements]);
-    try {
-      for (let i = 0; ; i++) {
-        try {
-          await sql('SELECT 1');
-          break;
-        } catch (err) {
-          if (i > 150) throw err;
-          await sleep(200);
-        }
-      }
-      await sql("CREATE DATABASE shop; CREATE TABLE shop.items (id INT PRIMARY KEY, era VARCHAR(20)); INSERT INTO shop.items VALUES (1, 'backup'), (2, 'backup')");
-      const backupArgs = ['--no-defaults', '--backup', `--socket=${socket}`, '--user=root'];
-      await run(mariadb().backup!, [...backupArgs, `--target-dir=${join(work, 'full')}`]);
-      const xbstream = createWriteStream(join(work, 'full.xbstream'));
-      const streamed = spawn(mariadb().backup!, [...backupArgs, '--stream=xbstream', `--target-dir=${join(work, 'xbstream-tmp')}`], { stdio: ['ignore', 'pipe', 'ignore'] });
-      streamed.stdout!.pipe(xbstream);
-      assert.equal(await new Promise((r) => streamed.once('close', r)), 0, 'mariadb-backup --stream=xbstream');
-      await run(mariadb().dump!, ['--no-defaults', `--socket=${socket}`, '--user=root', '--single-transaction', '--master-data=2', '--databases', 'shop', `--result-file=${join(work, 'shop.sql')}`]);
-      // Row 3 before the target, row 4 after it: whole seconds apart, as binlog times are.
-      await sql("INSERT INTO shop.items VALUES (3, 'before target')");
-      await sleep(1100);
-      target = new Date(Math.ceil(Date.now() / 1000) * 1000).toISOString();
-      await sleep(Date.parse(target) - Date.now() + 1100);
-      await sql("INSERT INTO shop.items VALUES (4, 'after target'); FLUSH BINARY LOGS; INSERT INTO shop.items VALUES (5, 'after target'); FLUSH BINARY LOGS");
-      await mkdir(join(work, 'binlogs'));
-      for (const name of ['binlog.000001', 'binlog.000002']) await cp(join(source, 'data', name), join(work, 'binlogs', name));
-    } finally {
-      server.kill('SIGTERM');
-      if (server.exitCode === null) await new Promise((r) => server.once('exit', r));
-      await rm(source, { recursive: true, force: true });
-    }
+    source = await makeMariadbPitrFixture(work);
+    target = source.target;
   });
   after(async () => {
     if (work) await rm(work, { recursive: true, force: true });
@@ -102,15 +54,17 @@ describe('mariadb: mariadb-backup physical restores and binlog point-in-time rec
         if (runtime === 'containers') requireBackends(this, 'docker');
       });
 
-      it('a mariadb-backup directory alone restores the rows of the backup, and the harness still logs in', async () => {
-        const { code, report } = await cli(await drill('physical-dir', runtime, `{ artefact: ${JSON.stringify(join(work, 'full'))} }`, [rows(2)]), runtime);
+      it('a mariadb-backup directory alone restores the rows of the backup, the harness still logs in, and the source is unchanged', async () => {
+        const before = await treeDigest(source.directory);
+        const { code, report } = await cli(await drill('physical-dir', runtime, `{ artefact: ${JSON.stringify(source.directory)} }`, [rows(2)]), runtime);
         assert.equal(code, 0, JSON.stringify(report.errors));
         assert.deepEqual(report.checks.map((c) => [c.id, c.status, c.actual]), [['rows', 'passed', 2]]);
         assert.equal(report.stores[0]!.steps[0]!.format, 'mariadb-backup directory');
+        assert.equal(await treeDigest(source.directory), before, 'the backup directory was not written to (--prepare ran on a copy)');
       });
 
       it('an xbstream plus binlogs to a target: rows before the target are present, rows after it absent', async () => {
-        const step = `{ artefact: ${JSON.stringify(join(work, 'full.xbstream'))}, binlogs: [${JSON.stringify(join(work, 'binlogs'))}], target: "${target}" }`;
+        const step = `{ artefact: ${JSON.stringify(source.xbstream)}, binlogs: [${JSON.stringify(source.binlogs)}], target: "${target}" }`;
         const { code, report } = await cli(await drill('pitr-xbstream', runtime, step, [rows(3), row(3, 1), row(4, 0), row(5, 0)]), runtime);
         assert.equal(code, 0, JSON.stringify([report.errors, report.checks]));
         assert.deepEqual(report.checks.map((c) => [c.id, c.status, c.actual]), [['rows', 'passed', 3], ['row-3', 'passed', 1], ['row-4', 'passed', 0], ['row-5', 'passed', 0]]);
@@ -120,7 +74,7 @@ describe('mariadb: mariadb-backup physical restores and binlog point-in-time rec
       });
 
       it('a dump made with --master-data plus binlogs to a target replays from the dump\'s coordinates', async () => {
-        const step = `{ artefact: ${JSON.stringify(join(work, 'shop.sql'))}, binlogs: [${JSON.stringify(join(work, 'binlogs/binlog.000001'))}, ${JSON.stringify(join(work, 'binlogs/binlog.000002'))}], target: "${target}" }`;
+        const step = `{ artefact: ${JSON.stringify(source.dump)}, binlogs: [${JSON.stringify(join(source.binlogs, 'binlog.000001'))}, ${JSON.stringify(join(source.binlogs, 'binlog.000002'))}], target: "${target}" }`;
         const { code, report } = await cli(await drill('pitr-dump', runtime, step, [rows(3), row(4, 0)]), runtime);
         assert.equal(code, 0, JSON.stringify([report.errors, report.checks]));
         assert.deepEqual(report.checks.map((c) => [c.id, c.status, c.actual]), [['rows', 'passed', 3], ['row-4', 'passed', 0]]);
@@ -128,7 +82,7 @@ describe('mariadb: mariadb-backup physical restores and binlog point-in-time rec
       });
 
       it('without a target every binlog replays: all five rows', async () => {
-        const step = `{ artefact: ${JSON.stringify(join(work, 'full'))}, binlogs: [${JSON.stringify(join(work, 'binlogs'))}] }`;
+        const step = `{ artefact: ${JSON.stringify(source.directory)}, binlogs: [${JSON.stringify(source.binlogs)}] }`;
         const { code, report } = await cli(await drill('replay-all', runtime, step, [rows(5)]), runtime);
         assert.equal(code, 0, JSON.stringify([report.errors, report.checks]));
       });
@@ -147,14 +101,14 @@ describe('mariadb: mariadb-backup physical restores and binlog point-in-time rec
     for (const runtime of ['local', 'containers'] as const) {
       it(`${runtime}: a truncated xbstream is refused before any server starts`, async () => {
         const cut = join(work, 'cut.xbstream');
-        const bytes = await readFile(join(work, 'full.xbstream'));
+        const bytes = await readFile(source.xbstream);
         await writeFile(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
         await failing(`cut-xbstream-${runtime}`, runtime, `{ artefact: ${JSON.stringify(cut)} }`, /cut\.xbstream: is not a complete xbstream: .*truncated/);
       });
 
       it(`${runtime}: a backup directory with a corrupt ibdata1 fails its prepare`, async () => {
         const bad = join(work, `corrupt-ibdata-${runtime}`);
-        await cp(join(work, 'full'), bad, { recursive: true });
+        await cp(source.directory, bad, { recursive: true });
         const file = await open(join(bad, 'ibdata1'), 'r+');
         await file.write(Buffer.alloc(4 * 16384, 0xa5), 0, 4 * 16384, 0);
         await file.close();
@@ -163,25 +117,25 @@ describe('mariadb: mariadb-backup physical restores and binlog point-in-time rec
 
       it(`${runtime}: a corrupt binlog fails the replay, naming the binlogs`, async () => {
         const dir = join(work, `corrupt-binlogs-${runtime}`);
-        await cp(join(work, 'binlogs'), dir, { recursive: true });
+        await cp(source.binlogs, dir, { recursive: true });
         const file = await open(join(dir, 'binlog.000001'), 'r+');
         const { size } = await file.stat();
         await file.write(Buffer.alloc(200, 0xa5), 0, 200, size - 300);
         await file.close();
-        const report = await failing(`corrupt-binlog-${runtime}`, runtime, `{ artefact: ${JSON.stringify(join(work, 'full'))}, binlogs: [${JSON.stringify(dir)}] }`, /replaying the binlogs binlog\.000001, binlog\.000002 after .*full failed/);
+        const report = await failing(`corrupt-binlog-${runtime}`, runtime, `{ artefact: ${JSON.stringify(source.directory)}, binlogs: [${JSON.stringify(dir)}] }`, /replaying the binlogs binlog\.000001, binlog\.000002 after .*full failed/);
         assert.equal(report.stores[0]!.steps[0]!.status, 'failed');
       });
     }
 
     it('local: a backup directory without xtrabackup_checkpoints is refused before any server starts', async () => {
       const bad = join(work, 'no-checkpoints');
-      await cp(join(work, 'full'), bad, { recursive: true });
+      await cp(source.directory, bad, { recursive: true });
       await rm(join(bad, 'xtrabackup_checkpoints'));
       await failing('no-checkpoints', 'local', `{ artefact: ${JSON.stringify(bad)} }`, /no-checkpoints: is not a complete mariadb-backup directory: xtrabackup_checkpoints missing/);
     });
 
     it('local: a plain dump cut in the middle of a statement, and a truncated gzip dump', async () => {
-      const text = await readFile(join(work, 'shop.sql'), 'utf8');
+      const text = await readFile(source.dump, 'utf8');
       const cut = join(work, 'mid-statement.sql');
       await writeFile(cut, text.slice(0, text.indexOf('INSERT INTO') + 30));
       await failing('mid-statement', 'local', `{ artefact: ${JSON.stringify(cut)} }`, /mid-statement\.sql: ends before the dump tool's closing '-- Dump completed' line: the file is truncated/);
@@ -194,13 +148,13 @@ describe('mariadb: mariadb-backup physical restores and binlog point-in-time rec
 
   describe('a bad target or missing binlogs is a usage error at load (exit 2, file, line and field)', function () {
     it('names the field of each problem', async () => {
-      const step = `{ artefact: ${JSON.stringify(join(work, 'full'))}, binlogs: [${JSON.stringify(join(work, 'no-such-binlog.000001'))}], target: "yesterday noon" }`;
+      const step = `{ artefact: ${JSON.stringify(source.directory)}, binlogs: [${JSON.stringify(join(work, 'no-such-binlog.000001'))}], target: "yesterday noon" }`;
       const file = await drill('bad-pitr', 'local', step, [rows(2)]);
       const result = await runCli(['run', file, '--report-dir', join(work, 'reports')]);
       assert.equal(result.code, 2, result.stderr);
       assert.match(result.stderr, /bad-pitr-local\.yaml:10:\d+.*spec\.stores\.db\.restore\[0\]\.binlogs\[0\]: not found: .*no-such-binlog\.000001/);
       assert.match(result.stderr, /bad-pitr-local\.yaml:10:\d+.*spec\.stores\.db\.restore\[0\]\.target: "yesterday noon" is not an ISO 8601 time with a zone/);
-      const noBinlogs = await drill('target-alone', 'local', `{ artefact: ${JSON.stringify(join(work, 'full'))}, target: "${target}" }`, [rows(2)]);
+      const noBinlogs = await drill('target-alone', 'local', `{ artefact: ${JSON.stringify(source.directory)}, target: "${target}" }`, [rows(2)]);
       const alone = await runCli(['run', noBinlogs, '--report-dir', join(work, 'reports')]);
       assert.equal(alone.code, 2, alone.stderr);
       assert.match(alone.stderr, /restore\[0\]\.target: a target needs binlogs/);
