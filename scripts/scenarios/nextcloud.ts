@@ -11,7 +11,7 @@
 // (--ignore-table, then the table's structure alone with --no-data). With object storage that
 // table is the only map from urn:oid keys to files.
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -107,7 +107,9 @@ export async function makeNextcloudScenario(options: NextcloudOptions) {
   let db: StartedStore | undefined;
   let objectStore: StartedStore | undefined;
   try {
-    [db, objectStore] = await Promise.all([startLocalMariadb(source('db', 'mariadb')), startLocalMinio(source('objectstore', 's3'))]);
+    // One after the other: a failed start leaves nothing the finally block does not know of.
+    db = await startLocalMariadb(source('db', 'mariadb'));
+    objectStore = await startLocalMinio(source('objectstore', 's3'));
     const s3 = await s3Client(objectStore.endpoint);
     await s3.makeBucket(nextcloudBucket, 'us-east-1');
 
