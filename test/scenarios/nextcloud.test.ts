@@ -29,6 +29,12 @@ after(async () => {
 
 forEachRuntime('reference drill: nextcloud (mariadb-dump --single-transaction + S3 primary storage bucket mirror) and its negative twin', { backends: ['mariadb', 'minio'] }, (runtime) => {
   const pages = useReportPages();
+  // After forEachRuntime's hook (which requires the backends): making both backups starts two
+  // servers each, which on a loaded machine is slower than a test's default timeout allows.
+  before(async function () {
+    this.timeout(600_000);
+    await made();
+  });
   const run = async (dir: string) => {
     const reportDir = join(work!, `reports-${runtime}`);
     const report = await runDrill(drill, { runtime, env: { ...process.env, NEXTCLOUD_BACKUPS: dir }, reportDir });
