@@ -53,14 +53,15 @@ export function binlogIssues(step: MariadbRestoreStep, drillDir: string): DrillI
  * `CHANGE MASTER TO MASTER_LOG_FILE='binlog.000002', MASTER_LOG_POS=1234;`, maybe as a comment.
  */
 export async function dumpBinlogPosition(info: ArtefactInfo): Promise<BinlogPosition | undefined> {
-  const pattern = /CHANGE MASTER TO\s+MASTER_LOG_FILE\s*=\s*'([^']+)',\s*MASTER_LOG_POS\s*=\s*(\d+)/i;
+  // MySQL 8.0.23+ writes CHANGE REPLICATION SOURCE TO SOURCE_LOG_FILE=…, SOURCE_LOG_POS=… instead.
+  const pattern = /CHANGE (?:MASTER|REPLICATION SOURCE) TO\s+(?:MASTER|SOURCE)_LOG_FILE\s*=\s*'([^']+)',\s*(?:MASTER|SOURCE)_LOG_POS\s*=\s*(\d+)/i;
   let text = '';
   const stream = openArtefact(info);
   try {
     for await (const chunk of stream) {
       text += (chunk as Buffer).toString('latin1');
       const match = pattern.exec(text);
-      if (match) return { file: match[1]!, position: Number(match[2]), source: 'the dump\'s CHANGE MASTER TO' };
+      if (match) return { file: match[1]!, position: Number(match[2]), source: /^CHANGE MASTER/i.test(match[0]) ? "the dump's CHANGE MASTER TO" : "the dump's CHANGE REPLICATION SOURCE TO" };
       // The coordinates come before any table data: stop at the first row, or after 1 MiB.
       if (/^INSERT INTO /m.test(text) || text.length > 1 << 20) return undefined;
       text = text.slice(-512);
