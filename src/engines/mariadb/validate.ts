@@ -12,15 +12,17 @@ export const validateMariadb: EngineValidation<StoreSpecOf<'mariadb'>> = {
     ]);
   },
   check(check) {
-    if (check.type === 'count') {
-      if (!check.table) return [[[], 'a mariadb count check needs table']];
+    if (check.type === 'count' && !check.table) return [[[], 'a mariadb count check needs table']];
+    if (check.type === 'query' && !check.sql) return [[[], 'a mariadb query check needs sql']];
+    // count and the row-reading checks name a table the same way: a bad name is found before any restore.
+    const table = 'table' in check ? check.table : undefined;
+    if (typeof table === 'string') {
       try {
-        quoteTableName(check.table);
+        quoteTableName(table);
       } catch (err) {
         return [[['table'], (err as Error).message]];
       }
     }
-    if (check.type === 'query' && !check.sql) return [[[], 'a mariadb query check needs sql']];
     return [];
   },
 };
