@@ -592,7 +592,7 @@ export interface MariadbRestoreStep {
    */
   binlogs?: [string, ...string[]];
   /**
-   * Point-in-time recovery: an ISO 8601 time with its zone (2026-05-01T12:00:00Z, 2026-05-01T14:00:00+02:00). Events logged at or after this second are not replayed (mariadb-binlog --stop-datetime; binlog times have whole seconds, so a fraction is dropped). Needs binlogs; without a target the binlogs replay to their end. The step's result records it.
+   * Point-in-time recovery: an ISO 8601 time with its zone (2026-05-01T12:00:00Z, 2026-05-01T14:00:00+02:00). Events logged at or after this second are not replayed (mariadb-binlog --stop-datetime; binlog times have whole seconds, so a fraction is dropped). Needs binlogs; without a target the binlogs replay to their end. A backup that already holds a change logged at or after the target (the last binlog event before its recorded position) fails the step instead of restoring newer data. The step's result records it.
    */
   target?: string;
 }

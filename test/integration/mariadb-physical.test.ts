@@ -127,6 +127,12 @@ describe('mariadb: mariadb-backup physical restores and binlog point-in-time rec
       });
     }
 
+    it('local: a target before the backup\'s own changes cannot be reached, and says so instead of restoring newer data', async () => {
+      const early = new Date(Date.parse(target) - 3_600_000).toISOString();
+      const report = await failing('target-too-early', 'local', `{ artefact: ${JSON.stringify(source.directory)}, binlogs: [${JSON.stringify(source.binlogs)}], target: "${early}" }`, /full already holds a change logged at .*, at or after the target .*: the target cannot be reached from this backup/);
+      assert.equal(report.stores[0]!.steps[0]!.details!.target, early);
+    });
+
     it('local: a backup directory without xtrabackup_checkpoints is refused before any server starts', async () => {
       const bad = join(work, 'no-checkpoints');
       await cp(source.directory, bad, { recursive: true });

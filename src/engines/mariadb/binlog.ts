@@ -1,4 +1,5 @@
 import { readdirSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { ArtefactError } from '../../errors.ts';
 import { openArtefact, type ArtefactInfo } from '../../sources/local.ts';
@@ -94,4 +95,28 @@ export function replayPlan(ref: string, files: string[], from: BinlogPosition | 
 export function replayCommand(binlogArgs: string[], clientArgs: string[]): string[] {
   const script = 'set -o pipefail; n=$1; shift; TZ=UTC mariadb-binlog --no-defaults --verify-binlog-checksum "${@:1:$n}" | mariadb "${@:$((n+1))}"';
   return ['-c', script, 'restoreproof-replay', String(binlogArgs.length), ...binlogArgs, ...clientArgs];
+}
+
+/**
+ * The time of the last event logged before `position` in a binlog file: the backup holds that
+ * change, so a target before it cannot be reached from this backup. Walks the v4 event headers
+ * (timestamp 4 bytes, type 1, server id 4, event size 4, all little-endian) after the 4-byte magic.
+ */
+export async function lastEventBefore(file: string, position: number): Promise<Date | undefined> {
+  const handle = await open(file, 'r');
+  try {
+    const header = Buffer.alloc(13);
+    let at = 4;
+    let last: number | undefined;
+    while (at < position) {
+      const { bytesRead } = await handle.read(header, 0, 13, at);
+      const size = header.readUInt32LE(9);
+      if (bytesRead < 13 || size < 19 || at + size > position) break;
+      last = header.readUInt32LE(0);
+      at += size;
+    }
+    return last === undefined ? undefined : new Date(last * 1000);
+  } finally {
+    await handle.close();
+  }
 }

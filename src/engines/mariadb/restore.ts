@@ -14,7 +14,7 @@ import { quoteIdent, withMariadb } from './client.ts';
 import { restoreAdminSql } from './account.ts';
 import { systemDatabases } from './baseline.ts';
 import { inspectPhysical, isXbstream, physicalBinlogPosition, physicalFormat, type BinlogPosition } from './physical.ts';
-import { binlogFiles, dumpBinlogPosition, replayCommand, replayPlan, stopDatetime } from './binlog.ts';
+import { binlogFiles, dumpBinlogPosition, lastEventBefore, replayCommand, replayPlan, stopDatetime } from './binlog.ts';
 
 /**
  * The client reads the dump as data: --binary-mode turns off every client command but DELIMITER
@@ -153,6 +153,13 @@ function physicalRestoreStep(store: StartedStore, step: MariadbRestoreStep, arte
 async function replayBinlogs(store: StartedStore, step: MariadbRestoreStep, from: BinlogPosition | undefined, context: RestoreContext): Promise<StepOutcome> {
   const ref = step.artefact as string;
   const plan = replayPlan(ref, binlogFiles(step, context.drillDir), from);
+  const logged = from && step.target ? await lastEventBefore(plan.files[0]!, from.position) : undefined;
+  if (logged && logged.getTime() >= Date.parse(stopDatetime(step.target!).replace(' ', 'T') + 'Z')) {
+    return {
+      status: 'failed', exitCode: null, stderr: '', details: { target: step.target!, replayedFrom: plan.startsAt },
+      error: `${ref} already holds a change logged at ${logged.toISOString()}, at or after the target ${step.target}: the target cannot be reached from this backup (restore an older one)`,
+    };
+  }
   const staged: string[] = [];
   for (const file of plan.files) staged.push(await store.stage(file, context.signal));
   const binlogArgs = [...plan.args, ...(step.target ? [`--stop-datetime=${stopDatetime(step.target)}`] : []), ...staged];
