@@ -111,6 +111,12 @@ export class ReportBuilder {
     this.#report.artefacts.push(record);
   }
 
+  /** A digest read after verify recorded the artefact ('' when the run stopped before it was read). */
+  artefactDigest(store: string, step: number, sha256: string): void {
+    const record = this.#report.artefacts.find((r) => r.store === store && r.step === step);
+    if (record) record.sha256 = sha256;
+  }
+
   /** fetch: pod: the digest the store's pod computed, and the source record it completes. */
   podFetched(store: string, step: number, sha256: string, source: ArtefactRecord['source']): void {
     const record = this.#report.artefacts.find((r) => r.store === store && r.step === step);

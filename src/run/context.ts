@@ -7,6 +7,7 @@ import type { PhaseName, PhaseRecord, Reporter } from '../report/types.ts';
 import type { RunGuard } from '../runtimes/reaper/index.ts';
 import type { Runtime, StartedApp, StartedStore } from '../runtimes/types.ts';
 import { drillDisplayName } from '../drill/load.ts';
+import { ArtefactDigests } from '../sources/digests.ts';
 import { Staging, type StagedArtefact } from '../sources/staging.ts';
 import { detectTrigger, hostInfo, newRunId } from './identity.ts';
 
@@ -41,6 +42,8 @@ export interface RunContext {
   readonly emit: Emit;
   /** The run-owned staging dir (fetched, decrypted, unpacked artefacts); removed at teardown. */
   readonly staging: Staging;
+  /** Local artefacts' digests, read while the stores start and restore. */
+  readonly digests: ArtefactDigests;
   /** Set by the load phase. */
   drill?: Drill;
   /** A config error stops the run with exit 2 and skips nothing that never applied. */
@@ -75,6 +78,7 @@ export function createRunContext(file: string, options: RunOptions): RunContext 
     report: new ReportBuilder({ runId, file, drillName: drillDisplayName(file), runtime: options.runtime ?? 'auto', trigger: detectTrigger(), host: hostInfo(), startedAt: new Date() }),
     emit,
     staging: new Staging(runId),
+    digests: new ArtefactDigests(),
     configError: false,
     staged: [],
     stores: {},

@@ -26,6 +26,8 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
   {
     await using _teardown = teardownStack(ctx);
     await runPhases(ctx);
+    // Every digest the run started goes into the evidence, whether or not its store got that far.
+    for (const { artefact, sha256 } of await ctx.digests.settled()) report.artefactDigest(artefact.store, artefact.step, sha256);
   }
   signal.removeEventListener('abort', onAbort);
   if (signal.aborted && !report.hasError('E_INTERRUPTED')) report.error(new InterruptedError(signal, `during ${ctx.interruptedDuring ?? 'start-up'}`));

@@ -96,24 +96,42 @@ export function openArtefact(info: Pick<ArtefactInfo, 'path' | 'compression'>): 
   return Readable.from(chunks(), { objectMode: false });
 }
 
+const FILES_HASHED_AT_ONCE = 8;
+
+/** The digest of an artefact inspected without one (`hash: false`): what verify would have recorded. */
+export async function digestLocalArtefact(info: ArtefactInfo, signal?: AbortSignal): Promise<string> {
+  if (info.kind === 'directory') return (await inspectLocalDirectory(info.ref, info.path, { signal })).sha256;
+  return sha256File(info.path, signal);
+}
+
 /**
  * A directory artefact (a mongodump directory, a bucket mirror). Its digest is the sha256 of a
  * manifest of `path\tsize\tsha256` lines in sorted path order. Symlinks that leave the
  * directory are refused: restoring one would read files the backup does not contain.
  */
-export async function inspectLocalDirectory(ref: string, root: string, options: { hash?: boolean } = {}): Promise<ArtefactInfo> {
+export async function inspectLocalDirectory(ref: string, root: string, options: { hash?: boolean; signal?: AbortSignal } = {}): Promise<ArtefactInfo> {
   const manifest = createHash('sha256');
   let size = 0;
   let entries = 0;
   let newest = 0;
   const realRoot = await realpath(root);
+  // Small files cost an open and a close each: several are read at once, the manifest keeps walk order.
+  const window: Promise<string>[] = [];
+  const lines: ((digest: string) => string)[] = [];
+  const flush = async (keep: number) => {
+    while (window.length > keep) manifest.update(lines.shift()!(await window.shift()!));
+  };
   for await (const file of walkFiles(realRoot, ref)) {
     size += file.size;
     entries++;
     newest = Math.max(newest, file.mtimeMs);
-    const digest = options.hash === false ? '' : await sha256File(file.path);
-    manifest.update(`${file.relative}\t${file.size}\t${digest}\n`);
+    const digest = options.hash === false ? Promise.resolve('') : sha256File(file.path, options.signal);
+    digest.catch(() => {}); // awaited in turn below; until then its failure is not unhandled
+    window.push(digest);
+    lines.push((digest) => `${file.relative}\t${file.size}\t${digest}\n`);
+    await flush(FILES_HASHED_AT_ONCE - 1);
   }
+  await flush(0);
   return {
     kind: 'directory', ref, path: root, size, entries, sha256: options.hash === false ? '' : manifest.digest('hex'),
     modifiedAt: new Date(newest || Date.now()).toISOString(), compression: 'none', head: Buffer.alloc(0),

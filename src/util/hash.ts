@@ -6,8 +6,8 @@ export function sha256(data: string | Uint8Array): string {
 }
 
 /** Streams the file: never holds it in memory. */
-export async function sha256File(path: string): Promise<string> {
+export async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, signal ? { signal } : {})) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }

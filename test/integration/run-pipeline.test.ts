@@ -3,7 +3,8 @@
 // check opens, so the order is proven without timing anything: without the pipeline the dump waits
 // out its loop and the fast store's check ends after it.
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDrill } from '../../src/run/run.ts';
@@ -11,7 +12,7 @@ import type { Reporter } from '../../src/report/types.ts';
 import { requireBackends, useTestbedBinaries } from '../support/backends.ts';
 import { assertValidReport, processesMatching } from '../support/fixtures.ts';
 
-describe('run: a pipeline per store (local runtime, real PostgreSQL)', function () {
+describe('run: a pipeline per store, digests read alongside the restore (local runtime, real PostgreSQL)', function () {
   let work: string;
   before(async function () {
     requireBackends(this, 'postgres');
@@ -61,6 +62,9 @@ describe('run: a pipeline per store (local runtime, real PostgreSQL)', function 
     assert.equal(report.status, 'passed', JSON.stringify(report.errors));
     assert.deepEqual(events, ['restored faststore', 'checked fast-rows', 'restored slowstore', 'checked slow-rows']);
     assert.deepEqual(report.checks.map((c) => [c.id, c.status, c.actual]), [['slow-rows', 'passed', 3], ['fast-rows', 'passed', 2]]);
+    // Digests are read alongside the restore, not before it, and still reach the evidence.
+    const digests = Object.fromEntries(await Promise.all(['slow.sql', 'fast.sql'].map(async (f) => [f, createHash('sha256').update(await readFile(join(work, f))).digest('hex')] as const)));
+    assert.deepEqual(report.artefacts.map((a) => [a.store, a.sha256]), [['slowstore', digests['slow.sql']], ['faststore', digests['fast.sql']]]);
     assert.deepEqual(await processesMatching(`restoreproof-${report.runId}`), []);
   });
 });

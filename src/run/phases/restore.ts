@@ -40,7 +40,10 @@ async function restoreStore(ctx: RunContext, store: StartedStore, drillDir: stri
     });
     // A fetched artefact is named in the evidence by its source, not by the staging path it was restored from.
     for (const step of steps) step.artefact = ctx.staged.find((x) => x.store === store.name && x.step === step.step)?.ref ?? step.artefact;
-    const status = steps.every((s) => s.status === 'passed') ? 'passed' : 'failed';
+    // Restored, but only from artefacts whose every byte was read for the evidence's digest.
+    const digested = await ctx.digests.forStore(store.name).then(() => undefined, (err: unknown) => err);
+    if (digested) ctx.report.error(digested);
+    const status = !digested && steps.every((s) => s.status === 'passed') ? 'passed' : 'failed';
     ctx.report.updateStore(store.name, { steps, restoreDurationMs: performance.now() - t0, status });
     for (const s of steps) if (s.error) ctx.report.error(new RestoreproofError(s.errorCode ?? 'E_RESTORE', `store ${store.name}: ${s.error}`, { hint: 'see stores[].steps[].stderr in the JSON report for the tool output' }));
     return status === 'passed';

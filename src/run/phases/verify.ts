@@ -20,7 +20,7 @@ export async function inspectStep(storeName: string, store: StoreSpec, step: num
   return verified;
 }
 
-/** verify: every artefact exists and is what the drill says, before any store starts. */
+/** verify: every artefact exists and is what the drill says (size, format, header), before any store starts; digests follow in the background. */
 export async function verifyPhase(ctx: RunContext): Promise<void> {
   const drill = drillOf(ctx);
   const { report } = ctx;
@@ -32,9 +32,11 @@ export async function verifyPhase(ctx: RunContext): Promise<void> {
         try {
           const fetched = ctx.staged.find((s) => s.store === name && s.step === index);
           const known = fetched?.info;
-          const verified = await inspectStep(name, store, index, drill.dir, known ? { known } : {});
+          // A local artefact's digest is read while the stores start and restore (ctx.digests), not here.
+          const verified = await inspectStep(name, store, index, drill.dir, known ? { known } : { hash: false });
           if (!verified) continue;
           found.push(verified);
+          if (!known && !verified.info.fetchedInPod && !verified.info.sha256) ctx.digests.start(verified, ctx.signal);
           const { info } = verified;
           report.artefact({
             store: name, step: index, ref: info.ref, path: fetched ? fetched.ref : pathFromDrill(drill.dir, info.path), host: report.report.host.hostname, kind: info.kind, size: info.size, sha256: info.sha256, modifiedAt: info.modifiedAt,
