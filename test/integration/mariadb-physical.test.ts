@@ -81,6 +81,14 @@ describe('mariadb: mariadb-backup physical restores and binlog point-in-time rec
         assert.match(String(report.stores[0]!.steps[0]!.details!.replayedFrom), /CHANGE MASTER TO/);
       });
 
+      it('a gzip-compressed xbstream is decompressed on the way into mbstream', async () => {
+        const gz = join(work, `full-${runtime}.xbstream.gz`);
+        await writeFile(gz, gzipSync(await readFile(source.xbstream), { level: 1 }));
+        const { code, report } = await cli(await drill('physical-gzip', runtime, `{ artefact: ${JSON.stringify(gz)} }`, [rows(2)]), runtime);
+        assert.equal(code, 0, JSON.stringify(report.errors));
+        assert.equal(report.stores[0]!.steps[0]!.format, 'mariadb-backup xbstream');
+      });
+
       it('without a target every binlog replays: all five rows', async () => {
         const step = `{ artefact: ${JSON.stringify(source.directory)}, binlogs: [${JSON.stringify(source.binlogs)}] }`;
         const { code, report } = await cli(await drill('replay-all', runtime, step, [rows(5)]), runtime);
