@@ -70,6 +70,7 @@ describe('mariadb: mariadb-backup physical restores and binlog point-in-time rec
         assert.deepEqual(report.checks.map((c) => [c.id, c.status, c.actual]), [['rows', 'passed', 3], ['row-3', 'passed', 1], ['row-4', 'passed', 0], ['row-5', 'passed', 0]]);
         const details = report.stores[0]!.steps[0]!.details!;
         assert.equal(details.target, target);
+        assert.deepEqual(report.artefacts[0]!.pointInTime, { at: target, source: 'the point-in-time recovery target' });
         assert.match(String(details.replayedFrom), /^binlog\.000001:\d+ \(xtrabackup_binlog_info\)$/);
       });
 

@@ -19,7 +19,9 @@ export const mariadbEngine: Engine<StoreSpecOf<'mariadb'>> = {
   async inspect(spec, step, drillDir, options) {
     const ref = spec.restore[step]!;
     const info = await inspectLocalArtefact(ref.artefact, drillDir, { ...options, directory: true });
-    return { store: '', step, info, format: await inspectMariadbArtefact(ref, info) };
+    // Binlogs replayed to a target: the data's point in time is the target, not the base backup's.
+    const pointInTime = ref.target && ref.binlogs ? { pointInTime: { at: new Date(ref.target).toISOString(), source: 'the point-in-time recovery target' } } : {};
+    return { store: '', step, info, format: await inspectMariadbArtefact(ref, info), ...pointInTime };
   },
   describeRestore: describeMariadbRestore,
   restore: restoreMariadb,
