@@ -14,8 +14,10 @@ export function machine() {
   return { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverage: loadavg().map((x) => Math.round(x * 100) / 100) };
 }
 
+export const formatFigure = (f: Figure) => `${f.name} ${Number.isInteger(f.value) ? f.value : f.value.toFixed(3)} ${f.unit}`;
+
 export async function report(bench: string, figures: Figure[], parameters: Record<string, unknown>): Promise<void> {
-  for (const f of figures) console.log(`${f.name} ${Number.isInteger(f.value) ? f.value : f.value.toFixed(3)} ${f.unit}`);
+  for (const f of figures) console.log(formatFigure(f));
   const dir = join(new URL('..', import.meta.url).pathname, 'reports', 'bench');
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, `${bench}.json`), `${JSON.stringify({ bench, at: new Date().toISOString(), machine: machine(), parameters, figures }, null, 2)}\n`);

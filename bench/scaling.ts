@@ -7,6 +7,7 @@ import { benchBackups, benchCacheDir } from '../scripts/lib/bench-backups.ts';
 import { useTestbedBinaries } from '../test/support/backends.ts';
 import { flag, onSignals, report, stopChildren, type Figure } from './lib.ts';
 import { drillChild, measureDrill, phaseMs, writeBenchDrill } from './support/drill.ts';
+import { phaseShares } from './support/ratios.ts';
 
 const script = new URL(import.meta.url).pathname;
 if (process.argv[2] === '--drill-child') await drillChild();
@@ -24,12 +25,13 @@ for (const k of multiples) {
   const drill = await writeBenchDrill(b, join(dir, 'drill'));
   const { seconds, maxRssMiB, m } = await measureDrill(script, drill, join(dir, 'drill', 'reports'));
   const restore = phaseMs(m, 'restore') / 1000;
-  const overhead = seconds - restore - phaseMs(m, 'checks') / 1000 - phaseMs(m, 'provision') / 1000;
+  const { overheadSeconds: overhead, checksExposedSeconds } = phaseShares(seconds, m);
   console.error(`x${k} (scale ${scale}): drill ${seconds.toFixed(1)}s, restore ${restore.toFixed(1)}s, peak RSS ${maxRssMiB.toFixed(0)} MiB`);
   figures.push(
     { name: `x${k}_drill_wall`, value: seconds, unit: 's' },
     { name: `x${k}_restore_wall`, value: restore, unit: 's' },
     { name: `x${k}_checks_wall`, value: phaseMs(m, 'checks') / 1000, unit: 's' },
+    { name: `x${k}_checks_exposed`, value: checksExposedSeconds, unit: 's' },
     { name: `x${k}_overhead_excluding_checks_and_provision`, value: overhead, unit: 's' },
     { name: `x${k}_harness_peak_rss`, value: maxRssMiB, unit: 'MiB' },
   );
