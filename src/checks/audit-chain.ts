@@ -1,4 +1,5 @@
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { canonicalJson } from '../evidence/canonical.ts';
 import { RestoreproofError } from '../errors.ts';
 import type { StartedStore } from '../runtimes/types.ts';
@@ -6,6 +7,7 @@ import { resolveSecret } from '../drill/secrets.ts';
 import type { AuditChainCheckSpec, AuditChainFormat } from '../drill/types.ts';
 import { rowTarget, type CellValue, type RowSource } from '../engines/rows.ts';
 import type { CheckOutcome } from './types.ts';
+import { keyRanges, verifyRanges } from './audit-chain-ranges.ts';
 
 /** A MAC input template: text and `{name}` placeholders; `{{` and `}}` are literal braces. */
 export type MacTemplatePart = string | { name: string };
@@ -177,74 +179,122 @@ export interface ChainResult {
  * - deleted: the row verifies with its own link, and no row carries the MAC it links to (a gap).
  * Without a link column a deleted row looks like a changed one. After a break the chain resynchronises
  * on the stored MACs, so one tampered row is one break. Memory: a window of recent MACs, not the table.
+ * Rows are pushed one at a time and not kept, so a source may reuse its row objects.
  */
-export async function verifyChain(rows: AsyncIterable<CellValue[]>, columns: string[], check: AuditChainCheckSpec, mac: MacFunction, signal?: AbortSignal): Promise<ChainResult> {
-  const encoding = check.encoding ?? 'hex';
-  const at = (name: string) => columns.indexOf(name);
-  const iKey = at(check.orderBy);
-  const iMac = at(check.macColumn);
-  const iLink = check.linkColumn ? at(check.linkColumn) : -1;
-  const iExclude = check.exclude ? at(check.exclude.column) : -1;
-  const excludeValue = check.exclude?.equals === undefined ? undefined : String(check.exclude.equals);
-  const isExcluded = (row: CellValue[]) => {
-    if (iExclude < 0) return false;
-    const cell = row[iExclude]!;
-    if (excludeValue === undefined) return cell.kind !== 'null';
-    if (cell.kind === 'boolean') return (cell.text === 't' || cell.text === 'true') === (excludeValue === 'true');
-    return cell.kind !== 'null' && cell.text === excludeValue;
-  };
-
-  const result: ChainResult = { rowsRead: 0, rowsVerified: 0, rowsExcluded: 0, breaks: 0, moreBreaks: [] };
-  const windowSize = 10_000;
-  const recent = new Set<string>();
-  const ring = new Array<string | undefined>(windowSize);
-  let ringAt = 0;
-  let prev = check.genesis ?? '';
+export class ChainVerifier {
+  readonly result: ChainResult = { rowsRead: 0, rowsVerified: 0, rowsExcluded: 0, breaks: 0, moreBreaks: [] };
+  private readonly encoding: 'hex' | 'base64';
+  private readonly iKey: number;
+  private readonly iMac: number;
+  private readonly iLink: number;
+  private readonly iExclude: number;
+  private readonly excludeValue: string | undefined;
+  private readonly windowSize = 10_000;
+  private readonly recent = new Set<string>();
+  private readonly ring: (string | undefined)[];
+  private ringAt = 0;
+  private prev: string;
   /** Link of a row that verified on its own but linked to a MAC not seen yet: deleted, unless a later row has it. */
-  let pending: { chainBreak: ChainBreak; link: string } | undefined;
-  const addBreak = (b: ChainBreak) => {
+  private pending: { chainBreak: ChainBreak; link: string } | undefined;
+
+  private readonly check: AuditChainCheckSpec;
+  private readonly mac: MacFunction;
+
+  /** False: breaks are counted but not told apart (no window of recent MACs kept), for a range that stops at its first break. */
+  private readonly classify: boolean;
+
+  constructor(columns: string[], check: AuditChainCheckSpec, mac: MacFunction, options: { classify?: boolean } = {}) {
+    this.classify = options.classify ?? true;
+    this.check = check;
+    this.mac = mac;
+    this.encoding = check.encoding ?? 'hex';
+    const at = (name: string) => columns.indexOf(name);
+    this.iKey = at(check.orderBy);
+    this.iMac = at(check.macColumn);
+    this.iLink = check.linkColumn ? at(check.linkColumn) : -1;
+    this.iExclude = check.exclude ? at(check.exclude.column) : -1;
+    this.excludeValue = check.exclude?.equals === undefined ? undefined : String(check.exclude.equals);
+    this.ring = new Array<string | undefined>(this.windowSize);
+    this.prev = check.genesis ?? '';
+  }
+
+  /** The ordering key of a row, as text. */
+  key(row: CellValue[]): string {
+    return row[this.iKey]!.text;
+  }
+
+  /** Takes a row's stored MAC as the previous one without verifying the row: the row before a range. */
+  seed(row: CellValue[]): void {
+    this.remember(storedMac(row[this.iMac]!, this.encoding));
+  }
+
+  push(row: CellValue[]): void {
+    const { check, result, iLink, encoding } = this;
+    if (this.isExcluded(row)) {
+      result.rowsExcluded++;
+      return;
+    }
+    result.rowsRead++;
+    const key = row[this.iKey]!.text;
+    const stored = storedMac(row[this.iMac]!, encoding);
+    const prev = this.prev;
+    const link = iLink >= 0 ? (row[iLink]!.kind === 'null' ? check.genesis ?? '' : storedMac(row[iLink]!, encoding)) : prev;
+    if (this.pending && stored === this.pending.link) {
+      this.pending.chainBreak.kind = 'reordered';
+      this.pending.chainBreak.reason = `links to the MAC of row ${key}, which comes after it`;
+      this.pending = undefined;
+    }
+    const linkOk = link === prev;
+    if (linkOk && this.mac(prev, row) === stored) {
+      result.rowsVerified++;
+    } else if (linkOk) {
+      this.addBreak({ key, kind: 'changed', reason: iLink >= 0 ? 'the row does not verify: its fields were changed' : 'the row does not verify: its fields were changed, or a row before it was deleted (declare linkColumn to tell them apart)' });
+    } else if (this.mac(link, row) !== stored) {
+      this.addBreak({ key, kind: 'changed', reason: 'neither the row nor its link verifies' });
+    } else if (this.recent.has(link)) {
+      this.addBreak({ key, kind: 'reordered', reason: 'links to the MAC of an earlier row that is not the one before it' });
+    } else {
+      const b: ChainBreak = { key, kind: 'deleted', reason: 'links to a MAC no row before it has: a row is missing (link gap)' };
+      this.addBreak(b);
+      if (!this.pending) this.pending = { chainBreak: b, link };
+    }
+    this.remember(stored);
+  }
+
+  private remember(stored: string): void {
+    this.prev = stored;
+    if (!this.classify) return;
+    const evicted = this.ring[this.ringAt];
+    if (evicted !== undefined) this.recent.delete(evicted);
+    this.ring[this.ringAt] = stored;
+    this.ringAt = (this.ringAt + 1) % this.windowSize;
+    this.recent.add(stored);
+  }
+
+  private isExcluded(row: CellValue[]): boolean {
+    if (this.iExclude < 0) return false;
+    const cell = row[this.iExclude]!;
+    if (this.excludeValue === undefined) return cell.kind !== 'null';
+    if (cell.kind === 'boolean') return (cell.text === 't' || cell.text === 'true') === (this.excludeValue === 'true');
+    return cell.kind !== 'null' && cell.text === this.excludeValue;
+  }
+
+  private addBreak(b: ChainBreak): void {
+    const result = this.result;
     result.breaks++;
     if (!result.firstBreak) result.firstBreak = b;
     else if (result.moreBreaks.length < 10) result.moreBreaks.push(b);
-  };
+  }
+}
+
+export async function verifyChain(rows: AsyncIterable<CellValue[]>, columns: string[], check: AuditChainCheckSpec, mac: MacFunction, signal?: AbortSignal): Promise<ChainResult> {
+  const verifier = new ChainVerifier(columns, check, mac);
   let n = 0;
   for await (const row of rows) {
     if ((++n & 0xfff) === 0) signal?.throwIfAborted();
-    if (isExcluded(row)) {
-      result.rowsExcluded++;
-      continue;
-    }
-    result.rowsRead++;
-    const key = row[iKey]!.text;
-    const stored = storedMac(row[iMac]!, encoding);
-    const link = iLink >= 0 ? (row[iLink]!.kind === 'null' ? check.genesis ?? '' : storedMac(row[iLink]!, encoding)) : prev;
-    if (pending && stored === pending.link) {
-      pending.chainBreak.kind = 'reordered';
-      pending.chainBreak.reason = `links to the MAC of row ${key}, which comes after it`;
-      pending = undefined;
-    }
-    const linkOk = link === prev;
-    if (linkOk && mac(prev, row) === stored) {
-      result.rowsVerified++;
-    } else if (linkOk) {
-      addBreak({ key, kind: 'changed', reason: iLink >= 0 ? 'the row does not verify: its fields were changed' : 'the row does not verify: its fields were changed, or a row before it was deleted (declare linkColumn to tell them apart)' });
-    } else if (mac(link, row) !== stored) {
-      addBreak({ key, kind: 'changed', reason: 'neither the row nor its link verifies' });
-    } else if (recent.has(link)) {
-      addBreak({ key, kind: 'reordered', reason: 'links to the MAC of an earlier row that is not the one before it' });
-    } else {
-      const b: ChainBreak = { key, kind: 'deleted', reason: 'links to a MAC no row before it has: a row is missing (link gap)' };
-      addBreak(b);
-      if (!pending) pending = { chainBreak: b, link };
-    }
-    const evicted = ring[ringAt];
-    if (evicted !== undefined) recent.delete(evicted);
-    ring[ringAt] = stored;
-    ringAt = (ringAt + 1) % windowSize;
-    recent.add(stored);
-    prev = stored;
+    verifier.push(row);
   }
-  return result;
+  return verifier.result;
 }
 
 export interface AuditChainContext {
@@ -254,6 +304,10 @@ export interface AuditChainContext {
   database: string;
   drillDir: string;
   signal: AbortSignal;
+  /** Ranges verified in parallel, at most (default: the cores). */
+  parallelism?: number;
+  /** A table is cut only into ranges of at least this many rows (default 50,000). */
+  minRowsPerRange?: number;
 }
 
 export async function loadMacKey(check: Pick<AuditChainCheckSpec, 'key' | 'keyEncoding'>, drillDir: string, what: string): Promise<Buffer> {
@@ -262,6 +316,33 @@ export async function loadMacKey(check: Pick<AuditChainCheckSpec, 'key' | 'keyEn
   const key = Buffer.from(text, encoding);
   if (key.length === 0) throw new RestoreproofError('E_SECRET', `${what}: the key is empty (as ${encoding})`);
   return key;
+}
+
+async function verifyInOnePass(check: AuditChainCheckSpec, context: AuditChainContext, relation: string, columns: string[], key: KeyObject): Promise<ChainResult> {
+  const source = await context.rows.stream(context.store, { database: context.database, relation, columns, orderBy: check.orderBy, signal: context.signal });
+  try {
+    return await verifyChain(source.rows, source.columns, check, macFunction(check, key, source.columns), context.signal);
+  } finally {
+    await source.close();
+  }
+}
+
+/**
+ * The chain verified in key ranges on every core, when the engine can cut the table and it is large;
+ * undefined otherwise, or when a range breaks (then the one pass reports the break exactly). Excluded
+ * rows stay in one pass: a range's first row must be the chain's row before it.
+ */
+async function verifyInRanges(check: AuditChainCheckSpec, context: AuditChainContext, relation: string, columns: string[], key: KeyObject): Promise<ChainResult | undefined> {
+  const { rows, store, database, signal } = context;
+  const parallelism = context.parallelism ?? availableParallelism();
+  if (!rows.splitKeys || !rows.module || check.exclude || parallelism < 2) return undefined;
+  const cuts = await rows.splitKeys(store, { database, relation, orderBy: check.orderBy, parts: parallelism, minRowsPerRange: context.minRowsPerRange ?? 50_000, signal });
+  if (cuts.length === 0) return undefined;
+  const job = { module: rows.module, store: { name: store.name, engine: store.engine, endpoint: store.endpoint }, database, relation, columns, check, key };
+  const outcomes = await verifyRanges(keyRanges(cuts).map((range) => ({ ...job, range })), signal);
+  if (!outcomes) return undefined;
+  const sum = (field: 'rowsRead' | 'rowsVerified' | 'rowsExcluded') => outcomes.reduce((n, o) => n + o[field], 0);
+  return { rowsRead: sum('rowsRead'), rowsVerified: sum('rowsVerified'), rowsExcluded: sum('rowsExcluded'), breaks: 0, moreBreaks: [] };
 }
 
 export async function runAuditChain(check: AuditChainCheckSpec, context: AuditChainContext): Promise<CheckOutcome> {
@@ -273,13 +354,7 @@ export async function runAuditChain(check: AuditChainCheckSpec, context: AuditCh
   const { relation, where } = rowTarget(check, context.rows, context.database);
   const expected = `every row of ${where} verifies (${check.algorithm}, ordered by ${check.orderBy})`;
   const t0 = performance.now();
-  const source = await context.rows.stream(context.store, { database: context.database, relation, columns, orderBy: check.orderBy, signal: context.signal });
-  let result: ChainResult;
-  try {
-    result = await verifyChain(source.rows, source.columns, check, macFunction(check, key, source.columns), context.signal);
-  } finally {
-    await source.close();
-  }
+  const result = (await verifyInRanges(check, context, relation, columns, key)) ?? (await verifyInOnePass(check, context, relation, columns, key));
   const seconds = (performance.now() - t0) / 1000;
   const rowsPerSecond = Math.round(result.rowsRead / Math.max(seconds, 1e-6));
   const actual = {

@@ -22,7 +22,10 @@ export interface CellValue {
 
 export const nullCell: CellValue = { kind: 'null', text: '' };
 
-/** A table or collection streamed in order, columns by name. Memory stays flat: rows are yielded as read. */
+/**
+ * A table or collection streamed in order, columns by name. Memory stays flat: rows are yielded as read.
+ * A yielded row (and its cells) may be reused for the next one: read it before taking the next.
+ */
 export interface RowStream {
   /** Columns in the order of each yielded row. */
   columns: string[];
@@ -44,11 +47,31 @@ export interface RowRequest {
   columns: string[];
   /** Ascending order by this column; none: server order. */
   orderBy?: string;
+  /** Only rows whose `orderBy` key lies in this range (ascending order; keys as the store prints them). */
+  range?: KeyRange;
   /** Descending instead. */
   descending?: boolean;
   limit?: number;
   /** Random sample of `limit` rows where the first column is not null. */
   sample?: boolean;
+  signal: AbortSignal;
+}
+
+/** Keys `from` ≤ key ≤ `to`, both ends included; an end left out is open. */
+export interface KeyRange {
+  from?: string;
+  to?: string;
+}
+
+/** How to cut a relation into ranges of its ordering key, for reading them in parallel. */
+export interface KeySplitRequest {
+  database: string;
+  relation: string;
+  orderBy: string;
+  /** At most this many ranges. */
+  parts: number;
+  /** No range smaller than this: a smaller relation is not cut. */
+  minRowsPerRange: number;
   signal: AbortSignal;
 }
 
@@ -59,6 +82,13 @@ export interface RowSource {
   /** How messages name a relation of a database (a collection is named with its database). */
   describe(database: string, relation: string): string;
   stream(store: StartedStore, request: RowRequest): Promise<RowStream>;
+  /**
+   * The keys that cut a relation into ranges of about equal size (n keys, n + 1 ranges), or [] when its
+   * ordering key cannot be cut safely (not unique, nullable) or the relation is small. Optional.
+   */
+  splitKeys?(store: StartedStore, request: KeySplitRequest): Promise<string[]>;
+  /** URL of a module exporting this source as `rowSource`, so worker threads can stream ranges. */
+  readonly module?: string;
 }
 
 /** What a row-reading check reads: the relation its spec names for this engine, and how messages call it. */

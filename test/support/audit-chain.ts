@@ -17,11 +17,11 @@ export interface AuditRow {
 }
 
 /** `{prev}|{id}|{actor}|{action}|{created_at}` with ISO timestamps, HMAC-SHA256, hex, genesis ''. */
-export function buildChain(n: number, key: string, start = Date.UTC(2026, 0, 1)): AuditRow[] {
+export function buildChain(n: number, key: string, start = Date.UTC(2026, 0, 1), actor = (seq: number) => `user${seq % 7}`): AuditRow[] {
   const rows: AuditRow[] = [];
   let prev = '';
   for (let seq = 1; seq <= n; seq++) {
-    const row = { seq, id: `evt-${String(seq).padStart(6, '0')}`, actor: `user${seq % 7}`, action: ['login', 'update', 'export', 'delete'][seq % 4]!, createdAt: new Date(start + seq * 61_001) };
+    const row = { seq, id: `evt-${String(seq).padStart(6, '0')}`, actor: actor(seq), action: ['login', 'update', 'export', 'delete'][seq % 4]!, createdAt: new Date(start + seq * 61_001) };
     const mac = createHmac('sha256', key).update(`${prev}|${row.id}|${row.actor}|${row.action}|${row.createdAt.toISOString()}`).digest('hex');
     rows.push({ ...row, prevMac: prev, mac });
     prev = mac;

@@ -1,9 +1,10 @@
 import pg from 'pg';
-import QueryStream from 'pg-query-stream';
+import { to as copyTo } from 'pg-copy-streams';
 import { RestoreproofError } from '../../errors.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
-import { MissingColumnError, nullCell, type CellValue, type RowRequest, type RowSource, type RowStream, type ValueKind } from '../rows.ts';
+import { MissingColumnError, nullCell, type CellValue, type KeySplitRequest, type RowRequest, type RowSource, type RowStream, type ValueKind } from '../rows.ts';
 import { connectPostgres } from './connect.ts';
+import { CopyTextParser } from './copy-text.ts';
 import { quoteQualifiedName } from './identifiers.ts';
 
 const numberOids = new Set([20, 21, 23, 26, 700, 701, 1700]);
@@ -16,53 +17,88 @@ function pgKind(oid: number): ValueKind {
   return 'text';
 }
 
-/** Raw text for every type: formatting is the check's business, not the driver's. */
-const rawTypes = { getTypeParser: () => (text: string) => text };
-
-async function streamPostgres(store: StartedStore, request: RowRequest): Promise<RowStream> {
-  const { database } = request;
-  const client = await connectPostgres({ ...store.endpoint, database }, `store ${store.name} database ${database}`, request.signal);
+/** A connection in a read-only snapshot whose text output is the same for every reader (UTC, ISO, hex bytea). */
+async function readingSession(store: StartedStore, database: string, signal: AbortSignal): Promise<pg.Client> {
+  const client = await connectPostgres({ ...store.endpoint, database }, `store ${store.name} database ${database}`, signal);
   try {
     await client.query("set timezone = 'UTC'; set datestyle = 'ISO, YMD'; set intervalstyle = 'iso_8601'; set bytea_output = 'hex'");
     await client.query('begin isolation level repeatable read read only');
-    let table: string;
-    try {
-      table = quoteQualifiedName(request.relation);
-    } catch (err) {
-      throw new RestoreproofError('E_CHECK', `invalid table name ${request.relation}: ${(err as Error).message}`);
-    }
-    const { rows: found } = await client.query<{ name: string; oid: number }>(
-      `select a.attname as name, coalesce(nullif(t.typbasetype, 0), a.atttypid)::int as oid
-         from pg_attribute a join pg_type t on t.oid = a.atttypid
-        where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped`,
-      [table],
-    );
-    if (found.length === 0) throw new RestoreproofError('E_CHECK', `table ${request.relation} does not exist in database ${database}`);
-    const types = new Map(found.map((c) => [c.name, c.oid]));
+    return client;
+  } catch (err) {
+    await client.end().catch(() => {});
+    throw err;
+  }
+}
+
+function tableName(relation: string): string {
+  try {
+    return quoteQualifiedName(relation);
+  } catch (err) {
+    throw new RestoreproofError('E_CHECK', `invalid table name ${relation}: ${(err as Error).message}`);
+  }
+}
+
+async function columnTypes(client: pg.Client, table: string, relation: string, database: string): Promise<Map<string, number>> {
+  const { rows: found } = await client.query<{ name: string; oid: number }>(
+    `select a.attname as name, coalesce(nullif(t.typbasetype, 0), a.atttypid)::int as oid
+       from pg_attribute a join pg_type t on t.oid = a.atttypid
+      where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped`,
+    [table],
+  );
+  if (found.length === 0) throw new RestoreproofError('E_CHECK', `table ${relation} does not exist in database ${database}`);
+  return new Map(found.map((c) => [c.name, c.oid]));
+}
+
+/** Streams `COPY (select …) TO STDOUT` in text format: the server's text for every type, parsed from the bytes. */
+async function streamPostgres(store: StartedStore, request: RowRequest): Promise<RowStream> {
+  const { database } = request;
+  const client = await readingSession(store, database, request.signal);
+  try {
+    const table = tableName(request.relation);
+    const types = await columnTypes(client, table, request.relation, database);
     const missing = request.columns.filter((c) => !types.has(c));
     if (missing.length) throw new MissingColumnError(`table ${request.relation}`, missing);
     const kinds = request.columns.map((c) => pgKind(types.get(c)!));
     const q = pg.escapeIdentifier;
     let sql = `select ${request.columns.map((c) => q(c)).join(', ')} from ${table}`;
-    if (request.sample) sql += ` where ${q(request.columns[0]!)} is not null order by random()`;
+    const bounds: string[] = [];
+    if (request.range?.from !== undefined) bounds.push(`${q(request.orderBy!)} >= ${client.escapeLiteral(request.range.from)}`);
+    if (request.range?.to !== undefined) bounds.push(`${q(request.orderBy!)} <= ${client.escapeLiteral(request.range.to)}`);
+    if (request.sample) bounds.push(`${q(request.columns[0]!)} is not null`);
+    if (bounds.length) sql += ` where ${bounds.join(' and ')}`;
+    if (request.sample) sql += ' order by random()';
     else if (request.orderBy) sql += ` order by ${q(request.orderBy)} ${request.descending ? 'desc nulls last' : 'asc'}`;
     if (request.limit !== undefined) sql += ` limit ${Number(request.limit)}`;
-    const stream = client.query(new QueryStream(sql, [], { batchSize: 10_000, highWaterMark: 10_000, rowMode: 'array', types: rawTypes }));
+    const copy = client.query(copyTo(`copy (${sql}) to stdout`));
     const n = kinds.length;
+    // One row array and one cell per column, reused: consumers read a row before taking the next.
+    const cells = kinds.map((kind) => ({ kind, text: '' }));
+    const row = new Array<CellValue>(n);
+    let finished = false;
     return {
       columns: request.columns,
       rows: (async function* () {
-        for await (const raw of stream as AsyncIterable<(string | null)[]>) {
-          const row = new Array<CellValue>(n);
-          for (let i = 0; i < n; i++) {
-            const v = raw[i];
-            row[i] = v === null || v === undefined ? nullCell : { kind: kinds[i]!, text: kinds[i] === 'bytes' ? v.slice(2) : v };
+        const parser = new CopyTextParser(n);
+        for await (const chunk of copy as AsyncIterable<Buffer>) {
+          for (const fields of parser.rows(chunk)) {
+            for (let i = 0; i < n; i++) {
+              const v = fields[i];
+              if (v === null || v === undefined) row[i] = nullCell;
+              else {
+                const cell = cells[i]!;
+                cell.text = cell.kind === 'bytes' ? v.slice(2) : v;
+                row[i] = cell;
+              }
+            }
+            yield row;
           }
-          yield row;
         }
+        parser.end();
+        finished = true;
       })(),
       close: async () => {
-        await client.query('rollback').catch(() => {});
+        if (finished) await client.query('rollback').catch(() => {});
+        else copy.destroy();
         await client.end().catch(() => {});
       },
     };
@@ -72,9 +108,47 @@ async function streamPostgres(store: StartedStore, request: RowRequest): Promise
   }
 }
 
+/**
+ * Keys that cut the table into `parts` ranges of about equal row count, read with its ordering; [] when
+ * the key cannot cut it safely: no single-column unique index without a predicate, a nullable column
+ * (nulls sort outside any range), or fewer than `minRowsPerRange` rows a part.
+ */
+async function splitPostgres(store: StartedStore, request: KeySplitRequest): Promise<string[]> {
+  const client = await readingSession(store, request.database, request.signal);
+  try {
+    const table = tableName(request.relation);
+    const { rows: unique } = await client.query(
+      `select 1 from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+        where i.indrelid = to_regclass($1) and i.indisunique and i.indnkeyatts = 1 and i.indpred is null and i.indexprs is null
+          and a.attname = $2 and a.attnotnull limit 1`,
+      [table, request.orderBy],
+    );
+    if (unique.length === 0) return [];
+    const { rows: counted } = await client.query<{ n: string }>(`select count(*)::text as n from ${table}`);
+    const rows = Number(counted[0]!.n);
+    const parts = Math.min(request.parts, Math.floor(rows / request.minRowsPerRange));
+    if (parts < 2) return [];
+    const key = pg.escapeIdentifier(request.orderBy);
+    const keys: string[] = [];
+    for (let i = 1; i < parts; i++) {
+      const { rows: at } = await client.query<{ k: string }>(`select ${key}::text as k from ${table} order by ${key} offset $1 limit 1`, [Math.round((i * rows) / parts) - 1]);
+      keys.push(at[0]!.k);
+    }
+    return keys;
+  } finally {
+    await client.query('rollback').catch(() => {});
+    await client.end().catch(() => {});
+  }
+}
+
 /** Values stay the server's text (session time zone UTC, DateStyle ISO). */
 export const postgresRows: RowSource = {
   relation: 'table',
   describe: (_database, table) => table,
   stream: streamPostgres,
+  splitKeys: splitPostgres,
+  module: import.meta.url,
 };
+
+/** What worker threads load from this module (RowSource.module). */
+export const rowSource = postgresRows;
