@@ -27,6 +27,7 @@ for (const k of multiples) {
   const restore = phaseMs(m, 'restore') / 1000;
   const { overheadSeconds: overhead, checksExposedSeconds } = phaseShares(seconds, m);
   console.error(`x${k} (scale ${scale}): drill ${seconds.toFixed(1)}s, restore ${restore.toFixed(1)}s, peak RSS ${maxRssMiB.toFixed(0)} MiB`);
+  console.error(`  peak MiB by phase (rss/heapUsed/external): ${Object.entries(m.memoryByPhase).map(([p, u]) => `${p} ${u.rss}/${u.heapUsed}/${u.external}`).join(', ')}`);
   figures.push(
     { name: `x${k}_drill_wall`, value: seconds, unit: 's' },
     { name: `x${k}_restore_wall`, value: restore, unit: 's' },

@@ -74,6 +74,8 @@ export interface DrillMeasurement {
   phases: { name: string; status: string; durationMs: number; startMs: number; endMs: number }[];
   stores: { name: string; restoreDurationMs: number; steps: { tool: string; durationMs: number }[] }[];
   checks: { id: string; status: string; durationMs: number; message: string }[];
+  /** The highest memory sampled (every 100 ms) while each phase was the latest to start, in MiB: where RSS grows, and in which part. */
+  memoryByPhase: Record<string, { rss: number; heapUsed: number; external: number; arrayBuffers: number }>;
 }
 
 /** The child side: runs the drill once and prints one JSON line (seconds since process start, peak RSS, measurement). */
@@ -84,6 +86,14 @@ export async function drillChild(): Promise<never> {
   const phaseStart = new Map<string, number>();
   const phases: DrillMeasurement['phases'] = [];
   let firstStepMs: number | null = null;
+  const memoryByPhase: DrillMeasurement['memoryByPhase'] = {};
+  let current = 'start-up';
+  const sample = () => {
+    const u = process.memoryUsage();
+    const peak = (memoryByPhase[current] ??= { rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0 });
+    for (const k of ['rss', 'heapUsed', 'external', 'arrayBuffers'] as const) peak[k] = Math.max(peak[k], Math.round(u[k] / 2 ** 20));
+  };
+  const sampler = setInterval(sample, 100).unref();
   const runDrillCalledMs = performance.now();
   const report = await runDrill(file, {
     runtime: 'local',
@@ -92,12 +102,18 @@ export async function drillChild(): Promise<never> {
     signal: controller.signal,
     runId: `bench-${process.pid}`,
     reporters: [{
-      onPhaseStart: (name) => phaseStart.set(name, performance.now()),
+      onPhaseStart: (name) => {
+        sample();
+        current = name;
+        phaseStart.set(name, performance.now());
+      },
       onPhaseEnd: (p) => phases.push({ name: p.name, status: p.status, durationMs: p.durationMs, startMs: phaseStart.get(p.name) ?? performance.now(), endMs: performance.now() }),
       onStepStart: () => (firstStepMs ??= performance.now()),
     }],
   });
   const runEndMs = performance.now();
+  sample();
+  clearInterval(sampler);
   const result: DrillMeasurement = {
     status: report.status,
     errors: report.errors,
@@ -108,6 +124,7 @@ export async function drillChild(): Promise<never> {
     phases,
     stores: report.stores.map((s) => ({ name: s.name, restoreDurationMs: s.restoreDurationMs, steps: s.steps.map((x) => ({ tool: x.tool, durationMs: x.durationMs })) })),
     checks: report.checks.map((c) => ({ id: c.id, status: c.status, durationMs: c.durationMs, message: c.message })),
+    memoryByPhase,
   };
   process.stdout.write(`${JSON.stringify({ seconds: runEndMs / 1000, maxRssMiB: process.resourceUsage().maxRSS / 1024, result })}\n`);
   process.exit(0);
