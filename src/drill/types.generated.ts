@@ -1198,7 +1198,7 @@ export interface JsonFieldExpectation {
   exists?: boolean;
 }
 /**
- * Recomputes an HMAC chain over a table (postgres) or collection (mongodb), streamed in order with a server-side cursor. Reports rows verified, the first broken row's ordering key and whether it was changed, deleted (a link gap) or reordered, and rows per second.
+ * Recomputes an HMAC chain over a table or collection, streamed in order (postgres: COPY text, and a table with a NOT NULL unique ordering key of 100,000 rows or more is verified in key ranges on every core; a break is then reported as one pass reports it). Reports rows verified, the first broken row's ordering key and whether it was changed, deleted (a link gap) or reordered, and rows per second.
  */
 export interface AuditChainCheck {
   /**

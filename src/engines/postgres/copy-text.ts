@@ -64,27 +64,26 @@ export class CopyTextParser {
     const buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
     this.carry = undefined;
     const fields = this.fields;
+    const columns = this.columns;
+    // Data never holds a raw tab or newline (COPY writes them as \t and \n), so the separators are
+    // found with native searches; the next backslash is looked up once per chunk position, not per field.
+    let backslashAt = buf.indexOf(backslash);
     let rowStart = 0;
-    let fieldStart = 0;
-    let field = 0;
-    let escaped = false;
-    for (let i = 0; i < buf.length; i++) {
-      const c = buf[i]!;
-      if (c === backslash) {
-        escaped = true;
-        i++; // the escaped byte is never a separator
-      } else if (c === tab || c === newline) {
-        if (field >= this.columns) throw new Error(`COPY row has more than ${this.columns} fields`);
-        fields[field++] = this.field(buf, fieldStart, i, escaped);
-        fieldStart = i + 1;
-        escaped = false;
-        if (c === newline) {
-          if (field !== this.columns) throw new Error(`COPY row has ${field} fields, expected ${this.columns}`);
-          field = 0;
-          rowStart = i + 1;
-          yield fields;
-        }
+    for (let end = buf.indexOf(newline); end >= 0; end = buf.indexOf(newline, rowStart)) {
+      let start = rowStart;
+      let lastStart = rowStart;
+      for (let field = 0; field < columns; field++) {
+        lastStart = start;
+        const stop = field === columns - 1 ? end : buf.indexOf(tab, start);
+        if (stop < 0 || stop > end) throw new Error(`COPY row has ${field + 1} fields, expected ${columns}`);
+        if (backslashAt >= 0 && backslashAt < start) backslashAt = buf.indexOf(backslash, start);
+        fields[field] = this.field(buf, start, stop, backslashAt >= 0 && backslashAt < stop);
+        start = stop + 1;
       }
+      const extraTab = buf.indexOf(tab, lastStart);
+      if (extraTab >= 0 && extraTab < end) throw new Error(`COPY row has more than ${columns} fields`);
+      rowStart = end + 1;
+      yield fields;
     }
     if (rowStart < buf.length) this.carry = Buffer.from(buf.subarray(rowStart));
   }
