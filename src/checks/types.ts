@@ -1,5 +1,6 @@
 import type { CheckSpec, Drill } from '../drill/types.ts';
 import type { StartedStore } from '../runtimes/types.ts';
+import type { VerifiedArtefact } from '../engines/artefact.ts';
 
 export type CheckStatus = 'passed' | 'failed' | 'warned' | 'skipped';
 
@@ -41,6 +42,8 @@ export interface CheckContext {
   stores: ReadonlyMap<string, StartedStore>;
   /** Database the check runs against (defaulted by the engine). */
   database: string;
+  /** The store's verified artefacts, for checks that read the backup itself (an integrity check of an RDB). */
+  artefacts: readonly VerifiedArtefact[];
   signal: AbortSignal;
 }
 
@@ -85,6 +88,8 @@ export function checkTitle(check: CheckSpec): string {
       return `${check.store}: ${check.cipher} decrypts ${check.sample ?? 20} sampled ${check.table ?? check.collection}.${check.column}`;
     case 'points':
       return `${check.store}: ${check.count ?? 'points'} of ${check.database}.${check.measurement}`;
+    case 'integrity':
+      return `${check.store}: the engine's own integrity check`;
     case 'freshness':
       return `${check.store}: newest ${check.table ?? check.collection}.${check.column} within ${check.maxAge ?? 'the RPO'} of the backup`;
     default: {

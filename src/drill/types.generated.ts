@@ -50,6 +50,7 @@ export type Check =
   | AuditChainCheck
   | DecryptCheck
   | FreshnessCheck
+  | IntegrityCheck
   | EtcdKeysCheck
   | EtcdKeyCheck
   | EtcdRevisionCheck
@@ -1373,6 +1374,20 @@ export interface FreshnessCheck {
    */
   column: string;
   maxAge?: Duration;
+}
+/**
+ * The engine's own verdict on the restored data's internal consistency: amcheck on every B-tree index and the heap (postgres), validate on each collection (mongodb), CHECK TABLE … EXTENDED (mariadb), redis-check-rdb/redis-check-aof on the artefact (redis), each object's content digest against the mirror (s3). `restoreproof validate` names the engines that have one.
+ */
+export interface IntegrityCheck {
+  /**
+   * Selects the integrity check.
+   */
+  type: 'integrity';
+  id?: CheckId;
+  name?: CheckName;
+  severity?: CheckSeverity;
+  store: CheckStore;
+  database?: CheckDatabase;
 }
 /**
  * The number of keys under a prefix of an etcd store.

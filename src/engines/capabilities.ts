@@ -20,7 +20,7 @@ export function enginesAnswering(type: CheckType): string[] {
   return all.filter((e) => answers(e, type)).map((e) => e.name);
 }
 
-type Capability = 'rows' | 'references' | 'objects' | 'baseline' | 'podFetchIssues';
+type Capability = 'rows' | 'references' | 'objects' | 'baseline' | 'podFetchIssues' | 'mutants';
 
 /** The engines that declare a capability. */
 export function declaring<C extends Capability>(capability: C): (Engine & Required<Pick<Engine, C>>)[] {

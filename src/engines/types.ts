@@ -107,6 +107,51 @@ export interface EngineValidation<S extends StoreSpec = StoreSpec> {
   check?(check: StoreCheckSpec): DrillIssue[];
 }
 
+/** The kinds of damage an engine can do to its restored store (`restoreproof mutate`). */
+export type StateMutantKind =
+  | 'delete-row'
+  | 'delete-tenth'
+  | 'drop-relation'
+  | 'change-newest'
+  | 'drop-index'
+  | 'delete-object'
+  | 'change-object'
+  | 'delete-key'
+  | 'age-timestamps';
+
+/**
+ * One kind of damage to one thing in a restored store, made so a drill's checks can be seen to
+ * notice it. `apply` damages the store and resolves to the undo, which puts back exactly what was
+ * there (rows, indexes, objects, keys), so the next mutant starts from the restored state.
+ */
+export interface StateMutant {
+  /** Stable, `<kind>:<target>`, e.g. `delete-row:billing/public.invoices`: what a drill names to accept a survivor. */
+  id: string;
+  kind: StateMutantKind;
+  /** The database (or bucket, or db number) and the relation, key or object damaged. */
+  target: string;
+  /** The damage in words, as a sentence starts: "deleting 1 row of public.invoices". */
+  description: string;
+  /** What check would notice it: "add a baseline or count check on billing". */
+  hint: string;
+  apply(signal: AbortSignal): Promise<() => Promise<void>>;
+}
+
+export interface MutantContext {
+  /** The databases the drill restores into this store (or its buckets), as its checks name them. */
+  databases: string[];
+  /** spec.objectives.rpo in milliseconds, for `age-timestamps`. */
+  rpoMs?: number;
+  signal: AbortSignal;
+}
+
+/** The damage an engine knows how to do to its own stores; declared, so `mutate` never probes for it. */
+export interface EngineMutants<S extends StoreSpec = StoreSpec> {
+  readonly kinds: readonly StateMutantKind[];
+  /** Every mutant of a restored store, in a stable order; reads the store, changes nothing. */
+  state(store: StartedStore, spec: S, context: MutantContext): Promise<StateMutant[]>;
+}
+
 /**
  * One engine: what it restores, how, and which checks it answers. Capabilities are declared, not probed.
  * Whatever takes the store's spec is a method, not a function-typed property: methods are bivariant in
@@ -146,6 +191,8 @@ export interface Engine<S extends StoreSpec = StoreSpec> {
   /** Present when the engine answers the row-reading checks (auditChain, decrypt, freshness). */
   readonly rows?: RowSource;
   readonly baseline?: BaselineCapture<S>;
+  /** Present when `restoreproof mutate` can damage this engine's restored stores. */
+  readonly mutants?: EngineMutants<S>;
   readonly validate?: EngineValidation<S>;
   /**
    * Present when a store pod can download this engine's artefact itself (`fetch: pod`): what it cannot

@@ -103,7 +103,7 @@ export async function checksPhase(ctx: RunContext, restoring?: ReadonlyMap<strin
       const runner = engine.checks[check.type] as CheckRunner<typeof check> | undefined;
       return timed(at, { id, name, type: check.type, store: check.store, ...(engine.capabilities.checksNameDatabase ? { database } : {}), severity }, async () => {
         if (!runner) throw new RestoreproofError('E_CHECK', `engine ${spec.engine} has no ${check.type} check`);
-        return runner(check, { drill, runId: ctx.runId, store: storesByName.get(check.store)!, stores: storesByName, database, signal });
+        return runner(check, { drill, runId: ctx.runId, store: storesByName.get(check.store)!, stores: storesByName, database, artefacts: artefacts.filter((a) => a.store === check.store), signal });
       });
     }
 
