@@ -26,14 +26,22 @@ export async function listDir(path: string): Promise<string[]> {
   }
 }
 
-/** A server or tool binary: the drill's explicit path, then an environment variable, then PATH. */
+/**
+ * A server or tool binary: the drill's explicit path, then an environment variable, then PATH. A
+ * path the drill names is the one used or the run stops: falling back to another binary would run a
+ * server the drill did not ask for.
+ */
 export async function resolveBinary(candidates: { explicit?: string | undefined; envVar: string; names: string[] }, what: string, hint: string): Promise<string> {
   const { ToolNotFoundError } = await import('../errors.ts');
+  if (candidates.explicit) {
+    if (await isExecutable(candidates.explicit)) return candidates.explicit;
+    throw new ToolNotFoundError(what, [candidates.explicit], `${candidates.explicit} is named for it but is not an executable file: fix the path, or leave it out to use ${candidates.envVar} or PATH`);
+  }
   const searched: string[] = [];
-  for (const path of [candidates.explicit, process.env[candidates.envVar]]) {
-    if (!path) continue;
-    searched.push(path);
-    if (await isExecutable(path)) return path;
+  const fromEnv = process.env[candidates.envVar];
+  if (fromEnv) {
+    searched.push(fromEnv);
+    if (await isExecutable(fromEnv)) return fromEnv;
   }
   for (const name of candidates.names) {
     const found = await findOnPath(name);
