@@ -37,6 +37,10 @@ export function quoteQualifiedName(name: string): string {
 
 /** The key a baseline uses for a table: what PostgreSQL's format('%I.%I') prints. */
 export function tableKey(schema: string, table: string): string {
-  const q = (s: string) => (/^[a-z_][a-z0-9_$]*$/.test(s) ? s : pg.escapeIdentifier(s));
-  return `${q(schema)}.${q(table)}`;
+  return `${printedIdentifier(schema)}.${printedIdentifier(table)}`;
+}
+
+/** One identifier as format('%I') prints it: quoted only when it must be. */
+export function printedIdentifier(name: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : pg.escapeIdentifier(name);
 }

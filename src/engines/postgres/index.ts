@@ -11,6 +11,7 @@ import { inspectPgbackrest } from './pgbackrest.ts';
 import { postgresLocalServer } from './local.ts';
 import { postgresContainerServer } from './container.ts';
 import { postgresRows } from './rows.ts';
+import { postgresMutants } from './mutants.ts';
 import { postgresPodFetchIssues, validatePostgres } from './validate.ts';
 
 export const postgresEngine: Engine<PostgresStoreSpec> = {
@@ -34,6 +35,7 @@ export const postgresEngine: Engine<PostgresStoreSpec> = {
   validate: validatePostgres,
   podFetchIssues: postgresPodFetchIssues,
   rows: postgresRows,
+  mutants: postgresMutants,
   baseline: {
     exampleUrl: 'postgres://user@host:5432/db',
     databases: (spec) => spec.restore.map((s) => s.database).filter((d): d is string => Boolean(d)),
