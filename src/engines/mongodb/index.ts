@@ -14,6 +14,8 @@ import { archiveCompleteness } from './completeness.ts';
 import { collectionCount } from './counts.ts';
 import { mongoRows } from './rows.ts';
 import { validateMongo } from './validate.ts';
+import { mongoIntegrity } from './integrity.ts';
+import { mongoMutants } from './mutants.ts';
 import { runRestoreSteps, type StepOutcome } from '../steps.ts';
 import { toolErrorLine, toolStderrTail } from '../../util/tool-output.ts';
 import { mongoLocalServer } from './local.ts';
@@ -86,7 +88,7 @@ export const mongoEngine: Engine<MongoStoreSpec> = {
   name: 'mongodb',
   servers: { local: mongoLocalServer, container: mongoContainerServer },
   capabilities: { formats: ['archive', 'directory'], multipleDatabases: true, restoresBeforeStart: false, checksNameDatabase: true },
-  checks: { count, query, baseline } as Engine['checks'],
+  checks: { count, query, baseline, integrity: mongoIntegrity } as Engine['checks'],
   async inspect(spec, step, drillDir, options) {
     const ref = spec.restore[step]!;
     const info = await inspectLocalArtefact(ref.artefact, drillDir, { ...options, directory: true });
@@ -127,6 +129,7 @@ export const mongoEngine: Engine<MongoStoreSpec> = {
   plannedFormat: (_name, folder) => (folder ? 'directory' : 'archive'),
   validate: validateMongo,
   rows: mongoRows,
+  mutants: mongoMutants,
   // The databases come from the URL, or every one the source lists: a mongorestore step names none.
   baseline: { exampleUrl: 'mongodb://host:27017', databases: () => [], capture: captureMongoBaseline },
   automaticChecks(store, spec, artefacts): AutomaticCheck[] {
