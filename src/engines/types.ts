@@ -93,7 +93,8 @@ export interface BaselineCapture<S extends StoreSpec = StoreSpec> {
   readonly exampleUrl: string;
   /** The databases to capture when --database names none: those the drill restores, or none (the URL decides). */
   databases(spec: S): string[];
-  capture(options: { connectionString: string; password?: string; databases?: string[] }): Promise<BaselineFile>;
+  /** With `content`, also each table's digest over its rows, computed as the engine's baseline check computes it on a restore. */
+  capture(options: { connectionString: string; password?: string; databases?: string[]; content?: boolean }): Promise<BaselineFile>;
 }
 
 /** Semantic validation the schema cannot express; found at load, so a bad drill exits 2 before any restore. */
