@@ -67,7 +67,7 @@ export const commands: readonly Command[] = [
   }),
   defineCommand({
     name: 'baseline',
-    summary: 'read counts and the schema from a live source in a READ ONLY snapshot',
+    summary: 'read counts, the schema and (--content) row digests from a live source in a READ ONLY snapshot',
     usage: [`baseline capture <drill.yaml> --from <${enginesWith('baseline').join('-or-')}-url> -o <baseline.json> [options]`],
     options: {
       store: { type: 'string', value: '<name>', help: "the drill's store the baseline is for (default: the only store)" },
@@ -75,6 +75,7 @@ export const commands: readonly Command[] = [
       out: { type: 'string', short: 'o', value: '<baseline.json>', help: 'where the baseline is written' },
       database: { type: 'string', multiple: true, value: '<db>', help: "a database to read (default: the store's restore databases)" },
       'password-env': { type: 'string', value: '<VAR>', help: 'the environment variable holding the password (never put it in --from)' },
+      content: { type: 'boolean', help: "also a digest of every table's rows (one streaming pass each), so the baseline check proves each row came back unchanged" },
     },
     run: baseline,
   }),
@@ -322,7 +323,7 @@ async function inventoryCommand({ positionals, values }: ParsedArgs<{ json?: boo
   return ExitCode.passed;
 }
 
-async function baseline({ positionals: [sub, ...positionals], values }: ParsedArgs<{ store?: string; from?: string; out?: string; database?: string[]; 'password-env'?: string }>): Promise<number> {
+async function baseline({ positionals: [sub, ...positionals], values }: ParsedArgs<{ store?: string; from?: string; out?: string; database?: string[]; 'password-env'?: string; content?: boolean }>): Promise<number> {
   if (sub !== 'capture') throw new UsageError(`unknown baseline command "${sub ?? ''}"`, 'use: restoreproof baseline capture ... (restoreproof baseline --help)');
   if (positionals.length !== 1) throw new UsageError('baseline capture needs the drill file');
   if (!values.from) throw new UsageError(`--from <url> is required: the live source, e.g. ${either(declaring('baseline').map((e) => e.baseline.exampleUrl))}`);
@@ -347,9 +348,9 @@ async function baseline({ positionals: [sub, ...positionals], values }: ParsedAr
   }
   if (url.password) registerSecret(decodeURIComponent(url.password));
   const databases = values.database?.length ? values.database : capture.databases(store);
-  const result = await capture.capture({ connectionString: values.from, ...(password !== undefined ? { password } : {}), ...(databases.length ? { databases } : {}) });
+  const result = await capture.capture({ connectionString: values.from, ...(password !== undefined ? { password } : {}), ...(databases.length ? { databases } : {}), content: values.content === true });
   await writeFile(values.out, `${JSON.stringify({ ...result, store: storeName }, null, 2)}\n`);
   const tables = Object.values(result.databases).reduce((n, d) => n + Object.keys(d.tables).length, 0);
-  process.stderr.write(`baseline of ${Object.keys(result.databases).join(', ')} (${tables} tables) written to ${values.out}\n`);
+  process.stderr.write(`baseline of ${Object.keys(result.databases).join(', ')} (${tables} tables${values.content ? ', with content digests' : ''}) written to ${values.out}\n`);
   return ExitCode.passed;
 }

@@ -14,7 +14,19 @@ export interface BaselineFile {
   source: { host: string; port: number; user: string; serverVersion: string };
   /** How the counts were read, e.g. one REPEATABLE READ READ ONLY snapshot per database. */
   consistency: string;
-  databases: Record<string, { tables: Record<string, number>; schema: { sha256: string; objects: string[] } }>;
+  databases: Record<string, BaselineDatabase>;
+}
+
+/** One database of a baseline: row counts per table (or collection), the schema fingerprint, and with --content the rows' digests. */
+export interface BaselineDatabase {
+  tables: Record<string, number>;
+  schema: { sha256: string; objects: string[] };
+  /**
+   * `sha256:<hex>` per table over its rows in a fixed order, as the engine's own text (or BSON) of
+   * each row: the same digest of the restored table proves every row came back unchanged. Optional,
+   * so version 1 files without it still load.
+   */
+  digests?: Record<string, string>;
 }
 
 export interface LoadedBaseline {

@@ -1020,6 +1020,10 @@ export interface BaselineCheck {
    * What a table (or collection) restored but absent from the baseline does.
    */
   extraTables?: 'fail' | 'warn' | 'ignore';
+  /**
+   * Compare each table's content digest too (one streaming pass per table whose count matches), failing with the tables whose rows differ. Unset: compared when the baseline holds digests (`baseline capture --content`), since capturing them asked for it; true: a baseline without digests fails; false: counts only.
+   */
+  content?: boolean;
 }
 export interface SchemaCheck {
   /**

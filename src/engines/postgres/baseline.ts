@@ -1,6 +1,7 @@
 import type { BaselineFile } from '../../drill/baseline.ts';
 import { toolVersion } from '../../version.ts';
 import { connectPostgres, readOnly } from './connect.ts';
+import { contentDigests } from './content.ts';
 import { countTables, listTables, schemaFingerprint } from './introspect.ts';
 
 export interface CapturePostgresOptions {
@@ -9,9 +10,11 @@ export interface CapturePostgresOptions {
   password?: string;
   /** Databases to capture; defaults to the one in the URL. */
   databases?: string[];
+  /** Also each table's content digest, in the same snapshot. */
+  content?: boolean;
 }
 
-/** Reads table counts and the schema fingerprint from a live source, one read-only snapshot per database. */
+/** Reads table counts, the schema fingerprint and (content) the rows' digests from a live source, one read-only snapshot per database. */
 export async function capturePostgresBaseline(options: CapturePostgresOptions): Promise<BaselineFile> {
   const url = new URL(options.connectionString);
   const defaultDb = decodeURIComponent(url.pathname.replace(/^\//, '')) || 'postgres';
@@ -23,7 +26,7 @@ export async function capturePostgresBaseline(options: CapturePostgresOptions): 
     capturedAt: new Date().toISOString(),
     tool: { name: 'restoreproof', version: toolVersion },
     source: { host: url.hostname, port: Number(url.port || 5432), user: decodeURIComponent(url.username), serverVersion: '' },
-    consistency: 'one REPEATABLE READ READ ONLY transaction per database',
+    consistency: `one REPEATABLE READ READ ONLY transaction per database${options.content ? ' (counts, schema and content digests from the same snapshot)' : ''}`,
     databases: {},
   };
   for (const database of databases) {
@@ -37,7 +40,7 @@ export async function capturePostgresBaseline(options: CapturePostgresOptions): 
         const { rows } = await client.query<{ v: string }>("select current_setting('server_version') as v");
         result.source.serverVersion = rows[0]?.v ?? '';
         const tables = await countTables(client, await listTables(client));
-        result.databases[database] = { tables, schema: await schemaFingerprint(client) };
+        result.databases[database] = { tables, schema: await schemaFingerprint(client), ...(options.content ? { digests: await contentDigests(client, Object.keys(tables)) } : {}) };
       }, 'repeatable read');
     } finally {
       await client.end().catch(() => {});

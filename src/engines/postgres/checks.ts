@@ -1,13 +1,15 @@
 import type pg from 'pg';
 import { evaluate } from '../../checks/expectations.ts';
 import type { CheckContext, CheckOutcome, CheckRunner } from '../../checks/types.ts';
-import { loadBaselineFile } from '../../drill/baseline.ts';
+import { loadBaselineFile, type LoadedBaseline } from '../../drill/baseline.ts';
 import type { BaselineCheckSpec, CountCheckSpec, QueryCheckSpec, SchemaCheckSpec } from '../../drill/types.ts';
 import { connectPostgres, readOnly } from './connect.ts';
 import { quoteQualifiedName } from './identifiers.ts';
 import { countOnce } from '../counts.ts';
 import { listTables, schemaFingerprint } from './introspect.ts';
 import { compareSchema } from '../../checks/compare-schema.ts';
+import { compareContent } from '../../checks/compare-content.ts';
+import { contentDigest } from './content.ts';
 
 async function withDatabase<T>(context: CheckContext, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = await connectPostgres({ ...context.store.endpoint, database: context.database }, `store ${context.store.name} database ${context.database}`, context.signal);
@@ -78,8 +80,9 @@ interface TableMismatch {
 
 const baseline: CheckRunner<BaselineCheckSpec> = async (check, context) => {
   const file = await loadBaselineFile(check.baseline, context.drill.dir);
-  const expectedTables = file.content.databases[context.database]?.tables;
-  if (!expectedTables) {
+  const expectedDatabase = file.content.databases[context.database];
+  const expectedTables = expectedDatabase?.tables;
+  if (!expectedDatabase || !expectedTables) {
     return {
       passed: false,
       expected: `baseline of database ${context.database}`,
@@ -87,15 +90,19 @@ const baseline: CheckRunner<BaselineCheckSpec> = async (check, context) => {
       message: `${check.baseline} holds no database "${context.database}" (it has: ${Object.keys(file.content.databases).join(', ') || 'none'}); set database on the check`,
     };
   }
-  const absolute = check.tolerance?.absolute ?? 0;
-  const percent = check.tolerance?.percent ?? 0;
-  const { restored, present } = await withDatabase(context, async (client) => {
+  return withDatabase(context, async (client) => {
     const present = await listTables(client);
     const wanted = present.filter((t) => t in expectedTables);
     const restored: Record<string, number> = {};
     for (const key of wanted) restored[key] = await tableCount(context, client, key);
-    return { restored, present };
+    const counts = compareBaselineCounts(check, file, expectedTables, restored, present);
+    return compareContent(counts, expectedDatabase, restored, { wanted: check.content, file: check.baseline, unit: 'tables', digest: (table) => contentDigest(client, table) });
   });
+};
+
+function compareBaselineCounts(check: BaselineCheckSpec, file: LoadedBaseline, expectedTables: Record<string, number>, restored: Record<string, number>, present: string[]): CheckOutcome {
+  const absolute = check.tolerance?.absolute ?? 0;
+  const percent = check.tolerance?.percent ?? 0;
   const mismatched: TableMismatch[] = [];
   const missing = Object.keys(expectedTables).filter((t) => !(t in restored));
   for (const [table, want] of Object.entries(expectedTables)) {
@@ -120,7 +127,7 @@ const baseline: CheckRunner<BaselineCheckSpec> = async (check, context) => {
     message: problems.length ? problems.slice(0, 10).join('; ') + (problems.length > 10 ? `; … ${problems.length - 10} more` : '') : `${Object.keys(restored).length} tables match the baseline`,
     details: { baseline: { path: file.path, sha256: file.sha256, capturedAt: file.content.capturedAt, source: file.content.source } },
   };
-};
+}
 
 const schema: CheckRunner<SchemaCheckSpec> = async (check, context) => {
   const file = await loadBaselineFile(check.baseline, context.drill.dir);
