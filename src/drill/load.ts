@@ -306,7 +306,7 @@ function semanticIssues(drill: DrillDocument, file: string, locate: Drill['locat
       const store = stores[storeName];
       if (!store) add(path, `unknown store "${storeName}"; stores: ${Object.keys(stores).join(', ')}`);
       else if (check.type !== 'reachability' && check.type !== 'http' && !answers(engineFor(store), check.type)) {
-        add(['spec', 'checks', i, 'type'], `${/^[aeiou]/.test(check.type) ? 'an' : 'a'} ${check.type} check needs ${aStoreOf(enginesAnswering(check.type))}; ${storeName} is ${store.engine}, which has none`);
+        add(['spec', 'checks', i, 'type'], `${/^[aeiou]/.test(check.type) ? 'an' : 'a'} ${check.type} check needs ${aStoreOf(enginesAnswering(check.type))}; ${storeName} is ${store.engine}, which has no ${check.type} check`);
       }
     }
     if (check.type === 'reachability') {

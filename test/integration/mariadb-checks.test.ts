@@ -125,14 +125,17 @@ describe('mariadb checks: schema, references, rows, on a real MariaDB', function
   const store = (artefact: string) => ['  stores:', '    db:', '      engine: mariadb', '      restore:', `        - { artefact: ${JSON.stringify(artefact)} }`];
   const bucket = (mirror: string) => ['    bucket:', '      engine: s3', `      restore: [ { artefact: ${JSON.stringify(mirror)}, bucket: files } ]`];
 
-  it('engine: mysql runs the mariadb engine; the report records both names', async () => {
+  it('engine: mysql runs the mariadb engine; the report records both names; integrity checks every restored table', async () => {
     const report = await runInlineDrill(work, 'mysql-alias', [
       ...store(files.dump!).map((line) => line.replace('engine: mariadb', 'engine: mysql')),
       '  checks:',
       '    - { id: items, type: count, store: db, database: shop, table: items, expect: { equals: 3 } }',
+      '    - { id: whole, type: integrity, store: db }',
     ]);
     assert.equal(report.exitCode, 0, JSON.stringify([report.errors, report.checks]));
     assert.deepEqual([report.stores[0]!.engine, report.stores[0]!.requestedEngine, report.checks[0]!.status], ['mariadb', 'mysql', 'passed']);
+    // The restored dump's 9 tables (shop: 6, My Shop: 3), each CHECK TABLE … EXTENDED OK.
+    assert.deepEqual([report.checks[1]!.status, report.checks[1]!.message], ['passed', 'CHECK TABLE … EXTENDED: all 9 tables of every user database OK']);
   });
 
   for (const runtime of ['local', 'containers'] as const) {

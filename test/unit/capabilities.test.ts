@@ -49,14 +49,29 @@ describe('engine capabilities, as validation reads them', () => {
     assert.ok(answering.length >= 2 && !answering.includes('redis'));
     const [issue] = issuesOf('    - { type: count, store: cache, table: t, expect: { min: 1 } }\n');
     assert.equal(issue?.path, 'spec.checks[0].type');
-    assert.equal(issue?.message, `a count check needs ${aStoreOf(answering)}; cache is redis`);
+    assert.equal(issue?.message, `a count check needs ${aStoreOf(answering)}; cache is redis, which has no count check`);
+  });
+
+  it('an integrity check on an engine without one names the engines that have one', () => {
+    const answering = named((e) => 'integrity' in e.checks);
+    assert.ok(answering.includes('mariadb') && !answering.includes('etcd') && !answering.includes('influxdb'));
+    const etcd = `    cluster:\n      engine: etcd\n      restore:\n        - { artefact: /backups/snapshot.db }\n`;
+    let issues: { path?: string | undefined; message: string }[] = [];
+    try {
+      parseDrill(`${head}${stores}${etcd}  checks:\n    - { type: integrity, store: cluster }\n`, 'caps.yaml', { env: {} });
+    } catch (err) {
+      assert.ok(err instanceof DrillConfigError, String(err));
+      issues = err.issues;
+    }
+    assert.deepEqual(issues.map((i) => [i.path, i.message]), [['spec.checks[0].type', `an integrity check needs ${aStoreOf(answering)}; cluster is etcd, which has no integrity check`]]);
+    assert.match(issues[0]!.message, /^an integrity check needs an? (\w+, )*(\w+ or )?mariadb( or \w+)* store; /);
   });
 
   it('the row-reading checks go to the engines that stream rows, which say which field names what is read', () => {
     const streaming = named((e) => e.rows !== undefined);
     assert.ok(streaming.includes('postgres') && streaming.includes('mongodb') && !streaming.includes('s3'));
     const freshness = (target: string) => `    - { type: freshness, ${target}, column: at, maxAge: 1h }\n`;
-    assert.deepEqual(issuesOf(freshness('store: files, table: t')).map((i) => i.message), [`a freshness check needs ${aStoreOf(streaming)}; files is s3`]);
+    assert.deepEqual(issuesOf(freshness('store: files, table: t')).map((i) => i.message), [`a freshness check needs ${aStoreOf(streaming)}; files is s3, which has no freshness check`]);
     assert.deepEqual(issuesOf(freshness('store: db, collection: c')).map((i) => i.message), ['a postgres freshness check needs table']);
     assert.deepEqual(issuesOf(freshness('store: docs, table: t')).map((i) => i.message), ['a mongodb freshness check needs collection']);
     // Every streaming engine with the field it reads, e.g. "give collection (mongodb) or table (postgres), not both".

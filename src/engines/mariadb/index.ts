@@ -9,12 +9,14 @@ import { validateMariadb } from './validate.ts';
 import { captureMariadbBaseline } from './baseline.ts';
 import { mariadbReferences } from './references.ts';
 import { mariadbRows } from './rows.ts';
+import { mariadbMutants } from './mutants.ts';
+import { mariadbIntegrity } from './integrity.ts';
 
 export const mariadbEngine: Engine<StoreSpecOf<'mariadb'>> = {
   name: 'mariadb',
   servers: { local: mariadbLocalServer, container: mariadbContainerServer },
   capabilities: { formats: ['sql', 'physical'], multipleDatabases: true, restoresBeforeStart: false, checksNameDatabase: true },
-  checks: mariadbChecks as Engine['checks'],
+  checks: { ...mariadbChecks, integrity: mariadbIntegrity } as Engine['checks'],
   validate: validateMariadb,
   async inspect(spec, step, drillDir, options) {
     const ref = spec.restore[step]!;
@@ -29,5 +31,6 @@ export const mariadbEngine: Engine<StoreSpecOf<'mariadb'>> = {
   plannedFormat: () => 'sql',
   references: mariadbReferences,
   rows: mariadbRows,
+  mutants: mariadbMutants,
   baseline: { exampleUrl: 'mysql://user@host:3306/db', databases: (spec) => spec.restore.flatMap((s) => (s.database ? [s.database] : [])), capture: captureMariadbBaseline },
 };
