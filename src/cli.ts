@@ -21,6 +21,23 @@ const imageMapHelp = 'containers: JSON of engine (or engine:version) to image (a
 const contextHelp = 'kubernetes: the kubeconfig context (KUBECONFIG or ~/.kube/config; in a pod without one, the service account); also RESTOREPROOF_KUBE_CONTEXT';
 const runtimeNames = `auto, ${Object.keys(runtimes).join(', ')}`;
 
+const runOptions = {
+  runtime: { type: 'string', value: '<name>', help: `where stores run (${runtimeNames}); default: the drill's spec.runtime, else auto\n(auto: containers when a Docker engine answers at DOCKER_HOST, else local)` },
+  'image-map': { type: 'string', value: '<file>', help: imageMapHelp },
+  'report-dir': { type: 'string', value: '<dir>', help: 'where reports go (default: spec.report.dir or ./reports)' },
+  context: { type: 'string', value: '<name>', help: contextHelp },
+  keep: { type: 'boolean', help: 'leave stores running afterwards and print how to reach them' },
+  json: { type: 'boolean', help: 'print the result document on stdout' },
+} as const;
+
+const mutateDetails = `Restores once and runs the checks; only a drill that passes as it is gets a score. Then, for each
+store whose engine declares state mutants, each mutant damages the restored store, the checks that can
+see it run again (the first that fails kills it) and the damage is undone. Artefact mutants damage
+run-owned copies of the artefacts (truncated at half, one byte flipped) and restore them once per kind;
+the source artefacts are only read. The score is killed / mutants, leaving out survivors the drill
+accepts in spec.mutation.accept; exit 0 when it reaches spec.mutation.minScore (default 0.9), else 1.
+See docs/mutation.md.`;
+
 /** Every verb: its help and its flags come from this table (src/cli-command.ts renders and parses them). */
 export const commands: readonly Command[] = [
   defineCommand({
@@ -41,16 +58,17 @@ export const commands: readonly Command[] = [
     name: 'run',
     summary: 'run the drill and write its reports',
     usage: ['run <drill.yaml> [options]'],
-    options: {
-      runtime: { type: 'string', value: '<name>', help: `where stores run (${runtimeNames}); default: the drill's spec.runtime, else auto\n(auto: containers when a Docker engine answers at DOCKER_HOST, else local)` },
-      'image-map': { type: 'string', value: '<file>', help: imageMapHelp },
-      'report-dir': { type: 'string', value: '<dir>', help: 'where reports go (default: spec.report.dir or ./reports)' },
-      context: { type: 'string', value: '<name>', help: contextHelp },
-      keep: { type: 'boolean', help: 'leave stores running afterwards and print how to reach them' },
-      json: { type: 'boolean', help: 'print the result document on stdout' },
-    },
+    options: { ...runOptions, mutants: { type: 'boolean', help: 'then score the drill against damaged stores and artefacts, as restoreproof mutate does' } },
     details: 'The drill file format: docs/reference.md (every store option and check type) and docs/drills.md (reference drills).',
     run,
+  }),
+  defineCommand({
+    name: 'mutate',
+    summary: 'run the drill, then damage its restored stores and copies of its artefacts and score what its checks notice',
+    usage: ['mutate <drill.yaml> [options]'],
+    options: runOptions,
+    details: mutateDetails,
+    run: (args) => run({ ...args, values: { ...args.values, mutants: true } }),
   }),
   defineCommand({
     name: 'doctor',
@@ -235,8 +253,8 @@ async function plan({ positionals, values }: ParsedArgs<{ runtime?: string }>): 
   return ExitCode.passed;
 }
 
-async function run({ positionals, values }: ParsedArgs<{ runtime?: string; 'report-dir'?: string; keep?: boolean; json?: boolean; 'image-map'?: string; context?: string }>): Promise<number> {
-  if (positionals.length !== 1) throw new UsageError('run needs exactly one drill file');
+async function run({ positionals, values }: ParsedArgs<{ runtime?: string; 'report-dir'?: string; keep?: boolean; json?: boolean; 'image-map'?: string; context?: string; mutants?: boolean }>): Promise<number> {
+  if (positionals.length !== 1) throw new UsageError(`${values.mutants ? 'mutate' : 'run'} needs exactly one drill file`);
   if (values.context) process.env.RESTOREPROOF_KUBE_CONTEXT = values.context;
   const runtime = values.runtime ? runtimeChoice(values.runtime) : undefined;
   if (values['image-map']) process.env.RESTOREPROOF_IMAGE_MAP = resolve(values['image-map']);
@@ -259,6 +277,7 @@ async function run({ positionals, values }: ParsedArgs<{ runtime?: string; 'repo
       ...(runtime ? { runtime } : {}),
       ...(values['report-dir'] ? { reportDir: values['report-dir'] } : {}),
       keep: Boolean(values.keep),
+      ...(values.mutants ? { mutants: true } : {}),
       signal: controller.signal,
       reporters: [consoleReporter()],
     });

@@ -209,6 +209,28 @@ export interface DrillDocument {
     consistency?: {
       window: Duration;
     };
+    /**
+     * What restoreproof mutate (run --mutants) must reach, and the survivors the drill keeps on purpose.
+     */
+    mutation?: {
+      /**
+       * The mutation score (killed / scored mutants; accepted survivors are left out of the denominator) below which mutate exits 1.
+       */
+      minScore?: number;
+      /**
+       * Survivors kept on purpose, each with the reason; shown with it in every report.
+       */
+      accept?: {
+        /**
+         * A mutant id (e.g. delete-row:app/public.audit_log) or a glob where * matches any characters.
+         */
+        mutant: string;
+        /**
+         * Why the drill does not notice it, for the auditor.
+         */
+        why: string;
+      }[];
+    };
     app?: App;
     /**
      * What the run's stores and app may reach. By default nothing outside the run: on containers the run's network is internal (stores and app reach each other, the harness reaches them at their addresses on that network, so the Docker engine must be on this machine); on kubernetes the run's namespace has default-deny NetworkPolicies. The local runtime isolates nothing.

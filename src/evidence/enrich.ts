@@ -28,8 +28,8 @@ export async function enrichReport(report: Readonly<RunReport>, drill: Drill | u
   const entries = timeline(report);
   const rto = report.objectives.rto && {
     ...report.objectives.rto,
-    // Teardown is not part of recovery; stores restore concurrently inside the restore phase.
-    phases: entries.filter((t) => t.phase !== 'teardown').map((t) => ({ phase: t.phase, ...(t.store ? { store: t.store } : {}), durationMs: t.durationMs })),
+    // Teardown and mutants are not part of recovery; stores restore concurrently inside the restore phase.
+    phases: entries.filter((t) => t.phase !== 'teardown' && t.phase !== 'mutants').map((t) => ({ phase: t.phase, ...(t.store ? { store: t.store } : {}), durationMs: t.durationMs })),
   };
   const specs = new Map((doc?.spec.checks ?? []).map((c, i) => [checkId(c, i), c] as const));
   return {

@@ -5,7 +5,7 @@ import { parseDuration } from '../util/duration.ts';
 import { redactDeep } from '../util/redact.ts';
 import { toolVersion } from '../version.ts';
 import type { ReportFiles } from './index.ts';
-import { reportSchemaVersion, type ArtefactRecord, type PhaseName, type PhaseRecord, type PreflightItem, type ReportError, type RunReport, type RuntimeSelection, type StoreRecord } from './types.ts';
+import { reportSchemaVersion, type ArtefactRecord, type PhaseName, type PhaseRecord, type PreflightItem, type MutationRecord, type ReportError, type RunReport, type RuntimeSelection, type StoreRecord } from './types.ts';
 
 type CheckRecord = RunReport['checks'][number];
 /** What the evidence step adds once the run is over (schema 1.1 fields, the history chain). */
@@ -142,6 +142,10 @@ export class ReportBuilder {
     this.#report.checks.push(result);
   }
 
+  mutation(record: MutationRecord): void {
+    this.#report.mutation = record;
+  }
+
   teardown(change: Partial<RunReport['teardown']>): void {
     Object.assign(this.#report.teardown, change);
   }
@@ -221,6 +225,8 @@ function decide(report: RunReport, state: { drill: Drill | undefined; configErro
   else if (state.interrupted) [report.status, report.exitCode] = ['aborted', state.interrupted.exitCode];
   else if (couldNotRun) [report.status, report.exitCode] = ['could-not-run', ExitCode.couldNotRun];
   else if (restoreFailed || phaseFailed || c.failed > 0 || objectiveFailed || report.errors.length) [report.status, report.exitCode] = ['failed', ExitCode.failed];
+  // restoreproof mutate: a drill that passes but notices too little of the damage done to it fails.
+  else if (report.mutation?.verdict === 'failed') [report.status, report.exitCode] = ['failed', ExitCode.failed];
   else if (c.warned > 0) [report.status, report.exitCode] = ['warned', ExitCode.passed];
   else [report.status, report.exitCode] = ['passed', ExitCode.passed];
 }

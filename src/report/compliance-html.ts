@@ -1,4 +1,5 @@
 import { formatDuration } from '../util/duration.ts';
+import { catchesLine, scoreLine } from '../mutate/score.ts';
 import type { RunReport } from './types.ts';
 
 /**
@@ -103,6 +104,7 @@ export function renderRunCompliance(report: RunReport, options: RunPageOptions =
     `<div class="card"><span>checks</span><b>${c.passed}/${c.total} passed</b>${c.failed ? `<span class="bad">${c.failed} failed</span> ` : ''}${c.warned ? `<span class="warn">${c.warned} warned</span> ` : ''}${c.skipped ? `<span>${c.skipped} skipped</span>` : ''}</div>`,
     rto ? `<div class="card"><span>RTO (target ${esc(rto.target)})</span><b class="${cls(rto.status)}">${esc(formatDuration(rto.measuredMs))}</b><span>${esc(rto.status)}</span></div>` : `<div class="card"><span>RTO</span><b class="muted">no target</b><span>took ${esc(formatDuration(report.durationMs))}</span></div>`,
     rpo ? `<div class="card"><span>RPO (target ${esc(rpo.target)})</span><b class="${cls(rpo.status)}">${esc(formatDuration(rpo.measuredMs))}</b><span>data age, ${esc(rpo.status)}</span></div>` : '',
+    report.mutation ? `<div class="card"><span>mutation score</span><b class="${cls(report.mutation.verdict)}">${esc(report.mutation.score === null ? 'none' : `${(report.mutation.score * 100).toFixed(0)}%`)}</b><span>${esc(catchesLine(report.mutation))}</span></div>` : '',
     `<div class="card"><span>teardown</span><b class="${cls(report.teardown.status)}">${esc(report.teardown.status)}</b><span>${esc(report.teardown.completedAt)}</span></div>`,
     '</div>',
     reportLinks ? `<p>Reports: ${reportLinks}</p>` : '',
@@ -138,6 +140,18 @@ export function renderRunCompliance(report: RunReport, options: RunPageOptions =
   out.push(table(['', 'check', 'type', 'store', 'expected', 'actual', 'message', 'digest'], report.checks.map((k) => [
     badge(k.status), `<b>${esc(k.id)}</b><br><span class="muted">${esc(k.name)}</span>`, esc(k.type), esc(`${k.store}${k.database ? `/${k.database}` : ''}`), esc(k.expected), `<code class="actual">${esc(json(k.actual).slice(0, 300))}</code>`, `<span class="wrap">${esc(k.message.split('\n').slice(0, 6).join('\n'))}</span>`, `<code title="${esc(k.digest ?? '')}">${esc(shortHash(k.digest))}</code>`,
   ]), ' id="checks"'));
+
+  if (report.mutation) {
+    const m = report.mutation;
+    out.push('<h2>Mutation testing</h2>', `<p id="mutation">${badge(m.verdict)} ${esc(m.score === null ? (m.reason ?? 'no score') : `${catchesLine(m)}: ${scoreLine(m)}.`)}</p>`);
+    if (m.status === 'stopped' && m.reason) out.push(`<p class="bad">${esc(m.reason)}</p>`);
+    if (m.stores.length) out.push(table(['store', 'killed', 'scored', 'accepted', 'score', 'note'], m.stores.map((s) => [esc(s.name), esc(s.killed), esc(s.total - s.accepted), esc(s.accepted), esc(s.score === null ? '—' : `${(s.score * 100).toFixed(1)}%`), esc(s.note ?? '')])));
+    if (m.mutants.length) {
+      out.push(table(['', 'damage', 'store', 'noticed by', 'what would notice it'], m.mutants.map((x) => [
+        badge(x.status === 'killed' ? 'passed' : x.status === 'accepted' ? 'warned' : x.status === 'not-run' ? 'skipped' : 'failed', x.status), `<b>${esc(x.id)}</b><br><span class="muted">${esc(x.description)}</span>`, esc(x.store), esc(x.killedBy ?? (x.error ?? '—')), esc(x.status === 'accepted' ? `accepted: ${x.acceptedWhy ?? ''}` : x.status === 'survived' ? x.hint : ''),
+      ]), ' id="mutants"'));
+    }
+  }
 
   if (report.baselines?.length) {
     out.push('<h2>Baseline provenance</h2>');

@@ -1,8 +1,20 @@
 import { formatDuration } from '../util/duration.ts';
 import { redact } from '../util/redact.ts';
-import type { Reporter } from './types.ts';
+import { scoreLine, survivorLine } from '../mutate/score.ts';
+import type { MutationRecord, Reporter } from './types.ts';
 
 const marks: Record<string, string> = { passed: '✓', failed: '✗', warned: '!', skipped: '-' };
+const mutantMarks: Record<string, string> = { killed: '✓', survived: '✗', accepted: '~', 'not-run': '-' };
+
+/** The score, each store's, and every survivor with what would notice it. */
+export function mutationLines(m: MutationRecord): string[] {
+  const lines = [`mutation score: ${scoreLine(m)}`];
+  if (m.status === 'stopped' && m.reason) lines.push(`  stopped: ${m.reason}`);
+  for (const s of m.stores) lines.push(`  ${s.name}: ${s.score === null ? 'no mutants' : `${s.killed} of ${s.total - s.accepted} killed`}${s.accepted ? ` (${s.accepted} accepted)` : ''}${s.note ? `; ${s.note}` : ''}`);
+  for (const survivor of m.mutants.filter((x) => x.status === 'survived' || x.status === 'accepted')) lines.push(`  ${survivor.status === 'accepted' ? 'accepted' : 'survived'}: ${survivorLine(survivor)}`);
+  for (const x of m.mutants.filter((x) => x.status === 'not-run')) lines.push(`  not run: ${x.id}: ${x.error ?? ''}`);
+  return lines;
+}
 
 /**
  * Live progress. On a TTY, the running step's line is redrawn with its elapsed time;
@@ -63,8 +75,14 @@ export function consoleReporter(stream: NodeJS.WriteStream = process.stderr): Re
       print(`${stamp()}   ${marks[r.status]} ${r.id}: ${r.name} (${formatDuration(r.durationMs)})${r.status === 'passed' ? '' : `\n      ${r.message.split('\n').join('\n      ')}`}`);
       resume('checks');
     },
+    onMutantEnd: (m) => {
+      stop();
+      print(`${stamp()}   ${mutantMarks[m.status] ?? ' '} ${m.id}: ${m.status}${m.killedBy ? ` by ${m.killedBy}` : ''}${m.error ? `\n      ${m.error}` : ''}`);
+      resume('mutants');
+    },
     onRunEnd: (report) => {
       stop();
+      if (report.mutation) for (const line of mutationLines(report.mutation)) print(line);
       for (const e of report.errors) print(`error ${e.code}: ${e.file ? `${[e.file, e.line, e.col].filter(Boolean).join(':')}: ` : ''}${e.path ? `${e.path}: ` : ''}${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`);
       for (const s of report.stores) if (s.kept) for (const line of s.connection ?? []) print(`kept ${line}`);
       for (const line of report.teardown.keptApp ?? []) print(`kept ${line}`);

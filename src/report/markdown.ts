@@ -1,4 +1,5 @@
 import { formatDuration } from '../util/duration.ts';
+import { catchesLine, scoreLine, survivorLine } from '../mutate/score.ts';
 import type { RunReport } from './types.ts';
 
 const icon: Record<string, string> = { passed: '✅', warned: '⚠️', failed: '❌', skipped: '⏭️', error: '⛔', 'could-not-run': '🔌', aborted: '🛑' };
@@ -25,6 +26,22 @@ export function renderMarkdown(report: RunReport): string {
       out.push(`| ${icon[k.status]} ${k.status} | ${cell(`${k.id}: ${k.name}`)} | ${cell(k.expected)} | ${cell(typeof k.actual === 'object' ? JSON.stringify(k.actual) ?? '' : String(k.actual))} | ${cell(k.message.split('\n')[0] ?? '')} |`);
     }
     out.push('');
+  }
+  if (report.mutation) {
+    const m = report.mutation;
+    out.push('### Mutation score', '', m.score === null ? (m.reason ?? 'no score') : `${icon[m.verdict]} ${catchesLine(m)}: ${scoreLine(m)}.`, '');
+    if (m.status === 'stopped' && m.reason) out.push(`Stopped: ${m.reason}`, '');
+    if (m.stores.length) {
+      out.push('| store | killed | scored | accepted | score |', '|---|---|---|---|---|');
+      for (const s of m.stores) out.push(`| ${cell(s.name)} | ${s.killed} | ${s.total - s.accepted} | ${s.accepted} | ${s.score === null ? '—' : `${(s.score * 100).toFixed(1)}%`}${s.note ? ` (${cell(s.note)})` : ''} |`);
+      out.push('');
+    }
+    const survivors = m.mutants.filter((x) => x.status === 'survived' || x.status === 'accepted');
+    if (survivors.length) {
+      out.push('Survivors:', '');
+      for (const x of survivors) out.push(`- \`${x.id}\`: ${survivorLine(x)}`);
+      out.push('');
+    }
   }
   const objectives = Object.entries(report.objectives);
   if (objectives.length) {

@@ -6,12 +6,12 @@ import type { SourceRecord } from '../sources/staging.ts';
 
 export type { RuntimeSelection };
 
-/** 1.2: could-not-run and the preflight; 1.3: artefact paths relative to the drill, plus the host they were read on; 1.4: E_STORE_DIED and E_INTERRUPTED. */
-export const reportSchemaVersion = '1.4';
+/** 1.2: could-not-run and the preflight; 1.3: artefact paths relative to the drill, plus the host they were read on; 1.4: E_STORE_DIED and E_INTERRUPTED; 1.5: the mutants phase and the mutation score. */
+export const reportSchemaVersion = '1.5';
 
 /** `error`: usage or config (exit 2); `could-not-run`: the environment lacks something the drill needs (exit 3). */
 export type RunStatus = 'passed' | 'warned' | 'failed' | 'error' | 'could-not-run' | 'aborted';
-export type PhaseName = 'load' | 'preflight' | 'fetch' | 'verify' | 'provision' | 'restore' | 'app' | 'checks' | 'teardown';
+export type PhaseName = 'load' | 'preflight' | 'fetch' | 'verify' | 'provision' | 'restore' | 'app' | 'checks' | 'mutants' | 'teardown';
 
 /**
  * One thing a run needs, as the preflight found it. `missing` items carry the code of the error a
@@ -169,10 +169,54 @@ export interface RunReport {
   baselines?: BaselineProvenance[];
   /** The overall verdict with a per-store breakdown. */
   result?: { status: Verdict; stores: { name: string; status: Verdict | 'skipped'; restore: StoreRecord['status']; checks: Record<'passed' | 'failed' | 'warned' | 'skipped', number> }[] };
+  /** Present for `restoreproof mutate` (and `run --mutants`). */
+  mutation?: MutationRecord;
   /** Position of this run in its drill's history (1 = first). */
   sequence?: number;
   /** The chain: the previous report of the same drill in the history, by run id and sha256 of its file. */
   previous?: { runId: string; sha256: string } | null;
+}
+
+/**
+ * One kind of damage done to a restored store (a state mutant) or to a run-owned copy of its
+ * artefact (an artefact mutant), and whether the drill noticed it.
+ */
+export interface MutantRecord {
+  id: string;
+  kind: string;
+  store: string;
+  target: string;
+  /** As a sentence starts: "deleting 1 row of public.invoices". */
+  description: string;
+  /** The check that would notice it. */
+  hint: string;
+  /** `accepted`: survived, and the drill's spec.mutation.accept says why it may; `not-run`: the damage could not be made (error says why). */
+  status: 'killed' | 'survived' | 'accepted' | 'not-run';
+  /** What noticed it: a check id, or `verify` / `restore` for an artefact mutant. */
+  killedBy?: string;
+  acceptedWhy?: string;
+  error?: string;
+  durationMs: number;
+}
+
+/** `restoreproof mutate`: how much of the damage the drill's checks notice. */
+export interface MutationRecord {
+  /** `not-scored`: the unmutated drill did not pass (or the run stopped first), so no score means anything. */
+  status: 'scored' | 'not-scored' | 'stopped';
+  /** Why there is no score, or why mutation stopped early (an undo that failed). */
+  reason?: string;
+  /** killed / (total - accepted - not run); null when not scored. */
+  score: number | null;
+  minScore: number;
+  verdict: 'passed' | 'failed';
+  killed: number;
+  total: number;
+  accepted: number;
+  notRun: number;
+  /** `checksAfterUndo`: the store's checks, run again once every state mutant was undone. */
+  stores: { name: string; killed: number; total: number; accepted: number; score: number | null; note?: string; checksAfterUndo?: 'passed' | 'failed' }[];
+  mutants: MutantRecord[];
+  durationMs: number;
 }
 
 /** Reporters are event listeners; every hook is optional. */
@@ -185,5 +229,6 @@ export interface Reporter {
   onStepEnd?(event: { store: string; result: RestoreStepResult }): void;
   onCheckStart?(event: { id: string; name: string }): void;
   onCheckEnd?(result: CheckResult): void;
+  onMutantEnd?(result: MutantRecord): void;
   onRunEnd?(report: RunReport): void | Promise<void>;
 }

@@ -17,6 +17,8 @@ export interface RunOptions {
   /** Where reports go; defaults to the drill's spec.report.dir, then ./reports. */
   reportDir?: string;
   formats?: ReportFormat[];
+  /** `restoreproof mutate`: after the drill passes, damage its stores and artefacts and score what its checks notice. */
+  mutants?: boolean;
   /** Incident mode: leave every store running and print how to reach it. */
   keep?: boolean;
   reporters?: Reporter[];

@@ -1,4 +1,5 @@
 import { InterruptedError } from '../errors.ts';
+import { notScored } from '../mutate/score.ts';
 import type { RunReport } from '../report/types.ts';
 import { createRunContext, drillOf, interruption, Stop, type RunContext, type RunOptions } from './context.ts';
 import { appPhase } from './phases/app.ts';
@@ -6,6 +7,7 @@ import { checksPhase } from './phases/checks.ts';
 import { evidencePhase } from './phases/evidence.ts';
 import { fetchPhase } from './phases/fetch.ts';
 import { loadPhase } from './phases/load.ts';
+import { mutantsPhase } from './phases/mutants.ts';
 import { preflightPhase } from './phases/preflight.ts';
 import { provisionPhase } from './phases/provision.ts';
 import { reportsPhase } from './phases/reports.ts';
@@ -26,6 +28,7 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
   {
     await using _teardown = teardownStack(ctx);
     await runPhases(ctx);
+    if (options.mutants && !report.report.mutation) report.mutation(notScored('no mutation score: the drill stopped before its checks passed; make it pass first', ctx.drill?.document.spec.mutation));
     // Every digest the run started goes into the evidence, whether or not its store got that far.
     for (const { artefact, sha256 } of await ctx.digests.settled()) report.artefactDigest(artefact.store, artefact.step, sha256);
   }
@@ -39,7 +42,12 @@ export async function runDrill(file: string, options: RunOptions = {}): Promise<
   return final;
 }
 
-/** load → checks; a phase that stops the run throws Stop, having recorded why. */
+/** `restoreproof mutate`: runs the drill, then scores how much damage to its stores and artefacts its checks notice (report.mutation). */
+export function mutateDrill(file: string, options: RunOptions = {}): Promise<RunReport> {
+  return runDrill(file, { ...options, mutants: true });
+}
+
+/** load → checks (→ mutants); a phase that stops the run throws Stop, having recorded why. */
 async function runPhases(ctx: RunContext): Promise<void> {
   try {
     await loadPhase(ctx);
@@ -52,12 +60,14 @@ async function runPhases(ctx: RunContext): Promise<void> {
     if (!drillOf(ctx).document.spec.app) {
       // Each store's checks start when that store has restored, while the others still restore.
       await Promise.all([restoring.all, checksPhase(ctx, restoring.stores)]);
+      if (ctx.options.mutants) await mutantsPhase(ctx);
       return;
     }
     // An app (and its migration) runs on every restored store, and the checks see what it left.
     await appPhase(ctx, await restoring.all);
     if (ctx.signal.aborted) throw new Stop();
     await checksPhase(ctx);
+    if (ctx.options.mutants) await mutantsPhase(ctx);
   } catch (err) {
     if (!(err instanceof Stop)) ctx.report.error(interruption(ctx, err));
   }

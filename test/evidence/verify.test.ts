@@ -79,7 +79,7 @@ describe('evidence: signed reports, verify, the history chain and reviews (real 
 
   it('every run writes the 1.3 evidence: scope, environment, timeline, RTO by phase, check digests, chain', () => {
     const [first, second, third] = runs as [RunReport, RunReport, RunReport];
-    assert.equal(first.schemaVersion, '1.4');
+    assert.equal(first.schemaVersion, '1.5');
     assert.deepEqual(first.scope, { stores: [{ name: 'app', engine: 'postgres', version: first.stores[0]!.version }], controls: ['SOC2:A1.3'] });
     assert.equal(first.environment!.runtime, 'local');
     assert.match(first.environment!.isolation, /127\.0\.0\.1/);
