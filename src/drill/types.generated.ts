@@ -243,6 +243,9 @@ export interface DrillDocument {
     };
   };
 }
+/**
+ * etcd v3. Restores a snapshot written by etcdctl snapshot save into a fresh one-member data dir (etcdctl snapshot restore) and starts etcd on it. Checks: etcdKeys, etcdKey, etcdRevision, kubeObjects and kubeApi. No integrity check: etcd verifies the snapshot's SHA-256 trailer at restore, which the run already does before anything starts. Mutants (restoreproof mutate): delete-key, one per top-level prefix (/registry/<resource>/ for Kubernetes objects, else the key's first segment, such as /app/), deleting the first key under it in byte order; the undo puts the value back on the key's lease. etcd cannot put back a revision: after the undo the key has a new create and mod revision and version 1, and the store's revision has moved on by two, so an etcdRevision check with min still passes and nothing that compares revisions exactly should run after a mutation run.
+ */
 export interface EtcdStore {
   /**
    * The engine of this store.

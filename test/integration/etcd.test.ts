@@ -3,7 +3,12 @@ import { spawn, execFileSync } from 'node:child_process';
 import { copyFile, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { etcdServerVersion } from '../../src/engines/etcd/client.ts';
+import { countPrefix, etcdServerVersion, getEntry, getKey, listKeys } from '../../src/engines/etcd/client.ts';
+import { etcdEngine } from '../../src/engines/etcd/index.ts';
+import { startLocalEtcd } from '../../src/engines/etcd/local.ts';
+import { etcdMutants, topPrefix } from '../../src/engines/etcd/mutants.ts';
+import type { StoreSpecOf } from '../../src/drill/types.ts';
+import type { StartedStore } from '../../src/runtimes/types.ts';
 import type { RuntimeName } from '../../src/drill/types.ts';
 import type { RunReport } from '../../src/report/types.ts';
 import { freePort, requireBackends, testbedImageEnv, useRuntimeBackends, useTestbedBinaries } from '../support/backends.ts';
@@ -99,6 +104,52 @@ describe('etcd: an etcdctl snapshot restored into a run-owned data dir, keys, va
     assert.equal(docker(['ps', '-aq', '--filter', `label=restoreproof.run=${report.runId}`]), '', 'no container of the run is left');
     assert.equal(docker(['network', 'ls', '-q', '--filter', `label=restoreproof.run=${report.runId}`]), '', 'no network of the run is left');
   };
+
+  describe('mutants: delete-key, on a store restored from the snapshot', function () {
+    let store: StartedStore;
+    const entries = async () => {
+      const all: [string, string][] = [];
+      for await (const key of listKeys(store.endpoint)) all.push([key.toString(), (await getEntry(store.endpoint, key))!.value.toString()]);
+      return all;
+    };
+
+    before(async () => {
+      const spec = { engine: 'etcd', restore: [{ artefact: snapshot }] } as StoreSpecOf<'etcd'>;
+      const artefact = (await etcdEngine.inspect(spec, 0, work))!;
+      store = await startLocalEtcd({ runId: 'etcd-mutants', drillName: 'mutants', storeName: 'cluster', spec, drillDir: work, signal: new AbortController().signal, artefacts: [artefact] });
+    });
+    after(async () => {
+      await store?.stop();
+    });
+
+    it('one key per top-level prefix is deleted, so a count or key read sees it gone; the undo puts the value back under a new revision', async () => {
+      const mutants = await etcdMutants.state(store, { engine: 'etcd', restore: [] } as never, { databases: [], signal: new AbortController().signal });
+      assert.deepEqual(mutants.map((m) => [m.id, m.description, m.hint]), [
+        ['delete-key:/app/', 'deleting key /app/config/mode (the first under /app/)', 'add an etcdKeys check on "/app/", or an etcdKey check on /app/config/mode'],
+        ['delete-key:/registry/deployments/', 'deleting key /registry/deployments/prod-canary/web-1 (the first under /registry/deployments/)', 'add a kubeObjects check on deployments, or an etcdKeys check on "/registry/deployments/"'],
+        ['delete-key:/registry/namespaces/', 'deleting key /registry/namespaces/payments (the first under /registry/namespaces/)', 'add a kubeObjects check on namespaces, or an etcdKeys check on "/registry/namespaces/"'],
+        ['delete-key:/registry/secrets/', 'deleting key /registry/secrets/payments/card-key (the first under /registry/secrets/)', 'add a kubeObjects check on secrets, or an etcdKeys check on "/registry/secrets/"'],
+      ]);
+      const before = await entries();
+      assert.equal(before.length, sourceKeys.length);
+      let { revision: last } = await countPrefix(store.endpoint, '');
+      for (const mutant of mutants) {
+        const key = /^deleting key (\S+)/.exec(mutant.description)![1]!;
+        const undo = await mutant.apply(new AbortController().signal);
+        assert.equal(await getKey(store.endpoint, key), undefined, mutant.id);
+        assert.equal((await countPrefix(store.endpoint, mutant.target)).count, before.filter(([k]) => k.startsWith(mutant.target)).length - 1, mutant.id);
+        await undo();
+        assert.deepEqual(await entries(), before, `${mutant.id} undone`);
+        const { revision } = await countPrefix(store.endpoint, '');
+        assert.equal(revision, last + 2, 'the delete and the put are two new revisions');
+        last = revision;
+      }
+    });
+
+    it('topPrefix groups Kubernetes objects by resource and other keys by their first segment', () => {
+      assert.deepEqual(['/registry/pods/ns/p', '/registry/ranges', '/app/a/b', '/solo', 'bare', 'x/y'].map(topPrefix), ['/registry/pods/', '/registry/', '/app/', '/', '', 'x/']);
+    });
+  });
 
   for (const runtime of ['local', 'containers'] satisfies RuntimeName[]) {
     describe(`runtime ${runtime}`, function () {

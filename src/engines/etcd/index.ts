@@ -8,6 +8,7 @@ import { checkSnapshotTrailer, snapshotStatus } from './snapshot.ts';
 import { etcdctlBinary, etcdLocalServer } from './local.ts';
 import { etcdContainerServer } from './container.ts';
 import { kubeApiTools } from './kube-api.ts';
+import { etcdMutants } from './mutants.ts';
 
 export const etcdEngine: Engine<StoreSpecOf<'etcd'>> = {
   name: 'etcd',
@@ -15,6 +16,7 @@ export const etcdEngine: Engine<StoreSpecOf<'etcd'>> = {
   capabilities: { formats: ['snapshot'], multipleDatabases: false, restoresBeforeStart: true, checksNameDatabase: false },
   checks: etcdChecks as Engine['checks'],
   checkTools: (check) => kubeApiTools(check),
+  mutants: etcdMutants,
   async inspect(spec, step, drillDir, options) {
     const ref = spec.restore[step]!.artefact as string;
     const info = await inspectLocalArtefact(ref, drillDir, options);
