@@ -3,10 +3,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { withMariadb } from '../../src/engines/mariadb/client.ts';
+import { startLocalMariadb } from '../../src/engines/mariadb/local.ts';
 import { startLocalPostgres } from '../../src/engines/postgres/local.ts';
 import type { RunReport } from '../../src/report/types.ts';
 import type { StartedStore } from '../../src/runtimes/types.ts';
-import { requireBackends } from '../support/backends.ts';
+import { requireBackends, useTestbedBinaries } from '../support/backends.ts';
 import { runCli } from '../support/fixtures.ts';
 import { runInlineDrill } from '../support/inline-drill.ts';
 
@@ -26,6 +28,32 @@ const contentChecks = (baseline: string, countsOnly: string, database: string) =
 ];
 
 const byId = (report: RunReport) => Object.fromEntries(report.checks.map((c) => [c.id, c]));
+
+/** `restoreproof baseline capture` as a backup script runs it: writes `<work>/<name>.json` and returns its stderr. */
+async function captureBaseline(work: string, name: string, engine: string, from: string, password: string | undefined, extra: string[]): Promise<string> {
+  const drill = join(work, `${engine}-capture.yaml`);
+  await writeFile(drill, ['apiVersion: restoreproof/v1', 'kind: RestoreDrill', `metadata: { name: ${engine}-capture }`, 'spec:', '  stores:', `    db: { engine: ${engine}, restore: [{ artefact: unused, database: shop }] }`, '  checks: []'].join('\n'));
+  const result = await runCli(['baseline', 'capture', drill, '--from', from, ...(password ? ['--password-env', 'SRC_PW'] : []), '-o', join(work, `${name}.json`), ...extra], { env: password ? { SRC_PW: password } : {} });
+  assert.equal(result.code, 0, result.stderr);
+  return result.stderr;
+}
+
+/** The two baselines each engine's drills read: `<engine>-baseline.json` (--content) and `<engine>-counts-only.json`. */
+async function captureBaselines(work: string, engine: string, from: string, password: string | undefined, tables: number): Promise<void> {
+  assert.match(await captureBaseline(work, `${engine}-baseline`, engine, from, password, ['--content']), new RegExp(`baseline of shop \\(${tables} tables, with content digests\\)`));
+  await captureBaseline(work, `${engine}-counts-only`, engine, from, password, []);
+}
+
+/** Runs the source's own dump tool; `file` is where it writes. */
+async function dumpSource(src: StartedStore, file: string, tool: string, args: string[]): Promise<string> {
+  const run = await src.exec(tool, args);
+  assert.equal(run.exitCode, 0, run.stderr);
+  return file;
+}
+
+/** A drill restoring `artefact` into database shop of store db, with the content checks. */
+const restoreDrill = (work: string, name: string, engine: string, artefact: string, step = ', database: shop') =>
+  runInlineDrill(work, name, ['  stores:', '    db:', `      engine: ${engine}`, `      restore: [{ artefact: ${JSON.stringify(artefact)}${step} }]`, ...contentChecks(join(work, `${engine}-baseline.json`), join(work, `${engine}-counts-only.json`), 'shop')]);
 
 describe('baseline content digests (real servers)', function () {
   let work: string;
@@ -67,22 +95,10 @@ describe('baseline content digests (real servers)', function () {
           create table readings_2024 partition of readings for values from ('2024-01-01') to ('2025-01-01');
           create table readings_2025 partition of readings for values from ('2025-01-01') to ('2026-01-01');
           insert into readings select i, date '2024-06-01' + i * 3, sqrt(i) from generate_series(1, 150) i;`);
-        const drill = join(work, 'pg-capture.yaml');
-        await writeFile(drill, ['apiVersion: restoreproof/v1', 'kind: RestoreDrill', 'metadata: { name: pg-capture }', 'spec:', '  stores:', '    db: { engine: postgres, restore: [{ artefact: unused.dump, database: shop }] }', '  checks: []'].join('\n'));
         const { host, port, user, password } = src.endpoint;
-        const capture = async (name: string, extra: string[]) => {
-          files[name] = join(work, `${name}.json`);
-          const result = await runCli(['baseline', 'capture', drill, '--from', `postgres://${user}@${host}:${port}/shop`, '--password-env', 'SRC_PW', '-o', files[name]!, ...extra], { env: { SRC_PW: password! } });
-          assert.equal(result.code, 0, result.stderr);
-          return result.stderr;
-        };
-        assert.match(await capture('pg-baseline', ['--content']), /baseline of shop \(5 tables, with content digests\)/);
-        await capture('pg-counts-only', []);
-        const dump = async (name: string) => {
-          files[name] = join(work, `${name}.dump`);
-          const run = await src.exec('pg_dump', ['-Fc', '-f', files[name]!, src.toolUrl('shop')]);
-          assert.equal(run.exitCode, 0, run.stderr);
-        };
+        const from = `postgres://${user}@${host}:${port}/shop`;
+        await captureBaselines(work, 'postgres', from, password, 5);
+        const dump = async (name: string) => (files[name] = await dumpSource(src, join(work, `${name}.dump`), 'pg_dump', ['-Fc', '-f', join(work, `${name}.dump`), src.toolUrl('shop')]));
         await dump('pg-good');
         // One value in the newest invoice changed after the baseline; the row count stays the same.
         await shop.query("update invoices set note = 'changed' where id = 200");
@@ -94,29 +110,80 @@ describe('baseline content digests (real servers)', function () {
     });
 
     it('capture --content records one sha256 digest per table, beside the counts, in the same snapshot', async () => {
-      const baseline = JSON.parse(await readFile(files['pg-baseline']!, 'utf8'));
+      const baseline = JSON.parse(await readFile(join(work, 'postgres-baseline.json'), 'utf8'));
       assert.equal(baseline.version, 1);
       const shop = baseline.databases.shop;
       assert.deepEqual(Object.keys(shop.digests).sort(), Object.keys(shop.tables).sort());
       assert.deepEqual(shop.tables, { 'public."Customer Names"': 5, 'public.accounts': 50, 'public.events': 30, 'public.invoices': 200, 'public.readings': 150 });
       for (const digest of Object.values(shop.digests)) assert.match(digest as string, /^sha256:[0-9a-f]{64}$/);
       assert.match(baseline.consistency, /content digests from the same snapshot/);
-      assert.equal(JSON.parse(await readFile(files['pg-counts-only']!, 'utf8')).databases.shop.digests, undefined);
+      assert.equal(JSON.parse(await readFile(join(work, 'postgres-counts-only.json'), 'utf8')).databases.shop.digests, undefined);
     });
 
     it('the restored dump has the same digests; a value changed before the dump fails naming the table, counts equal', async () => {
-      const drill = (name: string, dump: string) => runInlineDrill(work, name, ['  stores:', '    db:', '      engine: postgres', `      restore: [{ artefact: ${JSON.stringify(dump)}, database: shop }]`, ...contentChecks(files['pg-baseline']!, files['pg-counts-only']!, 'shop')]);
-      const good = byId(await drill('pg-good', files['pg-good']!));
+      const good = byId(await restoreDrill(work, 'pg-good', 'postgres', files['pg-good']!));
       assert.deepEqual([good.auto!.status, good.required!.status, good['counts-only']!.status, good['no-digests']!.status], ['passed', 'passed', 'passed', 'warned']);
       assert.equal(good.auto!.message, '5 tables match the baseline, content of 5 tables identical');
       assert.deepEqual((good.auto!.actual as { content: unknown }).content, { compared: 5, differs: [], notCompared: [] });
       assert.equal(good['counts-only']!.message, '5 tables match the baseline');
-      assert.match(good['no-digests']!.message, /pg-counts-only\.json holds no content digests: capture it again with restoreproof baseline capture --content/);
+      assert.match(good['no-digests']!.message, /postgres-counts-only\.json holds no content digests: capture it again with restoreproof baseline capture --content/);
 
-      const changed = byId(await drill('pg-changed', files['pg-changed']!));
+      const changed = byId(await restoreDrill(work, 'pg-changed', 'postgres', files['pg-changed']!));
       assert.deepEqual([changed.auto!.status, changed.required!.status, changed['counts-only']!.status], ['failed', 'failed', 'passed']);
       assert.equal(changed.auto!.message, 'public.invoices: content differs from the baseline (rows 200 = 200)');
       assert.deepEqual((changed.auto!.actual as { content: unknown }).content, { compared: 5, differs: ['public.invoices'], notCompared: [] });
+    });
+  });
+
+  describe('mariadb: mariadb-dump restored, values as the server sends them, ordered by key bytes', function () {
+    const files: Record<string, string> = {};
+    before(async function () {
+      requireBackends(this, 'mariadb');
+      useTestbedBinaries();
+      const src: StartedStore = await startLocalMariadb(source('mariadb'));
+      try {
+        const sql = (statements: string[]) => withMariadb(src.endpoint, 'source', undefined, async (c) => {
+          for (const statement of statements) await c.query(statement);
+        });
+        // Types whose text depends on the session (TIMESTAMP in UTC), floats, bits, blobs, JSON, a case-insensitive
+        // text key, a unique key without a primary key, and a table with no key and duplicate rows.
+        await sql([
+          'CREATE DATABASE shop',
+          'USE shop',
+          "CREATE TABLE shop.invoices (id INT PRIMARY KEY, issued TIMESTAMP NULL, due DATE, at DATETIME(6), amount DECIMAL(12,2), rate DOUBLE, ratio FLOAT, flags BIT(5), state ENUM('open','paid'), data BLOB, note TEXT, meta JSON)",
+          "SET time_zone = '+05:00'",
+          "INSERT INTO shop.invoices SELECT seq, TIMESTAMP '2024-01-01 10:00:00' + INTERVAL seq HOUR, DATE '2024-02-01' + INTERVAL seq DAY, '2024-03-01 00:00:00.123456', seq * 1.25, 1 / (seq + 3), 0.1 * seq, seq % 32, IF(seq % 2, 'open', 'paid'), UNHEX(MD5(seq)), IF(seq % 5 = 0, NULL, CONCAT('line\\ttab\\n', seq)), JSON_OBJECT('n', seq) FROM seq_1_to_200",
+          'CREATE TABLE shop.customers (name VARCHAR(40) PRIMARY KEY, tier INT) COLLATE utf8mb4_general_ci',
+          "INSERT INTO shop.customers VALUES ('alpha', 1), ('Beta', 2), ('Zed', 3), ('éclair', 4), ('zz', 5)",
+          'CREATE TABLE shop.accounts (code VARCHAR(20) NOT NULL, balance DECIMAL(10,2), UNIQUE KEY (code))',
+          "INSERT INTO shop.accounts SELECT CONCAT('acc-', seq), seq FROM seq_1_to_50",
+          'CREATE TABLE shop.events (kind VARCHAR(10), at DATETIME)',
+          "INSERT INTO shop.events SELECT 'tick', DATE '2024-01-01' + INTERVAL (seq % 3) DAY FROM seq_1_to_30",
+        ]);
+        const { host, port, user, password } = src.endpoint;
+        const from = `mysql://${user}@${host}:${port}/shop`;
+        await captureBaselines(work, 'mariadb', from, password, 4);
+        const dump = async (name: string) => (files[name] = await dumpSource(src, join(work, `${name}.sql`), 'mariadb-dump', ['--single-transaction', `--result-file=${join(work, `${name}.sql`)}`, 'shop']));
+        await dump('mariadb-good');
+        // One value of the newest invoice changed after the baseline; the row count stays the same.
+        await sql(["UPDATE shop.invoices SET ratio = 0.5 WHERE id = 200"]);
+        await dump('mariadb-changed');
+      } finally {
+        await src[Symbol.asyncDispose]();
+      }
+    });
+
+    it('the restored dump has the same digests; a value changed before the dump fails naming the table, counts equal', async () => {
+      const baseline = JSON.parse(await readFile(join(work, 'mariadb-baseline.json'), 'utf8'));
+      assert.deepEqual(Object.keys(baseline.databases.shop.digests).sort(), ['accounts', 'customers', 'events', 'invoices']);
+      assert.match(baseline.consistency, /the content digests in the same transaction/);
+      const good = byId(await restoreDrill(work, 'mariadb-good', 'mariadb', files['mariadb-good']!));
+      assert.deepEqual([good.auto!.status, good.required!.status, good['counts-only']!.status, good['no-digests']!.status], ['passed', 'passed', 'passed', 'warned'], JSON.stringify(good.auto));
+      assert.equal(good.auto!.message, '4 tables match, content of 4 tables identical');
+      const changed = byId(await restoreDrill(work, 'mariadb-changed', 'mariadb', files['mariadb-changed']!));
+      assert.deepEqual([changed.auto!.status, changed.required!.status, changed['counts-only']!.status], ['failed', 'failed', 'passed']);
+      assert.equal(changed.auto!.message, 'invoices: content differs from the baseline (rows 200 = 200)');
+      assert.deepEqual((changed.auto!.actual as { content: unknown }).content, { compared: 4, differs: ['invoices'], notCompared: [] });
     });
   });
 });

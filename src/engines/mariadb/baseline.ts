@@ -4,6 +4,7 @@ import { RestoreproofError } from '../../errors.ts';
 import { redact } from '../../util/redact.ts';
 import { toolVersion } from '../../version.ts';
 import { connectMariadb, quoteIdent } from './client.ts';
+import { contentDigests } from './content.ts';
 import { schemaFingerprint } from './schema-fingerprint.ts';
 
 export const systemDatabases = new Set(['information_schema', 'performance_schema', 'mysql', 'sys']);
@@ -25,10 +26,10 @@ export async function countTables(connection: Connection, database: string, tabl
 }
 
 /**
- * Row counts per table and the schema fingerprint of a live MariaDB or MySQL source, all read inside
+ * Row counts per table, the schema fingerprint and (content) each table's content digest of a live MariaDB or MySQL source, all read inside
  * one START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY (InnoDB tables: one point in time).
  */
-export async function captureMariadbBaseline(options: { connectionString: string; password?: string; databases?: string[] }): Promise<BaselineFile> {
+export async function captureMariadbBaseline(options: { connectionString: string; password?: string; databases?: string[]; content?: boolean }): Promise<BaselineFile> {
   const url = new URL(options.connectionString);
   const endpoint = { host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username), password: options.password ?? decodeURIComponent(url.password) };
   let connection: Connection;
@@ -54,11 +55,12 @@ export async function captureMariadbBaseline(options: { connectionString: string
       capturedAt: new Date().toISOString(),
       tool: { name: 'restoreproof', version: toolVersion },
       source: { host: url.hostname, port: endpoint.port, user: endpoint.user, serverVersion: String((version as unknown[][])[0]?.[0] ?? '') },
-      consistency: 'one START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY for every database (InnoDB rows at one point in time; the schema from information_schema in the same transaction)',
+      consistency: `one START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY for every database (InnoDB rows at one point in time; the schema from information_schema${options.content ? ' and the content digests' : ''} in the same transaction)`,
       databases: {},
     };
     for (const database of databases) {
-      result.databases[database] = { tables: await countTables(connection, database, await listTables(connection, database)), schema: await schemaFingerprint(connection, database) };
+      const tables = await countTables(connection, database, await listTables(connection, database));
+      result.databases[database] = { tables, schema: await schemaFingerprint(connection, database), ...(options.content ? { digests: await contentDigests(connection, database, Object.keys(tables)) } : {}) };
     }
     await connection.query('COMMIT');
     return result;

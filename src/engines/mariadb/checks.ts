@@ -4,6 +4,8 @@ import type { CheckContext, CheckOutcome, CheckRunner } from '../../checks/types
 import type { BaselineCheckSpec, CountCheckSpec, Expectation, QueryCheckSpec, SchemaCheckSpec } from '../../drill/types.ts';
 import { compareCounts } from '../../checks/compare-counts.ts';
 import { compareSchema } from '../../checks/compare-schema.ts';
+import { compareContent } from '../../checks/compare-content.ts';
+import { contentDigest } from './content.ts';
 import { schemaFingerprint } from './schema-fingerprint.ts';
 import { loadBaselineFile } from '../../drill/baseline.ts';
 import { countTables, listTables } from './baseline.ts';
@@ -56,13 +58,16 @@ const query: CheckRunner<QueryCheckSpec> = async (check, context) => {
   return judged(check.expect, actual, (why) => `query returned ${JSON.stringify(actual)}${why ? `: ${why.reason}` : ''}`);
 };
 
-/** Exact row counts of every table of the database against the baseline captured from the source. */
+/** Exact row counts of every table of the database against the baseline captured from the source, and its content digests when it has them. */
 const baseline: CheckRunner<BaselineCheckSpec> = async (check, context) => {
   const file = await loadBaselineFile(check.baseline, context.drill.dir);
-  const expected = file.content.databases[context.database]?.tables;
-  if (!expected) return { passed: false, expected: `baseline of ${context.database}`, actual: null, message: `${check.baseline} holds no database "${context.database}"; set database on the check` };
-  const restored = await readOnly(context, async (c) => countTables(c, context.database, await listTables(c, context.database)));
-  const outcome = compareCounts(expected, restored, { absolute: check.tolerance?.absolute ?? 0, percent: check.tolerance?.percent ?? 0, extra: check.extraTables ?? 'warn', capturedAt: file.content.capturedAt, unit: 'tables' });
+  const database = file.content.databases[context.database];
+  if (!database) return { passed: false, expected: `baseline of ${context.database}`, actual: null, message: `${check.baseline} holds no database "${context.database}"; set database on the check` };
+  const outcome = await readOnly(context, async (c) => {
+    const restored = await countTables(c, context.database, await listTables(c, context.database));
+    const counts = compareCounts(database.tables, restored, { absolute: check.tolerance?.absolute ?? 0, percent: check.tolerance?.percent ?? 0, extra: check.extraTables ?? 'warn', capturedAt: file.content.capturedAt, unit: 'tables' });
+    return compareContent(counts, database, restored, { wanted: check.content, file: check.baseline, unit: 'tables', digest: (table) => contentDigest(c, context.database, table) });
+  });
   return { ...outcome, details: { baseline: { path: file.path, sha256: file.sha256, capturedAt: file.content.capturedAt, source: file.content.source } } };
 };
 
