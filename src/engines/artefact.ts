@@ -12,6 +12,11 @@ export interface VerifiedArtefact {
   info: ArtefactInfo;
   /** Format after detection, e.g. `custom` for a pg_dump -Fc file. */
   format: string;
+  /**
+   * The restore streams every byte of this artefact itself (openArtefact, readArtefactFiles), and
+   * the digest for the evidence is taken from that read instead of a second one.
+   */
+  readByRestore?: boolean;
   /** The point in time the artefact claims to capture, and where that claim comes from. */
   pointInTime?: { at: string; source: string };
 }

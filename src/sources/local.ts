@@ -6,6 +6,7 @@ import { createGunzip } from 'node:zlib';
 import { Readable, pipeline } from 'node:stream';
 import { ArtefactError } from '../errors.ts';
 import { sha256File } from '../util/hash.ts';
+import { teeOf } from './tee.ts';
 
 export type Compression = 'none' | 'gzip';
 
@@ -22,6 +23,8 @@ export interface ArtefactInfo {
   head: Buffer;
   /** Directories: how many files. */
   entries?: number;
+  /** Directories inspected without their digest: the walk's files in order, so the digest or the restore reads them without walking again. */
+  files?: readonly ListedFile[];
   /** `fetch: pod`: `path` is inside the store's pod, which downloads the object from this URL (a secret). */
   fetchedInPod?: PodFetch;
 }
@@ -84,24 +87,78 @@ async function gunzipHead(path: string, bytes: number): Promise<Buffer> {
 }
 
 /**
- * Opens the artefact for streaming, decompressing on the fly. Nothing is read until the consumer
- * reads: a truncated gzip file fails at once, and that error must reach the consumer's listener,
- * not fire as an uncaught error while the consumer is still starting the tool.
+ * Opens the artefact for streaming, decompressing on the fly unless told not to. Nothing is read
+ * until the consumer reads: a truncated gzip file fails at once, and that error must reach the
+ * consumer's listener, not fire as an uncaught error while the consumer is still starting the tool.
+ * When the run wants the artefact's digest from this read (teeOf), the file's bytes are hashed on
+ * the way and the digest handed over once the last byte was read.
  */
-export function openArtefact(info: Pick<ArtefactInfo, 'path' | 'compression'>): Readable {
+export function openArtefact(info: Pick<ArtefactInfo, 'path' | 'compression'>, options: { decompress?: boolean } = {}): Readable {
+  const sink = teeOf(info);
+  async function* raw() {
+    const hash = sink && createHash('sha256');
+    let bytes = 0;
+    for await (const chunk of createReadStream(info.path) as AsyncIterable<Buffer>) {
+      hash?.update(chunk);
+      bytes += chunk.length;
+      yield chunk;
+    }
+    if (hash) sink.read(hash.digest('hex'), bytes);
+  }
   async function* chunks() {
-    const file = createReadStream(info.path);
-    yield* info.compression === 'gzip' ? pipeline(file, createGunzip(), () => {}) : file;
+    yield* info.compression === 'gzip' && options.decompress !== false ? pipeline(Readable.from(raw(), { objectMode: false }), createGunzip(), () => {}) : raw();
   }
   return Readable.from(chunks(), { objectMode: false });
 }
 
 const FILES_HASHED_AT_ONCE = 8;
 
+/** A file of a directory artefact, by its path relative to the root (a bucket mirror's object key). */
+export interface ListedFile {
+  relative: string;
+  size: number;
+}
+
+/**
+ * A directory's digest: the sha256 of `path\tsize\tsha256` lines in walk order. Files are read
+ * several at a time (each costs an open and a close); the lines still go in walk order.
+ */
+class DirectoryManifest {
+  readonly #hash = createHash('sha256');
+  readonly #window: { file: ListedFile; digest: Promise<string | undefined> }[] = [];
+  /** A file was not read to its end: the directory has no digest from this read. */
+  incomplete = false;
+
+  /** Adds the file's line once its digest is in, waiting while more than `inFlight` are still being read. */
+  async add(file: ListedFile, digest: Promise<string | undefined>, inFlight = FILES_HASHED_AT_ONCE - 1): Promise<void> {
+    digest.catch(() => {}); // awaited in turn below; until then its failure is not unhandled
+    this.#window.push({ file, digest });
+    await this.#flush(inFlight);
+  }
+
+  async #flush(inFlight: number): Promise<void> {
+    while (this.#window.length > inFlight) {
+      const { file, digest } = this.#window.shift()!;
+      const sha256 = await digest;
+      if (sha256 === undefined) this.incomplete = true;
+      else this.#hash.update(`${file.relative}\t${file.size}\t${sha256}\n`);
+    }
+  }
+
+  async digest(): Promise<string> {
+    await this.#flush(0);
+    return this.#hash.digest('hex');
+  }
+}
+
 /** The digest of an artefact inspected without one (`hash: false`): what verify would have recorded. */
 export async function digestLocalArtefact(info: ArtefactInfo, signal?: AbortSignal): Promise<string> {
-  if (info.kind === 'directory') return (await inspectLocalDirectory(info.ref, info.path, { signal })).sha256;
-  return sha256File(info.path, signal);
+  if (info.kind === 'file') return sha256File(info.path, signal);
+  if (!info.files) return (await inspectLocalDirectory(info.ref, info.path, { signal })).sha256;
+  // The files verify listed: the directory is not walked again.
+  const manifest = new DirectoryManifest();
+  for (const file of info.files) await manifest.add(file, sha256File(join(info.path, file.relative), signal));
+  return manifest.digest();
 }
 
 /**
@@ -110,32 +167,84 @@ export async function digestLocalArtefact(info: ArtefactInfo, signal?: AbortSign
  * directory are refused: restoring one would read files the backup does not contain.
  */
 export async function inspectLocalDirectory(ref: string, root: string, options: { hash?: boolean; signal?: AbortSignal } = {}): Promise<ArtefactInfo> {
-  const manifest = createHash('sha256');
+  const manifest = new DirectoryManifest();
+  const files: ListedFile[] = [];
   let size = 0;
   let entries = 0;
   let newest = 0;
   const realRoot = await realpath(root);
-  // Small files cost an open and a close each: several are read at once, the manifest keeps walk order.
-  const window: Promise<string>[] = [];
-  const lines: ((digest: string) => string)[] = [];
-  const flush = async (keep: number) => {
-    while (window.length > keep) manifest.update(lines.shift()!(await window.shift()!));
-  };
   for await (const file of walkFiles(realRoot, ref)) {
     size += file.size;
     entries++;
     newest = Math.max(newest, file.mtimeMs);
-    const digest = options.hash === false ? Promise.resolve('') : sha256File(file.path, options.signal);
-    digest.catch(() => {}); // awaited in turn below; until then its failure is not unhandled
-    window.push(digest);
-    lines.push((digest) => `${file.relative}\t${file.size}\t${digest}\n`);
-    await flush(FILES_HASHED_AT_ONCE - 1);
+    if (options.hash === false) files.push({ relative: file.relative, size: file.size });
+    else await manifest.add(file, sha256File(file.path, options.signal));
   }
-  await flush(0);
   return {
-    kind: 'directory', ref, path: root, size, entries, sha256: options.hash === false ? '' : manifest.digest('hex'),
-    modifiedAt: new Date(newest || Date.now()).toISOString(), compression: 'none', head: Buffer.alloc(0),
+    kind: 'directory', ref, path: root, size, entries, sha256: options.hash === false ? '' : await manifest.digest(),
+    modifiedAt: new Date(newest || Date.now()).toISOString(), compression: 'none', head: Buffer.alloc(0), ...(options.hash === false ? { files } : {}),
   };
+}
+
+/** A file of a directory artefact handed to the restore that reads it. */
+export interface ArtefactFile extends ListedFile {
+  path: string;
+  /** Reads the file through `consume`; the bytes it reads are hashed for the directory's digest. */
+  read<T>(consume: (stream: Readable) => Promise<T>): Promise<T>;
+}
+
+/** Bytes a file stream reads at a time: a small file gets a buffer of its own size, not 64 KiB of garbage. */
+const FILE_READ_CHUNK = 64 * 1024;
+/** Files read or being read whose manifest line is not written yet; bounds what waits on a slow one. */
+const FILES_AWAITING_THEIR_LINE = 64;
+
+/**
+ * A directory artefact's files, in walk order, for a restore that reads them itself (a bucket
+ * mirror's upload). Those `wanted` are yielded, to be read through `read`; when the run wants the
+ * directory's digest from this read (teeOf), their bytes are hashed on the way, the others are only
+ * hashed, and the digest is handed over once every file was read to its end. The files verify
+ * listed are used: the directory is not walked again.
+ */
+export async function* readArtefactFiles(info: ArtefactInfo, wanted: (file: ListedFile) => boolean, signal?: AbortSignal): AsyncGenerator<ArtefactFile> {
+  const sink = teeOf(info);
+  const manifest = new DirectoryManifest();
+  let bytes = 0; // as read: a file that changed since verify listed it shows in the total
+  const files = info.files ?? walkFiles(await realpath(info.path), info.ref);
+  for await (const listed of files) {
+    const file = { relative: listed.relative, size: listed.size, path: join(info.path, listed.relative) };
+    if (!wanted(file)) {
+      if (sink) {
+        bytes += file.size;
+        await manifest.add(file, sha256File(file.path, signal));
+      }
+      continue;
+    }
+    const { promise: digest, resolve } = Promise.withResolvers<string | undefined>();
+    yield {
+      ...file,
+      async read(consume) {
+        const hash = sink && createHash('sha256');
+        let complete = false;
+        async function* chunks() {
+          for await (const chunk of createReadStream(file.path, { highWaterMark: Math.max(1, Math.min(file.size, FILE_READ_CHUNK)) }) as AsyncIterable<Buffer>) {
+            hash?.update(chunk);
+            bytes += chunk.length;
+            yield chunk;
+          }
+          complete = true;
+        }
+        try {
+          return await consume(Readable.from(chunks(), { objectMode: false }));
+        } finally {
+          resolve(complete && hash ? hash.digest('hex') : undefined);
+        }
+      },
+    };
+    if (sink) await manifest.add(file, digest, FILES_AWAITING_THEIR_LINE);
+  }
+  if (!sink) return;
+  const sha256 = await manifest.digest();
+  if (!manifest.incomplete) sink.read(sha256, bytes);
 }
 
 export interface WalkedFile {

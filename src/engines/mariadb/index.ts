@@ -11,6 +11,7 @@ import { mariadbReferences } from './references.ts';
 import { mariadbRows } from './rows.ts';
 import { mariadbMutants } from './mutants.ts';
 import { mariadbIntegrity } from './integrity.ts';
+import { physicalFormat } from './physical.ts';
 
 export const mariadbEngine: Engine<StoreSpecOf<'mariadb'>> = {
   name: 'mariadb',
@@ -23,7 +24,9 @@ export const mariadbEngine: Engine<StoreSpecOf<'mariadb'>> = {
     const info = await inspectLocalArtefact(ref.artefact, drillDir, { ...options, directory: true });
     // Binlogs replayed to a target: the data's point in time is the target, not the base backup's.
     const pointInTime = ref.target && ref.binlogs ? { pointInTime: { at: new Date(ref.target).toISOString(), source: 'the point-in-time recovery target' } } : {};
-    return { store: '', step, info, format: await inspectMariadbArtefact(ref, info), ...pointInTime };
+    const format = await inspectMariadbArtefact(ref, info);
+    // A dump streams through the client's stdin; a physical backup is copied or extracted at provision.
+    return { store: '', step, info, format, readByRestore: !physicalFormat.test(format) && !info.fetchedInPod, ...pointInTime };
   },
   describeRestore: describeMariadbRestore,
   restore: restoreMariadb,

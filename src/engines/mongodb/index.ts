@@ -5,7 +5,7 @@ import { evaluate } from '../../checks/expectations.ts';
 import type { CheckContext, CheckRunner } from '../../checks/types.ts';
 import { ArtefactError } from '../../errors.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
-import { inspectLocalArtefact } from '../../sources/local.ts';
+import { inspectLocalArtefact, openArtefact } from '../../sources/local.ts';
 import { loadBaselineFile } from '../../drill/baseline.ts';
 import type { BaselineCheckSpec, CountCheckSpec, MongoRestoreStep, MongoStoreSpec, QueryCheckSpec } from '../../drill/types.ts';
 import type { AutomaticCheck, Engine, ObjectReference, VerifiedArtefact } from '../types.ts';
@@ -69,10 +69,16 @@ const baseline: CheckRunner<BaselineCheckSpec> = async (check, context) => {
   return compareCounts(expected, restored, { absolute, percent, extra: check.extraTables ?? 'warn', capturedAt: file.content.capturedAt, unit: 'collections' });
 };
 
+/** An archive file on this machine reaches mongorestore on stdin: the harness streams (and hashes) every byte of it. */
+function archiveOnStdin(a: VerifiedArtefact): boolean {
+  return a.format === 'archive' && !a.info.fetchedInPod;
+}
+
 /** `path` is where mongorestore sees the artefact (the staged copy on a containers runtime). */
 function restoreArgs(store: StartedStore, step: MongoRestoreStep, a: VerifiedArtefact, path = a.info.path): string[] {
   const args = [`--uri=${store.toolUrl()}`];
-  if (a.format === 'archive') args.push(`--archive=${path}`);
+  if (archiveOnStdin(a)) args.push('--archive');
+  else if (a.format === 'archive') args.push(`--archive=${path}`);
   else args.push(`--dir=${path}`);
   if (a.info.compression === 'gzip' || a.format === 'directory-gzip') args.push('--gzip');
   if (step.drop !== false) args.push('--drop');
@@ -100,9 +106,9 @@ export const mongoEngine: Engine<MongoStoreSpec> = {
       throw new ArtefactError(ref.artefact, `is not a mongodump archive (magic ${info.head.subarray(0, 4).toString('hex') || 'none'} at offset 0${info.compression === 'gzip' ? ' after gunzip' : ''})`, 'restore a file written by mongodump --archive, or a mongodump directory');
     }
     if (ref.format === 'directory') throw new ArtefactError(ref.artefact, 'is an archive file, not a dump directory');
-    return { store: '', step, info, format: 'archive' };
+    return { store: '', step, info, format: 'archive', readByRestore: !info.fetchedInPod };
   },
-  describeRestore: (spec, artefacts) => artefacts.map((a) => `mongorestore ${restoreArgs({ toolUrl: () => 'mongodb://127.0.0.1:<port>/' } as StartedStore, spec.restore[a.step]!, a).slice(1).join(' ')}`),
+  describeRestore: (spec, artefacts) => artefacts.map((a) => `mongorestore ${restoreArgs({ toolUrl: () => 'mongodb://127.0.0.1:<port>/' } as StartedStore, spec.restore[a.step]!, a).slice(1).join(' ')}${archiveOnStdin(a) ? ` < ${a.info.path}` : ''}`),
   async restore(store, spec, artefacts, context) {
     return runRestoreSteps(artefacts.map((a) => {
       const step = spec.restore[a.step]!;
@@ -111,15 +117,17 @@ export const mongoEngine: Engine<MongoStoreSpec> = {
         base: { step: a.step, artefact: step.artefact, format: a.format, tool: 'mongorestore', args: shown },
         title: `mongorestore ${step.artefact}`,
         async run(): Promise<StepOutcome> {
-          const staged = await store.stage(a.info.path, context.signal);
-          const run = await store.exec('mongorestore', restoreArgs(store, step, a, staged), { signal: context.signal });
+          // An archive streams in as it is (mongorestore undoes --gzip itself); a dump directory is staged where the tool runs.
+          const run = archiveOnStdin(a)
+            ? await store.exec('mongorestore', restoreArgs(store, step, a), { signal: context.signal, stdin: openArtefact(a.info, { decompress: false }) })
+            : await store.exec('mongorestore', restoreArgs(store, step, a, await store.stage(a.info.path, context.signal)), { signal: context.signal });
           // mongorestore can exit 0 with documents that failed to insert; its summary line says so.
           const failedDocs = Number(/(\d+) document\(s\) failed to restore/.exec(run.stderr)?.[1] ?? 0);
           const restoredDocs = Number(/(\d+) document\(s\) restored successfully/.exec(run.stderr)?.[1] ?? 0);
-          const ok = run.exitCode === 0 && failedDocs === 0;
+          const ok = run.exitCode === 0 && failedDocs === 0 && !run.inputError;
           return {
             status: ok ? 'passed' : 'failed', exitCode: run.exitCode, stderr: tail(run.stderr), details: { documentsRestored: restoredDocs, documentsFailed: failedDocs },
-            ...(ok ? {} : { error: `mongorestore ${run.exitCode === null ? `was killed by ${run.signal}` : run.exitCode !== 0 ? `exited with code ${run.exitCode}` : `reported ${failedDocs} document(s) failed`} restoring ${step.artefact}: ${lastMeaningful(run.stderr)}` }),
+            ...(run.inputError ? { error: `cannot read ${step.artefact} to the end (${run.inputError}); mongorestore saw only part of it` } : ok ? {} : { error: `mongorestore ${run.exitCode === null ? `was killed by ${run.signal}` : run.exitCode !== 0 ? `exited with code ${run.exitCode}` : `reported ${failedDocs} document(s) failed`} restoring ${step.artefact}: ${lastMeaningful(run.stderr)}` }),
           };
         },
       };

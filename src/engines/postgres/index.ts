@@ -5,7 +5,7 @@ import type { Engine, ObjectReference } from '../types.ts';
 import { connectPostgres } from './connect.ts';
 import { postgresChecks } from './checks.ts';
 import { inspectLocalArtefact } from '../../sources/local.ts';
-import { customDumpTime, describePostgresRestore, detectPostgresFormat, restorePostgres } from './restore.ts';
+import { customDumpTime, describePostgresRestore, detectPostgresFormat, restorePostgres, restoreStreamsArtefact } from './restore.ts';
 import { capturePostgresBaseline } from './baseline.ts';
 import { inspectPgbackrest } from './pgbackrest.ts';
 import { postgresLocalServer } from './local.ts';
@@ -26,7 +26,8 @@ export const postgresEngine: Engine<PostgresStoreSpec> = {
       return { store: '', step, info, ...(await inspectPgbackrest(spec.restore[step]!, info)) };
     }
     const info = await inspectLocalArtefact(spec.restore[step]!.artefact, drillDir, options);
-    return { store: '', step, info, format: detectPostgresFormat(spec, step, info), ...customDumpTime(info) };
+    const format = detectPostgresFormat(spec, step, info);
+    return { store: '', step, info, format, readByRestore: restoreStreamsArtefact(spec.restore[step]!, format, info), ...customDumpTime(info) };
   },
   describeRestore: describePostgresRestore,
   restore: restorePostgres,

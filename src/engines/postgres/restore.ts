@@ -81,6 +81,11 @@ export function describePostgresRestore(spec: PostgresStoreSpec, artefacts: Veri
   });
 }
 
+/** psql, and pg_restore of a compressed archive, read the artefact from stdin: the harness streams every byte of it. */
+export function restoreStreamsArtefact(step: PostgresRestoreStep, format: ResolvedFormat, info: ArtefactInfo): boolean {
+  return !info.fetchedInPod && commandFor(step, format, info).viaStdin;
+}
+
 /** `path` is where the tool sees the artefact (the staged copy on a containers runtime). */
 function commandFor(step: PostgresRestoreStep, format: ResolvedFormat, info: ArtefactInfo, path = info.path): { tool: string; args: string[]; viaStdin: boolean } {
   // Plain SQL always streams through the meta-command guard (except when a pod fetched it: it never reaches us).

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { evaluate } from '../../checks/expectations.ts';
 import type { CheckRunner } from '../../checks/types.ts';
 import { ArtefactError, RestoreproofError, stepError } from '../../errors.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
-import { inspectLocalArtefact, walkFiles } from '../../sources/local.ts';
+import { inspectLocalArtefact, readArtefactFiles, type ArtefactInfo } from '../../sources/local.ts';
 import { resolveSecret } from '../../drill/secrets.ts';
 import type { ObjectCheckSpec, ObjectsCheckSpec, S3StoreSpec, StoreSpec } from '../../drill/types.ts';
 import type { Engine } from '../types.ts';
@@ -14,8 +13,6 @@ import { minioLocalServer } from './local.ts';
 import { mirroredBuckets } from './remote-sources.ts';
 import { minioContainerServer } from './container.ts';
 import { validateS3 } from './validate.ts';
-
-const UPLOAD_READ_CHUNK = 64 * 1024;
 
 /** Runs jobs with at most `limit` in flight; the producer waits, so nothing queues without bound. */
 async function bounded<T>(items: AsyncIterable<T>, limit: number, job: (item: T) => Promise<void>, signal: AbortSignal): Promise<void> {
@@ -87,7 +84,7 @@ function stepBase(spec: S3StoreSpec, index: number): StepBase {
 }
 
 /** Puts every object of one step; a failure keeps the counts of what did arrive. */
-async function restoreStep(store: StartedStore, spec: S3StoreSpec, index: number, drillDir: string, artefactPath: string | undefined, signal: AbortSignal): Promise<StepOutcome> {
+async function restoreStep(store: StartedStore, spec: S3StoreSpec, index: number, drillDir: string, artefact: ArtefactInfo | undefined, signal: AbortSignal): Promise<StepOutcome> {
   const step = spec.restore[index]!;
   const prefix = step.prefix ?? '';
   const manifest = createHash('sha256');
@@ -104,14 +101,10 @@ async function restoreStep(store: StartedStore, spec: S3StoreSpec, index: number
       bytes += size;
       manifest.update(`${key}\t${size}\t${etag}\n`);
     };
-    if (artefactPath) {
-      const files = (async function* () {
-        for await (const f of walkFiles(artefactPath, step.artefact!)) if (f.relative.startsWith(prefix)) yield f;
-      })();
-      await bounded(files, concurrency, async (f) => {
-        // A read stream allocates highWaterMark bytes a read whatever the file's size: 64 KiB for each
-        // 2 KiB object left garbage that grew RSS with the object count. The client buffers a small object anyway.
-        const result = await client.putObject(step.bucket, f.relative, createReadStream(f.path, { highWaterMark: Math.max(1, Math.min(f.size, UPLOAD_READ_CHUNK)) }), f.size);
+    if (artefact) {
+      // Each object's bytes are read once: the upload's stream also feeds the mirror's digest.
+      await bounded(readArtefactFiles(artefact, (f) => f.relative.startsWith(prefix), signal), concurrency, async (f) => {
+        const result = await f.read((stream) => client.putObject(step.bucket, f.relative, stream, f.size));
         record(f.relative, f.size, result.etag);
       }, signal);
     } else {
@@ -145,7 +138,7 @@ export const s3Engine: Engine<S3StoreSpec> = {
     if (!ref.artefact) return undefined;
     const info = await inspectLocalArtefact(ref.artefact, drillDir, { ...options, directory: true });
     if (info.kind !== 'directory') throw new ArtefactError(ref.artefact, 'a bucket restore needs a directory in the mc mirror layout (one file per object)');
-    return { store: '', step, info, format: 'mirror' };
+    return { store: '', step, info, format: 'mirror', readByRestore: true };
   },
   describeRestore: (spec, artefacts) =>
     spec.restore.map((step, i) => {
@@ -157,7 +150,7 @@ export const s3Engine: Engine<S3StoreSpec> = {
     return runRestoreSteps(spec.restore.map((step, index) => ({
       base: stepBase(spec, index),
       title: `put objects into ${step.bucket}`,
-      run: () => restoreStep(store, spec, index, context.drillDir, artefacts.find((x) => x.step === index)?.info.path, context.signal),
+      run: () => restoreStep(store, spec, index, context.drillDir, artefacts.find((x) => x.step === index)?.info, context.signal),
     })), context);
   },
   defaultDatabase: () => '',
