@@ -91,6 +91,7 @@ export type DecryptCheckSpec = Schema.DecryptCheck;
 export type SecretKeySpec = Pick<DecryptCheckSpec, 'key' | 'keyEncoding'>;
 export type PointsCheckSpec = Schema.PointsCheck;
 export type FreshnessCheckSpec = Schema.FreshnessCheck;
+export type IntegrityCheckSpec = Schema.IntegrityCheck;
 
 /** A store check whose schema has no `database` has none: the run reads `database` of any store check. */
 type StoreCheck<C> = C extends { database?: unknown } ? C : C & { database?: never };

@@ -66,6 +66,20 @@ describe('postgres: pgBackRest repositories (latest and PITR) restored into a fr
     assert.equal((await inspectLocalDirectory('repo', fixture.repo)).sha256, repoDigest);
   });
 
+  it('integrity (amcheck) fails naming the index a page of which was corrupted before the backup, and passes on the set taken before it', async () => {
+    const integrity = (id: string, storeName: string) => `    - { id: ${id}, type: integrity, store: ${storeName}, database: postgres }`;
+    const report = await run('pgbackrest-integrity', ['  stores:', ...store('latest', []), ...store('pitrfull', [`target: "${fixture.afterFull}"`]), '  checks:', integrity('latest-whole', 'latest'), integrity('full-whole', 'pitrfull')]);
+    assert.equal(report.exitCode, 1, JSON.stringify(report.errors));
+    const [latest, full] = report.checks;
+    assert.equal(latest!.status, 'failed');
+    assert.ok(latest!.message.startsWith(`index ${fixture.corruptedIndex}: `), latest!.message);
+    assert.match(latest!.message, /item order invariant violated|high key invariant violated|heap tuple .* lacks matching index tuple/);
+    assert.equal(full!.status, 'passed', full!.message);
+    // Every B-tree index (catalogs included) and every table, the heap too on PostgreSQL 15.
+    assert.match(full!.message, /^\d{3,} B-tree indexes and \d{2,} tables whole$/);
+    assert.equal((full!.actual as { indexes: number }).indexes, (latest!.actual as { indexes: number }).indexes);
+  });
+
   it('a target before the first backup ended fails at verify, naming the repository, before any server starts', async () => {
     const report = await run('pgbackrest-early', ['  stores:', ...store('db', ['target: "2001-01-01 00:00:00+00"']), '  checks:', count('n', 'db', '', 18)]);
     assert.equal(report.exitCode, 1);

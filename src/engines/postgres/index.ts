@@ -12,13 +12,14 @@ import { postgresLocalServer } from './local.ts';
 import { postgresContainerServer } from './container.ts';
 import { postgresRows } from './rows.ts';
 import { postgresMutants } from './mutants.ts';
+import { postgresIntegrity } from './integrity.ts';
 import { postgresPodFetchIssues, validatePostgres } from './validate.ts';
 
 export const postgresEngine: Engine<PostgresStoreSpec> = {
   name: 'postgres',
   servers: { local: postgresLocalServer, container: postgresContainerServer },
   capabilities: { formats: ['custom', 'plain', 'dumpall', 'pgbackrest'], multipleDatabases: true, restoresBeforeStart: false, checksNameDatabase: true },
-  checks: postgresChecks as Engine['checks'],
+  checks: { ...postgresChecks, integrity: postgresIntegrity } as Engine['checks'],
   async inspect(spec, step, drillDir, options) {
     if (spec.restore[step]!.format === 'pgbackrest') {
       // A repository directory, restored into the data dir before the server starts (local runtime).
