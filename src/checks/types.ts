@@ -49,6 +49,10 @@ export interface CheckContext {
 
 export type CheckRunner<C extends CheckSpec = CheckSpec> = (check: C, context: CheckContext) => Promise<CheckOutcome>;
 
+/** What a check that reads only the backup gets: no store, which may never have started. */
+export type ArtefactCheckContext = Pick<CheckContext, 'drill' | 'runId' | 'artefacts' | 'signal'>;
+export type ArtefactCheckRunner<C extends CheckSpec = CheckSpec> = (check: C, context: ArtefactCheckContext) => Promise<CheckOutcome>;
+
 export function checkId(check: CheckSpec, index: number): string {
   return check.id ?? `${check.type}-${index + 1}`;
 }

@@ -8,7 +8,7 @@ const all: readonly Engine[] = Object.values(engines);
 
 /** The check types an engine answers: its own checks, and the row-reading ones when it streams rows. */
 export function checkTypesOf(engine: Engine): CheckType[] {
-  return [...(Object.keys(engine.checks) as CheckType[]), ...(engine.rows ? rowCheckTypes : [])];
+  return [...(Object.keys(engine.checks) as CheckType[]), ...(Object.keys(engine.artefactChecks ?? {}) as CheckType[]), ...(engine.rows ? rowCheckTypes : [])];
 }
 
 export function answers(engine: Engine, type: CheckType): boolean {

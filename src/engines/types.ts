@@ -1,4 +1,4 @@
-import type { CheckOutcome, CheckRunner } from '../checks/types.ts';
+import type { ArtefactCheckRunner, CheckOutcome, CheckRunner } from '../checks/types.ts';
 import type { StartedStore } from '../runtimes/types.ts';
 import type { ArtefactInfo, VerifiedArtefact } from './artefact.ts';
 export type { ArtefactInfo, VerifiedArtefact };
@@ -170,6 +170,12 @@ export interface Engine<S extends StoreSpec = StoreSpec> {
     checksNameDatabase: boolean;
   };
   readonly checks: Partial<Record<CheckType, CheckRunner<never>>>;
+  /**
+   * Checks that read only the store's artefacts, never the store (redis-check-rdb on an RDB). They
+   * run whether or not the store started and restored: a truncated snapshot the server refuses to
+   * start on still gets the check's verdict in the report.
+   */
+  readonly artefactChecks?: Partial<Record<CheckType, ArtefactCheckRunner<never>>>;
   /** How each kind of runtime starts its server; a runtime hosts the engines that declare its kind. */
   readonly servers: EngineServers;
   /**

@@ -55,7 +55,13 @@ async function runPhases(ctx: RunContext): Promise<void> {
     await preflightPhase(ctx);
     await fetchPhase(ctx);
     await verifyPhase(ctx);
-    await provisionPhase(ctx);
+    try {
+      await provisionPhase(ctx);
+    } catch (err) {
+      // A store that never started (a server refusing a truncated snapshot) still gets the verdict of the checks that read only its artefact.
+      if (err instanceof Stop && !ctx.signal.aborted) await checksPhase(ctx, undefined, true);
+      throw err;
+    }
     const restoring = restorePhase(ctx);
     if (!drillOf(ctx).document.spec.app) {
       // Each store's checks start when that store has restored, while the others still restore.

@@ -1,4 +1,4 @@
-import { checkId, checkTitle, type CheckOutcome, type CheckResult, type CheckRunner } from '../../checks/types.ts';
+import { checkId, checkTitle, type ArtefactCheckRunner, type CheckOutcome, type CheckResult, type CheckRunner } from '../../checks/types.ts';
 import { consistencyOutcome } from '../../checks/consistency.ts';
 import { isGenericCheck, runGenericCheck } from '../../checks/generic.ts';
 import { runReachability } from '../../checks/reachability.ts';
@@ -29,22 +29,26 @@ export interface CheckRunOptions {
   stopAtFirstFailure?: boolean;
   /** Tell the run's reporters about each check (the checks phase does; a mutant's re-run does not). */
   announce?: boolean;
+  /** Only the checks that read nothing but artefacts: what can still run when no store started. */
+  onlyArtefactChecks?: boolean;
 }
 
 /**
  * checks: checks of a store that did not restore are skipped, not run against half a database.
  * Given each store's restore (`restoring`), a store's own checks start as soon as that store has
  * restored, several stores at once; checks that span stores (reachability, http, consistency)
- * run after. The report keeps the drill's order whatever order they finish in.
+ * run after. The report keeps the drill's order whatever order they finish in. Checks an engine
+ * declares as reading only the artefacts run whether or not their store restored; with
+ * `onlyArtefactChecks` (no store started) they are all that runs.
  */
-export async function checksPhase(ctx: RunContext, restoring?: ReadonlyMap<string, Promise<boolean>>): Promise<void> {
+export async function checksPhase(ctx: RunContext, restoring?: ReadonlyMap<string, Promise<boolean>>, onlyArtefactChecks = false): Promise<void> {
   const { report } = ctx;
   // The phase begins when there is something to check, not while every store is still restoring.
   if (restoring?.size) await Promise.race(restoring.values());
   await phase(ctx, 'checks', async () => {
     const results: CheckResult[] = [];
     try {
-      await runChecks(ctx, { ...(restoring ? { restoring } : {}), announce: true }, results);
+      await runChecks(ctx, { ...(restoring ? { restoring } : {}), announce: true, onlyArtefactChecks }, results);
     } finally {
       for (const result of results) if (result) report.check(result);
     }
@@ -92,23 +96,27 @@ export async function runChecks(ctx: RunContext, options: CheckRunOptions = {}, 
   let slot = 0;
   // Checks the engines add by themselves (e.g. every collection of a mongodump archive restored).
   // They run after a failed restore too: what did arrive, and what is missing, is the evidence.
-  for (const store of started) {
+  for (const store of options.onlyArtefactChecks ? [] : started) {
     const spec = ctx.stores[store.name]!;
     for (const auto of engineFor(spec).automaticChecks?.(store, spec, artefacts.filter((a) => a.store === store.name)) ?? []) {
       const at = slot++;
       lanes.get(store.name)!.push({ slot: at, sees: [store.name], run: () => timed(at, { id: auto.id, name: auto.name, type: 'completeness', store: store.name, severity: 'fail' }, () => auto.run(signal)) });
     }
   }
-  if (doc.spec.consistency) {
+  if (doc.spec.consistency && !options.onlyArtefactChecks) {
     const at = slot++;
     across.push({ slot: at, sees: [], run: () => timed(at, { id: 'consistency', name: `all artefacts within ${doc.spec.consistency!.window} of each other`, type: 'consistency', store: '*', severity: 'fail' }, async () => consistencyOutcome(artefacts, doc.spec.consistency!.window)) });
   }
+  const artefactCheckOf = (check: CheckSpec) =>
+    check.type === 'http' || check.type === 'reachability' ? undefined : (engineFor(doc.spec.stores[check.store]!).artefactChecks?.[check.type] as ArtefactCheckRunner<typeof check> | undefined);
   for (const [index, check] of (doc.spec.checks ?? []).entries()) {
+    const readsArtefacts = artefactCheckOf(check) !== undefined;
+    if (options.onlyArtefactChecks && !readsArtefacts) continue;
     const at = slot++;
     const needs = storesOf(check);
-    // An http check reads whatever the app reads: every store.
-    const planned: PlannedCheck = { slot: at, sees: check.type === 'http' ? '*' : needs, run: () => runDrillCheck(at, check, index) };
-    const lane = needs.length === 1 ? lanes.get(needs[0]!) : undefined;
+    // An http check reads whatever the app reads: every store; an artefact check none (no mutant changes an artefact).
+    const planned: PlannedCheck = { slot: at, sees: check.type === 'http' ? '*' : readsArtefacts ? [] : needs, run: () => runDrillCheck(at, check, index) };
+    const lane = needs.length === 1 && !readsArtefacts ? lanes.get(needs[0]!) : undefined;
     (lane ?? across).push(planned);
   }
 
@@ -117,6 +125,10 @@ export async function runChecks(ctx: RunContext, options: CheckRunOptions = {}, 
     const name = checkTitle(check);
     const needs = storesOf(check);
     const severity = check.severity ?? 'fail';
+    const artefactCheck = artefactCheckOf(check);
+    if (artefactCheck && !signal.aborted && check.type !== 'http' && check.type !== 'reachability') {
+      return timed(at, { id, name, type: check.type, store: check.store, severity }, () => artefactCheck(check, { drill, runId: ctx.runId, artefacts: artefacts.filter((a) => a.store === check.store), signal }));
+    }
     if (signal.aborted || !needs.every(restored)) {
       const why = signal.aborted ? 'run interrupted' : `store ${needs.filter((n) => !restored(n)).join(', ')} did not restore`;
       return skipped(at, { id, name, type: check.type, store: needs.join(','), severity }, why);
