@@ -38,7 +38,8 @@ export async function restoreStore(spec: StoreSpec, drillDir: string, storeName 
   return {
     store,
     artefacts,
-    checkContext: (database) => ({ drill: { dir: drillDir } as Drill, runId, store, stores, database, artefacts, signal }),
+    // The drill as far as checks read it: its folder and this one store.
+    checkContext: (database) => ({ drill: { dir: drillDir, document: { spec: { stores: { [storeName]: spec } } } } as unknown as Drill, runId, store, stores, database, artefacts, signal }),
     stop: () => store.stop(),
   };
 }

@@ -1,9 +1,11 @@
-import { createClient } from 'redis';
+import { createClient, RESP_TYPES } from 'redis';
 import { AuthenticationError, RestoreproofError } from '../../errors.ts';
 import type { StoreEndpoint } from '../../runtimes/types.ts';
 
 export interface RedisConnection {
   sendCommand(args: string[]): Promise<unknown>;
+  /** Bulk strings as Buffers, arguments as given: for binary payloads (DUMP, RESTORE) and keys that are not UTF-8. */
+  sendBinary(args: (string | Buffer)[]): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -20,6 +22,7 @@ export async function redisClient(endpoint: StoreEndpoint, db = 0): Promise<Redi
   }
   return {
     sendCommand: (args) => client.sendCommand(args),
+    sendBinary: (args) => client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }).sendCommand(args),
     close: async () => {
       await client.close().catch(() => {});
     },

@@ -8,6 +8,8 @@ import { redisClient } from './client.ts';
 import { parseRdbHeader } from './rdb.ts';
 import { redisLocalServer } from './local.ts';
 import { redisContainerServer } from './container.ts';
+import { redisIntegrity, redisIntegrityTools } from './integrity.ts';
+import { redisMutants } from './mutants.ts';
 
 const withRedis = async <T>(context: Parameters<CheckRunner>[1], db: number, fn: (c: Awaited<ReturnType<typeof redisClient>>) => Promise<T>) => {
   const client = await redisClient(context.store.endpoint, db);
@@ -72,6 +74,10 @@ export const redisEngine: Engine<RedisStoreSpec> = {
   servers: { local: redisLocalServer, container: redisContainerServer },
   capabilities: { formats: ['rdb', 'aof'], multipleDatabases: true, restoresBeforeStart: true, checksNameDatabase: false },
   checks: { keys, key, info } as Engine['checks'],
+  // redis-check-rdb reads the artefact alone: its verdict is reported even when the server refused to start on it.
+  artefactChecks: { integrity: redisIntegrity } as Engine['artefactChecks'],
+  checkTools: (check, spec) => redisIntegrityTools(check, spec),
+  mutants: redisMutants,
   async inspect(spec, step, drillDir, options) {
     const ref = spec.restore[step]!;
     const info = await inspectLocalArtefact(ref.artefact, drillDir, { ...options, directory: true });
