@@ -502,6 +502,9 @@ export interface ArtefactSource {
     password?: SecretRef;
   };
 }
+/**
+ * InfluxDB 1.x. Restores portable backups (influxd backup -portable) with influxd restore -portable, every database or one (under a new name). Checks: points (points or series of a measurement). No integrity check: InfluxDB 1.x has no consistency check a running server answers (influx_inspect verify reads TSM files offline). Mutants (restoreproof mutate): delete-row for every measurement of each database the drill names, in name order: every point of the measurement at its newest timestamp (all series) is deleted with DELETE … WHERE time = …, and the undo writes the same points back as line protocol (nanosecond timestamps, each field with the type SHOW FIELD KEYS gives, tags as they were). A database with more than one retention policy gets none (DELETE reaches every policy; the undo would write into the default one), and an integer field beyond 2^53 stops the mutant (the HTTP API's JSON cannot carry it exactly).
+ */
 export interface InfluxdbStore {
   /**
    * The engine of this store.

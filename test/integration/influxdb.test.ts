@@ -3,7 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { influxQuery } from '../../src/engines/influxdb/client.ts';
+import { influxQuery, influxWrite } from '../../src/engines/influxdb/client.ts';
+import { fieldValue, influxMutants, rfc3339Nanos } from '../../src/engines/influxdb/mutants.ts';
+import type { StartedStore } from '../../src/runtimes/types.ts';
 import { startLocalInflux } from '../../src/engines/influxdb/local.ts';
 import { requireBackends, testbedImageEnv, useRuntimeBackends, useTestbedBinaries } from '../support/backends.ts';
 import { runInlineDrill } from '../support/inline-drill.ts';
@@ -74,6 +76,56 @@ describe('influxdb: a portable backup restored with influxd restore -portable, p
     ]);
     assert.equal(report.exitCode, 0, JSON.stringify(report.errors));
     assert.deepEqual((report.stores[0]!.steps[0]!.details as { databases: string[] }).databases, ['metrics_restored']);
+  });
+
+  describe('mutants: delete-row deletes the points at a measurement\'s newest time and writes them back', function () {
+    let store: StartedStore;
+    const t0 = 1_767_225_600_000_000_000n; // 2026-01-01T00:00:00Z in ns
+    const everything = async () => JSON.stringify(await influxQuery(store.endpoint, 'SELECT * FROM /.*/ GROUP BY *', 'metrics'));
+    const points = async (measurement: string) => Number((await influxQuery(store.endpoint, `SELECT COUNT(*) FROM "${measurement}"`, 'metrics'))[0]?.values?.[0]?.slice(1).reduce((a, b) => Math.max(Number(a), Number(b)), 0) ?? 0);
+
+    before(async () => {
+      store = await startLocalInflux({ runId: 'influx-mutants', drillName: 'mutants', storeName: 'tsdb', spec: { engine: 'influxdb', restore: [] }, drillDir: work, signal: new AbortController().signal });
+      await influxQuery(store.endpoint, 'CREATE DATABASE metrics');
+      await influxQuery(store.endpoint, 'CREATE DATABASE two_policies');
+      await influxQuery(store.endpoint, 'CREATE RETENTION POLICY weekly ON two_policies DURATION 7d REPLICATION 1');
+      await influxWrite(store.endpoint, 'two_policies', [`disk,host=a free=1 ${t0}`]);
+      await influxWrite(store.endpoint, 'metrics', [
+        // Odd tags and every field type; two series share the newest time, one series ends earlier.
+        ...[0n, 1n, 2n].map((i) => `cpu,host=a\\ b,region=eu\\,west usage=${Number(i) * 1.5 + 0.1},idle=${100n - i}i,up=true,note="say \\"hi\\" \\\\ ok" ${t0 + i * 60_000_000_001n}`),
+        `cpu,host=c usage=7.25,idle=42i ${t0 + 2n * 60_000_000_001n}`,
+        `cpu,host=d usage=1 ${t0}`,
+        `mem used=1024i ${t0 + 5n}`,
+      ]);
+    });
+    after(async () => {
+      await store?.stop();
+    });
+
+    it('each measurement of a database with one retention policy has one; the count drops and the undo restores every point exactly', async () => {
+      const mutants = await influxMutants.state(store, { engine: 'influxdb', restore: [] }, { databases: ['metrics', 'two_policies'], signal: new AbortController().signal });
+      assert.deepEqual(mutants.map((m) => [m.id, m.description, m.hint]), [
+        ['delete-row:metrics/cpu', 'deleting the points of metrics.cpu at its newest time', 'add a points check on metrics.cpu'],
+        ['delete-row:metrics/mem', 'deleting the points of metrics.mem at its newest time', 'add a points check on metrics.mem'],
+      ]);
+      const before = await everything();
+      assert.match(before, /say \\"hi\\" \\\\ ok/);
+      for (const [mutant, measurement, left] of [[mutants[0]!, 'cpu', 3], [mutants[1]!, 'mem', 0]] as const) {
+        const was = await points(measurement);
+        const undo = await mutant.apply(new AbortController().signal);
+        assert.equal(await points(measurement), left, mutant.id);
+        assert.ok(was > left);
+        await undo();
+        assert.equal(await everything(), before, `${mutant.id} undone`);
+      }
+    });
+
+    it('rfc3339Nanos and fieldValue keep nanoseconds, types and quotes', () => {
+      assert.equal(rfc3339Nanos('2026-01-01T00:01:00.000000001Z'), t0 + 60_000_000_001n);
+      assert.equal(rfc3339Nanos('2026-01-01T00:00:00Z'), t0);
+      assert.deepEqual([fieldValue(3, 'integer', 'x'), fieldValue(0.1, 'float', 'x'), fieldValue(false, 'boolean', 'x'), fieldValue('a"b\\', 'string', 'x')], ['3i', '0.1', 'false', '"a\\"b\\\\"']);
+      assert.throws(() => fieldValue(2 ** 60, 'integer', 'cpu.big'), /cpu\.big = .* cannot be written back exactly/);
+    });
   });
 
   describe('on the containers runtime (the test bed influxdb image; no per-engine code in the runtime)', function () {

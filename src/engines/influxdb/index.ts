@@ -13,6 +13,7 @@ import { runRestoreSteps, type StepOutcome } from '../steps.ts';
 import { influxLocalServer } from './local.ts';
 import { influxContainerServer } from './container.ts';
 import { validateInflux } from './validate.ts';
+import { influxMutants } from './mutants.ts';
 
 interface PortableManifest {
   meta?: { fileName?: string };
@@ -79,6 +80,7 @@ export const influxEngine: Engine<InfluxStoreSpec> = {
   capabilities: { formats: ['portable'], multipleDatabases: true, restoresBeforeStart: false, checksNameDatabase: false },
   checks: { points } as Engine['checks'],
   validate: validateInflux,
+  mutants: influxMutants,
   async inspect(spec, step, drillDir, options) {
     const ref = spec.restore[step]!;
     const info = await inspectLocalArtefact(ref.artefact, drillDir, { ...options, directory: true });
