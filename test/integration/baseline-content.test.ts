@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Binary, Double, Int32, Long, MongoClient, ObjectId } from 'mongodb';
 import pg from 'pg';
 import { withMariadb } from '../../src/engines/mariadb/client.ts';
 import { startLocalMariadb } from '../../src/engines/mariadb/local.ts';
+import { startLocalMongo } from '../../src/engines/mongodb/local.ts';
 import { startLocalPostgres } from '../../src/engines/postgres/local.ts';
 import type { RunReport } from '../../src/report/types.ts';
 import type { StartedStore } from '../../src/runtimes/types.ts';
@@ -27,21 +29,24 @@ const contentChecks = (baseline: string, countsOnly: string, database: string) =
   `    - { id: no-digests, type: baseline, store: db, database: ${database}, baseline: ${JSON.stringify(countsOnly)}, content: true, severity: warn }`,
 ];
 
+/** Documents with _ids of our own (numbers, strings), not the driver's default ObjectId. */
+type Keyed = { _id: number | string; [field: string]: unknown };
+
 const byId = (report: RunReport) => Object.fromEntries(report.checks.map((c) => [c.id, c]));
 
 /** `restoreproof baseline capture` as a backup script runs it: writes `<work>/<name>.json` and returns its stderr. */
-async function captureBaseline(work: string, name: string, engine: string, from: string, password: string | undefined, extra: string[]): Promise<string> {
+async function captureBaseline(work: string, name: string, engine: string, from: string, password: string | undefined, extra: string[], step: string): Promise<string> {
   const drill = join(work, `${engine}-capture.yaml`);
-  await writeFile(drill, ['apiVersion: restoreproof/v1', 'kind: RestoreDrill', `metadata: { name: ${engine}-capture }`, 'spec:', '  stores:', `    db: { engine: ${engine}, restore: [{ artefact: unused, database: shop }] }`, '  checks: []'].join('\n'));
+  await writeFile(drill, ['apiVersion: restoreproof/v1', 'kind: RestoreDrill', `metadata: { name: ${engine}-capture }`, 'spec:', '  stores:', `    db: { engine: ${engine}, restore: [{ artefact: unused${step} }] }`, '  checks: []'].join('\n'));
   const result = await runCli(['baseline', 'capture', drill, '--from', from, ...(password ? ['--password-env', 'SRC_PW'] : []), '-o', join(work, `${name}.json`), ...extra], { env: password ? { SRC_PW: password } : {} });
   assert.equal(result.code, 0, result.stderr);
   return result.stderr;
 }
 
 /** The two baselines each engine's drills read: `<engine>-baseline.json` (--content) and `<engine>-counts-only.json`. */
-async function captureBaselines(work: string, engine: string, from: string, password: string | undefined, tables: number): Promise<void> {
-  assert.match(await captureBaseline(work, `${engine}-baseline`, engine, from, password, ['--content']), new RegExp(`baseline of shop \\(${tables} tables, with content digests\\)`));
-  await captureBaseline(work, `${engine}-counts-only`, engine, from, password, []);
+async function captureBaselines(work: string, engine: string, from: string, password: string | undefined, tables: number, step = ', database: shop'): Promise<void> {
+  assert.match(await captureBaseline(work, `${engine}-baseline`, engine, from, password, ['--content'], step), new RegExp(`baseline of shop \\(${tables} tables, with content digests\\)`));
+  await captureBaseline(work, `${engine}-counts-only`, engine, from, password, [], step);
 }
 
 /** Runs the source's own dump tool; `file` is where it writes. */
@@ -184,6 +189,51 @@ describe('baseline content digests (real servers)', function () {
       assert.deepEqual([changed.auto!.status, changed.required!.status, changed['counts-only']!.status], ['failed', 'failed', 'passed']);
       assert.equal(changed.auto!.message, 'invoices: content differs from the baseline (rows 200 = 200)');
       assert.deepEqual((changed.auto!.actual as { content: unknown }).content, { compared: 4, differs: ['invoices'], notCompared: [] });
+    });
+  });
+
+  describe('mongodb: mongodump archive restored, raw BSON of each document in _id order (FerretDB in the test bed)', function () {
+    const files: Record<string, string> = {};
+    before(async function () {
+      requireBackends(this, 'mongo');
+      useTestbedBinaries();
+      const src: StartedStore = await startLocalMongo(source('mongodb'));
+      try {
+        const client = new MongoClient(src.url(), { directConnection: true });
+        await client.connect();
+        try {
+          const shop = client.db('shop');
+          // Number types that decode to the same JavaScript number (int32, int64, double), dates, binary,
+          // nested documents and arrays, nulls; string _ids whose order depends on case; an ObjectId collection.
+          await shop.collection<Keyed>('invoices').insertMany(Array.from({ length: 120 }, (_, i) => ({
+            _id: i + 1, issued: new Date(Date.UTC(2024, 0, 1, i)), amount: new Double(i * 1.5), units: new Int32(i), big: Long.fromNumber(i * 1000),
+            data: new Binary(Buffer.from(`bytes-${i}`)), note: i % 5 ? `line\ttab\n${i}` : null, lines: [{ sku: `s${i}`, qty: i % 3 }], meta: { n: i, tags: ['a', 'b'] },
+          })));
+          await shop.collection<Keyed>('customers').insertMany([{ _id: 'alpha', tier: 1 }, { _id: 'Beta', tier: 2 }, { _id: 'beta', tier: 3 }, { _id: 'Zed', tier: 4 }]);
+          await shop.collection('events').insertMany(Array.from({ length: 30 }, (_, i) => ({ _id: new ObjectId(), kind: 'tick', at: new Date(Date.UTC(2024, 0, 1 + (i % 3))) })));
+          await captureBaselines(work, 'mongodb', src.url('shop'), undefined, 3, '');
+          const dump = async (name: string) => (files[name] = await dumpSource(src, join(work, `${name}.archive`), 'mongodump', [`--uri=${src.url()}`, '--db=shop', `--archive=${join(work, `${name}.archive`)}`]));
+          await dump('mongodb-good');
+          // One field of the newest invoice changed after the baseline; the count stays the same.
+          await shop.collection<Keyed>('invoices').updateOne({ _id: 120 }, { $set: { 'lines.0.qty': 7 } });
+          await dump('mongodb-changed');
+        } finally {
+          await client.close();
+        }
+      } finally {
+        await src[Symbol.asyncDispose]();
+      }
+    });
+
+    it('the restored archive has the same digests; a value changed before the dump fails naming the collection, counts equal', async () => {
+      const baseline = JSON.parse(await readFile(join(work, 'mongodb-baseline.json'), 'utf8'));
+      assert.deepEqual(Object.keys(baseline.databases.shop.digests).sort(), ['customers', 'events', 'invoices']);
+      const good = byId(await restoreDrill(work, 'mongodb-good', 'mongodb', files['mongodb-good']!, ''));
+      assert.deepEqual([good.auto!.status, good.required!.status, good['counts-only']!.status, good['no-digests']!.status], ['passed', 'passed', 'passed', 'warned'], JSON.stringify(good.auto));
+      assert.equal(good.auto!.message, '3 collections match, content of 3 collections identical');
+      const changed = byId(await restoreDrill(work, 'mongodb-changed', 'mongodb', files['mongodb-changed']!, ''));
+      assert.deepEqual([changed.auto!.status, changed.required!.status, changed['counts-only']!.status], ['failed', 'failed', 'passed']);
+      assert.equal(changed.auto!.message, 'invoices: content differs from the baseline (rows 120 = 120)');
     });
   });
 });

@@ -3,13 +3,14 @@ import type { BaselineFile } from '../../drill/baseline.ts';
 import { AuthenticationError, RestoreproofError } from '../../errors.ts';
 import { redact } from '../../util/redact.ts';
 import { toolVersion } from '../../version.ts';
+import { contentDigest } from './content.ts';
 
 /**
- * Document counts per collection of a live MongoDB source. MongoDB has no cross-collection
+ * Document counts (and with content, digests) per collection of a live MongoDB source. MongoDB has no cross-collection
  * snapshot for reads outside a replica-set transaction, so counts are taken collection by
  * collection; `consistency` says so.
  */
-export async function captureMongoBaseline(options: { connectionString: string; databases?: string[] }): Promise<BaselineFile> {
+export async function captureMongoBaseline(options: { connectionString: string; databases?: string[]; content?: boolean }): Promise<BaselineFile> {
   const url = new URL(options.connectionString);
   const client = await newMongoClient(options.connectionString, { serverSelectionTimeoutMS: 10_000, readPreference: 'secondaryPreferred' });
   try {
@@ -31,7 +32,7 @@ export async function captureMongoBaseline(options: { connectionString: string; 
       capturedAt: new Date().toISOString(),
       tool: { name: 'restoreproof', version: toolVersion },
       source: { host: url.hostname, port: Number(url.port || 27017), user: decodeURIComponent(url.username), serverVersion: String(info.version) },
-      consistency: 'countDocuments per collection, one after another (no cross-collection snapshot)',
+      consistency: `countDocuments${options.content ? ' then the content digest' : ''} per collection, one after another (no cross-collection snapshot)`,
       databases: {},
     };
     for (const name of databases) {
@@ -40,7 +41,9 @@ export async function captureMongoBaseline(options: { connectionString: string; 
       for (const c of (await db.listCollections({ type: 'collection' }, { nameOnly: true }).toArray()).map((x) => x.name).sort()) {
         if (!c.startsWith('system.')) tables[c] = await db.collection(c).countDocuments({});
       }
-      result.databases[name] = { tables, schema: { sha256: '', objects: [] } };
+      const digests: Record<string, string> = {};
+      if (options.content) for (const c of Object.keys(tables)) digests[c] = await contentDigest(db, c);
+      result.databases[name] = { tables, schema: { sha256: '', objects: [] }, ...(options.content ? { digests } : {}) };
     }
     return result;
   } finally {

@@ -1,6 +1,8 @@
 import type { Document } from 'mongodb';
 import { newMongoClient, pick, withMongo } from './client.ts';
 import { compareCounts } from '../../checks/compare-counts.ts';
+import { compareContent } from '../../checks/compare-content.ts';
+import { contentDigest } from './content.ts';
 import { evaluate } from '../../checks/expectations.ts';
 import type { CheckContext, CheckRunner } from '../../checks/types.ts';
 import { ArtefactError } from '../../errors.ts';
@@ -55,18 +57,18 @@ const query: CheckRunner<QueryCheckSpec> = async (check, context) => {
 
 const baseline: CheckRunner<BaselineCheckSpec> = async (check, context) => {
   const file = await loadBaselineFile(check.baseline, context.drill.dir);
-  const expected = file.content.databases[context.database]?.tables;
-  if (!expected) return { passed: false, expected: `baseline of ${context.database}`, actual: null, message: `${check.baseline} holds no database "${context.database}"; set database on the check` };
+  const database = file.content.databases[context.database];
+  if (!database) return { passed: false, expected: `baseline of ${context.database}`, actual: null, message: `${check.baseline} holds no database "${context.database}"; set database on the check` };
   const absolute = check.tolerance?.absolute ?? 0;
   const percent = check.tolerance?.percent ?? 0;
-  const restored = await withMongo(context.store, async (c) => {
+  return withMongo(context.store, async (c) => {
     const db = c.db(context.database);
     const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((x) => x.name).filter((n) => !n.startsWith('system.'));
-    const counts: Record<string, number> = {};
-    for (const n of names) counts[n] = await collectionCount(context.store, c, context.database, n);
-    return counts;
+    const restored: Record<string, number> = {};
+    for (const n of names) restored[n] = await collectionCount(context.store, c, context.database, n);
+    const counts = compareCounts(database.tables, restored, { absolute, percent, extra: check.extraTables ?? 'warn', capturedAt: file.content.capturedAt, unit: 'collections' });
+    return compareContent(counts, database, restored, { wanted: check.content, file: check.baseline, unit: 'collections', digest: (collection) => contentDigest(db, collection) });
   }, context.signal);
-  return compareCounts(expected, restored, { absolute, percent, extra: check.extraTables ?? 'warn', capturedAt: file.content.capturedAt, unit: 'collections' });
 };
 
 /** An archive file on this machine reaches mongorestore on stdin: the harness streams (and hashes) every byte of it. */
