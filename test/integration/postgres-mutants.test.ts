@@ -11,6 +11,8 @@ import type { StartedStore } from '../../src/runtimes/types.ts';
 import type { PostgresStoreSpec } from '../../src/drill/types.ts';
 import type { StateMutant } from '../../src/engines/types.ts';
 import { requireBackends } from '../support/backends.ts';
+import type { CheckContext, CheckRunner } from '../../src/checks/types.ts';
+import type { CountCheckSpec } from '../../src/drill/types.ts';
 
 const spec: PostgresStoreSpec = { engine: 'postgres', restore: [] };
 
@@ -136,6 +138,12 @@ describe('postgres state mutants (real PostgreSQL): each damages what a check re
   it('every mutant changes what counts, schema or rows read, and after its undo every database reads as before', async () => {
     const mutants = await postgresEngine.mutants!.state(store, spec, { databases: ['billing', 'audit'], rpoMs: 3_600_000, signal });
     // Which reading each kind must change: counts for lost rows, the schema for lost relations and indexes, the rows for changed values.
+    const count = postgresEngine.checks.count as CheckRunner<CountCheckSpec>;
+    const countCheck = (database: string, table: string, equals: number) =>
+      count({ type: 'count', store: 'pg', database, table, expect: { equals } }, { store, database, signal } as CheckContext);
+    for (const [database, reading] of original) {
+      for (const [table, n] of Object.entries(reading.counts)) assert.equal((await countCheck(database, table, n)).passed, true, `${database}/${table}`);
+    }
     const seenBy: Record<string, 'counts' | 'schema' | 'rows'> = {
       'delete-row': 'counts', 'delete-tenth': 'counts', 'drop-relation': 'schema', 'drop-index': 'schema', 'change-newest': 'rows', 'age-timestamps': 'rows',
     };
@@ -155,11 +163,16 @@ describe('postgres state mutants (real PostgreSQL): each damages what a check re
         assert.deepEqual(damaged.counts, before.counts, mutant.id);
       }
       if (mutant.kind === 'drop-relation') assert.equal(damaged.counts[table], undefined, mutant.id);
+      if (seenBy[mutant.kind] === 'counts') {
+        // The count check itself (which remembers whole counts per store) sees the damage, then the undo.
+        assert.equal((await countCheck(database, table, before.counts[table]!)).actual, damaged.counts[table], mutant.id);
+      }
       if (mutant.id === 'delete-tenth:billing/public.customers') {
         // Foreign keys and triggers are off while damaging, as a backup that lost the rows would carry them: no cascade.
         assert.equal(damaged.counts['public.invoices'], before.counts['public.invoices']);
       }
       await undo();
+      if (seenBy[mutant.kind] === 'counts') assert.equal((await countCheck(database, table, before.counts[table]!)).passed, true, mutant.id);
       for (const [db, after] of await readAll()) assert.deepEqual(after, original.get(db), `${mutant.id}: ${db} after undo`);
     }
   });

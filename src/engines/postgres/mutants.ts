@@ -4,6 +4,7 @@ import type { PostgresStoreSpec } from '../../drill/types.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
 import type { EngineMutants, MutantContext, StateMutant, StateMutantKind } from '../types.ts';
 import { connectPostgres } from './connect.ts';
+import { forgetCounts } from '../counts.ts';
 import { printedIdentifier, tableKey } from './identifiers.ts';
 
 const q = (name: string) => pg.escapeIdentifier(name);
@@ -148,11 +149,13 @@ async function applyInSession(store: StartedStore, database: string, signal: Abo
   const session = await connectPostgres({ ...store.endpoint, database }, `store ${store.name} database ${database}`, signal);
   try {
     await session.query('set session_replication_role = replica');
-    const undo = await inTransaction(session, () => damage(session));
+    // The counts the checks remember are of the store before the damage (and again before the undo).
+    const undo = await inTransaction(session, () => damage(session)).finally(() => forgetCounts(store));
     return async () => {
       try {
         await inTransaction(session, () => undo(session));
       } finally {
+        forgetCounts(store);
         await session.end().catch(() => {});
       }
     };
