@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFile, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,6 +164,8 @@ describe('etcd: an etcdctl snapshot restored into a run-owned data dir, keys, va
           ['revision', 'passed', revision], ['prod-deployments', 'passed', 3], ['deployments', 'passed', 4], ['payments-secrets', 'passed', 2], ['namespaces', 'passed', 2],
         ]);
         assert.match(report.artefacts[0]!.format, new RegExp(`^etcd snapshot \\(SHA-256 verified; revision ${revision}, \\d+ bolt keys, hash \\d+\\)$`));
+        // The digest the trailer check took as it read the snapshot, the evidence's.
+        assert.equal(report.artefacts[0]!.sha256, createHash('sha256').update(await readFile(snapshot)).digest('hex'));
         const step = report.stores[0]!.steps[0]!;
         assert.equal(step.status, 'passed', step.error);
         assert.deepEqual(step.details, { keys: sourceKeys.length, revision });

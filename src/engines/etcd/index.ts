@@ -24,7 +24,9 @@ export const etcdEngine: Engine<StoreSpecOf<'etcd'>> = {
     if (info.fetchedInPod) return { store: '', step, info, format: 'etcd snapshot' };
     if (info.kind !== 'file') throw new ArtefactError(ref, 'is a directory; an etcd snapshot is the file etcdctl snapshot save writes');
     if (info.compression !== 'none') throw new ArtefactError(ref, `is ${info.compression}-compressed; an etcd snapshot is restored as saved`, 'decompress it first, or fetch it with unpack');
-    await checkSnapshotTrailer(info.path, info.size, ref);
+    // The trailer check reads every byte: its digest is the evidence's, not read a second time.
+    const sha256 = await checkSnapshotTrailer(info.path, info.size, ref);
+    info.sha256 ||= sha256;
     // etcdctl here reads the snapshot's status; a containers run can do without it (the restore runs in the container).
     const etcdctl = await etcdctlBinary(spec).catch((err: unknown) => {
       if (err instanceof ToolNotFoundError) return undefined;

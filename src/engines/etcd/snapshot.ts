@@ -18,15 +18,18 @@ const TRAILER = 32;
 /**
  * Streams the snapshot and compares its SHA-256 trailer with the database before it, the check
  * `etcdctl snapshot restore` makes (`snapshot status` does not: a truncated file passes it).
+ * Returns the whole file's sha256, for the evidence: the file is not read again for it.
  */
-export async function checkSnapshotTrailer(path: string, size: number, ref: string): Promise<void> {
+export async function checkSnapshotTrailer(path: string, size: number, ref: string): Promise<string> {
   const hint = 'the file is not a whole `etcdctl snapshot save` output (truncated, or corrupted in transfer); take the snapshot again or copy it whole';
   // Bolt pages are at least 512 bytes, so a whole snapshot is a multiple of 512 plus the trailer.
   if (size < 512 + TRAILER || size % 512 !== TRAILER) throw new ArtefactError(ref, `is ${size} bytes, not an etcd snapshot's bolt pages plus its 32-byte SHA-256`, hint);
   const hash = createHash('sha256');
+  const whole = createHash('sha256');
   const trailer: Buffer[] = [];
   let read = 0;
   for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    whole.update(chunk);
     const dataPart = Math.max(0, Math.min(chunk.length, size - TRAILER - read));
     hash.update(chunk.subarray(0, dataPart));
     trailer.push(chunk.subarray(dataPart));
@@ -34,6 +37,7 @@ export async function checkSnapshotTrailer(path: string, size: number, ref: stri
   }
   if (read !== size) throw new ArtefactError(ref, `changed while it was read (${read} bytes, ${size} expected)`);
   if (!hash.digest().equals(Buffer.concat(trailer))) throw new ArtefactError(ref, 'fails its integrity check: the SHA-256 at its end does not match its contents', hint);
+  return whole.digest('hex');
 }
 
 /** `etcdctl snapshot status`: the snapshot's hash, revision and keys; an ArtefactError when etcdctl cannot read it. */
