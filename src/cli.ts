@@ -33,7 +33,8 @@ const runOptions = {
 const mutateDetails = `Restores once and runs the checks; only a drill that passes as it is gets a score. Then, for each
 store whose engine declares state mutants, each mutant damages the restored store, the checks that can
 see it run again (the first that fails kills it) and the damage is undone. Artefact mutants damage
-run-owned copies of the artefacts (truncated at half, one byte flipped) and restore them once per kind;
+run-owned copies of the artefacts (truncated at half, one byte flipped, decrypted with a wrong key)
+and restore them once per kind;
 the source artefacts are only read. The score is killed / mutants, leaving out survivors the drill
 accepts in spec.mutation.accept; exit 0 when it reaches spec.mutation.minScore (default 0.9), else 1.
 See docs/mutation.md.`;

@@ -138,6 +138,11 @@ export class ReportBuilder {
     return this.#stores.get(name)?.status;
   }
 
+  /** A store's record as it stands (report.stores is filled in only when the run finishes). */
+  storeRecord(name: string): Readonly<StoreRecord> | undefined {
+    return this.#stores.get(name);
+  }
+
   check(result: CheckRecord): void {
     this.#report.checks.push(result);
   }

@@ -87,7 +87,8 @@ export function consoleReporter(stream: NodeJS.WriteStream = process.stderr): Re
       for (const s of report.stores) if (s.kept) for (const line of s.connection ?? []) print(`kept ${line}`);
       for (const line of report.teardown.keptApp ?? []) print(`kept ${line}`);
       const c = report.summary.checks;
-      print(`${report.status.toUpperCase()}: ${c.passed} passed, ${c.failed} failed, ${c.warned} warned, ${c.skipped} skipped in ${formatDuration(report.durationMs)}`);
+      const weak = report.mutation?.status === 'scored' && report.mutation.verdict === 'failed' ? ` (the mutation score is below ${(report.mutation.minScore * 100).toFixed(0)}%)` : '';
+      print(`${report.status.toUpperCase()}${weak}: ${c.passed} passed, ${c.failed} failed, ${c.warned} warned, ${c.skipped} skipped in ${formatDuration(report.durationMs)}`);
       const files = Object.values(report.reports);
       if (files.length) print(`reports: ${files.join(', ')}`);
     },

@@ -1,4 +1,5 @@
-import { rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoreSpec } from '../../drill/types.ts';
 import { engineFor } from '../../engines/index.ts';
@@ -6,6 +7,8 @@ import type { VerifiedArtefact } from '../../engines/types.ts';
 import { errorMessage } from '../../errors.ts';
 import { artefactDamages, damagedCopy, type ArtefactDamage, type DamagedCopy } from '../../mutate/damage.ts';
 import type { MutantRecord } from '../../report/types.ts';
+import { fetchArtefacts, fetchJobsOf } from '../../sources/fetch.ts';
+import { Staging } from '../../sources/staging.ts';
 import { createRunContext, drillOf, Stop, type RunContext } from '../context.ts';
 import { appPhase } from './app.ts';
 import { runChecks } from './checks.ts';
@@ -30,50 +33,103 @@ function artefactToDamage(artefacts: readonly VerifiedArtefact[], store: string)
   return artefacts.filter((a) => a.store === store && !a.info.fetchedInPod).sort((a, b) => b.info.size - a.info.size || a.step - b.step)[0];
 }
 
+/** One store's mutant of one kind: its record, and the store as the child run restores it (none: already decided before any restore). */
+interface Prepared {
+  record: MutantRecord;
+  spec?: StoreSpec;
+}
+
+/** The store with one step's artefact replaced by `path`. */
+function withArtefact(spec: StoreSpec, step: number, path: string): StoreSpec {
+  return { ...spec, restore: spec.restore.map((s, index) => (index === step ? { ...s, artefact: path } : s)) } as StoreSpec;
+}
+
+/** Copies each store's artefact into `dir` and damages the copy. */
+async function damagedStores(ctx: RunContext, damage: ArtefactDamage, dir: string): Promise<Prepared[]> {
+  const prepared: Prepared[] = [];
+  for (const name of Object.keys(ctx.stores)) {
+    const artefact = artefactToDamage(ctx.artefacts, name);
+    if (!artefact) continue;
+    const ref = ctx.report.report.artefacts.find((a) => a.store === name && a.step === artefact.step)?.ref ?? artefact.info.ref;
+    const base = { id: `${damage}:${name}/restore[${artefact.step}]`, kind: `${damage}-artefact`, store: name, target: ref, description: `damaging ${ref}`, hint: damageWords[damage].hint(name), durationMs: 0 };
+    try {
+      const copy = await damagedCopy(artefact.info.path, artefact.info.kind, damage, join(dir, name));
+      const what = copy.file ? `${copy.file} in ${ref}` : ref;
+      prepared.push({ record: { ...base, target: copy.file ? `${ref}/${copy.file}` : ref, description: damageWords[damage].doing(what, copy), status: 'survived' }, spec: withArtefact(ctx.stores[name]!, artefact.step, copy.path) });
+    } catch (err) {
+      prepared.push({ record: { ...base, status: 'not-run', error: `the damaged copy could not be made: ${errorMessage(err)}` } });
+    }
+  }
+  return prepared;
+}
+
+/**
+ * Each store's first step that decrypts, fetched again with a key of the right kind that is not
+ * the drill's (a fresh age identity, a random passphrase) into a staging dir of its own.
+ */
+async function wrongKeyStores(ctx: RunContext, dir: string, runId: string, stagings: Staging[]): Promise<Prepared[]> {
+  const drill = drillOf(ctx);
+  const prepared: Prepared[] = [];
+  const done = new Set<string>();
+  for (const job of fetchJobsOf(drill.document.spec.stores)) {
+    const decrypt = job.spec.decrypt;
+    if (!decrypt || done.has(job.store)) continue;
+    done.add(job.store);
+    const ref = ctx.report.report.artefacts.find((a) => a.store === job.store && a.step === job.step)?.ref ?? job.spec.source;
+    const base = { id: `wrong-key:${job.store}/restore[${job.step}]`, kind: 'wrong-key-artefact', store: job.store, target: ref, description: `decrypting ${ref} with a wrong key`, hint: `add checks on ${job.store} that what a wrong key decrypts to would fail (counts, a baseline)`, durationMs: 0 };
+    try {
+      await mkdir(dir, { recursive: true });
+      const keyFile = join(dir, `${job.store}.key`);
+      const { generateIdentity } = await import('age-encryption');
+      await writeFile(keyFile, decrypt.age?.identity ? await generateIdentity() : randomBytes(24).toString('base64url'), { mode: 0o600 });
+      const wrong = decrypt.openssl ? { openssl: { ...decrypt.openssl, passphrase: { file: keyFile } } } : decrypt.age?.identity ? { age: { ...decrypt.age, identity: { file: keyFile } } } : { age: { ...decrypt.age, passphrase: { file: keyFile } } };
+      const staging = new Staging(runId);
+      stagings.push(staging);
+      let staged;
+      try {
+        [staged] = await fetchArtefacts([{ ...job, spec: { ...job.spec, decrypt: wrong } as typeof job.spec }], { runId, drillDir: drill.dir, signal: ctx.signal, staging });
+      } catch {
+        prepared.push({ record: { ...base, status: 'killed', killedBy: 'fetch' } });
+        continue;
+      }
+      prepared.push({ record: { ...base, status: 'survived' }, spec: withArtefact(ctx.stores[job.store]!, job.step, staged!.path) });
+    } catch (err) {
+      prepared.push({ record: { ...base, status: 'not-run', error: `the wrong key could not be tried: ${errorMessage(err)}` } });
+    }
+  }
+  return prepared;
+}
+
+const kinds = [...artefactDamages, 'wrong-key'] as const;
+
 /**
  * Artefact mutants: for each kind of damage, every store's artefact is copied into the run's
- * staging dir and damaged there, and the drill restores the copies once, into fresh stores of a
- * child run; each store's mutant is killed by its own verify, restore or checks. The sources are
- * only ever read.
+ * staging dir and damaged there (or fetched again with a wrong key), and the drill restores the
+ * copies once, into fresh stores of a child run; each store's mutant is killed by its own fetch,
+ * verify, restore or checks. The sources are only ever read.
  */
 export async function artefactMutants(ctx: RunContext, onMutant: (m: MutantRecord) => void): Promise<MutantRecord[]> {
   const out: MutantRecord[] = [];
-  const targets = Object.keys(ctx.stores).flatMap((name) => {
-    const artefact = artefactToDamage(ctx.artefacts, name);
-    return artefact ? [{ name, artefact }] : [];
-  });
-  if (targets.length === 0) return out;
   const root = join(await ctx.staging.ensure(), 'mutants');
-  for (const [n, damage] of artefactDamages.entries()) {
+  for (const [n, kind] of kinds.entries()) {
     if (ctx.signal.aborted) break;
     const t0 = performance.now();
-    const dir = join(root, damage);
-    const records = new Map<string, MutantRecord>();
-    const stores: Record<string, StoreSpec> = {};
-    for (const { name, artefact } of targets) {
-      const ref = ctx.report.report.artefacts.find((a) => a.store === name && a.step === artefact.step)?.ref ?? artefact.info.ref;
-      const base = { id: `${damage}:${name}/restore[${artefact.step}]`, kind: `${damage}-artefact`, store: name, target: ref, description: `damaging ${ref}`, hint: damageWords[damage].hint(name) };
-      try {
-        const copy = await damagedCopy(artefact.info.path, artefact.info.kind, damage, join(dir, name));
-        const what = copy.file ? `${copy.file} in ${ref}` : ref;
-        records.set(name, { ...base, target: copy.file ? `${ref}/${copy.file}` : ref, description: damageWords[damage].doing(what, copy), status: 'survived', durationMs: 0 });
-        const spec = ctx.stores[name]!;
-        stores[name] = { ...spec, restore: spec.restore.map((step, index) => (index === artefact.step ? { ...step, artefact: copy.path } : step)) } as StoreSpec;
-      } catch (err) {
-        const record: MutantRecord = { ...base, status: 'not-run', error: `the damaged copy could not be made: ${errorMessage(err)}`, durationMs: performance.now() - t0 };
+    const dir = join(root, kind);
+    const runId = `${ctx.runId}-m${n + 1}`;
+    const stagings: Staging[] = [];
+    try {
+      const prepared = kind === 'wrong-key' ? await wrongKeyStores(ctx, dir, runId, stagings) : await damagedStores(ctx, kind, dir);
+      const stores = Object.fromEntries(prepared.flatMap((p) => (p.spec ? [[p.record.store, p.spec] as const] : [])));
+      const records = new Map(prepared.map((p) => [p.record.store, p.record] as const));
+      if (Object.keys(stores).length) await restoreDamaged(ctx, runId, stores, records);
+      for (const { record } of prepared) {
+        record.durationMs = performance.now() - t0;
         out.push(record);
         onMutant(record);
       }
-    }
-    try {
-      if (Object.keys(stores).length) await restoreDamaged(ctx, `${ctx.runId}-m${n + 1}`, stores, records);
     } finally {
       await rm(dir, { recursive: true, force: true });
-    }
-    for (const record of records.values()) {
-      record.durationMs = performance.now() - t0;
-      out.push(record);
-      onMutant(record);
+      for (const staging of stagings) await staging.remove();
     }
   }
   return out;
@@ -96,8 +152,7 @@ async function restoreDamaged(ctx: RunContext, runId: string, stores: Record<str
         if (verified) child.artefacts.push(verified);
       }
       child.stores[name] = spec;
-      const record = ctx.report.report.stores.find((s) => s.name === name)!;
-      child.report.store({ ...record, status: 'skipped', steps: [], restoreDurationMs: 0, kept: false });
+      child.report.store({ ...ctx.report.storeRecord(name)!, status: 'skipped', steps: [], restoreDurationMs: 0, kept: false });
     } catch {
       kill(name, 'verify');
     }

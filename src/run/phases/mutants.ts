@@ -1,5 +1,6 @@
 import type { CheckResult } from '../../checks/types.ts';
 import { storesOf } from '../../drill/types.ts';
+import { forgetCounts } from '../../engines/counts.ts';
 import { engineFor } from '../../engines/index.ts';
 import type { StateMutant } from '../../engines/types.ts';
 import { RestoreproofError, errorMessage } from '../../errors.ts';
@@ -25,7 +26,7 @@ export async function mutantsPhase(ctx: RunContext): Promise<void> {
   const spec = drill.document.spec.mutation as MutationSpec | undefined;
   const { report } = ctx;
   const failedChecks = report.report.checks.filter((c) => c.status === 'failed');
-  const unrestored = report.report.stores.filter((s) => s.status !== 'passed');
+  const unrestored = Object.keys(ctx.stores).filter((name) => report.storeStatus(name) !== 'passed').map((name) => ({ name }));
   if (failedChecks.length || unrestored.length || report.report.errors.length || ctx.signal.aborted) {
     const why = unrestored.length ? `store ${unrestored.map((s) => s.name).join(', ')} did not restore` : failedChecks.length ? `check ${failedChecks.map((c) => c.id).join(', ')} failed` : ctx.signal.aborted ? 'the run was interrupted' : 'the run recorded an error';
     report.mutation(notScored(`no mutation score: the drill fails without any damage (${why}); make it pass first`, spec));
@@ -55,7 +56,7 @@ export async function mutantsPhase(ctx: RunContext): Promise<void> {
 /** The databases a store's checks and restore name, for the engine to damage in turn. */
 function databasesOf(ctx: RunContext, storeName: string): string[] {
   const spec = ctx.stores[storeName]!;
-  const restoredInto = ctx.report.report.stores.find((s) => s.name === storeName)?.steps.map((s) => s.database) ?? [];
+  const restoredInto = ctx.report.storeRecord(storeName)?.steps.map((s) => s.database) ?? [];
   const checked = (drillOf(ctx).document.spec.checks ?? []).filter((c) => storesOf(c).includes(storeName)).map((c) => (c as { database?: string }).database);
   return [...new Set([...restoredInto, ...checked, engineFor(spec).defaultDatabase(spec)].filter((d): d is string => typeof d === 'string' && d !== ''))];
 }
@@ -71,7 +72,7 @@ async function mutateStore(ctx: RunContext, store: StartedStore, out: MutantReco
   const list = await declared.state(store, spec, { databases: databasesOf(ctx, store.name), ...(rpo ? { rpoMs: parseDuration(rpo) } : {}), signal: ctx.signal });
   for (const mutant of list) {
     if (ctx.signal.aborted) return;
-    const record = await runStateMutant(ctx, store.name, mutant);
+    const record = await runStateMutant(ctx, store, mutant);
     out.push(record);
     ctx.emit('onMutantEnd', record);
   }
@@ -84,15 +85,19 @@ async function mutateStore(ctx: RunContext, store: StartedStore, out: MutantReco
 }
 
 /** apply → the checks that can see the store, stopping at the first failure → undo. */
-async function runStateMutant(ctx: RunContext, storeName: string, mutant: StateMutant): Promise<MutantRecord> {
+async function runStateMutant(ctx: RunContext, store: StartedStore, mutant: StateMutant): Promise<MutantRecord> {
+  const storeName = store.name;
   const t0 = performance.now();
   const base = { id: mutant.id, kind: mutant.kind, store: storeName, target: mutant.target, description: mutant.description, hint: mutant.hint };
   let undo: () => Promise<void>;
   try {
     undo = await mutant.apply(ctx.signal);
   } catch (err) {
+    forgetCounts(store);
     return { ...base, status: 'not-run', error: `the damage could not be made: ${errorMessage(err)}`, durationMs: performance.now() - t0 };
   }
+  // Counts the checks shared before the damage are not what the store holds now (nor after the undo).
+  forgetCounts(store);
   let results: CheckResult[] = [];
   let checkError: unknown;
   try {
@@ -102,6 +107,7 @@ async function runStateMutant(ctx: RunContext, storeName: string, mutant: StateM
   }
   try {
     await undo();
+    forgetCounts(store);
   } catch (err) {
     throw new UndoFailed(`mutant ${mutant.id}: its undo failed, so store ${storeName} is no longer the restored one and mutation stopped: ${errorMessage(err)}`);
   }
