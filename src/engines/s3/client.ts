@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type * as Minio from 'minio';
 import { loadMinio } from '../../util/drivers.ts';
 import type { StoreEndpoint } from '../../runtimes/types.ts';
@@ -21,3 +22,13 @@ export async function* listAll(clientOrPromise: Minio.Client | Promise<Minio.Cli
     yield { key: item.name, size: item.size, ...(item.etag ? { etag: item.etag } : {}), ...(item.lastModified ? { lastModified: item.lastModified } : {}) };
   }
 }
+
+/** The sha256 of an object's bytes, streamed. */
+export async function objectSha256(client: Minio.Client, bucket: string, key: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of await client.getObject(bucket, key)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** S3's "no such key" (getObject, statObject), as opposed to a failure to ask. */
+export const isMissingObject = (err: unknown): boolean => ['NotFound', 'NoSuchKey'].includes((err as { code?: string }).code ?? '');

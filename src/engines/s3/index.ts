@@ -7,29 +7,15 @@ import { inspectLocalArtefact, readArtefactFiles, type ArtefactInfo } from '../.
 import { resolveSecret } from '../../drill/secrets.ts';
 import type { ObjectCheckSpec, ObjectsCheckSpec, S3StoreSpec, StoreSpec } from '../../drill/types.ts';
 import type { Engine } from '../types.ts';
-import { clientForUrl, listAll, s3Client } from './client.ts';
+import { clientForUrl, isMissingObject, listAll, objectSha256, s3Client } from './client.ts';
 import { runRestoreSteps, type StepBase, type StepOutcome } from '../steps.ts';
 import { minioLocalServer } from './local.ts';
 import { mirroredBuckets } from './remote-sources.ts';
 import { minioContainerServer } from './container.ts';
 import { validateS3 } from './validate.ts';
-
-/** Runs jobs with at most `limit` in flight; the producer waits, so nothing queues without bound. */
-async function bounded<T>(items: AsyncIterable<T>, limit: number, job: (item: T) => Promise<void>, signal: AbortSignal): Promise<void> {
-  const running = new Set<Promise<void>>();
-  let failure: unknown;
-  for await (const item of items) {
-    signal.throwIfAborted();
-    if (failure) break;
-    const p = job(item).catch((err) => {
-      failure ??= err;
-    }).finally(() => running.delete(p));
-    running.add(p);
-    if (running.size >= limit) await Promise.race(running);
-  }
-  await Promise.all(running);
-  if (failure) throw failure;
-}
+import { bounded } from './bounded.ts';
+import { s3Integrity } from './integrity.ts';
+import { s3Mutants } from './mutants.ts';
 
 function onlyBucket(spec: StoreSpec): string | undefined {
   return spec.engine === 's3' && spec.restore.length === 1 ? spec.restore[0]!.bucket : undefined;
@@ -63,16 +49,14 @@ const object: CheckRunner<ObjectCheckSpec> = async (check, context) => {
   try {
     stat = await client.statObject(bucket, check.key);
   } catch (err) {
-    if ((err as { code?: string }).code === 'NotFound' || (err as { code?: string }).code === 'NoSuchKey') return { passed: false, expected, actual: null, message: `${bucket}/${check.key} does not exist` };
+    if (isMissingObject(err)) return { passed: false, expected, actual: null, message: `${bucket}/${check.key} does not exist` };
     throw err;
   }
   const problems: string[] = [];
   if (check.size !== undefined && stat.size !== check.size) problems.push(`size ${stat.size} ≠ ${check.size}`);
   let sha256: string | undefined;
   if (check.sha256) {
-    const hash = createHash('sha256');
-    for await (const chunk of await client.getObject(bucket, check.key)) hash.update(chunk as Buffer);
-    sha256 = hash.digest('hex');
+    sha256 = await objectSha256(client, bucket, check.key);
     if (sha256 !== check.sha256) problems.push(`sha256 ${sha256.slice(0, 12)}… ≠ ${check.sha256.slice(0, 12)}…`);
   }
   return { passed: problems.length === 0, expected, actual: { size: stat.size, etag: stat.etag, ...(sha256 ? { sha256 } : {}) }, message: problems.join('; ') || `${bucket}/${check.key}: ${stat.size} bytes` };
@@ -131,7 +115,8 @@ export const s3Engine: Engine<S3StoreSpec> = {
   servers: { local: minioLocalServer, container: minioContainerServer },
   remoteSources: mirroredBuckets,
   capabilities: { formats: ['mirror', 'bucket'], multipleDatabases: false, restoresBeforeStart: false, checksNameDatabase: false },
-  checks: { objects, object } as Engine['checks'],
+  checks: { objects, object, integrity: s3Integrity } as Engine['checks'],
+  mutants: s3Mutants,
   validate: validateS3,
   async inspect(spec, step, drillDir, options) {
     const ref = spec.restore[step]!;
