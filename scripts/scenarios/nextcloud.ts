@@ -190,7 +190,7 @@ export async function makeNextcloudScenario(options: NextcloudOptions) {
     for await (const o of listAll(s3, nextcloudBucket, '')) await pipeline(await s3.getObject(nextcloudBucket, o.key), createWriteStream(join(mirror, o.key)));
 
     const { user, password, port } = db.endpoint;
-    restoreproofCli(['baseline', 'capture', join(repoRoot, 'drills/examples/nextcloud.yaml'), '--store', 'db', '--from', `mysql://${user}@127.0.0.1:${port}/nextcloud`, '--password-env', 'SCENARIO_MARIADB_PASSWORD', '-o', baseline], { SCENARIO_MARIADB_PASSWORD: password });
+    restoreproofCli(['baseline', 'capture', join(repoRoot, 'drills/examples/nextcloud.yaml'), '--store', 'db', '--from', `mysql://${user}@127.0.0.1:${port}/nextcloud`, '--password-env', 'SCENARIO_MARIADB_PASSWORD', '-o', baseline, '--content'], { SCENARIO_MARIADB_PASSWORD: password });
     return { dir: options.out, date, dump: dumpFile, mirror, baseline, counts };
   } finally {
     await Promise.all([db?.stop(), objectStore?.stop()]);

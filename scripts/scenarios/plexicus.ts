@@ -56,7 +56,7 @@ export async function makePlexicusScenario(options: PlexicusOptions) {
     await client.close();
     const dump = await mongo.exec('mongodump', [`--uri=${mongo.url()}`, '--db=plexicus', `--archive=${join(day, 'mongodb.archive.gz')}`, '--gzip']);
     if (dump.exitCode !== 0) throw new Error(`mongodump: ${dump.stderr}`);
-    restoreproofCli(['baseline', 'capture', drill, '--store', 'mongodb', '--from', `${mongo.url()}plexicus`, '-o', join(options.out, 'baseline-mongodb.json')]);
+    restoreproofCli(['baseline', 'capture', drill, '--store', 'mongodb', '--from', `${mongo.url()}plexicus`, '-o', join(options.out, 'baseline-mongodb.json'), '--content']);
   } finally {
     await mongo.stop();
   }
@@ -77,7 +77,7 @@ export async function makePlexicusScenario(options: PlexicusOptions) {
       if (dump.exitCode !== 0) throw new Error(`pg_dump ${name}: ${dump.stderr}`);
     }
     const { user, password, port } = temporal.endpoint;
-    restoreproofCli(['baseline', 'capture', drill, '--store', 'temporal', '--from', `postgres://${user}@127.0.0.1:${port}/temporal`, '--password-env', 'SCENARIO_PG_PASSWORD', '-o', join(options.out, 'baseline-temporal.json')], { SCENARIO_PG_PASSWORD: password });
+    restoreproofCli(['baseline', 'capture', drill, '--store', 'temporal', '--from', `postgres://${user}@127.0.0.1:${port}/temporal`, '--password-env', 'SCENARIO_PG_PASSWORD', '-o', join(options.out, 'baseline-temporal.json'), '--content'], { SCENARIO_PG_PASSWORD: password });
   });
   return { dir: options.out, date, counts };
 }

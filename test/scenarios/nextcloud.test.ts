@@ -51,7 +51,8 @@ forEachRuntime('reference drill: nextcloud (mariadb-dump --single-transaction + 
     assert.deepEqual(report.checks.map((c) => [c.id, c.status]), [['table-counts', 'passed'], ['schema', 'passed'], ['files-in-bucket', 'passed'], ['shares-resolve', 'passed'], ['users', 'passed']]);
     const reach = report.checks.find((c) => c.id === 'files-in-bucket')!.actual as { references: number; matched: number; checksumsVerified: number; orphans: string[] };
     assert.deepEqual([reach.references, reach.matched, reach.checksumsVerified, reach.orphans], [good.counts.files, good.counts.files, good.counts.files, []]);
-    assert.equal((report.checks.find((c) => c.id === 'table-counts')!.actual as { compared: number }).compared, 7);
+    // The baseline was captured with --content: every table's rows are compared, not only counted.
+    assert.deepEqual(report.checks.find((c) => c.id === 'table-counts')!.actual, { compared: 7, mismatched: [], missing: [], extra: [], content: { compared: 7, differs: [], notCompared: [] } });
     assert.equal(report.checks.find((c) => c.id === 'users')!.actual, good.counts.users);
     const objects = report.stores.find((s) => s.name === 'objectstore')!.steps[0]!;
     assert.equal((objects.details as { objects: number }).objects, good.counts.files);
@@ -65,6 +66,8 @@ forEachRuntime('reference drill: nextcloud (mariadb-dump --single-transaction + 
     const failed = report.checks.filter((c) => c.status === 'failed');
     assert.deepEqual(failed.map((c) => c.id), ['table-counts', 'shares-resolve']);
     assert.equal(failed[0]!.message, `oc_filecache: 0 restored, expected ${missing.counts.filecache}`);
+    // The other tables' rows are compared and equal; the emptied one is reported by its count alone.
+    assert.deepEqual((failed[0]!.actual as { content: unknown }).content, { compared: 6, differs: [], notCompared: ['oc_filecache'] });
     assert.equal(failed[1]!.actual, String(missing.counts.shares));
     // The table itself came back (so the schema matches); nothing references the objects any more.
     assert.equal(report.checks.find((c) => c.id === 'schema')!.status, 'passed');

@@ -41,6 +41,9 @@ forEachRuntime('reference drill: plexicus (MongoDB + Temporal PostgreSQL + mirro
     const report = await run((await made()).good);
     assert.equal(report.status, 'passed', JSON.stringify([report.errors, report.checks.filter((c) => c.status !== 'passed')], null, 2));
     assert.deepEqual(report.checks.map((c) => c.id), ['completeness-mongodb-1', 'consistency', 'key-collection-counts', 'temporal-counts', 'visibility-rows', 'scan-results-in-bucket']);
+    // Both baselines were captured with --content: the documents and rows are compared, not only counted.
+    const content = (id: string) => (report.checks.find((c) => c.id === id)!.actual as { content: unknown }).content;
+    assert.deepEqual([content('key-collection-counts'), content('temporal-counts')], [{ compared: 3, differs: [], notCompared: [] }, { compared: 2, differs: [], notCompared: [] }]);
     await pages.assertOpen(report, join(work!, `reports-${runtime}`));
   });
 
