@@ -31,6 +31,12 @@ export interface CheckRunOptions {
   announce?: boolean;
   /** Only the checks that read nothing but artefacts: what can still run when no store started. */
   onlyArtefactChecks?: boolean;
+  /**
+   * The app was already seen ready on these stores: an http check asks once instead of retrying
+   * until its deadline, which waits for an app starting up (a damaged store would make it wait the
+   * whole deadline for an answer that one request gives).
+   */
+  appStarted?: boolean;
 }
 
 /**
@@ -137,7 +143,7 @@ export async function runChecks(ctx: RunContext, options: CheckRunOptions = {}, 
       if (check.type === 'http' && !check.url && !ctx.app) return skipped(at, { id, name, type: check.type, store: 'app', severity }, ctx.appProblem ?? 'no app');
       const database = check.type === 'http' ? undefined : (check.database ?? engineFor(doc.spec.stores[check.store]!).defaultDatabase(doc.spec.stores[check.store]!));
       return timed(at, { id, name, type: check.type, store: check.type === 'http' ? 'app' : check.store, ...(database ? { database } : {}), severity }, () =>
-        runGenericCheck(check, { drill, stores: storesByName, ...(database ? { database } : {}), ...(ctx.app ? { app: ctx.app } : {}), ...(ctx.appProblem ? { appProblem: ctx.appProblem } : {}), artefacts: report.report.artefacts, runStartedAt: report.report.startedAt, signal }));
+        runGenericCheck(check.type === 'http' && options.appStarted ? { ...check, retry: undefined } : check, { drill, stores: storesByName, ...(database ? { database } : {}), ...(ctx.app ? { app: ctx.app } : {}), ...(ctx.appProblem ? { appProblem: ctx.appProblem } : {}), artefacts: report.report.artefacts, runStartedAt: report.report.startedAt, signal }));
     }
     if (check.type === 'reachability') return timed(at, { id, name, type: check.type, store: needs.join(','), severity }, () => runReachability(check, { drill, stores: storesByName, signal }));
     const spec = ctx.stores[check.store]!;

@@ -78,7 +78,7 @@ async function mutateStore(ctx: RunContext, store: StartedStore, out: MutantReco
   }
   if (list.length === 0 || ctx.signal.aborted) return;
   // Every undo ran: the store is the restored one again only if the checks that passed before pass again.
-  const after = await runChecks(ctx, { seeing: store.name });
+  const after = await runChecks(ctx, { seeing: store.name, appStarted: true });
   const failing = after.filter((r) => r?.status === 'failed');
   checkedAfter.set(store.name, failing.length ? 'failed' : 'passed');
   if (failing.length) throw new UndoFailed(`after its mutants were undone, store ${store.name} fails check ${failing.map((r) => r.id).join(', ')} that passed before: an undo did not put back what was there`);
@@ -101,7 +101,7 @@ async function runStateMutant(ctx: RunContext, store: StartedStore, mutant: Stat
   let results: CheckResult[] = [];
   let checkError: unknown;
   try {
-    results = await runChecks(ctx, { seeing: storeName, stopAtFirstFailure: true });
+    results = await runChecks(ctx, { seeing: storeName, stopAtFirstFailure: true, appStarted: true });
   } catch (err) {
     checkError = err;
   }
