@@ -86,6 +86,18 @@ describe('mutate: a mutation score over real PostgreSQL (local runtime)', functi
       assert.ok(survivors.some((s) => s.store === 'app'));
     });
 
+    it('the Markdown summary and the compliance page show the score and the survivors', async () => {
+      const m = report.mutation!;
+      const dir = join(work, 'reports');
+      const catches = `this drill catches ${m.killed} of ${m.total - m.accepted - m.notRun} kinds of damage`;
+      const markdown = await readFile(join(dir, report.reports.markdown!), 'utf8');
+      assert.ok(markdown.includes(catches), markdown);
+      const survivor = m.mutants.find((x) => x.status === 'survived')!;
+      assert.ok(markdown.includes(`- \`${survivor.id}\`: ${survivor.description} was not noticed: ${survivor.hint}`));
+      const html = await readFile(join(dir, report.reports.compliance!), 'utf8');
+      assert.ok(html.includes(catches) && html.includes('id="mutants"'));
+    });
+
     it('damages run-owned copies of the artefact: truncation is noticed by the restore, a wrong key by the fetch, and the source is unchanged', async () => {
       const artefactMutants = report.mutation!.mutants.filter((x) => x.kind.endsWith('-artefact'));
       assert.deepEqual(artefactMutants.map((x) => x.id), ['truncate:app/restore[0]', 'flip-byte:app/restore[0]', 'wrong-key:app/restore[0]']);
