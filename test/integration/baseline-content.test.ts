@@ -9,6 +9,7 @@ import { startLocalMariadb } from '../../src/engines/mariadb/local.ts';
 import { startLocalMongo } from '../../src/engines/mongodb/local.ts';
 import { startLocalPostgres } from '../../src/engines/postgres/local.ts';
 import type { RunReport } from '../../src/report/types.ts';
+import { mutateDrill } from '../../src/run/run.ts';
 import type { StartedStore } from '../../src/runtimes/types.ts';
 import { requireBackends, useTestbedBinaries } from '../support/backends.ts';
 import { runCli } from '../support/fixtures.ts';
@@ -137,6 +138,17 @@ describe('baseline content digests (real servers)', function () {
       assert.deepEqual([changed.auto!.status, changed.required!.status, changed['counts-only']!.status], ['failed', 'failed', 'passed']);
       assert.equal(changed.auto!.message, 'public.invoices: content differs from the baseline (rows 200 = 200)');
       assert.deepEqual((changed.auto!.actual as { content: unknown }).content, { compared: 5, differs: ['public.invoices'], notCompared: [] });
+    });
+
+    it('restoreproof mutate: a baseline check with content kills the change-newest mutant of every table; counts alone do not', async () => {
+      const file = join(work, 'pg-mutate.yaml');
+      const check = (id: string, content: boolean) => `    - { id: ${id}, type: baseline, store: db, database: shop, baseline: ${JSON.stringify(join(work, 'postgres-baseline.json'))}, content: ${content} }`;
+      await writeFile(file, ['apiVersion: restoreproof/v1', 'kind: RestoreDrill', 'metadata: { name: pg-mutate }', 'spec:', '  runtime: local', '  stores:', '    db:', '      engine: postgres', `      restore: [{ artefact: ${JSON.stringify(files['pg-good'])}, database: shop }]`, '  checks:', check('counts', false), check('content', true)].join('\n'));
+      const report = await mutateDrill(file, { reportDir: join(work, 'reports'), env: process.env as Record<string, string> });
+      const changeNewest = report.mutation!.mutants.filter((m) => m.kind === 'change-newest');
+      assert.ok(changeNewest.length > 0, JSON.stringify(report.mutation));
+      // killedBy names the check that noticed: the content comparison, not the counts (a changed value leaves every count as it was).
+      assert.deepEqual(changeNewest.map((m) => [m.target, m.status, m.killedBy]), changeNewest.map((m) => [m.target, 'killed', 'content']));
     });
   });
 
