@@ -13,12 +13,21 @@ export function mutantPattern(glob: string): RegExp {
   return new RegExp(`^${glob.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
 }
 
-/** A survivor the drill accepts on purpose becomes `accepted`, with the drill's reason. */
-export function applyAccepted(mutants: MutantRecord[], spec: MutationSpec | undefined): void {
+/** The drill's `accept` rule a mutant id matches, if any. */
+export function acceptRule(spec: MutationSpec | undefined): (id: string) => { mutant: string; why: string } | undefined {
   const rules = (spec?.accept ?? []).map((rule) => ({ ...rule, pattern: mutantPattern(rule.mutant) }));
+  return (id) => rules.find((r) => r.pattern.test(id));
+}
+
+/**
+ * A survivor the drill accepts on purpose becomes `accepted`, with the drill's reason. (A state
+ * mutant the drill accepts is never made; an artefact mutant is, with every store's at once.)
+ */
+export function applyAccepted(mutants: MutantRecord[], spec: MutationSpec | undefined): void {
+  const accept = acceptRule(spec);
   for (const m of mutants) {
     if (m.status !== 'survived') continue;
-    const rule = rules.find((r) => r.pattern.test(m.id));
+    const rule = accept(m.id);
     if (rule) Object.assign(m, { status: 'accepted', acceptedWhy: rule.why });
   }
 }
