@@ -1,6 +1,7 @@
 // Scenario: a KOTS-installed secrets-detection platform with embedded datastores (seed 004).
 // PostgreSQL backed up with `pg_dumpall | gzip` (roles and every database), Redis with BGSAVE
-// (the RDB is what the backup keeps).
+// (the RDB is what the backup keeps). The baseline (counts and each table's content digest) is
+// captured from the source database at backup time with `restoreproof baseline capture --content`.
 //
 //   node scripts/scenarios/gitguardian.ts --out <dir> [--scale N] [--damage truncated-dump]
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -15,6 +16,7 @@ import { newRunId } from '../../src/run/identity.ts';
 import { redisServerBinary } from '../../src/engines/redis/local.ts';
 import { freePort, LocalServer } from '../../src/runtimes/local/server.ts';
 import { withSeedPostgres } from '../lib/seed.ts';
+import { repoRoot, restoreproofCli } from '../lib/restoreproof-cli.ts';
 
 export interface GitguardianOptions {
   out: string;
@@ -48,6 +50,8 @@ export async function makeGitguardianScenario(options: GitguardianOptions) {
     if (run.exitCode !== 0) throw new Error(`pg_dumpall: ${run.stderr}`);
     await pipeline(createReadStream(plain), createGzip(), createWriteStream(dump));
     await rm(plain);
+    const { user, password, port } = postgres.endpoint;
+    restoreproofCli(['baseline', 'capture', join(repoRoot, 'drills/examples/gitguardian.yaml'), '--store', 'postgres', '--from', `postgres://${user}@127.0.0.1:${port}/gitguardian`, '--password-env', 'SCENARIO_PG_PASSWORD', '-o', join(options.out, 'baseline-postgres.json'), '--content'], { SCENARIO_PG_PASSWORD: password });
     if (options.damage === 'truncated-dump') await truncate(dump, Math.floor((await stat(dump)).size * 0.6));
   });
 
@@ -71,7 +75,7 @@ export async function makeGitguardianScenario(options: GitguardianOptions) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { out: { type: 'string' }, scale: { type: 'string' }, damage: { type: 'string' } } });
-  const out = values.out ?? new URL('../../drills/backups/gitguardian', import.meta.url).pathname;
+  const out = values.out ?? join(repoRoot, 'drills/backups/gitguardian');
   const made = await makeGitguardianScenario({ out, scale: Number(values.scale ?? 1), ...(values.damage ? { damage: values.damage as 'truncated-dump' } : {}) });
   console.error(`gitguardian scenario in ${made.dir}: ${JSON.stringify(made.counts)}`);
 }

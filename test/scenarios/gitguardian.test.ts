@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeGitguardianScenario } from '../../scripts/scenarios/gitguardian.ts';
+import { scoreLine, survivorLine } from '../../src/mutate/score.ts';
 import { runDrill } from '../../src/run/run.ts';
 import { repoRoot } from '../support/backends.ts';
 import { assertValidReport } from '../support/fixtures.ts';
@@ -29,19 +30,29 @@ after(async () => {
 forEachRuntime('reference drill: gitguardian (pg_dumpall | gzip + Redis RDB) and its negative twin', { backends: ['postgres', 'redis'] }, (runtime) => {
   const pages = useReportPages();
 
-  const run = async (dir: string) => {
+  const run = async (dir: string, mutants = false) => {
     const reportDir = join(work!, `reports-${runtime}`);
-    const report = await runDrill(drill, { runtime, env: { ...process.env, GITGUARDIAN_BACKUPS: dir }, reportDir });
+    const report = await runDrill(drill, { runtime, env: { ...process.env, GITGUARDIAN_BACKUPS: dir }, reportDir, mutants });
     assertValidReport(report);
     assert.equal(report.runtime, runtime);
     return report;
   };
 
-  it('passes on a good backup', async () => {
+  // On the local runtime the passing run is also the mutation run: the same restore is then damaged
+  // one mutant at a time, so the drill is shown to fail on what its runbook would call a bad restore.
+  it(runtime === 'local' ? 'passes on a good backup and notices every mutant' : 'passes on a good backup', async () => {
     const { good } = await made();
-    const report = await run(good.dir);
-    assert.equal(report.status, 'passed', JSON.stringify([report.errors, report.checks.filter((c) => c.status !== 'passed')], null, 2));
+    const report = await run(good.dir, runtime === 'local');
+    assert.equal(report.status, 'passed', JSON.stringify([report.errors, report.checks.filter((c) => c.status !== 'passed'), report.mutation?.mutants.filter((m) => m.status !== 'killed')], null, 2));
     assert.equal(report.checks.find((c) => c.id === 'keyspace')!.actual, good.counts.sessions + 1);
+    assert.equal(report.checks.find((c) => c.id === 'sessions')!.actual, good.counts.sessions);
+    assert.equal(report.checks.find((c) => c.id === 'table-contents')!.status, 'passed');
+    if (runtime === 'local') {
+      const mutation = report.mutation!;
+      console.log(`      gitguardian mutation score: ${scoreLine(mutation)}`);
+      for (const m of mutation.mutants.filter((m) => m.status === 'survived' || m.status === 'accepted')) console.log(`      ${survivorLine(m)}`);
+      assert.equal(mutation.verdict, 'passed');
+    }
     await pages.assertOpen(report, join(work!, `reports-${runtime}`));
   });
 
@@ -51,7 +62,7 @@ forEachRuntime('reference drill: gitguardian (pg_dumpall | gzip + Redis RDB) and
     const step = report.stores.find((s) => s.name === 'postgres')!.steps[0]!;
     assert.equal(step.status, 'failed');
     assert.match(step.error!, /pg_dumpall\.sql\.gz/);
-    assert.deepEqual(report.checks.filter((c) => c.store === 'postgres').map((c) => c.status), ['skipped', 'skipped', 'skipped']);
+    assert.deepEqual(report.checks.filter((c) => c.store === 'postgres').map((c) => c.status), ['skipped', 'skipped', 'skipped', 'skipped']);
     assert.equal(report.checks.find((c) => c.id === 'keyspace')!.status, 'passed');
     await pages.assertOpen(report, join(work!, `reports-${runtime}`));
   });
