@@ -2,7 +2,7 @@ import { ArtefactError, errorMessage } from '../errors.ts';
 import type { ArtefactSourceSpec } from '../drill/types.ts';
 import { parseDuration } from '../util/duration.ts';
 import { localReader, type SourceEntry, type SourceReader } from './reader.ts';
-import { candidates, compilePattern, pickLatest, pickRandom, type Selection } from './select.ts';
+import { candidates, compilePattern, pickLatest, pickRandom, type Candidate, type Selection } from './select.ts';
 import { Staging, type FetchJob } from './staging.ts';
 import { resolve } from 'node:path';
 
@@ -22,6 +22,24 @@ export interface FetchContext {
   drillDir: string;
   signal: AbortSignal;
   staging: Staging;
+  /**
+   * `select: latest` picks the backup before the newest (the previous night's folder, or the
+   * second newest match): an artefact mutant, proving a drill notices a stale backup. Throws
+   * NoPreviousBackup when there is none.
+   */
+  previous?: boolean;
+}
+
+/** `previous` was asked of a source with a single backup to choose from. */
+export class NoPreviousBackup extends Error {}
+
+/** The newest candidate, or with `previous` the newest older than it. */
+function newestOrPrevious(list: Candidate[], previous: boolean | undefined, what: string): Candidate | undefined {
+  const newest = pickLatest(list);
+  if (!previous || !newest) return newest;
+  const older = pickLatest(list.filter((c) => c.key !== newest.key && c.time <= newest.time));
+  if (!older) throw new NoPreviousBackup(`${what}: only one backup to choose from`);
+  return older;
 }
 
 /**
@@ -106,7 +124,7 @@ export async function resolveJob(job: FetchJob, ctx: FetchContext, readers: Sour
     const folderPattern = cut > 0 ? patternText.slice(0, cut + 1) : undefined;
     if (by === 'date' && folderPattern && /\{date:/.test(folderPattern) && !pattern.directory) {
       const folders = candidates(compilePattern(folderPattern), listed, 'date');
-      const newest = pickLatest(folders);
+      const newest = newestOrPrevious(folders, ctx.previous, `${base}${folderPattern}`);
       if (!newest) throw new ArtefactError(`${base}${patternText}`, `no dated folder matching ${folderPattern} under ${base}`, `found ${describeListing(listed)}`);
       const inFolder = candidates(pattern, listed.filter((e) => e.key.startsWith(newest.key)), by);
       const chosen = pickLatest(inFolder);
@@ -114,7 +132,7 @@ export async function resolveJob(job: FetchJob, ctx: FetchContext, readers: Sour
       return located(chosen.key, { method: 'latest', by, pattern: patternText, candidates: folders.length, chosen: chosen.key, reason: `newest of ${folders.length} dated folder(s) matching ${folderPattern} (${new Date(newest.time).toISOString().slice(0, 19)}Z)` });
     }
     const list = candidates(pattern, listed, by);
-    const chosen = pickLatest(list);
+    const chosen = newestOrPrevious(list, ctx.previous, `${base}${patternText}`);
     if (!chosen) throw new ArtefactError(`${base}${patternText}`, `nothing matches ${patternText} under ${base}`, `found ${describeListing(listed)}`);
     return located(chosen.key, { method: 'latest', by, pattern: patternText, candidates: list.length, chosen: chosen.key, reason: `newest of ${list.length} match(es) by ${by === 'date' ? 'the date in the name' : 'modification time'} (${new Date(chosen.time).toISOString()})` });
   }

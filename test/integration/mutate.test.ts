@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mutateDrill } from '../../src/run/run.ts';
@@ -150,6 +151,46 @@ describe('mutate: a mutation score over real PostgreSQL (local runtime)', functi
       // The analytics database has no check: its damage survives, and the score says so.
       assert.ok(report.mutation!.mutants.some((x) => x.status === 'survived' && x.target.startsWith('analytics')), JSON.stringify(report.mutation!.mutants.map((x) => [x.id, x.status, x.killedBy])));
       assert.ok(report.mutation!.score! > 0.4 && report.mutation!.score! < 1, `score ${report.mutation!.score}`);
+    });
+  });
+  describe('a drill whose source picks the latest night', () => {
+    let report: RunReport;
+    let newest: Awaited<ReturnType<typeof fingerprint>>;
+    let newestPath: string;
+
+    before(async () => {
+      // Two nights: the older one lost its last ten events, as an older backup holds fewer rows.
+      const plain = gunzipSync(await readFile(fixtures.analyticsSqlGz)).toString('utf8').split('\n');
+      const end = plain.findIndex((line, i) => line === '\\.' && plain.slice(0, i).some((l) => l.startsWith('COPY public.events ')));
+      plain.splice(end - 10, 10);
+      const nights = join(work, 'nights');
+      await mkdir(join(nights, '2026-11-28'), { recursive: true });
+      await mkdir(join(nights, '2026-11-29'), { recursive: true });
+      await writeFile(join(nights, '2026-11-28', 'analytics.sql.gz'), gzipSync(plain.join('\n')));
+      newestPath = join(nights, '2026-11-29', 'analytics.sql.gz');
+      await writeFile(newestPath, await readFile(fixtures.analyticsSqlGz));
+      newest = await fingerprint(newestPath);
+      report = await mutate('nightly', [
+        '  stores:',
+        '    app:',
+        '      engine: postgres',
+        '      restore:',
+        `        - { artefact: { source: ${nights}, select: { latest: "{date:YYYY-MM-DD}/analytics.sql.gz" } }, database: analytics }`,
+        '  mutation:',
+        '    accept:',
+        '      - { mutant: "*:analytics/*", why: this test is about the artefact mutants }',
+        '  checks:',
+        `    - { id: events, type: count, store: app, table: public.events, expect: { equals: ${fixtures.counts['public.events']} } }`,
+      ]);
+    });
+
+    it('restores the backup before the newest as a mutant, which the exact count notices; the sources are unchanged', async () => {
+      assert.equal(report.checks[0]!.status, 'passed');
+      const previous = report.mutation!.mutants.find((x) => x.id === 'previous:app/restore[0]');
+      assert.ok(previous, JSON.stringify(report.mutation!.mutants.map((x) => x.id)));
+      assert.deepEqual([previous.status, previous.killedBy], ['killed', 'events'], previous.error);
+      assert.match(previous.description, /^restoring the backup before .*2026-11-29\/analytics\.sql\.gz/);
+      assert.deepEqual(await fingerprint(newestPath), newest);
     });
   });
 });

@@ -8,6 +8,8 @@ import { errorMessage } from '../../errors.ts';
 import { artefactDamages, damagedCopy, type ArtefactDamage, type DamagedCopy } from '../../mutate/damage.ts';
 import type { MutantRecord } from '../../report/types.ts';
 import { fetchArtefacts, fetchJobsOf } from '../../sources/fetch.ts';
+import { NoPreviousBackup } from '../../sources/locate.ts';
+import type { FetchJob } from '../../sources/staging.ts';
 import { Staging } from '../../sources/staging.ts';
 import { createRunContext, drillOf, Stop, type RunContext } from '../context.ts';
 import { appPhase } from './app.ts';
@@ -63,19 +65,28 @@ async function damagedStores(ctx: RunContext, damage: ArtefactDamage, dir: strin
   return prepared;
 }
 
+/** A step fetched again another way (a wrong key, the previous backup) into a staging dir of its own. */
+async function refetch(ctx: RunContext, job: FetchJob, runId: string, stagings: Staging[], previous = false): Promise<string> {
+  const staging = new Staging(runId);
+  stagings.push(staging);
+  const [staged] = await fetchArtefacts([job], { runId, drillDir: drillOf(ctx).dir, signal: ctx.signal, staging, ...(previous ? { previous } : {}) });
+  return staged!.path;
+}
+
+const refOf = (ctx: RunContext, job: FetchJob) => ctx.report.report.artefacts.find((a) => a.store === job.store && a.step === job.step)?.ref ?? job.spec.source;
+
 /**
  * Each store's first step that decrypts, fetched again with a key of the right kind that is not
- * the drill's (a fresh age identity, a random passphrase) into a staging dir of its own.
+ * the drill's (a fresh age identity, a random passphrase).
  */
 async function wrongKeyStores(ctx: RunContext, dir: string, runId: string, stagings: Staging[]): Promise<Prepared[]> {
-  const drill = drillOf(ctx);
   const prepared: Prepared[] = [];
   const done = new Set<string>();
-  for (const job of fetchJobsOf(drill.document.spec.stores)) {
+  for (const job of fetchJobsOf(drillOf(ctx).document.spec.stores)) {
     const decrypt = job.spec.decrypt;
     if (!decrypt || done.has(job.store)) continue;
     done.add(job.store);
-    const ref = ctx.report.report.artefacts.find((a) => a.store === job.store && a.step === job.step)?.ref ?? job.spec.source;
+    const ref = refOf(ctx, job);
     const base = { id: `wrong-key:${job.store}/restore[${job.step}]`, kind: 'wrong-key-artefact', store: job.store, target: ref, description: `decrypting ${ref} with a wrong key`, hint: `add checks on ${job.store} that what a wrong key decrypts to would fail (counts, a baseline)`, durationMs: 0 };
     try {
       await mkdir(dir, { recursive: true });
@@ -83,16 +94,14 @@ async function wrongKeyStores(ctx: RunContext, dir: string, runId: string, stagi
       const { generateIdentity } = await import('age-encryption');
       await writeFile(keyFile, decrypt.age?.identity ? await generateIdentity() : randomBytes(24).toString('base64url'), { mode: 0o600 });
       const wrong = decrypt.openssl ? { openssl: { ...decrypt.openssl, passphrase: { file: keyFile } } } : decrypt.age?.identity ? { age: { ...decrypt.age, identity: { file: keyFile } } } : { age: { ...decrypt.age, passphrase: { file: keyFile } } };
-      const staging = new Staging(runId);
-      stagings.push(staging);
-      let staged;
+      let path: string;
       try {
-        [staged] = await fetchArtefacts([{ ...job, spec: { ...job.spec, decrypt: wrong } as typeof job.spec }], { runId, drillDir: drill.dir, signal: ctx.signal, staging });
+        path = await refetch(ctx, { ...job, spec: { ...job.spec, decrypt: wrong } as typeof job.spec }, runId, stagings);
       } catch {
         prepared.push({ record: { ...base, status: 'killed', killedBy: 'fetch' } });
         continue;
       }
-      prepared.push({ record: { ...base, status: 'survived' }, spec: withArtefact(ctx.stores[job.store]!, job.step, staged!.path) });
+      prepared.push({ record: { ...base, status: 'survived' }, spec: withArtefact(ctx.stores[job.store]!, job.step, path) });
     } catch (err) {
       prepared.push({ record: { ...base, status: 'not-run', error: `the wrong key could not be tried: ${errorMessage(err)}` } });
     }
@@ -100,7 +109,31 @@ async function wrongKeyStores(ctx: RunContext, dir: string, runId: string, stagi
   return prepared;
 }
 
-const kinds = [...artefactDamages, 'wrong-key'] as const;
+/**
+ * Each step a `select: latest` rule picks, fetched as the backup before the newest (the previous
+ * night): a drill that cannot tell last night's backup from an older one proves nothing about
+ * last night. A source with one backup to choose from has no such mutant.
+ */
+async function previousStores(ctx: RunContext, runId: string, stagings: Staging[]): Promise<Prepared[]> {
+  const prepared: Prepared[] = [];
+  const done = new Set<string>();
+  for (const job of fetchJobsOf(drillOf(ctx).document.spec.stores)) {
+    if (!job.spec.select?.latest || done.has(job.store)) continue;
+    done.add(job.store);
+    const ref = refOf(ctx, job);
+    const base = { id: `previous:${job.store}/restore[${job.step}]`, kind: 'previous-artefact', store: job.store, target: ref, description: `restoring the backup before ${ref} (the one \`latest\` did not pick)`, hint: `add a freshness check on ${job.store}, or counts that grow between backups`, durationMs: 0 };
+    try {
+      const path = await refetch(ctx, job, runId, stagings, true);
+      prepared.push({ record: { ...base, status: 'survived' }, spec: withArtefact(ctx.stores[job.store]!, job.step, path) });
+    } catch (err) {
+      if (err instanceof NoPreviousBackup) continue;
+      prepared.push({ record: { ...base, status: 'not-run', error: `the previous backup could not be fetched: ${errorMessage(err)}` } });
+    }
+  }
+  return prepared;
+}
+
+const kinds = [...artefactDamages, 'wrong-key', 'previous'] as const;
 
 /**
  * Artefact mutants: for each kind of damage, every store's artefact is copied into the run's
@@ -118,7 +151,7 @@ export async function artefactMutants(ctx: RunContext, onMutant: (m: MutantRecor
     const runId = `${ctx.runId}-m${n + 1}`;
     const stagings: Staging[] = [];
     try {
-      const prepared = kind === 'wrong-key' ? await wrongKeyStores(ctx, dir, runId, stagings) : await damagedStores(ctx, kind, dir);
+      const prepared = kind === 'wrong-key' ? await wrongKeyStores(ctx, dir, runId, stagings) : kind === 'previous' ? await previousStores(ctx, runId, stagings) : await damagedStores(ctx, kind, dir);
       const stores = Object.fromEntries(prepared.flatMap((p) => (p.spec ? [[p.record.store, p.spec] as const] : [])));
       const records = new Map(prepared.map((p) => [p.record.store, p.record] as const));
       if (Object.keys(stores).length) await restoreDamaged(ctx, runId, stores, records);
