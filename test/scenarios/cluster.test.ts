@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeClusterScenario } from '../../scripts/scenarios/cluster.ts';
 import type { RunReport } from '../../src/report/types.ts';
+import { scoreLine, survivorLine } from '../../src/mutate/score.ts';
 import { runDrill } from '../../src/run/run.ts';
 import { repoRoot, testbedImageEnv } from '../support/backends.ts';
 import { assertValidReport, processesMatching } from '../support/fixtures.ts';
@@ -33,9 +34,9 @@ after(async () => {
 forEachRuntime('reference drill: cluster (etcd snapshot of a Kubernetes cluster) and its negative twin', { backends: ['etcd', 'kube-apiserver'] }, (runtime) => {
   const pages = useReportPages();
 
-  const run = async (dir: string) => {
+  const run = async (dir: string, mutants = false) => {
     const reportDir = join(work!, `reports-${runtime}`);
-    const report = await runDrill(drill, { runtime, env: { ...process.env, CLUSTER_BACKUPS: dir }, reportDir });
+    const report = await runDrill(drill, { runtime, env: { ...process.env, CLUSTER_BACKUPS: dir }, reportDir, mutants });
     assertValidReport(report);
     assert.equal(report.runtime, runtime);
     return report;
@@ -52,13 +53,23 @@ forEachRuntime('reference drill: cluster (etcd snapshot of a Kubernetes cluster)
     }
   };
 
-  it('passes on a good snapshot: Deployments and Secrets per namespace as the generator created them', async () => {
+  // On the local runtime the passing run is also the mutation run (restoreproof mutate): one restore serves both.
+  const mutants = runtime === 'local';
+  it(`passes on a good snapshot: Deployments and Secrets per namespace as the generator created them${mutants ? '; its mutation score reaches the minimum' : ''}`, async () => {
     const { good } = await made();
-    const report = await run(good.dir);
+    const report = await run(good.dir, mutants);
     assert.equal(report.status, 'passed', JSON.stringify([report.errors, report.checks.filter((c) => c.status !== 'passed')], null, 2));
+    if (mutants) {
+      const mutation = report.mutation!;
+      console.log(`      cluster mutation score: ${scoreLine(mutation)}`);
+      for (const m of mutation.mutants.filter((m) => m.status === 'survived' || m.status === 'accepted')) console.log(`      ${survivorLine(m)}`);
+      assert.equal(mutation.verdict, 'passed', scoreLine(mutation));
+    }
     const actual = Object.fromEntries(report.checks.map((c) => [c.id, c.actual]));
     assert.equal(actual['prod-deployments'], good.counts.deployments.prod);
+    assert.equal(actual['payments-deployments'], good.counts.deployments.payments);
     assert.equal(actual['staging-deployments'], good.counts.deployments.staging);
+    assert.equal(actual.namespaces, 7);
     assert.equal(actual['payments-secrets'], good.counts.secrets.payments);
     assert.equal(actual.revision, good.revision);
     assert.match(report.artefacts[0]!.format, new RegExp(`^etcd snapshot \\(SHA-256 verified; revision ${good.revision}, `));
