@@ -77,7 +77,8 @@ export function notScored(reason: string, spec: MutationSpec | undefined): Mutat
 
 /** "deleting 1 row of public.invoices was not noticed: add a baseline or count check on billing". */
 export function survivorLine(m: MutantRecord): string {
-  return m.status === 'accepted' ? `${m.description} was not noticed, accepted: ${m.acceptedWhy}` : `${m.description} was not noticed: ${m.hint}`;
+  if (m.status !== 'accepted') return `${m.description} was not noticed: ${m.hint}`;
+  return m.notMade ? `${m.description}: not made, accepted: ${m.acceptedWhy}` : `${m.description} was not noticed, accepted: ${m.acceptedWhy}`;
 }
 
 /** "14 of 16 (87.5%)", or why there is no score. */

@@ -195,6 +195,8 @@ export interface MutantRecord {
   /** What noticed it: a check id, or `verify` / `restore` for an artefact mutant. */
   killedBy?: string;
   acceptedWhy?: string;
+  /** An accepted state mutant: the drill declares its damage out of scope, so it was never made. */
+  notMade?: true;
   error?: string;
   durationMs: number;
 }

@@ -31,6 +31,7 @@ describe('mutation score', () => {
     assert.equal(catchesLine(record), 'this drill catches 3 of 4 kinds of damage');
     assert.equal(survivorLine(record.mutants[1]!), 'damaging delete-row:billing/b was not noticed: add a check on billing');
     assert.equal(survivorLine(record.mutants[2]!), 'damaging age-timestamps:billing/a was not noticed, accepted: frozen archive');
+    assert.equal(survivorLine({ ...record.mutants[2]!, notMade: true }), 'damaging age-timestamps:billing/a: not made, accepted: frozen archive');
   });
 
   it('fails below the default minimum, with nothing to score, and when mutation stopped', () => {

@@ -76,7 +76,7 @@ async function mutateStore(ctx: RunContext, store: StartedStore, out: MutantReco
     // Damage the drill declares out of scope is not made: running its checks would only cost time.
     const accepted = accept(mutant.id);
     const record: MutantRecord = accepted
-      ? { id: mutant.id, kind: mutant.kind, store: store.name, target: mutant.target, description: mutant.description, hint: mutant.hint, status: 'accepted', acceptedWhy: accepted.why, durationMs: 0 }
+      ? { id: mutant.id, kind: mutant.kind, store: store.name, target: mutant.target, description: mutant.description, hint: mutant.hint, status: 'accepted', acceptedWhy: accepted.why, notMade: true, durationMs: 0 }
       : await runStateMutant(ctx, store, mutant);
     out.push(record);
     ctx.emit('onMutantEnd', record);
