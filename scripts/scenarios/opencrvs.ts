@@ -1,7 +1,9 @@
 // Scenario: a Helm "dependencies" chart (seed 002) that backs up each datastore nightly as an
 // encrypted archive, `<store>_backup_<date>.tar.gz.enc`, in one folder per date on a backup server:
 // tar -czf of the dump, then `openssl enc -aes-256-cbc -pbkdf2`, with a sha256sum sidecar.
-// Two nights are written; the drill must pick the newest.
+// Two nights are written; the drill must pick the newest. After each night's dumps the backup job
+// captures a content baseline of MongoDB and PostgreSQL (`restoreproof baseline capture --content`)
+// next to the dated folders, so the baselines are always the newest night's.
 //
 //   [OPENCRVS_BACKUP_PASSPHRASE=...] node scripts/scenarios/opencrvs.ts --out <dir> [--scale N]
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -12,6 +14,7 @@ import { newRunId } from '../../src/run/identity.ts';
 import { startLocalMongo } from '../../src/engines/mongodb/local.ts';
 import { datedBackup } from '../lib/backup-tools.ts';
 import { withSeedPostgres } from '../lib/seed.ts';
+import { repoRoot, restoreproofCli } from '../lib/restoreproof-cli.ts';
 import { scenarioSecret } from '../lib/scenario-secret.ts';
 
 export const opencrvsDates = ['2026-11-19', '2026-11-20'] as const;
@@ -23,6 +26,7 @@ export async function makeOpencrvsScenario(options: { out: string; passphrase: s
   await mkdir(work, { recursive: true });
   const signal = new AbortController().signal;
   const runId = `${newRunId()}-scenario`;
+  const drill = join(repoRoot, 'drills/examples/opencrvs.yaml');
   const counts: Record<string, { records: number; events: number; files: number }> = {};
 
   for (const [night, date] of opencrvsDates.entries()) {
@@ -40,6 +44,7 @@ export async function makeOpencrvsScenario(options: { out: string; passphrase: s
       const dump = await mongo.exec('mongodump', [`--uri=${mongo.url()}`, '--db=hearth', `--archive=${archive}`, '--gzip']);
       if (dump.exitCode !== 0) throw new Error(`mongodump: ${dump.stderr}`);
       await datedBackup(options.out, date, 'mongo', 'hearth.archive.gz', archive, options.passphrase);
+      restoreproofCli(['baseline', 'capture', drill, '--store', 'mongo', '--from', `${mongo.url()}hearth`, '-o', join(options.out, 'baseline-mongo.json'), '--content']);
     } finally {
       await mongo.stop();
     }
@@ -53,6 +58,8 @@ export async function makeOpencrvsScenario(options: { out: string; passphrase: s
       const dump = await postgres.exec('pg_dump', ['-Fc', '--dbname', 'events', '--file', file]);
       if (dump.exitCode !== 0) throw new Error(`pg_dump: ${dump.stderr}`);
       await datedBackup(options.out, date, 'postgres', 'events.dump', file, options.passphrase);
+      const { user, password, port } = postgres.endpoint;
+      restoreproofCli(['baseline', 'capture', drill, '--store', 'postgres', '--from', `postgres://${user}@127.0.0.1:${port}/events`, '--password-env', 'SCENARIO_PG_PASSWORD', '-o', join(options.out, 'baseline-postgres.json'), '--content'], { SCENARIO_PG_PASSWORD: password });
     });
 
     // MinIO: the "dump" mode archives a filesystem copy of the bucket.

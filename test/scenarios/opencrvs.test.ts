@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeOpencrvsScenario } from '../../scripts/scenarios/opencrvs.ts';
+import { scoreLine, survivorLine } from '../../src/mutate/score.ts';
 import { runDrill } from '../../src/run/run.ts';
 import { repoRoot } from '../support/backends.ts';
 import { assertValidReport } from '../support/fixtures.ts';
@@ -31,23 +32,29 @@ forEachRuntime('reference drill: opencrvs (encrypted per-datastore archives in d
     delete process.env.OPENCRVS_BACKUP_PASSPHRASE;
   });
 
-  // Secret references read the process environment, as they would in CI.
-  const run = async (pass: string) => {
+  // Secret references read the process environment, as they would in CI. On the local runtime the
+  // passing run is a mutation run too (restore once, then damage the restored stores and artefacts).
+  const run = async (pass: string, mutants = false) => {
     const dir = await made();
     process.env.OPENCRVS_BACKUP_PASSPHRASE = pass;
     const reportDir = join(work!, `reports-${runtime}`);
-    const report = await runDrill(drill, { runtime, env: { ...process.env, OPENCRVS_BACKUPS: dir, OPENCRVS_MONGO_INDEXES: 'false' }, reportDir });
+    const report = await runDrill(drill, { runtime, env: { ...process.env, OPENCRVS_BACKUPS: dir, OPENCRVS_MONGO_INDEXES: 'false' }, reportDir, ...(mutants ? { mutants: true } : {}) });
     assertValidReport(report);
     assert.equal(report.runtime, runtime);
     return report;
   };
 
-  it('picks the newest dated folder, decrypts and restores every store', async () => {
-    const report = await run(passphrase);
+  it(`picks the newest dated folder, decrypts and restores every store${runtime === 'local' ? ', and its mutation score reaches the minimum' : ''}`, async () => {
+    const report = await run(passphrase, runtime === 'local');
     assert.equal(report.status, 'passed', JSON.stringify([report.errors, report.checks.filter((c) => c.status !== 'passed')], null, 2));
     for (const a of report.artefacts) assert.match(String(a.selection?.chosen), /^2026-11-20\//);
     assert.equal(JSON.stringify(report).includes(passphrase), false);
     await pages.assertOpen(report, join(work!, `reports-${runtime}`));
+    if (runtime !== 'local') return;
+    const mutation = report.mutation!;
+    console.log(`opencrvs mutation score: ${scoreLine(mutation)}`);
+    for (const m of mutation.mutants.filter((x) => x.status === 'survived' || x.status === 'accepted')) console.log(`  ${m.status} ${m.id}: ${survivorLine(m)}`);
+    assert.equal(mutation.verdict, 'passed', scoreLine(mutation));
   });
 
   it('twin: a wrong encryption key fails before any restore, naming the artefact', async () => {
