@@ -1,16 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { StoreSpec } from '../../drill/types.ts';
+import type { ArtefactSourceSpec, StoreSpec } from '../../drill/types.ts';
 import { engineFor } from '../../engines/index.ts';
 import type { VerifiedArtefact } from '../../engines/types.ts';
-import { errorMessage } from '../../errors.ts';
+import { ArtefactError, errorMessage } from '../../errors.ts';
 import { artefactDamages, damagedCopy, type ArtefactDamage, type DamagedCopy } from '../../mutate/damage.ts';
 import type { MutantRecord } from '../../report/types.ts';
 import { fetchArtefacts, fetchJobsOf } from '../../sources/fetch.ts';
+import { verifyBundle } from '../../sources/integrity.ts';
+import { walkFiles } from '../../sources/local.ts';
 import { NoPreviousBackup } from '../../sources/locate.ts';
 import type { FetchJob } from '../../sources/staging.ts';
 import { Staging } from '../../sources/staging.ts';
+import { sha256File } from '../../util/hash.ts';
 import { createRunContext, drillOf, Stop, type RunContext } from '../context.ts';
 import { appPhase } from './app.ts';
 import { runChecks } from './checks.ts';
@@ -46,6 +49,29 @@ function withArtefact(spec: StoreSpec, step: number, path: string): StoreSpec {
   return { ...spec, restore: spec.restore.map((s, index) => (index === step ? { ...s, artefact: path } : s)) } as StoreSpec;
 }
 
+/**
+ * Whether the fetch would refuse a damaged copy of an unpacked bundle (`spec` as the drill wrote it,
+ * not with the staged path): a step that unpacks with
+ * unpack.manifest or unpack.sums checks every file against the list that travels inside the backup,
+ * so damage to the bundle's files (or to the list) never reaches a store. Only a copy holding the
+ * list at its root is the bundle as the list names it (unpack.member picks a part of it).
+ */
+async function bundleRefuses(spec: StoreSpec, step: number, copy: string, ref: string): Promise<boolean> {
+  const artefact = (spec.restore[step] as { artefact?: string | ArtefactSourceSpec } | undefined)?.artefact;
+  const unpack = typeof artefact === 'object' ? artefact.unpack : undefined;
+  const list = unpack && !unpack.member ? (unpack.manifest ?? unpack.sums) : undefined;
+  if (!list || !(await stat(join(copy, list)).then((s) => s.isFile(), () => false))) return false;
+  const files = new Map<string, { sha256: string; size: number }>();
+  for await (const f of walkFiles(copy, ref)) files.set(f.relative, { sha256: await sha256File(f.path), size: f.size });
+  try {
+    await verifyBundle(ref, copy, list, unpack!.manifest ? 'manifest' : 'sums', files);
+    return false;
+  } catch (err) {
+    if (err instanceof ArtefactError) return true;
+    throw err;
+  }
+}
+
 /** Copies each store's artefact into `dir` and damages the copy. */
 async function damagedStores(ctx: RunContext, damage: ArtefactDamage, dir: string): Promise<Prepared[]> {
   const prepared: Prepared[] = [];
@@ -57,7 +83,9 @@ async function damagedStores(ctx: RunContext, damage: ArtefactDamage, dir: strin
     try {
       const copy = await damagedCopy(artefact.info.path, artefact.info.kind, damage, join(dir, name));
       const what = copy.file ? `${copy.file} in ${ref}` : ref;
-      prepared.push({ record: { ...base, target: copy.file ? `${ref}/${copy.file}` : ref, description: damageWords[damage].doing(what, copy), status: 'survived' }, spec: withArtefact(ctx.stores[name]!, artefact.step, copy.path) });
+      const record: MutantRecord = { ...base, target: copy.file ? `${ref}/${copy.file}` : ref, description: damageWords[damage].doing(what, copy), status: 'survived' };
+      if (copy.file && (await bundleRefuses(drillOf(ctx).document.spec.stores[name]!, artefact.step, copy.path, ref))) prepared.push({ record: { ...record, status: 'killed', killedBy: 'fetch' } });
+      else prepared.push({ record, spec: withArtefact(ctx.stores[name]!, artefact.step, copy.path) });
     } catch (err) {
       prepared.push({ record: { ...base, status: 'not-run', error: `the damaged copy could not be made: ${errorMessage(err)}` } });
     }
