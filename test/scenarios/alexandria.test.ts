@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeAlexandriaScenario } from '../../scripts/scenarios/alexandria.ts';
+import { scoreLine, survivorLine } from '../../src/mutate/score.ts';
 import { runDrill } from '../../src/run/run.ts';
 import { repoRoot } from '../support/backends.ts';
 import { assertValidReport } from '../support/fixtures.ts';
@@ -31,22 +32,30 @@ after(async () => {
 
 forEachRuntime('reference drill: alexandria (pg_dump -Fc -Z9 + MANIFEST bundle, app readiness, audit HMAC chain) and its negative twin', { backends: ['postgres', 'minio'] }, (runtime) => {
   const pages = useReportPages();
-  const run = async (dir: string) => {
+  const run = async (dir: string, mutants = false) => {
     process.env.ALEXANDRIA_AUDIT_KEY = auditKey; // a secret reference reads the process environment
     const reportDir = join(work!, `reports-${runtime}`);
-    const report = await runDrill(drill, { runtime, env: { ...process.env, ALEXANDRIA_BACKUPS: dir }, reportDir });
+    const report = await runDrill(drill, { runtime, env: { ...process.env, ALEXANDRIA_BACKUPS: dir }, reportDir, ...(mutants ? { mutants } : {}) });
     assertValidReport(report);
     assert.equal(report.runtime, runtime);
     await pages.assertOpen(report, reportDir);
     return report;
   };
 
-  it('passes on a good backup: the app is ready, the license is right, the chain recomputes', async () => {
+  // On the local runtime the passing run is a mutation run too: one restore serves both.
+  it('passes on a good backup: the app is ready, the license is right, the chain recomputes (local: and it notices the damage)', async () => {
     const { good } = await made();
-    const report = await run(good.dir);
+    const report = await run(good.dir, runtime === 'local');
     assert.equal(report.status, 'passed', JSON.stringify([report.errors, report.checks.filter((c) => c.status !== 'passed')], null, 2));
     assert.equal((report.checks.find((c) => c.id === 'audit-chain')!.actual as { rowsVerified: number }).rowsVerified, good.rows);
     assert.equal(JSON.stringify(report).includes(auditKey), false);
+    if (runtime !== 'local') return;
+    const mutation = report.mutation!;
+    console.log(`      alexandria mutation score: ${scoreLine(mutation)}`);
+    for (const m of mutation.mutants.filter((x) => x.status === 'survived' || x.status === 'accepted')) console.log(`      ${survivorLine(m)}`);
+    assert.equal(mutation.verdict, 'passed', JSON.stringify(mutation.mutants.filter((m) => m.status !== 'killed'), null, 2));
+    // A damaged bundle file fails its MANIFEST.json before anything is restored.
+    assert.deepEqual(mutation.mutants.filter((m) => m.store === 'config' && m.kind.endsWith('-artefact')).map((m) => [m.id, m.killedBy]), [['truncate:config/restore[0]', 'fetch'], ['flip-byte:config/restore[0]', 'fetch']]);
   });
 
   it('twin: one tampered audit row fails the chain at that row', async () => {
