@@ -182,7 +182,12 @@ export async function artefactMutants(ctx: RunContext, onMutant: (m: MutantRecor
       const prepared = kind === 'wrong-key' ? await wrongKeyStores(ctx, dir, runId, stagings) : kind === 'previous' ? await previousStores(ctx, runId, stagings) : await damagedStores(ctx, kind, dir);
       const stores = Object.fromEntries(prepared.flatMap((p) => (p.spec ? [[p.record.store, p.spec] as const] : [])));
       const records = new Map(prepared.map((p) => [p.record.store, p.record] as const));
-      if (Object.keys(stores).length) await restoreDamaged(ctx, runId, stores, records);
+      if (Object.keys(stores).length) {
+        const unseen = await restoreDamaged(ctx, runId, stores, records);
+        // A check reading two stores was skipped because the other's damaged copy failed: it never
+        // saw this store's damage. Those stores are restored again, beside the others' good artefacts.
+        if (unseen.length) await restoreDamaged(ctx, `${runId}b`, { ...ctx.stores, ...Object.fromEntries(unseen.map((name) => [name, stores[name]!])) }, new Map(unseen.map((name) => [name, records.get(name)!])));
+      }
       for (const { record } of prepared) {
         record.durationMs = performance.now() - t0;
         out.push(record);
@@ -197,13 +202,19 @@ export async function artefactMutants(ctx: RunContext, onMutant: (m: MutantRecor
 }
 
 /**
- * A child run over the damaged stores: verify, provision, restore, checks, teardown. Its report is
- * its own and is dropped; what each store's mutant died of goes into `records`.
+ * A child run over the damaged stores (and any undamaged ones beside them: those without a record):
+ * verify, provision, restore, checks, teardown. Its report is its own and is dropped; what each
+ * store's mutant died of goes into `records`. Returns the stores whose mutant survived while a check
+ * reading them was skipped (another store it reads did not restore).
  */
-async function restoreDamaged(ctx: RunContext, runId: string, stores: Record<string, StoreSpec>, records: Map<string, MutantRecord>): Promise<void> {
+async function restoreDamaged(ctx: RunContext, runId: string, stores: Record<string, StoreSpec>, records: Map<string, MutantRecord>): Promise<string[]> {
   const drill = drillOf(ctx);
   const child = createRunContext(ctx.file, { ...ctx.options, runId, reporters: [], keep: false, ...(ctx.options.signal ? { signal: ctx.options.signal } : {}) });
-  const kill = (store: string, by: string) => Object.assign(records.get(store)!, { status: 'killed', killedBy: by });
+  const kill = (store: string, by: string) => {
+    const record = records.get(store);
+    if (record) Object.assign(record, { status: 'killed', killedBy: by });
+  };
+  const unseen: string[] = [];
   child.drill = drill;
   child.runtime = ctx.runtime;
   for (const [name, spec] of Object.entries(stores)) {
@@ -218,7 +229,7 @@ async function restoreDamaged(ctx: RunContext, runId: string, stores: Record<str
       kill(name, 'verify');
     }
   }
-  if (Object.keys(child.stores).length === 0) return;
+  if (Object.keys(child.stores).length === 0) return unseen;
   try {
     // A store that would not start on its damaged artefact (one placed before the server starts) noticed it.
     await provisionPhase(child).catch((err: unknown) => {
@@ -227,9 +238,9 @@ async function restoreDamaged(ctx: RunContext, runId: string, stores: Record<str
     for (const name of Object.keys(child.stores)) {
       if (child.started.some((s) => s.name === name)) continue;
       if (engineFor(stores[name]!).capabilities.restoresBeforeStart) kill(name, 'provision');
-      else Object.assign(records.get(name)!, { status: 'not-run', error: `the store for the damaged copy did not start: ${child.report.report.errors[0]?.message ?? 'see the run log'}` });
+      else if (records.has(name)) Object.assign(records.get(name)!, { status: 'not-run', error: `the store for the damaged copy did not start: ${child.report.report.errors[0]?.message ?? 'see the run log'}` });
     }
-    if (child.started.length === 0) return;
+    if (child.started.length === 0) return unseen;
     const restoring = restorePhase(child);
     const restored = await restoring.all;
     if (drill.document.spec.app) await appPhase(child, restored);
@@ -240,17 +251,20 @@ async function restoreDamaged(ctx: RunContext, runId: string, stores: Record<str
         continue;
       }
       // `app` (an http check) and `*` (consistency) read every store.
-      const killer = results.find((r) => r?.status === 'failed' && ['app', '*', name].some((s) => r.store.split(',').includes(s)));
+      const reads = (r: (typeof results)[number]) => ['app', '*', name].some((s) => r.store.split(',').includes(s));
+      const killer = results.find((r) => r?.status === 'failed' && reads(r));
       if (killer) kill(name, killer.id);
+      else if (records.has(name) && results.some((r) => r?.status === 'skipped' && r.store.includes(',') && reads(r))) unseen.push(name);
     }
   } catch (err) {
     // The child stopped: what it could not do is not the damage noticed.
     for (const name of Object.keys(child.stores)) {
-      const record = records.get(name)!;
-      if (record.status === 'survived') Object.assign(record, { status: 'not-run', error: `the damaged copy could not be restored: ${child.report.report.errors[0]?.message ?? errorMessage(err)}` });
+      const record = records.get(name);
+      if (record?.status === 'survived') Object.assign(record, { status: 'not-run', error: `the damaged copy could not be restored: ${child.report.report.errors[0]?.message ?? errorMessage(err)}` });
     }
   } finally {
     await teardownPhase(child);
     await child.staging.remove();
   }
+  return unseen;
 }
