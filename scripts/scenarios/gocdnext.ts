@@ -1,7 +1,9 @@
 // Scenario: a CI server (seed 003). PostgreSQL backed up with `pg_dump -F c` nightly; run artefacts
 // and log archives in an S3/MinIO bucket synced to a dated prefix; the artefact metadata (path,
 // SHA-256, size) lives in PostgreSQL; project secrets are AES-256-GCM encrypted with
-// GOCDNEXT_SECRET_KEY (kept outside the backup); goose tracks the schema version.
+// GOCDNEXT_SECRET_KEY (kept outside the backup); goose tracks the schema version. The database's
+// baseline (counts and each table's content digest) is captured from the source at backup time with
+// `restoreproof baseline capture --content`.
 //
 //   [GOCDNEXT_SECRET_KEY=<base64 32 bytes>] node scripts/scenarios/gocdnext.ts --out <dir> [--scale N] [--damage altered-artefact]
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
@@ -10,6 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { withSeedPostgres } from '../lib/seed.ts';
 import { scenarioSecret } from '../lib/scenario-secret.ts';
+import { repoRoot, restoreproofCli } from '../lib/restoreproof-cli.ts';
 
 export const gocdnextSchemaVersion = 20260415120000;
 
@@ -59,6 +62,8 @@ export async function makeGocdnextScenario(options: { out: string; secretKey: Bu
     await db.end();
     const dump = await postgres.exec('pg_dump', ['-F', 'c', '--dbname', 'gocdnext', '--file', join(day, `gocdnext-${date}.dump`)]);
     if (dump.exitCode !== 0) throw new Error(`pg_dump: ${dump.stderr}`);
+    const { user, password, port } = postgres.endpoint;
+    restoreproofCli(['baseline', 'capture', join(repoRoot, 'drills/examples/gocdnext.yaml'), '--store', 'db', '--from', `postgres://${user}@127.0.0.1:${port}/gocdnext`, '--password-env', 'SCENARIO_PG_PASSWORD', '-o', join(options.out, 'baseline-db.json'), '--content'], { SCENARIO_PG_PASSWORD: password, GOCDNEXT_SECRET_KEY: options.secretKey.toString('base64') });
   });
   return { dir: options.out, runs, artefacts: artefacts.length, altered: altered.path, knownLog: 'runs/42/log.txt' };
 }
@@ -66,7 +71,7 @@ export async function makeGocdnextScenario(options: { out: string; secretKey: Bu
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { out: { type: 'string' }, scale: { type: 'string' }, damage: { type: 'string' } } });
   const key = scenarioSecret('GOCDNEXT_SECRET_KEY', 'AES-256 key for the secrets table (base64 of 32 bytes)', () => randomBytes(32).toString('base64'));
-  const out = values.out ?? new URL('../../drills/backups/gocdnext', import.meta.url).pathname;
+  const out = values.out ?? join(repoRoot, 'drills/backups/gocdnext');
   const made = await makeGocdnextScenario({ out, secretKey: Buffer.from(key, 'base64'), scale: Number(values.scale ?? 1), ...(values.damage ? { damage: values.damage as 'altered-artefact' } : {}) });
   console.error(`gocdnext scenario in ${made.dir}: ${made.runs} runs, ${made.artefacts} artefacts`);
 }

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeGocdnextScenario } from '../../scripts/scenarios/gocdnext.ts';
+import { scoreLine, survivorLine } from '../../src/mutate/score.ts';
 import { runDrill } from '../../src/run/run.ts';
 import { repoRoot } from '../support/backends.ts';
 import { assertValidReport } from '../support/fixtures.ts';
@@ -32,20 +33,31 @@ after(async () => {
 
 forEachRuntime('reference drill: gocdnext (pg_dump -F c + artefact bucket with SHA-256 metadata in PostgreSQL, encrypted secrets) and its negative twin', { backends: ['postgres', 'minio'] }, (runtime) => {
   const pages = useReportPages();
-  const run = async (dir: string) => {
+  const run = async (dir: string, mutants = false) => {
     process.env.GOCDNEXT_SECRET_KEY = secretKey.toString('base64'); // kept outside the backup, as in production
     const reportDir = join(work!, `reports-${runtime}`);
-    const report = await runDrill(drill, { runtime, env: { ...process.env, GOCDNEXT_BACKUPS: dir }, reportDir });
+    const report = await runDrill(drill, { runtime, env: { ...process.env, GOCDNEXT_BACKUPS: dir }, reportDir, mutants });
     assertValidReport(report);
     assert.equal(report.runtime, runtime);
     await pages.assertOpen(report, reportDir);
     return report;
   };
 
-  it('passes on a good backup and reports the orphan', async () => {
+  // On the local runtime the passing run is also the mutation run: the same restore is then damaged
+  // one mutant at a time, so the drill is shown to fail on what its runbook would call a bad restore.
+  it(runtime === 'local' ? 'passes on a good backup, reports the orphan and notices every mutant' : 'passes on a good backup and reports the orphan', async () => {
     const { good } = await made();
-    const report = await run(good.dir);
-    assert.equal(report.status, 'warned', JSON.stringify([report.errors, report.checks.filter((c) => c.status !== 'passed')], null, 2));
+    const report = await run(good.dir, runtime === 'local');
+    assert.equal(report.status, 'warned', JSON.stringify([report.errors, report.checks.filter((c) => c.status !== 'passed'), report.mutation?.mutants.filter((m) => m.status !== 'killed')], null, 2));
+    assert.equal(report.checks.find((c) => c.id === 'table-contents')!.status, 'passed');
+    if (runtime === 'local') {
+      const mutation = report.mutation!;
+      console.log(`      gocdnext mutation score: ${scoreLine(mutation)}`);
+      for (const m of mutation.mutants.filter((m) => m.status === 'survived' || m.status === 'accepted')) console.log(`      ${survivorLine(m)}`);
+      assert.equal(mutation.verdict, 'passed');
+      // The bucket's damaged copies are seen by the reachability check, restored beside the good dump.
+      assert.deepEqual(mutation.mutants.filter((m) => m.store === 'artifacts' && m.kind.endsWith('-artefact')).map((m) => m.killedBy), ['artefacts-in-bucket', 'artefacts-in-bucket']);
+    }
     assert.equal(report.exitCode, 0);
     const reach = report.checks.find((c) => c.id === 'artefacts-in-bucket')!;
     assert.equal(reach.status, 'warned');
