@@ -77,7 +77,9 @@ export async function makePlexicusScenario(options: PlexicusOptions) {
       if (dump.exitCode !== 0) throw new Error(`pg_dump ${name}: ${dump.stderr}`);
     }
     const { user, password, port } = temporal.endpoint;
-    restoreproofCli(['baseline', 'capture', drill, '--store', 'temporal', '--from', `postgres://${user}@127.0.0.1:${port}/temporal`, '--password-env', 'SCENARIO_PG_PASSWORD', '-o', join(options.out, 'baseline-temporal.json'), '--content'], { SCENARIO_PG_PASSWORD: password });
+    for (const [name, file] of [['temporal', 'baseline-temporal.json'], ['temporal_visibility', 'baseline-temporal-visibility.json']] as const) {
+      restoreproofCli(['baseline', 'capture', drill, '--store', 'temporal', '--from', `postgres://${user}@127.0.0.1:${port}/${name}`, '--password-env', 'SCENARIO_PG_PASSWORD', '-o', join(options.out, file), '--content'], { SCENARIO_PG_PASSWORD: password });
+    }
   });
   return { dir: options.out, date, counts };
 }

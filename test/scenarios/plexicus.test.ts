@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makePlexicusScenario } from '../../scripts/scenarios/plexicus.ts';
+import { scoreLine, survivorLine } from '../../src/mutate/score.ts';
 import { runDrill } from '../../src/run/run.ts';
 import { repoRoot } from '../support/backends.ts';
 import { assertValidReport } from '../support/fixtures.ts';
@@ -29,22 +30,29 @@ after(async () => {
 forEachRuntime('reference drill: plexicus (MongoDB + Temporal PostgreSQL + mirrored bucket) and its negative twin', { backends: ['postgres', 'mongo', 'minio'] }, (runtime) => {
   const pages = useReportPages();
 
-  const run = async (dir: string) => {
+  // On the local runtime the passing run is a mutation run too (restore once, then damage the
+  // restored stores and copies of the artefacts).
+  const run = async (dir: string, mutants = false) => {
     const reportDir = join(work!, `reports-${runtime}`);
-    const report = await runDrill(drill, { runtime, env: { ...process.env, PLEXICUS_BACKUPS: dir, PLEXICUS_MONGO_INDEXES: 'false' }, reportDir });
+    const report = await runDrill(drill, { runtime, env: { ...process.env, PLEXICUS_BACKUPS: dir, PLEXICUS_MONGO_INDEXES: 'false' }, reportDir, ...(mutants ? { mutants: true } : {}) });
     assertValidReport(report);
     assert.equal(report.runtime, runtime);
     return report;
   };
 
-  it('passes on a good backup', async () => {
-    const report = await run((await made()).good);
+  it(`passes on a good backup${runtime === 'local' ? ', and its mutation score reaches the minimum' : ''}`, async () => {
+    const report = await run((await made()).good, runtime === 'local');
     assert.equal(report.status, 'passed', JSON.stringify([report.errors, report.checks.filter((c) => c.status !== 'passed')], null, 2));
     assert.deepEqual(report.checks.map((c) => c.id), ['completeness-mongodb-1', 'consistency', 'key-collection-counts', 'temporal-counts', 'visibility-rows', 'scan-results-in-bucket']);
-    // Both baselines were captured with --content: the documents and rows are compared, not only counted.
+    // The baselines were captured with --content: the documents and rows are compared, not only counted.
     const content = (id: string) => (report.checks.find((c) => c.id === id)!.actual as { content: unknown }).content;
-    assert.deepEqual([content('key-collection-counts'), content('temporal-counts')], [{ compared: 3, differs: [], notCompared: [] }, { compared: 2, differs: [], notCompared: [] }]);
+    assert.deepEqual([content('key-collection-counts'), content('temporal-counts'), content('visibility-rows')], [{ compared: 3, differs: [], notCompared: [] }, { compared: 2, differs: [], notCompared: [] }, { compared: 1, differs: [], notCompared: [] }]);
     await pages.assertOpen(report, join(work!, `reports-${runtime}`));
+    if (runtime !== 'local') return;
+    const mutation = report.mutation!;
+    console.log(`plexicus mutation score: ${scoreLine(mutation)}`);
+    for (const m of mutation.mutants.filter((x) => x.status !== 'killed')) console.log(`  ${m.status} ${m.id}: ${m.status === 'not-run' ? m.error : survivorLine(m)}`);
+    assert.equal(mutation.verdict, 'passed', scoreLine(mutation));
   });
 
   it('twin: a scan result missing from the bucket fails the reachability check naming the key', async () => {
