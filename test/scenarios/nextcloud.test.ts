@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeNextcloudScenario } from '../../scripts/scenarios/nextcloud.ts';
+import { scoreLine, survivorLine } from '../../src/mutate/score.ts';
 import { runDrill } from '../../src/run/run.ts';
 import { repoRoot } from '../support/backends.ts';
 import { assertValidReport } from '../support/fixtures.ts';
@@ -35,18 +36,19 @@ forEachRuntime('reference drill: nextcloud (mariadb-dump --single-transaction + 
     this.timeout(600_000);
     await made();
   });
-  const run = async (dir: string) => {
+  const run = async (dir: string, mutants = false) => {
     const reportDir = join(work!, `reports-${runtime}`);
-    const report = await runDrill(drill, { runtime, env: { ...process.env, NEXTCLOUD_BACKUPS: dir }, reportDir });
+    const report = await runDrill(drill, { runtime, env: { ...process.env, NEXTCLOUD_BACKUPS: dir }, reportDir, ...(mutants ? { mutants } : {}) });
     assertValidReport(report);
     assert.equal(report.runtime, runtime);
     await pages.assertOpen(report, reportDir);
     return report;
   };
 
-  it('passes on a good backup: every table as counted at backup time, the same schema, every file in the bucket with its checksum', async () => {
+  // On the local runtime the passing run is a mutation run too: one restore serves both.
+  it('passes on a good backup: every table as counted at backup time, the same schema, every file in the bucket with its checksum (local: and it notices the damage)', async () => {
     const { good } = await made();
-    const report = await run(good.dir);
+    const report = await run(good.dir, runtime === 'local');
     assert.equal(report.status, 'passed', JSON.stringify([report.errors, report.checks.filter((c) => c.status !== 'passed')], null, 2));
     assert.deepEqual(report.checks.map((c) => [c.id, c.status]), [['table-counts', 'passed'], ['schema', 'passed'], ['files-in-bucket', 'passed'], ['shares-resolve', 'passed'], ['users', 'passed']]);
     const reach = report.checks.find((c) => c.id === 'files-in-bucket')!.actual as { references: number; matched: number; checksumsVerified: number; orphans: string[] };
@@ -56,6 +58,11 @@ forEachRuntime('reference drill: nextcloud (mariadb-dump --single-transaction + 
     assert.equal(report.checks.find((c) => c.id === 'users')!.actual, good.counts.users);
     const objects = report.stores.find((s) => s.name === 'objectstore')!.steps[0]!;
     assert.equal((objects.details as { objects: number }).objects, good.counts.files);
+    if (runtime !== 'local') return;
+    const mutation = report.mutation!;
+    console.log(`      nextcloud mutation score: ${scoreLine(mutation)}`);
+    for (const m of mutation.mutants.filter((x) => x.status === 'survived' || x.status === 'accepted')) console.log(`      ${survivorLine(m)}`);
+    assert.equal(mutation.verdict, 'passed', JSON.stringify(mutation.mutants.filter((m) => m.status !== 'killed' && m.status !== 'accepted'), null, 2));
   });
 
   it("twin: oc_filecache's rows left out of the dump fail the baseline, naming the table", async () => {
