@@ -163,6 +163,9 @@ async function previousStores(ctx: RunContext, runId: string, stagings: Staging[
 
 const kinds = [...artefactDamages, 'wrong-key', 'previous'] as const;
 
+/** How many kinds of artefact damage are restored at once, each in its own child run. */
+const KINDS_AT_ONCE = 2;
+
 /**
  * Artefact mutants: for each kind of damage, every store's artefact is copied into the run's
  * staging dir and damaged there (or fetched again with a wrong key), and the drill restores the
@@ -170,10 +173,9 @@ const kinds = [...artefactDamages, 'wrong-key', 'previous'] as const;
  * verify, restore or checks. The sources are only ever read.
  */
 export async function artefactMutants(ctx: RunContext, onMutant: (m: MutantRecord) => void): Promise<MutantRecord[]> {
-  const out: MutantRecord[] = [];
   const root = join(await ctx.staging.ensure(), 'mutants');
-  for (const [n, kind] of kinds.entries()) {
-    if (ctx.signal.aborted) break;
+  const runKind = async (kind: (typeof kinds)[number], n: number): Promise<MutantRecord[]> => {
+    if (ctx.signal.aborted) return [];
     const t0 = performance.now();
     const dir = join(root, kind);
     const runId = `${ctx.runId}-m${n + 1}`;
@@ -190,15 +192,27 @@ export async function artefactMutants(ctx: RunContext, onMutant: (m: MutantRecor
       }
       for (const { record } of prepared) {
         record.durationMs = performance.now() - t0;
-        out.push(record);
         onMutant(record);
       }
+      return prepared.map((p) => p.record);
     } finally {
       await rm(dir, { recursive: true, force: true });
       for (const staging of stagings) await staging.remove();
     }
+  };
+  // Two kinds at a time: a child run mostly waits for its servers to start and its tools to read,
+  // so two overlap well; each has its own run id, staging dir and stores. The report keeps kind order.
+  const out: MutantRecord[][] = [];
+  for (let i = 0; i < kinds.length; i += KINDS_AT_ONCE) {
+    const batch = kinds.slice(i, i + KINDS_AT_ONCE);
+    // Both finish (and tear down) before a failure of either goes on.
+    const settled = await Promise.allSettled(batch.map((kind, j) => runKind(kind, i + j)));
+    for (const result of settled) {
+      if (result.status === 'rejected') throw result.reason;
+      out.push(result.value);
+    }
   }
-  return out;
+  return out.flat();
 }
 
 /**
