@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeClusterScenario } from '../../scripts/scenarios/cluster.ts';
 import type { RunReport } from '../../src/report/types.ts';
-import { scoreLine, survivorLine } from '../../src/mutate/score.ts';
 import { runDrill } from '../../src/run/run.ts';
 import { repoRoot, testbedImageEnv } from '../support/backends.ts';
 import { assertValidReport, processesMatching } from '../support/fixtures.ts';
 import { runInlineDrill } from '../support/inline-drill.ts';
 import { useReportPages } from '../support/report-pages.ts';
 import { forEachRuntime } from '../support/runtimes.ts';
+import { assertMutationPassed } from '../support/mutation.ts';
 
 const drill = join(repoRoot, 'drills/examples/cluster.yaml');
 
@@ -60,10 +60,7 @@ forEachRuntime('reference drill: cluster (etcd snapshot of a Kubernetes cluster)
     const report = await run(good.dir, mutants);
     assert.equal(report.status, 'passed', JSON.stringify([report.errors, report.checks.filter((c) => c.status !== 'passed')], null, 2));
     if (mutants) {
-      const mutation = report.mutation!;
-      console.log(`      cluster mutation score: ${scoreLine(mutation)}`);
-      for (const m of mutation.mutants.filter((m) => m.status === 'survived' || m.status === 'accepted')) console.log(`      ${survivorLine(m)}`);
-      assert.equal(mutation.verdict, 'passed', scoreLine(mutation));
+      assertMutationPassed('cluster', report);
     }
     const actual = Object.fromEntries(report.checks.map((c) => [c.id, c.actual]));
     assert.equal(actual['prod-deployments'], good.counts.deployments.prod);

@@ -3,12 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeGitguardianScenario } from '../../scripts/scenarios/gitguardian.ts';
-import { scoreLine, survivorLine } from '../../src/mutate/score.ts';
 import { runDrill } from '../../src/run/run.ts';
 import { repoRoot } from '../support/backends.ts';
 import { assertValidReport } from '../support/fixtures.ts';
 import { useReportPages } from '../support/report-pages.ts';
 import { forEachRuntime } from '../support/runtimes.ts';
+import { assertMutationPassed } from '../support/mutation.ts';
 
 const drill = join(repoRoot, 'drills/examples/gitguardian.yaml');
 
@@ -48,10 +48,7 @@ forEachRuntime('reference drill: gitguardian (pg_dumpall | gzip + Redis RDB) and
     assert.equal(report.checks.find((c) => c.id === 'sessions')!.actual, good.counts.sessions);
     assert.equal(report.checks.find((c) => c.id === 'table-contents')!.status, 'passed');
     if (runtime === 'local') {
-      const mutation = report.mutation!;
-      console.log(`      gitguardian mutation score: ${scoreLine(mutation)}`);
-      for (const m of mutation.mutants.filter((m) => m.status === 'survived' || m.status === 'accepted')) console.log(`      ${survivorLine(m)}`);
-      assert.equal(mutation.verdict, 'passed');
+      assertMutationPassed('gitguardian', report);
     }
     await pages.assertOpen(report, join(work!, `reports-${runtime}`));
   });

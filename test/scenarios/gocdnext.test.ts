@@ -4,12 +4,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeGocdnextScenario } from '../../scripts/scenarios/gocdnext.ts';
-import { scoreLine, survivorLine } from '../../src/mutate/score.ts';
 import { runDrill } from '../../src/run/run.ts';
 import { repoRoot } from '../support/backends.ts';
 import { assertValidReport } from '../support/fixtures.ts';
 import { useReportPages } from '../support/report-pages.ts';
 import { forEachRuntime } from '../support/runtimes.ts';
+import { assertMutationPassed } from '../support/mutation.ts';
 
 const drill = join(repoRoot, 'drills/examples/gocdnext.yaml');
 const secretKey = randomBytes(32);
@@ -51,10 +51,7 @@ forEachRuntime('reference drill: gocdnext (pg_dump -F c + artefact bucket with S
     assert.equal(report.status, 'warned', JSON.stringify([report.errors, report.checks.filter((c) => c.status !== 'passed'), report.mutation?.mutants.filter((m) => m.status !== 'killed')], null, 2));
     assert.equal(report.checks.find((c) => c.id === 'table-contents')!.status, 'passed');
     if (runtime === 'local') {
-      const mutation = report.mutation!;
-      console.log(`      gocdnext mutation score: ${scoreLine(mutation)}`);
-      for (const m of mutation.mutants.filter((m) => m.status === 'survived' || m.status === 'accepted')) console.log(`      ${survivorLine(m)}`);
-      assert.equal(mutation.verdict, 'passed');
+      const mutation = assertMutationPassed('gocdnext', report);
       // The bucket's damaged copies are seen by the reachability check, restored beside the good dump.
       assert.deepEqual(mutation.mutants.filter((m) => m.store === 'artifacts' && m.kind.endsWith('-artefact')).map((m) => m.killedBy), ['artefacts-in-bucket', 'artefacts-in-bucket']);
     }

@@ -3,12 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeNextcloudScenario } from '../../scripts/scenarios/nextcloud.ts';
-import { scoreLine, survivorLine } from '../../src/mutate/score.ts';
 import { runDrill } from '../../src/run/run.ts';
 import { repoRoot } from '../support/backends.ts';
 import { assertValidReport } from '../support/fixtures.ts';
 import { useReportPages } from '../support/report-pages.ts';
 import { forEachRuntime } from '../support/runtimes.ts';
+import { assertMutationPassed } from '../support/mutation.ts';
 
 const drill = join(repoRoot, 'drills/examples/nextcloud.yaml');
 
@@ -59,10 +59,7 @@ forEachRuntime('reference drill: nextcloud (mariadb-dump --single-transaction + 
     const objects = report.stores.find((s) => s.name === 'objectstore')!.steps[0]!;
     assert.equal((objects.details as { objects: number }).objects, good.counts.files);
     if (runtime !== 'local') return;
-    const mutation = report.mutation!;
-    console.log(`      nextcloud mutation score: ${scoreLine(mutation)}`);
-    for (const m of mutation.mutants.filter((x) => x.status === 'survived' || x.status === 'accepted')) console.log(`      ${survivorLine(m)}`);
-    assert.equal(mutation.verdict, 'passed', JSON.stringify(mutation.mutants.filter((m) => m.status !== 'killed' && m.status !== 'accepted'), null, 2));
+    assertMutationPassed('nextcloud', report);
   });
 
   it("twin: oc_filecache's rows left out of the dump fail the baseline, naming the table", async () => {

@@ -3,12 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeOpencrvsScenario } from '../../scripts/scenarios/opencrvs.ts';
-import { scoreLine, survivorLine } from '../../src/mutate/score.ts';
 import { runDrill } from '../../src/run/run.ts';
 import { repoRoot } from '../support/backends.ts';
 import { assertValidReport } from '../support/fixtures.ts';
 import { useReportPages } from '../support/report-pages.ts';
 import { forEachRuntime } from '../support/runtimes.ts';
+import { assertMutationPassed } from '../support/mutation.ts';
 
 const drill = join(repoRoot, 'drills/examples/opencrvs.yaml');
 const passphrase = 'correct horse battery staple 2026';
@@ -51,10 +51,7 @@ forEachRuntime('reference drill: opencrvs (encrypted per-datastore archives in d
     assert.equal(JSON.stringify(report).includes(passphrase), false);
     await pages.assertOpen(report, join(work!, `reports-${runtime}`));
     if (runtime !== 'local') return;
-    const mutation = report.mutation!;
-    console.log(`opencrvs mutation score: ${scoreLine(mutation)}`);
-    for (const m of mutation.mutants.filter((x) => x.status === 'survived' || x.status === 'accepted')) console.log(`  ${m.status} ${m.id}: ${survivorLine(m)}`);
-    assert.equal(mutation.verdict, 'passed', scoreLine(mutation));
+    assertMutationPassed('opencrvs', report);
   });
 
   it('twin: a wrong encryption key fails before any restore, naming the artefact', async () => {

@@ -3,12 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makePlexicusScenario } from '../../scripts/scenarios/plexicus.ts';
-import { scoreLine, survivorLine } from '../../src/mutate/score.ts';
 import { runDrill } from '../../src/run/run.ts';
 import { repoRoot } from '../support/backends.ts';
 import { assertValidReport } from '../support/fixtures.ts';
 import { useReportPages } from '../support/report-pages.ts';
 import { forEachRuntime } from '../support/runtimes.ts';
+import { assertMutationPassed } from '../support/mutation.ts';
 
 const drill = join(repoRoot, 'drills/examples/plexicus.yaml');
 
@@ -49,10 +49,7 @@ forEachRuntime('reference drill: plexicus (MongoDB + Temporal PostgreSQL + mirro
     assert.deepEqual([content('key-collection-counts'), content('temporal-counts'), content('visibility-rows')], [{ compared: 3, differs: [], notCompared: [] }, { compared: 2, differs: [], notCompared: [] }, { compared: 1, differs: [], notCompared: [] }]);
     await pages.assertOpen(report, join(work!, `reports-${runtime}`));
     if (runtime !== 'local') return;
-    const mutation = report.mutation!;
-    console.log(`plexicus mutation score: ${scoreLine(mutation)}`);
-    for (const m of mutation.mutants.filter((x) => x.status !== 'killed')) console.log(`  ${m.status} ${m.id}: ${m.status === 'not-run' ? m.error : survivorLine(m)}`);
-    assert.equal(mutation.verdict, 'passed', scoreLine(mutation));
+    assertMutationPassed('plexicus', report);
   });
 
   it('twin: a scan result missing from the bucket fails the reachability check naming the key', async () => {
