@@ -41,7 +41,9 @@ export class ArtefactDigests {
         ? Promise.resolve(this.#record(artefact, sha256))
         : Promise.reject(new ArtefactError(info.ref, `changed while the run read it: ${bytes} bytes read, ${info.size} when it was verified`, 'do not restore from a backup that is still being written'))),
     });
-    this.#track({ artefact, digest: promise, restoreEnded: () => take(this.#read(artefact, signal)) });
+    // Read the file only if the restore did not stream it whole: reading it anyway would cost a
+    // second read, and a failure of that unawaited read would reject with no one listening.
+    this.#track({ artefact, digest: promise, restoreEnded: () => taken || take(this.#read(artefact, signal)) });
   }
 
   /** Waits for the digests of one store's artefacts, once its restore has ended; throws the first that failed. */

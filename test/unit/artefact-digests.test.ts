@@ -47,6 +47,28 @@ describe('artefact digests taken from the restore\'s own read', () => {
     assert.deepEqual((await digests.settled()).map((d) => d.sha256), [sha256(bytes)]);
   });
 
+  it('once the restore\'s read gave the digest, the end of the restore and of the run read nothing more', async () => {
+    const bytes = Buffer.alloc(256 * 1024, 3);
+    await writeFile(join(work, 'once.bin'), bytes);
+    const artefact = await verified('once.bin', true);
+    const digests = new ArtefactDigests();
+    const unhandled: unknown[] = [];
+    const listener = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', listener);
+    try {
+      digests.start(artefact, signal);
+      await drain(openArtefact(artefact.info));
+      // Removed, as a caller may once the run is over: a read started now would fail with no one listening.
+      await rm(join(work, 'once.bin'));
+      await digests.forStore('once.bin');
+      assert.deepEqual((await digests.settled()).map((d) => d.sha256), [sha256(bytes)]);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', listener);
+    }
+  });
+
   it('a streamed file the restore stopped reading early is read again for its digest', async () => {
     const bytes = Buffer.alloc(1024 * 1024, 7);
     await writeFile(join(work, 'early.bin'), bytes);
