@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ArtefactSourceSpec, StoreSpec } from '../../drill/types.ts';
+import { storesOf, type ArtefactSourceSpec, type StoreSpec } from '../../drill/types.ts';
 import { engineFor } from '../../engines/index.ts';
 import type { VerifiedArtefact } from '../../engines/types.ts';
 import { ArtefactError, errorMessage } from '../../errors.ts';
@@ -163,6 +163,11 @@ async function previousStores(ctx: RunContext, runId: string, stagings: Staging[
 
 const kinds = [...artefactDamages, 'wrong-key', 'previous'] as const;
 
+/** The stores some check reads together with another (a reachability check's two stores). */
+function storesSharingChecks(ctx: RunContext): Set<string> {
+  return new Set((drillOf(ctx).document.spec.checks ?? []).map(storesOf).filter((names) => names.length > 1).flat());
+}
+
 /** How many kinds of artefact damage are restored at once, each in its own child run. */
 const KINDS_AT_ONCE = 2;
 
@@ -184,12 +189,19 @@ export async function artefactMutants(ctx: RunContext, onMutant: (m: MutantRecor
       const prepared = kind === 'wrong-key' ? await wrongKeyStores(ctx, dir, runId, stagings) : kind === 'previous' ? await previousStores(ctx, runId, stagings) : await damagedStores(ctx, kind, dir);
       const stores = Object.fromEntries(prepared.flatMap((p) => (p.spec ? [[p.record.store, p.spec] as const] : [])));
       const records = new Map(prepared.map((p) => [p.record.store, p.record] as const));
-      if (Object.keys(stores).length) {
-        const unseen = await restoreDamaged(ctx, runId, stores, records);
-        // A check reading two stores was skipped because the other's damaged copy failed: it never
-        // saw this store's damage. Those stores are restored again, beside the others' good artefacts.
-        if (unseen.length) await restoreDamaged(ctx, `${runId}b`, { ...ctx.stores, ...Object.fromEntries(unseen.map((name) => [name, stores[name]!])) }, new Map(unseen.map((name) => [name, records.get(name)!])));
-      }
+      // A store a check reads together with another (reachability) is restored from its damaged
+      // copy beside the others' good artefacts, in a child run of its own: beside their damaged
+      // copies, that check would be skipped once another restore failed and never see this damage.
+      // The rest restore damaged together. All of these child runs go at once.
+      const spanning = storesSharingChecks(ctx);
+      const together = Object.fromEntries(Object.entries(stores).filter(([name]) => !spanning.has(name)));
+      const alone = Object.keys(stores).filter((name) => spanning.has(name));
+      const runs = [
+        ...(Object.keys(together).length ? [restoreDamaged(ctx, runId, together, records)] : []),
+        ...alone.map((name, i) => restoreDamaged(ctx, `${runId}s${i + 1}`, { ...ctx.stores, [name]: stores[name]! }, new Map([[name, records.get(name)!]]))),
+      ];
+      const settled = await Promise.allSettled(runs);
+      for (const result of settled) if (result.status === 'rejected') throw result.reason;
       for (const { record } of prepared) {
         record.durationMs = performance.now() - t0;
         onMutant(record);
@@ -218,17 +230,15 @@ export async function artefactMutants(ctx: RunContext, onMutant: (m: MutantRecor
 /**
  * A child run over the damaged stores (and any undamaged ones beside them: those without a record):
  * verify, provision, restore, checks, teardown. Its report is its own and is dropped; what each
- * store's mutant died of goes into `records`. Returns the stores whose mutant survived while a check
- * reading them was skipped (another store it reads did not restore).
+ * store's mutant died of goes into `records`.
  */
-async function restoreDamaged(ctx: RunContext, runId: string, stores: Record<string, StoreSpec>, records: Map<string, MutantRecord>): Promise<string[]> {
+async function restoreDamaged(ctx: RunContext, runId: string, stores: Record<string, StoreSpec>, records: Map<string, MutantRecord>): Promise<void> {
   const drill = drillOf(ctx);
   const child = createRunContext(ctx.file, { ...ctx.options, runId, reporters: [], keep: false, ...(ctx.options.signal ? { signal: ctx.options.signal } : {}) });
   const kill = (store: string, by: string) => {
     const record = records.get(store);
     if (record) Object.assign(record, { status: 'killed', killedBy: by });
   };
-  const unseen: string[] = [];
   child.drill = drill;
   child.runtime = ctx.runtime;
   for (const [name, spec] of Object.entries(stores)) {
@@ -243,7 +253,7 @@ async function restoreDamaged(ctx: RunContext, runId: string, stores: Record<str
       kill(name, 'verify');
     }
   }
-  if (Object.keys(child.stores).length === 0) return unseen;
+  if (Object.keys(child.stores).length === 0) return;
   try {
     // A store that would not start on its damaged artefact (one placed before the server starts) noticed it.
     await provisionPhase(child).catch((err: unknown) => {
@@ -254,7 +264,7 @@ async function restoreDamaged(ctx: RunContext, runId: string, stores: Record<str
       if (engineFor(stores[name]!).capabilities.restoresBeforeStart) kill(name, 'provision');
       else if (records.has(name)) Object.assign(records.get(name)!, { status: 'not-run', error: `the store for the damaged copy did not start: ${child.report.report.errors[0]?.message ?? 'see the run log'}` });
     }
-    if (child.started.length === 0) return unseen;
+    if (child.started.length === 0) return;
     const restoring = restorePhase(child);
     const restored = await restoring.all;
     if (drill.document.spec.app) await appPhase(child, restored);
@@ -268,7 +278,6 @@ async function restoreDamaged(ctx: RunContext, runId: string, stores: Record<str
       const reads = (r: (typeof results)[number]) => ['app', '*', name].some((s) => r.store.split(',').includes(s));
       const killer = results.find((r) => r?.status === 'failed' && reads(r));
       if (killer) kill(name, killer.id);
-      else if (records.has(name) && results.some((r) => r?.status === 'skipped' && r.store.includes(',') && reads(r))) unseen.push(name);
     }
   } catch (err) {
     // The child stopped: what it could not do is not the damage noticed.
@@ -280,5 +289,4 @@ async function restoreDamaged(ctx: RunContext, runId: string, stores: Record<str
     await teardownPhase(child);
     await child.staging.remove();
   }
-  return unseen;
 }
