@@ -172,8 +172,10 @@ describe('containers runtime: interruption, leftovers and faults', function () {
     assert.ok(engine, 'the test bed names its Docker socket');
     const proxyPath = join(work, 'engine.sock');
     const open = new Set<Socket>();
-    const proxy = createServer((client) => {
-      const upstream = connect(engine);
+    // Half-open like the engine's own socket: the harness ends an exec's stdin with a half-close
+    // (psql then sees EOF), which must reach the engine, not close the connection under the test.
+    const proxy = createServer({ allowHalfOpen: true }, (client) => {
+      const upstream = connect({ path: engine, allowHalfOpen: true });
       open.add(client).add(upstream);
       client.pipe(upstream).pipe(client);
       const drop = () => (client.destroy(), upstream.destroy());
