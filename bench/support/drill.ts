@@ -7,6 +7,7 @@ import { join, relative } from 'node:path';
 import { auditKey, mongoCollections, type BenchBackups } from '../../scripts/lib/bench-backups.ts';
 import { s3Client } from '../../src/engines/s3/client.ts';
 import { runDrill } from '../../src/run/run.ts';
+import { preferSmallHeap } from '../../src/util/heap.ts';
 import { startLocalMinio } from '../../src/engines/s3/local.ts';
 import { startLocalMongo } from '../../src/engines/mongodb/local.ts';
 import { startLocalPostgres } from '../../src/engines/postgres/local.ts';
@@ -80,6 +81,8 @@ export interface DrillMeasurement {
 
 /** The child side: runs the drill once and prints one JSON line (seconds since process start, peak RSS, measurement). */
 export async function drillChild(): Promise<never> {
+  // As the `restoreproof` command does (bin/restoreproof.js), so the memory measured is the command's.
+  preferSmallHeap();
   const file = process.env.BENCH_DRILL!;
   const controller = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => controller.abort());

@@ -4,7 +4,6 @@ import type { ReportFormat } from '../drill/types.ts';
 import { renderRunCompliance } from './compliance-html.ts';
 import { renderJUnit } from './junit.ts';
 import { renderMarkdown } from './markdown.ts';
-import { writeMochawesome } from './mochawesome.ts';
 import type { RunReport } from './types.ts';
 
 export type { ReportFormat };
@@ -42,6 +41,8 @@ export const reportersMap = {
   html: {
     files: (runId) => ({ html: `${runId}.html`, mochawesomeJson: `${runId}.mochawesome.json` }),
     async write(report, { dir }) {
+      // mocha and mochawesome cost ~25 MiB and a quarter second to import: only a run that asks for the page loads them.
+      const { writeMochawesome } = await import('./mochawesome.ts');
       await writeMochawesome(report, dir, report.runId);
       await rename(join(dir, `${report.runId}.json`), join(dir, `${report.runId}.mochawesome.json`));
     },

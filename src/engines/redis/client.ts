@@ -1,4 +1,3 @@
-import { createClient, RESP_TYPES } from 'redis';
 import { AuthenticationError, RestoreproofError } from '../../errors.ts';
 import type { StoreEndpoint } from '../../runtimes/types.ts';
 
@@ -11,6 +10,8 @@ export interface RedisConnection {
 
 /** A connected client; errors say whether the password or the server is the problem. */
 export async function redisClient(endpoint: StoreEndpoint, db = 0): Promise<RedisConnection> {
+  // Imported on first use: the client costs ~30 MiB, which a drill without a Redis store never needs.
+  const { createClient, RESP_TYPES } = await import('redis');
   const client = createClient({ socket: { host: endpoint.host, port: endpoint.port, connectTimeout: 5000, reconnectStrategy: false }, password: endpoint.password, database: db });
   client.on('error', () => {});
   try {
