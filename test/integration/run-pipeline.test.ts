@@ -4,7 +4,7 @@
 // out its loop and the fast store's check ends after it.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDrill } from '../../src/run/run.ts';
@@ -66,5 +66,52 @@ describe('run: a pipeline per store, digests read alongside the restore (local r
     const digests = Object.fromEntries(await Promise.all(['slow.sql', 'fast.sql'].map(async (f) => [f, createHash('sha256').update(await readFile(join(work, f))).digest('hex')] as const)));
     assert.deepEqual(report.artefacts.map((a) => [a.store, a.sha256]), [['slowstore', digests['slow.sql']], ['faststore', digests['fast.sql']]]);
     assert.deepEqual(await processesMatching(`restoreproof-${report.runId}`), []);
+  });
+
+  it('stops a store whose checks are done while another store still restores, and records its removal', async () => {
+    // The slow store's dump waits for the gate, which opens only once the fast store's server and
+    // data dir are gone: without the early stop it would open at the end, after a minute.
+    const gate = join(work, 'gate-teardown');
+    const runId = `${new Date().toISOString().replace(/[-:]|\.\d+/g, "")}-${process.pid.toString(16).padStart(6, "0").slice(-6)}`;
+    await writeFile(join(work, 'slow-teardown.sql'), [
+      'CREATE TABLE slow (id int);',
+      `DO $$ BEGIN FOR i IN 1..600 LOOP EXIT WHEN (pg_stat_file('${gate}', true)).size IS NOT NULL; PERFORM pg_sleep(0.1); END LOOP; END $$;`,
+      '',
+    ].join('\n'));
+    await writeFile(join(work, 'drill-teardown.yaml'), [
+      'apiVersion: restoreproof/v1',
+      'kind: RestoreDrill',
+      'metadata: { name: pipeline-teardown }',
+      'spec:',
+      '  runtime: local',
+      '  stores:',
+      '    slowstore: { engine: postgres, restore: [{ artefact: slow-teardown.sql, database: app }] }',
+      '    faststore: { engine: postgres, restore: [{ artefact: fast.sql, database: app }] }',
+      '  checks:',
+      '    - { id: fast-rows, type: count, store: faststore, database: app, table: quick, expect: { equals: 2 } }',
+      '',
+    ].join('\n'));
+    const gone = async () => (await processesMatching(`restoreproof-${runId}-faststore-`)).length === 0 && (await readdir(tmpdir())).every((f) => !f.startsWith(`restoreproof-${runId}-faststore-`));
+    let openedAfterStop = false;
+    const reporter: Reporter = {
+      onCheckEnd: (result) => {
+        if (result.id !== 'fast-rows') return;
+        void (async () => {
+          for (let i = 0; i < 300 && !(await gone()); i++) await new Promise((r) => setTimeout(r, 100));
+          openedAfterStop = await gone();
+          await writeFile(gate, 'open\n');
+        })();
+      },
+      onStepEnd: ({ store }) => {
+        if (store === 'slowstore') assert.ok(openedAfterStop, 'the slow store finished restoring before the fast store was stopped');
+      },
+    };
+    const report = await runDrill(join(work, 'drill-teardown.yaml'), { runId, reportDir: join(work, 'reports'), reporters: [reporter] });
+    assertValidReport(report);
+    assert.equal(report.status, 'passed', JSON.stringify(report.errors));
+    assert.ok(openedAfterStop, 'the fast store was still running when its checks were done');
+    assert.equal(report.teardown.status, 'completed');
+    const fast = report.teardown.resources.filter((r) => r.store === 'faststore');
+    assert.ok(fast.length > 0 && fast.every((r) => r.removed), JSON.stringify(report.teardown.resources));
   });
 });

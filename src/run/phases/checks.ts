@@ -37,6 +37,8 @@ export interface CheckRunOptions {
    * whole deadline for an answer that one request gives).
    */
   appStarted?: boolean;
+  /** Called once a store's own checks are done when no check left to run reads it (it can be torn down). */
+  onStoreChecked?: (store: string) => void;
 }
 
 /**
@@ -47,14 +49,14 @@ export interface CheckRunOptions {
  * declares as reading only the artefacts run whether or not their store restored; with
  * `onlyArtefactChecks` (no store started) they are all that runs.
  */
-export async function checksPhase(ctx: RunContext, restoring?: ReadonlyMap<string, Promise<boolean>>, onlyArtefactChecks = false): Promise<void> {
+export async function checksPhase(ctx: RunContext, restoring?: ReadonlyMap<string, Promise<boolean>>, onlyArtefactChecks = false, onStoreChecked?: (store: string) => void): Promise<void> {
   const { report } = ctx;
   // The phase begins when there is something to check, not while every store is still restoring.
   if (restoring?.size) await Promise.race(restoring.values());
   await phase(ctx, 'checks', async () => {
     const results: CheckResult[] = [];
     try {
-      await runChecks(ctx, { ...(restoring ? { restoring } : {}), announce: true, onlyArtefactChecks }, results);
+      await runChecks(ctx, { ...(restoring ? { restoring } : {}), ...(onStoreChecked ? { onStoreChecked } : {}), announce: true, onlyArtefactChecks }, results);
     } finally {
       for (const result of results) if (result) report.check(result);
     }
@@ -172,6 +174,7 @@ export async function runChecks(ctx: RunContext, options: CheckRunOptions = {}, 
       await limit(async () => {
         for (const p of planned) await p.run();
       });
+      if (!across.some((p) => p.sees === '*' || p.sees.includes(store))) options.onStoreChecked?.(store);
     }),
   );
   for (const p of across) await p.run();
