@@ -7,6 +7,7 @@ import type { VerifiedArtefact } from '../../engines/types.ts';
 import { ArtefactError, errorMessage } from '../../errors.ts';
 import { artefactDamages, damagedCopy, type ArtefactDamage, type DamagedCopy } from '../../mutate/damage.ts';
 import type { MutantRecord } from '../../report/types.ts';
+import type { StartedStore } from '../../runtimes/types.ts';
 import { fetchArtefacts, fetchJobsOf } from '../../sources/fetch.ts';
 import { verifyBundle } from '../../sources/integrity.ts';
 import { walkFiles } from '../../sources/local.ts';
@@ -175,7 +176,9 @@ const KINDS_AT_ONCE = 2;
  * Artefact mutants: for each kind of damage, every store's artefact is copied into the run's
  * staging dir and damaged there (or fetched again with a wrong key), and the drill restores the
  * copies once, into fresh stores of a child run; each store's mutant is killed by its own fetch,
- * verify, restore or checks. The sources are only ever read.
+ * verify, restore or checks. The sources are only ever read. Runs after the state mutants: the
+ * run's own stores are the restored ones again (their checks passed after the undos), and a store
+ * restored alone reads them beside it.
  */
 export async function artefactMutants(ctx: RunContext, onMutant: (m: MutantRecord) => void): Promise<MutantRecord[]> {
   const root = join(await ctx.staging.ensure(), 'mutants');
@@ -190,15 +193,21 @@ export async function artefactMutants(ctx: RunContext, onMutant: (m: MutantRecor
       const stores = Object.fromEntries(prepared.flatMap((p) => (p.spec ? [[p.record.store, p.spec] as const] : [])));
       const records = new Map(prepared.map((p) => [p.record.store, p.record] as const));
       // A store a check reads together with another (reachability) is restored from its damaged
-      // copy beside the others' good artefacts, in a child run of its own: beside their damaged
+      // copy beside the others' good stores, in a child run of its own: beside their damaged
       // copies, that check would be skipped once another restore failed and never see this damage.
-      // The rest restore damaged together. All of these child runs go at once.
+      // The good stores beside it are this run's own, so no server starts again for them (unless
+      // an app runs on them). The rest restore damaged together. All of these child runs go at once.
       const spanning = storesSharingChecks(ctx);
       const together = Object.fromEntries(Object.entries(stores).filter(([name]) => !spanning.has(name)));
       const alone = Object.keys(stores).filter((name) => spanning.has(name));
       const runs = [
         ...(Object.keys(together).length ? [restoreDamaged(ctx, runId, together, records)] : []),
-        ...alone.map((name, i) => restoreDamaged(ctx, `${runId}s${i + 1}`, { ...ctx.stores, [name]: stores[name]! }, new Map([[name, records.get(name)!]]))),
+        ...alone.map((name, i) =>
+          // An app may write to the stores it runs on: beside an app, the others are restored afresh.
+          drillOf(ctx).document.spec.app
+            ? restoreDamaged(ctx, `${runId}s${i + 1}`, { ...ctx.stores, [name]: stores[name]! }, new Map([[name, records.get(name)!]]))
+            : restoreDamaged(ctx, `${runId}s${i + 1}`, { [name]: stores[name]! }, new Map([[name, records.get(name)!]]), ctx.started.filter((s) => s.name !== name)),
+        ),
       ];
       const settled = await Promise.allSettled(runs);
       for (const result of settled) if (result.status === 'rejected') throw result.reason;
@@ -228,11 +237,13 @@ export async function artefactMutants(ctx: RunContext, onMutant: (m: MutantRecor
 }
 
 /**
- * A child run over the damaged stores (and any undamaged ones beside them: those without a record):
- * verify, provision, restore, checks, teardown. Its report is its own and is dropped; what each
+ * A child run over the damaged stores: verify, provision, restore, checks, teardown. With `beside`,
+ * the parent's other stores (restored from the good artefacts, their state mutants undone) are read
+ * beside the damaged one, as a fresh restore of the same artefacts would be, without starting their
+ * servers again; the child never tears them down. Its report is its own and is dropped; what each
  * store's mutant died of goes into `records`.
  */
-async function restoreDamaged(ctx: RunContext, runId: string, stores: Record<string, StoreSpec>, records: Map<string, MutantRecord>): Promise<void> {
+async function restoreDamaged(ctx: RunContext, runId: string, stores: Record<string, StoreSpec>, records: Map<string, MutantRecord>, beside?: StartedStore[]): Promise<void> {
   const drill = drillOf(ctx);
   const child = createRunContext(ctx.file, { ...ctx.options, runId, reporters: [], keep: false, ...(ctx.options.signal ? { signal: ctx.options.signal } : {}) });
   const kill = (store: string, by: string) => {
@@ -267,9 +278,20 @@ async function restoreDamaged(ctx: RunContext, runId: string, stores: Record<str
     if (child.started.length === 0) return;
     const restoring = restorePhase(child);
     const restored = await restoring.all;
-    if (drill.document.spec.app) await appPhase(child, restored);
+    const own = [...child.started];
+    if (beside) {
+      // A store restored alone that failed its restore is killed by it; its checks would be skipped.
+      if (!restored) return void own.forEach(({ name }) => kill(name, 'restore'));
+      for (const store of beside) {
+        child.started.push(store);
+        child.stores[store.name] = ctx.stores[store.name]!;
+        child.report.store({ ...ctx.report.storeRecord(store.name)! });
+        child.artefacts.push(...ctx.artefacts.filter((a) => a.store === store.name));
+      }
+    }
+    if (!beside && drill.document.spec.app) await appPhase(child, restored);
     const results = await runChecks(child, {});
-    for (const { name } of child.started) {
+    for (const { name } of own) {
       if (child.report.storeStatus(name) !== 'passed') {
         kill(name, 'restore');
         continue;
@@ -286,6 +308,8 @@ async function restoreDamaged(ctx: RunContext, runId: string, stores: Record<str
       if (record?.status === 'survived') Object.assign(record, { status: 'not-run', error: `the damaged copy could not be restored: ${child.report.report.errors[0]?.message ?? errorMessage(err)}` });
     }
   } finally {
+    // The parent's stores are the parent's to tear down.
+    if (beside) child.started = child.started.filter((s) => !beside.includes(s));
     await teardownPhase(child);
     await child.staging.remove();
   }
