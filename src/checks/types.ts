@@ -45,6 +45,12 @@ export interface CheckContext {
   /** The store's verified artefacts, for checks that read the backup itself (an integrity check of an RDB). */
   artefacts: readonly VerifiedArtefact[];
   signal: AbortSignal;
+  /**
+   * `restoreproof mutate`: what a state mutant damaged (its target, `<database>/<table>…`), when the
+   * check re-runs to see whether it notices. A check that compares many things may look there first
+   * and stop at its first mismatch; it still passes only once it has compared everything.
+   */
+  damaged?: string;
 }
 
 export type CheckRunner<C extends CheckSpec = CheckSpec> = (check: C, context: CheckContext) => Promise<CheckOutcome>;

@@ -27,6 +27,8 @@ export interface CheckRunOptions {
   seeing?: string;
   /** One check after another, stopping at the first that fails (a mutant is killed once). */
   stopAtFirstFailure?: boolean;
+  /** With `seeing`: the target a state mutant damaged in that store, passed on to its engine's checks (`CheckContext.damaged`). */
+  damaged?: string;
   /** Tell the run's reporters about each check (the checks phase does; a mutant's re-run does not). */
   announce?: boolean;
   /** Only the checks that read nothing but artefacts: what can still run when no store started. */
@@ -154,7 +156,8 @@ export async function runChecks(ctx: RunContext, options: CheckRunOptions = {}, 
     const runner = engine.checks[check.type] as CheckRunner<typeof check> | undefined;
     return timed(at, { id, name, type: check.type, store: check.store, ...(engine.capabilities.checksNameDatabase ? { database } : {}), severity }, async () => {
       if (!runner) throw new RestoreproofError('E_CHECK', `engine ${spec.engine} has no ${check.type} check`);
-      return runner(check, { drill, runId: ctx.runId, store: storesByName.get(check.store)!, stores: storesByName, database, artefacts: artefacts.filter((a) => a.store === check.store), signal });
+      const damaged = options.damaged !== undefined && check.store === seeing ? { damaged: options.damaged } : {};
+      return runner(check, { drill, runId: ctx.runId, store: storesByName.get(check.store)!, stores: storesByName, database, artefacts: artefacts.filter((a) => a.store === check.store), signal, ...damaged });
     });
   }
 
