@@ -66,7 +66,7 @@ const baseline: CheckRunner<BaselineCheckSpec> = async (check, context) => {
   const outcome = await readOnly(context, async (c) => {
     const restored = await countTables(c, context.database, await listTables(c, context.database));
     const counts = compareCounts(database.tables, restored, { absolute: check.tolerance?.absolute ?? 0, percent: check.tolerance?.percent ?? 0, extra: check.extraTables ?? 'warn', capturedAt: file.content.capturedAt, unit: 'tables' });
-    return compareContent(counts, database, restored, { wanted: check.content, file: check.baseline, unit: 'tables', digest: (table) => contentDigest(c, context.database, table) });
+    return compareContent(counts, database, restored, { wanted: check.content, file: check.baseline, unit: 'tables', digest: (table) => contentDigest(c, context.database, table), damaged: context.damaged, database: context.database });
   });
   return { ...outcome, details: { baseline: { path: file.path, sha256: file.sha256, capturedAt: file.content.capturedAt, source: file.content.source } } };
 };

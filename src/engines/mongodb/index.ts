@@ -67,7 +67,7 @@ const baseline: CheckRunner<BaselineCheckSpec> = async (check, context) => {
     const restored: Record<string, number> = {};
     for (const n of names) restored[n] = await collectionCount(context.store, c, context.database, n);
     const counts = compareCounts(database.tables, restored, { absolute, percent, extra: check.extraTables ?? 'warn', capturedAt: file.content.capturedAt, unit: 'collections' });
-    return compareContent(counts, database, restored, { wanted: check.content, file: check.baseline, unit: 'collections', digest: (collection) => contentDigest(db, collection) });
+    return compareContent(counts, database, restored, { wanted: check.content, file: check.baseline, unit: 'collections', digest: (collection) => contentDigest(db, collection), damaged: context.damaged, database: context.database });
   }, context.signal);
 };
 

@@ -96,7 +96,7 @@ const baseline: CheckRunner<BaselineCheckSpec> = async (check, context) => {
     const restored: Record<string, number> = {};
     for (const key of wanted) restored[key] = await tableCount(context, client, key);
     const counts = compareBaselineCounts(check, file, expectedTables, restored, present);
-    return compareContent(counts, expectedDatabase, restored, { wanted: check.content, file: check.baseline, unit: 'tables', digest: (table) => contentDigest(client, table) });
+    return compareContent(counts, expectedDatabase, restored, { wanted: check.content, file: check.baseline, unit: 'tables', digest: (table) => contentDigest(client, table), damaged: context.damaged, database: context.database });
   });
 };
 

@@ -106,7 +106,7 @@ async function runStateMutant(ctx: RunContext, store: StartedStore, mutant: Stat
   let results: CheckResult[] = [];
   let checkError: unknown;
   try {
-    results = await runChecks(ctx, { seeing: storeName, stopAtFirstFailure: true, appStarted: true });
+    results = await runChecks(ctx, { seeing: storeName, damaged: mutant.target, stopAtFirstFailure: true, appStarted: true });
   } catch (err) {
     checkError = err;
   }
