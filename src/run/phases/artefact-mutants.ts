@@ -290,7 +290,8 @@ async function restoreDamaged(ctx: RunContext, runId: string, stores: Record<str
       }
     }
     if (!beside && drill.document.spec.app) await appPhase(child, restored);
-    const results = await runChecks(child, {});
+    // Beside stores already checked, only the checks that read the damaged one can notice its damage.
+    const results = await runChecks(child, beside ? { readingStore: own[0]!.name } : {});
     for (const { name } of own) {
       if (child.report.storeStatus(name) !== 'passed') {
         kill(name, 'restore');

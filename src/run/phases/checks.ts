@@ -17,6 +17,8 @@ interface PlannedCheck {
   slot: number;
   /** The stores whose restored state the check reads; `*`: every store (an app's http check); none: the artefacts only (consistency). */
   sees: readonly string[] | '*';
+  /** The stores whose artefacts the check reads; `*`: every store's (consistency). */
+  readsArtefactsOf?: readonly string[] | '*';
   run(): Promise<CheckResult>;
 }
 
@@ -29,6 +31,12 @@ export interface CheckRunOptions {
   stopAtFirstFailure?: boolean;
   /** With `seeing`: the target a state mutant damaged in that store, passed on to its engine's checks (`CheckContext.damaged`). */
   damaged?: string;
+  /**
+   * Only the checks that read this store's state or artefacts, and those that read every store's
+   * artefacts (consistency): a child run of `restoreproof mutate` that restored one damaged store
+   * beside others already checked.
+   */
+  readingStore?: string;
   /** Tell the run's reporters about each check (the checks phase does; a mutant's re-run does not). */
   announce?: boolean;
   /** Only the checks that read nothing but artefacts: what can still run when no store started. */
@@ -115,7 +123,7 @@ export async function runChecks(ctx: RunContext, options: CheckRunOptions = {}, 
   }
   if (doc.spec.consistency && !options.onlyArtefactChecks) {
     const at = slot++;
-    across.push({ slot: at, sees: [], run: () => timed(at, { id: 'consistency', name: `all artefacts within ${doc.spec.consistency!.window} of each other`, type: 'consistency', store: '*', severity: 'fail' }, async () => consistencyOutcome(artefacts, doc.spec.consistency!.window)) });
+    across.push({ slot: at, sees: [], readsArtefactsOf: '*', run: () => timed(at, { id: 'consistency', name: `all artefacts within ${doc.spec.consistency!.window} of each other`, type: 'consistency', store: '*', severity: 'fail' }, async () => consistencyOutcome(artefacts, doc.spec.consistency!.window)) });
   }
   const artefactCheckOf = (check: CheckSpec) =>
     check.type === 'http' || check.type === 'reachability' ? undefined : (engineFor(doc.spec.stores[check.store]!).artefactChecks?.[check.type] as ArtefactCheckRunner<typeof check> | undefined);
@@ -125,7 +133,7 @@ export async function runChecks(ctx: RunContext, options: CheckRunOptions = {}, 
     const at = slot++;
     const needs = storesOf(check);
     // An http check reads whatever the app reads: every store; an artefact check none (no mutant changes an artefact).
-    const planned: PlannedCheck = { slot: at, sees: check.type === 'http' ? '*' : readsArtefacts ? [] : needs, run: () => runDrillCheck(at, check, index) };
+    const planned: PlannedCheck = { slot: at, sees: check.type === 'http' ? '*' : readsArtefacts ? [] : needs, ...(readsArtefacts ? { readsArtefactsOf: needs } : {}), run: () => runDrillCheck(at, check, index) };
     const lane = needs.length === 1 && !readsArtefacts ? lanes.get(needs[0]!) : undefined;
     (lane ?? across).push(planned);
   }
@@ -161,6 +169,12 @@ export async function runChecks(ctx: RunContext, options: CheckRunOptions = {}, 
     });
   }
 
+  if (options.readingStore !== undefined) {
+    const store = options.readingStore;
+    const reads = (p: PlannedCheck) => p.sees === '*' || p.sees.includes(store) || p.readsArtefactsOf === '*' || !!p.readsArtefactsOf?.includes(store);
+    for (const [name, planned] of lanes) lanes.set(name, planned.filter(reads));
+    across.splice(0, across.length, ...across.filter(reads));
+  }
   if (seeing !== undefined) {
     const sees = (p: PlannedCheck) => p.sees === '*' || p.sees.includes(seeing);
     for (const p of [...(lanes.get(seeing) ?? []), ...across.filter(sees)]) {
