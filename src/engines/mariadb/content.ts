@@ -21,27 +21,28 @@ interface KeyColumn {
  * table without one is ordered by every column (identical rows are interchangeable).
  */
 async function orderBy(connection: Connection, database: string, table: string): Promise<string> {
-  const [rows] = await connection.query({
-    sql: `SELECT s.INDEX_NAME, s.COLUMN_NAME, c.COLLATION_NAME IS NOT NULL, c.IS_NULLABLE = 'NO'
-            FROM information_schema.STATISTICS s
-            LEFT JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME
-           WHERE s.TABLE_SCHEMA = ? AND s.TABLE_NAME = ? AND s.NON_UNIQUE = 0
-           ORDER BY s.INDEX_NAME, s.SEQ_IN_INDEX`,
+  // Two queries joined here: MariaDB answers a join of information_schema.STATISTICS with COLUMNS
+  // ~20 ms a table, each alone under 1 ms (a baseline check reads every table's digest).
+  const [keyRows] = await connection.query({
+    sql: `SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS
+           WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0
+           ORDER BY INDEX_NAME, SEQ_IN_INDEX`,
     rowsAsArray: true,
   }, [database, table]);
+  const [columnRows] = await connection.query({ sql: "SELECT COLUMN_NAME, COLLATION_NAME IS NOT NULL, IS_NULLABLE = 'NO' FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION", rowsAsArray: true }, [database, table]);
+  const all = (columnRows as [string, number, number][]).map(([name, collatable, notNull]) => ({ name, collatable: Boolean(Number(collatable)), notNull: Boolean(Number(notNull)) }));
+  // Column names are case-insensitive, as the join compared them.
+  const byName = new Map(all.map((c) => [c.name.toLowerCase(), c] as const));
   const indexes = new Map<string, { columns: KeyColumn[]; usable: boolean }>();
-  for (const [index, column, collatable, notNull] of rows as [string, string | null, number | null, number | null][]) {
+  for (const [index, column] of keyRows as [string, string | null][]) {
     const entry = indexes.get(index) ?? { columns: [], usable: true };
-    if (column === null || !Number(notNull)) entry.usable = false;
-    else entry.columns.push({ name: column, collatable: Boolean(Number(collatable)) });
+    const described = column === null ? undefined : byName.get(column.toLowerCase());
+    if (column === null || !described?.notNull) entry.usable = false;
+    else entry.columns.push({ name: column, collatable: described.collatable });
     indexes.set(index, entry);
   }
   const candidates = [...indexes].filter(([, i]) => i.usable).sort(([a, x], [b, y]) => Number(b === 'PRIMARY') - Number(a === 'PRIMARY') || x.columns.length - y.columns.length || (a < b ? -1 : 1));
-  let columns = candidates[0]?.[1].columns;
-  if (!columns) {
-    const [all] = await connection.query({ sql: 'SELECT COLUMN_NAME, COLLATION_NAME IS NOT NULL FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION', rowsAsArray: true }, [database, table]);
-    columns = (all as [string, number][]).map(([name, collatable]) => ({ name, collatable: Boolean(Number(collatable)) }));
-  }
+  const columns = candidates[0]?.[1].columns ?? all;
   return columns.map((c) => (c.collatable ? `CAST(${quoteIdent(c.name)} AS BINARY)` : quoteIdent(c.name))).join(', ');
 }
 
