@@ -17,6 +17,7 @@ import type { StartedStore, StoreEndpoint } from '../src/runtimes/types.ts';
 import type { AuditChainCheckSpec } from '../src/drill/types.ts';
 import { useTestbedBinaries } from '../test/support/backends.ts';
 import { flag, measureInChild, report } from './lib.ts';
+import { preferSmallHeap } from '../src/util/heap.ts';
 
 const script = new URL(import.meta.url).pathname;
 const select = 'select seq, id, actor, action, created_at, prev_mac, mac from audit order by seq';
@@ -38,6 +39,8 @@ if (process.argv[2] === '--child') {
     await client.end();
     result = { rows: lines, bytes };
   } else {
+    // As the `restoreproof` command runs (bin/restoreproof.js), so speed and memory are the command's.
+    preferSmallHeap();
     process.env.BENCH_AUDIT_KEY = key;
     const store = { name: 'db', engine: 'postgres', endpoint, url: () => '' } as unknown as StartedStore;
     const check: AuditChainCheckSpec = {

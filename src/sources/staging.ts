@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
+import { removeTree } from '../util/remove-tree.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errorMessage } from '../errors.ts';
@@ -61,7 +62,7 @@ export class Staging {
     if (!this.dir) return undefined;
     const record: ResourceRecord = { kind: 'directory', id: this.dir };
     try {
-      await rm(this.dir, { recursive: true, force: true });
+      await removeTree(this.dir);
       record.removed = true;
     } catch (err) {
       record.removed = false;

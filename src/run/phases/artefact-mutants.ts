@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { removeTree } from '../../util/remove-tree.ts';
 import { join } from 'node:path';
 import { storesOf, type ArtefactSourceSpec, type StoreSpec } from '../../drill/types.ts';
 import { engineFor } from '../../engines/index.ts';
@@ -217,7 +218,7 @@ export async function artefactMutants(ctx: RunContext, onMutant: (m: MutantRecor
       }
       return prepared.map((p) => p.record);
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await removeTree(dir);
       for (const staging of stagings) await staging.remove();
     }
   };

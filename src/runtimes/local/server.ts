@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { chown, lstat, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chown, lstat, mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { removeTree } from '../../util/remove-tree.ts';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -269,7 +270,7 @@ export class LocalServer {
     for (const r of this.resources.filter((r) => r.kind === 'process')) r.removed = true;
     const dirRecord = this.resources.find((r) => r.kind === 'directory')!;
     try {
-      await rm(this.dir, { recursive: true, force: true, maxRetries: 3 });
+      await removeTree(this.dir);
       dirRecord.removed = true;
     } catch (err) {
       dirRecord.error = (err as Error).message;
