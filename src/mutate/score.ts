@@ -20,8 +20,8 @@ export function acceptRule(spec: MutationSpec | undefined): (id: string) => { mu
 }
 
 /**
- * A survivor the drill accepts on purpose becomes `accepted`, with the drill's reason. (A state
- * mutant the drill accepts is never made; an artefact mutant is, with every store's at once.)
+ * A survivor the drill accepts on purpose becomes `accepted`, with the drill's reason. (A mutant
+ * the drill accepts is never made: it arrives here accepted already, `notMade`.)
  */
 export function applyAccepted(mutants: MutantRecord[], spec: MutationSpec | undefined): void {
   const accept = acceptRule(spec);

@@ -179,6 +179,7 @@ describe('mutate: a mutation score over real PostgreSQL (local runtime)', functi
         '  mutation:',
         '    accept:',
         '      - { mutant: "*:analytics/*", why: this test is about the artefact mutants }',
+        '      - { mutant: "truncate:app/*", why: the test accepts one kind of artefact damage }',
         '  checks:',
         `    - { id: events, type: count, store: app, table: public.events, expect: { equals: ${fixtures.counts['public.events']} } }`,
       ]);
@@ -191,6 +192,13 @@ describe('mutate: a mutation score over real PostgreSQL (local runtime)', functi
       assert.deepEqual([previous.status, previous.killedBy], ['killed', 'events'], previous.error);
       assert.match(previous.description, /^restoring the backup before .*2026-11-29\/analytics\.sql\.gz/);
       assert.deepEqual(await fingerprint(newestPath), newest);
+    });
+
+    it('does not make an artefact mutant the drill accepts, and still makes the others', () => {
+      const truncate = report.mutation!.mutants.find((x) => x.id === 'truncate:app/restore[0]');
+      assert.deepEqual([truncate?.status, truncate?.notMade, truncate?.durationMs, truncate?.acceptedWhy], ['accepted', true, 0, 'the test accepts one kind of artefact damage']);
+      const flip = report.mutation!.mutants.find((x) => x.id === 'flip-byte:app/restore[0]');
+      assert.ok(flip && flip.durationMs > 0 && !flip.notMade && flip.status !== 'accepted', JSON.stringify(flip));
     });
   });
 });

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
-import { removeTree } from '../../util/remove-tree.ts';
 import { join } from 'node:path';
 import { storesOf, type ArtefactSourceSpec, type StoreSpec } from '../../drill/types.ts';
 import { engineFor } from '../../engines/index.ts';
 import type { VerifiedArtefact } from '../../engines/types.ts';
 import { ArtefactError, errorMessage } from '../../errors.ts';
 import { artefactDamages, damagedCopy, type ArtefactDamage, type DamagedCopy } from '../../mutate/damage.ts';
+import { acceptRule, type MutationSpec } from '../../mutate/score.ts';
 import type { MutantRecord } from '../../report/types.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
 import { fetchArtefacts, fetchJobsOf } from '../../sources/fetch.ts';
@@ -16,6 +16,7 @@ import { NoPreviousBackup } from '../../sources/locate.ts';
 import type { FetchJob } from '../../sources/staging.ts';
 import { Staging } from '../../sources/staging.ts';
 import { sha256File } from '../../util/hash.ts';
+import { removeTree } from '../../util/remove-tree.ts';
 import { createRunContext, drillOf, Stop, type RunContext } from '../context.ts';
 import { appPhase } from './app.ts';
 import { runChecks } from './checks.ts';
@@ -74,6 +75,15 @@ async function bundleRefuses(spec: StoreSpec, step: number, copy: string, ref: s
   }
 }
 
+/**
+ * A mutant the drill accepts is not made, as a state mutant is not: its damage is declared out of
+ * scope, and restoring it would cost its store a server start in the child run and nothing else.
+ */
+function acceptedNotMade(ctx: RunContext, base: Omit<MutantRecord, 'status'>): Prepared | undefined {
+  const rule = acceptRule(drillOf(ctx).document.spec.mutation as MutationSpec | undefined)(base.id);
+  return rule ? { record: { ...base, status: 'accepted', acceptedWhy: rule.why, notMade: true } } : undefined;
+}
+
 /** Copies each store's artefact into `dir` and damages the copy. */
 async function damagedStores(ctx: RunContext, damage: ArtefactDamage, dir: string): Promise<Prepared[]> {
   const prepared: Prepared[] = [];
@@ -82,6 +92,11 @@ async function damagedStores(ctx: RunContext, damage: ArtefactDamage, dir: strin
     if (!artefact) continue;
     const ref = ctx.report.report.artefacts.find((a) => a.store === name && a.step === artefact.step)?.ref ?? artefact.info.ref;
     const base = { id: `${damage}:${name}/restore[${artefact.step}]`, kind: `${damage}-artefact`, store: name, target: ref, description: `damaging ${ref}`, hint: damageWords[damage].hint(name), durationMs: 0 };
+    const accepted = acceptedNotMade(ctx, base);
+    if (accepted) {
+      prepared.push(accepted);
+      continue;
+    }
     try {
       const copy = await damagedCopy(artefact.info.path, artefact.info.kind, damage, join(dir, name));
       const what = copy.file ? `${copy.file} in ${ref}` : ref;
@@ -118,6 +133,11 @@ async function wrongKeyStores(ctx: RunContext, dir: string, runId: string, stagi
     done.add(job.store);
     const ref = refOf(ctx, job);
     const base = { id: `wrong-key:${job.store}/restore[${job.step}]`, kind: 'wrong-key-artefact', store: job.store, target: ref, description: `decrypting ${ref} with a wrong key`, hint: `add checks on ${job.store} that what a wrong key decrypts to would fail (counts, a baseline)`, durationMs: 0 };
+    const accepted = acceptedNotMade(ctx, base);
+    if (accepted) {
+      prepared.push(accepted);
+      continue;
+    }
     try {
       await mkdir(dir, { recursive: true });
       const keyFile = join(dir, `${job.store}.key`);
@@ -152,6 +172,11 @@ async function previousStores(ctx: RunContext, runId: string, stagings: Staging[
     done.add(job.store);
     const ref = refOf(ctx, job);
     const base = { id: `previous:${job.store}/restore[${job.step}]`, kind: 'previous-artefact', store: job.store, target: ref, description: `restoring the backup before ${ref} (the one \`latest\` did not pick)`, hint: `add a freshness check on ${job.store}, or counts that grow between backups`, durationMs: 0 };
+    const accepted = acceptedNotMade(ctx, base);
+    if (accepted) {
+      prepared.push(accepted);
+      continue;
+    }
     try {
       const path = await refetch(ctx, job, runId, stagings, true);
       prepared.push({ record: { ...base, status: 'survived' }, spec: withArtefact(ctx.stores[job.store]!, job.step, path) });
@@ -213,7 +238,7 @@ export async function artefactMutants(ctx: RunContext, onMutant: (m: MutantRecor
       const settled = await Promise.allSettled(runs);
       for (const result of settled) if (result.status === 'rejected') throw result.reason;
       for (const { record } of prepared) {
-        record.durationMs = performance.now() - t0;
+        if (!record.notMade) record.durationMs = performance.now() - t0;
         onMutant(record);
       }
       return prepared.map((p) => p.record);
