@@ -20,6 +20,16 @@ export function acceptRule(spec: MutationSpec | undefined): (id: string) => { mu
 }
 
 /**
+ * The record of a mutant the drill accepts, which is not made (state or artefact): its damage is
+ * declared out of scope, so re-running checks or restoring it would only cost time. None when the
+ * drill does not accept it.
+ */
+export function acceptedNotMade(accept: ReturnType<typeof acceptRule>, mutant: Omit<MutantRecord, 'status' | 'durationMs'>): MutantRecord | undefined {
+  const rule = accept(mutant.id);
+  return rule ? { ...mutant, status: 'accepted', acceptedWhy: rule.why, notMade: true, durationMs: 0 } : undefined;
+}
+
+/**
  * A survivor the drill accepts on purpose becomes `accepted`, with the drill's reason. (A mutant
  * the drill accepts is never made: it arrives here accepted already, `notMade`.)
  */

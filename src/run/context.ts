@@ -58,8 +58,6 @@ export interface RunContext {
   stores: Record<string, StoreSpec>;
   artefacts: VerifiedArtefact[];
   started: StartedStore[];
-  /** Stores already being stopped, before the teardown phase, because nothing left in the run reads them. */
-  stopping: Map<string, Promise<void>>;
   app?: StartedApp;
   /** Why the app is not there for http checks that need it. */
   appProblem?: string;
@@ -88,7 +86,6 @@ export function createRunContext(file: string, options: RunOptions): RunContext 
     stores: {},
     artefacts: [],
     started: [],
-    stopping: new Map(),
   };
 }
 

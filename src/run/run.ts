@@ -65,8 +65,10 @@ async function runPhases(ctx: RunContext): Promise<void> {
     const restoring = restorePhase(ctx);
     if (!drillOf(ctx).document.spec.app) {
       // Each store's checks start when that store has restored, while the others still restore; a
-      // store nothing else will read is stopped then too, so its teardown is not left for the end.
-      await Promise.all([restoring.all, checksPhase(ctx, restoring.stores, false, stopsEarly(ctx) ? (name) => stopEarly(ctx, name) : undefined)]);
+      // store nothing else will read is stopped then too, so its teardown is not left for the end
+      // (not with mutants, which damage the stores after the checks, nor with --keep).
+      const stopEarly = ctx.options.mutants || ctx.options.keep ? undefined : (name: string) => void ctx.started.find((s) => s.name === name)?.stop().catch(() => {});
+      await Promise.all([restoring.all, checksPhase(ctx, restoring.stores, false, stopEarly)]);
       if (ctx.options.mutants) await mutantsPhase(ctx);
       return;
     }
@@ -78,14 +80,4 @@ async function runPhases(ctx: RunContext): Promise<void> {
   } catch (err) {
     if (!(err instanceof Stop)) ctx.report.error(interruption(ctx, err));
   }
-}
-
-/** Without mutants (which damage the restored stores after the checks) or --keep, a checked store is not needed again. */
-function stopsEarly(ctx: RunContext): boolean {
-  return !ctx.options.mutants && !ctx.options.keep;
-}
-
-function stopEarly(ctx: RunContext, name: string): void {
-  const store = ctx.started.find((s) => s.name === name);
-  if (store && !ctx.stopping.has(name)) ctx.stopping.set(name, store.stop().catch(() => {}));
 }

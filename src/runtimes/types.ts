@@ -73,7 +73,7 @@ export interface StartedStore extends AsyncDisposable {
   connectionHelp(): string[];
   /** Incident mode: leave the store running after the run. */
   keep(): void;
-  /** Stops and removes; idempotent. Records the outcome on `resources`. */
+  /** Stops and removes; idempotent: a later call waits for the first to finish. Records the outcome on `resources`. */
   stop(): Promise<void>;
 }
 

@@ -25,30 +25,42 @@ describe('run: a pipeline per store, digests read alongside the restore (local r
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  it("checks the store that restored first while the other restores, and reports checks in the drill's order", async () => {
-    const gate = join(work, 'gate');
-    await writeFile(join(work, 'fast.sql'), 'CREATE TABLE quick (id int);\nINSERT INTO quick VALUES (1), (2);\n');
-    await writeFile(join(work, 'slow.sql'), [
+  /**
+   * Two PostgreSQL stores: `faststore` restores two rows at once; `slowstore` three rows, then its
+   * dump waits for `gate` to appear, up to a minute, so a run that never opens it still ends (and
+   * the test's assertions fail it).
+   */
+  async function writeTwoStoreDrill(name: string, gate: string, checks: string[]): Promise<string> {
+    await writeFile(join(work, `${name}-fast.sql`), 'CREATE TABLE quick (id int);\nINSERT INTO quick VALUES (1), (2);\n');
+    await writeFile(join(work, `${name}-slow.sql`), [
       'CREATE TABLE slow (id int);',
       'INSERT INTO slow VALUES (1), (2), (3);',
-      // Up to a minute, so a run without the pipeline still ends (and the assertions below fail it).
       `DO $$ BEGIN FOR i IN 1..600 LOOP EXIT WHEN (pg_stat_file('${gate}', true)).size IS NOT NULL; PERFORM pg_sleep(0.1); END LOOP; END $$;`,
       '',
     ].join('\n'));
-    await writeFile(join(work, 'drill.yaml'), [
+    const drill = join(work, `${name}.yaml`);
+    await writeFile(drill, [
       'apiVersion: restoreproof/v1',
       'kind: RestoreDrill',
-      'metadata: { name: pipeline }',
+      `metadata: { name: ${name} }`,
       'spec:',
       '  runtime: local',
       '  stores:',
-      '    slowstore: { engine: postgres, restore: [{ artefact: slow.sql, database: app }] }',
-      '    faststore: { engine: postgres, restore: [{ artefact: fast.sql, database: app }] }',
+      `    slowstore: { engine: postgres, restore: [{ artefact: ${name}-slow.sql, database: app }] }`,
+      `    faststore: { engine: postgres, restore: [{ artefact: ${name}-fast.sql, database: app }] }`,
       '  checks:',
-      '    - { id: slow-rows, type: count, store: slowstore, database: app, table: slow, expect: { equals: 3 } }',
-      '    - { id: fast-rows, type: count, store: faststore, database: app, table: quick, expect: { equals: 2 } }',
+      ...checks,
       '',
     ].join('\n'));
+    return drill;
+  }
+
+  it("checks the store that restored first while the other restores, and reports checks in the drill's order", async () => {
+    const gate = join(work, 'gate');
+    const drill = await writeTwoStoreDrill('pipeline', gate, [
+      '    - { id: slow-rows, type: count, store: slowstore, database: app, table: slow, expect: { equals: 3 } }',
+      '    - { id: fast-rows, type: count, store: faststore, database: app, table: quick, expect: { equals: 2 } }',
+    ]);
     const events: string[] = [];
     const reporter: Reporter = {
       onStepEnd: ({ store }) => void events.push(`restored ${store}`),
@@ -57,14 +69,14 @@ describe('run: a pipeline per store, digests read alongside the restore (local r
         if (result.id === 'fast-rows') void writeFile(gate, 'open\n');
       },
     };
-    const report = await runDrill(join(work, 'drill.yaml'), { reportDir: join(work, 'reports'), reporters: [reporter] });
+    const report = await runDrill(drill, { reportDir: join(work, 'reports'), reporters: [reporter] });
     assertValidReport(report);
     assert.equal(report.status, 'passed', JSON.stringify(report.errors));
     assert.deepEqual(events, ['restored faststore', 'checked fast-rows', 'restored slowstore', 'checked slow-rows']);
     assert.deepEqual(report.checks.map((c) => [c.id, c.status, c.actual]), [['slow-rows', 'passed', 3], ['fast-rows', 'passed', 2]]);
     // Digests are read alongside the restore, not before it, and still reach the evidence.
-    const digests = Object.fromEntries(await Promise.all(['slow.sql', 'fast.sql'].map(async (f) => [f, createHash('sha256').update(await readFile(join(work, f))).digest('hex')] as const)));
-    assert.deepEqual(report.artefacts.map((a) => [a.store, a.sha256]), [['slowstore', digests['slow.sql']], ['faststore', digests['fast.sql']]]);
+    const digests = Object.fromEntries(await Promise.all(['pipeline-slow.sql', 'pipeline-fast.sql'].map(async (f) => [f, createHash('sha256').update(await readFile(join(work, f))).digest('hex')] as const)));
+    assert.deepEqual(report.artefacts.map((a) => [a.store, a.sha256]), [['slowstore', digests['pipeline-slow.sql']], ['faststore', digests['pipeline-fast.sql']]]);
     assert.deepEqual(await processesMatching(`restoreproof-${report.runId}`), []);
   });
 
@@ -73,24 +85,9 @@ describe('run: a pipeline per store, digests read alongside the restore (local r
     // data dir are gone: without the early stop it would open at the end, after a minute.
     const gate = join(work, 'gate-teardown');
     const runId = `${new Date().toISOString().replace(/[-:]|\.\d+/g, "")}-${process.pid.toString(16).padStart(6, "0").slice(-6)}`;
-    await writeFile(join(work, 'slow-teardown.sql'), [
-      'CREATE TABLE slow (id int);',
-      `DO $$ BEGIN FOR i IN 1..600 LOOP EXIT WHEN (pg_stat_file('${gate}', true)).size IS NOT NULL; PERFORM pg_sleep(0.1); END LOOP; END $$;`,
-      '',
-    ].join('\n'));
-    await writeFile(join(work, 'drill-teardown.yaml'), [
-      'apiVersion: restoreproof/v1',
-      'kind: RestoreDrill',
-      'metadata: { name: pipeline-teardown }',
-      'spec:',
-      '  runtime: local',
-      '  stores:',
-      '    slowstore: { engine: postgres, restore: [{ artefact: slow-teardown.sql, database: app }] }',
-      '    faststore: { engine: postgres, restore: [{ artefact: fast.sql, database: app }] }',
-      '  checks:',
+    const drill = await writeTwoStoreDrill('pipeline-teardown', gate, [
       '    - { id: fast-rows, type: count, store: faststore, database: app, table: quick, expect: { equals: 2 } }',
-      '',
-    ].join('\n'));
+    ]);
     const gone = async () => (await processesMatching(`restoreproof-${runId}-faststore-`)).length === 0 && (await readdir(tmpdir())).every((f) => !f.startsWith(`restoreproof-${runId}-faststore-`));
     let openedAfterStop = false;
     const reporter: Reporter = {
@@ -106,7 +103,7 @@ describe('run: a pipeline per store, digests read alongside the restore (local r
         if (store === 'slowstore') assert.ok(openedAfterStop, 'the slow store finished restoring before the fast store was stopped');
       },
     };
-    const report = await runDrill(join(work, 'drill-teardown.yaml'), { runId, reportDir: join(work, 'reports'), reporters: [reporter] });
+    const report = await runDrill(drill, { runId, reportDir: join(work, 'reports'), reporters: [reporter] });
     assertValidReport(report);
     assert.equal(report.status, 'passed', JSON.stringify(report.errors));
     assert.ok(openedAfterStop, 'the fast store was still running when its checks were done');

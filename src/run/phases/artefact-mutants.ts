@@ -6,7 +6,7 @@ import { engineFor } from '../../engines/index.ts';
 import type { VerifiedArtefact } from '../../engines/types.ts';
 import { ArtefactError, errorMessage } from '../../errors.ts';
 import { artefactDamages, damagedCopy, type ArtefactDamage, type DamagedCopy } from '../../mutate/damage.ts';
-import { acceptRule, type MutationSpec } from '../../mutate/score.ts';
+import { acceptedNotMade, acceptRule, type MutationSpec } from '../../mutate/score.ts';
 import type { MutantRecord } from '../../report/types.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
 import { fetchArtefacts, fetchJobsOf } from '../../sources/fetch.ts';
@@ -75,13 +75,10 @@ async function bundleRefuses(spec: StoreSpec, step: number, copy: string, ref: s
   }
 }
 
-/**
- * A mutant the drill accepts is not made, as a state mutant is not: its damage is declared out of
- * scope, and restoring it would cost its store a server start in the child run and nothing else.
- */
-function acceptedNotMade(ctx: RunContext, base: Omit<MutantRecord, 'status'>): Prepared | undefined {
-  const rule = acceptRule(drillOf(ctx).document.spec.mutation as MutationSpec | undefined)(base.id);
-  return rule ? { record: { ...base, status: 'accepted', acceptedWhy: rule.why, notMade: true } } : undefined;
+/** A mutant the drill accepts is not made (its store would start a server in the child run for nothing). */
+function notMade(ctx: RunContext, base: Omit<MutantRecord, 'status' | 'durationMs'>): Prepared | undefined {
+  const record = acceptedNotMade(acceptRule(drillOf(ctx).document.spec.mutation as MutationSpec | undefined), base);
+  return record ? { record } : undefined;
 }
 
 /** Copies each store's artefact into `dir` and damages the copy. */
@@ -92,7 +89,7 @@ async function damagedStores(ctx: RunContext, damage: ArtefactDamage, dir: strin
     if (!artefact) continue;
     const ref = ctx.report.report.artefacts.find((a) => a.store === name && a.step === artefact.step)?.ref ?? artefact.info.ref;
     const base = { id: `${damage}:${name}/restore[${artefact.step}]`, kind: `${damage}-artefact`, store: name, target: ref, description: `damaging ${ref}`, hint: damageWords[damage].hint(name), durationMs: 0 };
-    const accepted = acceptedNotMade(ctx, base);
+    const accepted = notMade(ctx, base);
     if (accepted) {
       prepared.push(accepted);
       continue;
@@ -133,7 +130,7 @@ async function wrongKeyStores(ctx: RunContext, dir: string, runId: string, stagi
     done.add(job.store);
     const ref = refOf(ctx, job);
     const base = { id: `wrong-key:${job.store}/restore[${job.step}]`, kind: 'wrong-key-artefact', store: job.store, target: ref, description: `decrypting ${ref} with a wrong key`, hint: `add checks on ${job.store} that what a wrong key decrypts to would fail (counts, a baseline)`, durationMs: 0 };
-    const accepted = acceptedNotMade(ctx, base);
+    const accepted = notMade(ctx, base);
     if (accepted) {
       prepared.push(accepted);
       continue;
@@ -172,7 +169,7 @@ async function previousStores(ctx: RunContext, runId: string, stagings: Staging[
     done.add(job.store);
     const ref = refOf(ctx, job);
     const base = { id: `previous:${job.store}/restore[${job.step}]`, kind: 'previous-artefact', store: job.store, target: ref, description: `restoring the backup before ${ref} (the one \`latest\` did not pick)`, hint: `add a freshness check on ${job.store}, or counts that grow between backups`, durationMs: 0 };
-    const accepted = acceptedNotMade(ctx, base);
+    const accepted = notMade(ctx, base);
     if (accepted) {
       prepared.push(accepted);
       continue;

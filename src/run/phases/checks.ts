@@ -22,6 +22,9 @@ interface PlannedCheck {
   run(): Promise<CheckResult>;
 }
 
+/** Whether the check reads the restored state of `store`. */
+const sees = (p: PlannedCheck, store: string) => p.sees === '*' || p.sees.includes(store);
+
 export interface CheckRunOptions {
   /** Each store's restore under way: a store's own checks start as soon as it has restored. */
   restoring?: ReadonlyMap<string, Promise<boolean>>;
@@ -171,13 +174,12 @@ export async function runChecks(ctx: RunContext, options: CheckRunOptions = {}, 
 
   if (options.readingStore !== undefined) {
     const store = options.readingStore;
-    const reads = (p: PlannedCheck) => p.sees === '*' || p.sees.includes(store) || p.readsArtefactsOf === '*' || !!p.readsArtefactsOf?.includes(store);
+    const reads = (p: PlannedCheck) => sees(p, store) || p.readsArtefactsOf === '*' || !!p.readsArtefactsOf?.includes(store);
     for (const [name, planned] of lanes) lanes.set(name, planned.filter(reads));
     across.splice(0, across.length, ...across.filter(reads));
   }
   if (seeing !== undefined) {
-    const sees = (p: PlannedCheck) => p.sees === '*' || p.sees.includes(seeing);
-    for (const p of [...(lanes.get(seeing) ?? []), ...across.filter(sees)]) {
+    for (const p of [...(lanes.get(seeing) ?? []), ...across.filter((p) => sees(p, seeing))]) {
       const result = await p.run();
       if (options.stopAtFirstFailure && result.status === 'failed') break;
     }
@@ -191,7 +193,7 @@ export async function runChecks(ctx: RunContext, options: CheckRunOptions = {}, 
       await limit(async () => {
         for (const p of planned) await p.run();
       });
-      if (!across.some((p) => p.sees === '*' || p.sees.includes(store))) options.onStoreChecked?.(store);
+      if (!across.some((p) => sees(p, store))) options.onStoreChecked?.(store);
     }),
   );
   for (const p of across) await p.run();

@@ -4,7 +4,7 @@ import { forgetCounts } from '../../engines/counts.ts';
 import { engineFor } from '../../engines/index.ts';
 import type { StateMutant } from '../../engines/types.ts';
 import { RestoreproofError, errorMessage } from '../../errors.ts';
-import { acceptRule, notScored, scoreMutants, type MutationSpec } from '../../mutate/score.ts';
+import { acceptedNotMade, acceptRule, notScored, scoreMutants, type MutationSpec } from '../../mutate/score.ts';
 import type { MutantRecord } from '../../report/types.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
 import { parseDuration } from '../../util/duration.ts';
@@ -73,11 +73,7 @@ async function mutateStore(ctx: RunContext, store: StartedStore, out: MutantReco
   const accept = acceptRule(drillOf(ctx).document.spec.mutation as MutationSpec | undefined);
   for (const mutant of list) {
     if (ctx.signal.aborted) return;
-    // Damage the drill declares out of scope is not made: running its checks would only cost time.
-    const accepted = accept(mutant.id);
-    const record: MutantRecord = accepted
-      ? { id: mutant.id, kind: mutant.kind, store: store.name, target: mutant.target, description: mutant.description, hint: mutant.hint, status: 'accepted', acceptedWhy: accepted.why, notMade: true, durationMs: 0 }
-      : await runStateMutant(ctx, store, mutant);
+    const record = acceptedNotMade(accept, { id: mutant.id, kind: mutant.kind, store: store.name, target: mutant.target, description: mutant.description, hint: mutant.hint }) ?? (await runStateMutant(ctx, store, mutant));
     out.push(record);
     ctx.emit('onMutantEnd', record);
   }

@@ -45,8 +45,8 @@ export async function teardownPhase(ctx: RunContext): Promise<void> {
       report.teardown({ status: 'kept' });
     } else {
       await app?.stop().catch(() => {}); // first: it holds connections to the stores
-      // A store stopped early is awaited, not asked again: stop() returns at once while a first call still removes.
-      await Promise.allSettled(started.map((s) => ctx.stopping.get(s.name) ?? s.stop()));
+      // A store stopped early (its checks done) is awaited here: a later stop() waits for the first.
+      await Promise.allSettled(started.map((s) => s.stop()));
       report.teardown({ status: resources().every((r) => r.removed) ? 'completed' : 'incomplete' });
     }
     report.teardown({ resources: resources() });
