@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { lstat, open, readdir, realpath, stat } from 'node:fs/promises';
+import { lstat, open, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { Readable, pipeline } from 'node:stream';
@@ -191,6 +191,8 @@ export interface ArtefactFile extends ListedFile {
   path: string;
   /** Reads the file through `consume`; the bytes it reads are hashed for the directory's digest. */
   read<T>(consume: (stream: Readable) => Promise<T>): Promise<T>;
+  /** Reads a small file whole, in one call, hashed once: its bytes go to the directory's digest and its sha256 to the caller. */
+  readAll(): Promise<{ content: Buffer; sha256: string }>;
 }
 
 /** Bytes a file stream reads at a time: a small file gets a buffer of its own size, not 64 KiB of garbage. */
@@ -237,6 +239,17 @@ export async function* readArtefactFiles(info: ArtefactInfo, wanted: (file: List
           return await consume(Readable.from(chunks(), { objectMode: false }));
         } finally {
           resolve(complete && hash ? hash.digest('hex') : undefined);
+        }
+      },
+      async readAll() {
+        let sha256: string | undefined;
+        try {
+          const content = await readFile(file.path, signal ? { signal } : {});
+          sha256 = createHash('sha256').update(content).digest('hex');
+          bytes += content.length;
+          return { content, sha256 };
+        } finally {
+          resolve(sink ? sha256 : undefined);
         }
       },
     };

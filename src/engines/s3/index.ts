@@ -3,6 +3,7 @@ import { evaluate } from '../../checks/expectations.ts';
 import type { CheckRunner } from '../../checks/types.ts';
 import { ArtefactError, RestoreproofError, stepError } from '../../errors.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
+import { ObjectPutter } from './put-object.ts';
 import { inspectLocalArtefact, readArtefactFiles, type ArtefactInfo } from '../../sources/local.ts';
 import { resolveSecret } from '../../drill/secrets.ts';
 import type { ObjectCheckSpec, ObjectsCheckSpec, S3StoreSpec, StoreSpec } from '../../drill/types.ts';
@@ -67,6 +68,9 @@ function stepBase(spec: S3StoreSpec, index: number): StepBase {
   return { step: index, artefact: step.artefact ?? `s3://${step.source!.bucket}/${step.prefix ?? ''}`, format: step.artefact ? 'mirror' : 'bucket', tool: 's3 put', args: [`s3://${step.bucket}`] };
 }
 
+/** Objects up to this size are read whole and put in one signed request (at most `concurrency` of them in memory). */
+const WHOLE_OBJECT_MAX = 1024 * 1024;
+
 /** Puts every object of one step; a failure keeps the counts of what did arrive. */
 async function restoreStep(store: StartedStore, spec: S3StoreSpec, index: number, drillDir: string, artefact: ArtefactInfo | undefined, signal: AbortSignal): Promise<StepOutcome> {
   const step = spec.restore[index]!;
@@ -86,11 +90,21 @@ async function restoreStep(store: StartedStore, spec: S3StoreSpec, index: number
       manifest.update(`${key}\t${size}\t${etag}\n`);
     };
     if (artefact) {
-      // Each object's bytes are read once: the upload's stream also feeds the mirror's digest.
-      await bounded(readArtefactFiles(artefact, (f) => f.relative.startsWith(prefix), signal), concurrency, async (f) => {
-        const result = await f.read((stream) => client.putObject(step.bucket, f.relative, stream, f.size));
-        record(f.relative, f.size, result.etag);
-      }, signal);
+      // Each object's bytes are read once: what is uploaded also feeds the mirror's digest. A small
+      // object is read whole and its one sha256 also signs its PUT; a large one streams through the client.
+      const putter = new ObjectPutter(store.endpoint, concurrency);
+      try {
+        await bounded(readArtefactFiles(artefact, (f) => f.relative.startsWith(prefix), signal), concurrency, async (f) => {
+          if (f.size <= WHOLE_OBJECT_MAX) {
+            const { content, sha256 } = await f.readAll();
+            record(f.relative, content.length, await putter.put(step.bucket, f.relative, content, sha256, signal));
+          } else {
+            record(f.relative, f.size, (await f.read((stream) => client.putObject(step.bucket, f.relative, stream, f.size))).etag);
+          }
+        }, signal);
+      } finally {
+        putter.close();
+      }
     } else {
       const source = step.source!;
       const accessKey = source.accessKey ? await resolveSecret(source.accessKey, drillDir, `${store.name} source accessKey`) : (process.env.AWS_ACCESS_KEY_ID ?? '');
