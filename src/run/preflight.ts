@@ -11,7 +11,7 @@ import { fetchJobsOf } from '../sources/fetch.ts';
 import { locateArtefact } from '../sources/locate.ts';
 import { engineFor, engines } from '../engines/index.ts';
 import type { LocalTool } from '../runtimes/servers.ts';
-import { runTool } from '../util/process.ts';
+import { askVersion } from '../util/tool-version.ts';
 import { findOnPath, isExecutable } from '../util/tools.ts';
 
 export interface PreflightOptions {
@@ -56,7 +56,7 @@ export async function preflight(drill: Drill | undefined, options: PreflightOpti
       }
     }
   } else if (options.runtime === 'local') {
-    for (const [name, spec] of stores) items.push(...(await localTools(spec, name)));
+    items.push(...(await Promise.all(stores.map(([name, spec]) => localTools(spec, name)))).flat());
     if (app && drill) items.push(...(await appCommands(app, drill.dir)));
   } else if (options.runtime === 'containers') {
     items.push(...(await containerItems(stores.map(([, s]) => s), app)));
@@ -98,7 +98,7 @@ export function renderPreflight(items: PreflightItem[]): string {
 /** The first line a tool prints about its version; a tool that does not answer in 10s says so. */
 async function versionOf(binary: string, args = ['--version']): Promise<string> {
   try {
-    const run = await runTool({ command: binary, args, captureStdout: true, signal: AbortSignal.timeout(10_000) });
+    const run = await askVersion(binary, args);
     const line = `${run.stdout}\n${run.stderr}`.split('\n').map((l) => l.trim()).find(Boolean);
     return line ?? `exit code ${run.exitCode ?? run.signal}`;
   } catch (err) {

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { s3Client } from './client.ts';
 import type { S3StoreSpec, StoreSpec } from '../../drill/types.ts';
-import { runTool } from '../../util/process.ts';
+import { askVersion } from '../../util/tool-version.ts';
 import { registerSecret } from '../../util/redact.ts';
 import { resolveBinary } from '../../util/tools.ts';
 import type { ProvisionRequest, StartedStore } from '../../runtimes/types.ts';
@@ -26,6 +26,8 @@ export async function startLocalMinio(request: ProvisionRequest): Promise<Starte
     const user = `rp${randomBytes(6).toString('hex')}`;
     const password = randomBytes(24).toString('base64url');
     registerSecret(password);
+    // Asked while the server starts: preflight may have asked already, and otherwise it takes as long as a start.
+    const versionAnswer = askVersion(binary, ['--version']).catch(() => undefined);
     const [port, consolePort] = [await freePort(), await freePort()];
     // Credentials through the environment, never on the command line.
     server.start(binary, ['server', data, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'], {
@@ -38,8 +40,8 @@ export async function startLocalMinio(request: ProvisionRequest): Promise<Starte
       if (!health.ok) throw new Error(`health/ready answered ${health.status}`);
       await (await s3Client(endpoint, { probe: true })).listBuckets();
     }, request.signal);
-    const versionRun = await runTool({ command: binary, args: ['--version'], captureStdout: true });
-    const version = /version (\S+)/.exec(versionRun.stdout)?.[1] ?? 'unknown';
+    const versionRun = await versionAnswer;
+    const version = /version (\S+)/.exec(versionRun?.stdout ?? '')?.[1] ?? 'unknown';
     return new LocalStore({
       name: request.storeName,
       engine: 's3',
