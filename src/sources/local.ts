@@ -290,22 +290,31 @@ export interface WalkedFile {
   mtimeMs: number;
 }
 
+/** Entries of one directory whose metadata is read at once: one lstat after another was most of verify's time for a 100k-file mirror. */
+const ENTRIES_STATED_AT_ONCE = 64;
+
 /** Depth-first, entries sorted by name so the order (and the manifest digest) is stable. */
 export async function* walkFiles(root: string, ref: string, relative = ''): AsyncGenerator<WalkedFile> {
   const dir = relative ? join(root, relative) : root;
   const names = (await readdir(dir)).sort();
-  for (const name of names) {
-    const rel = relative ? `${relative}/${name}` : name;
-    const full = join(root, rel);
-    let info = await lstat(full);
-    if (info.isSymbolicLink()) {
-      const target = await realpath(full).catch(() => undefined);
-      if (!target || (target !== root && !target.startsWith(`${root}${sep}`))) {
-        throw new ArtefactError(ref, `${rel} is a symlink that escapes the artefact directory (to ${target ?? 'a missing target'})`, 'a backup must not reference files outside itself; remove the link');
+  for (let at = 0; at < names.length; at += ENTRIES_STATED_AT_ONCE) {
+    const chunk = names.slice(at, at + ENTRIES_STATED_AT_ONCE).map((name) => {
+      const rel = relative ? `${relative}/${name}` : name;
+      const full = join(root, rel);
+      return { rel, full, info: lstat(full) };
+    });
+    for (const entry of chunk) entry.info.catch(() => {}); // awaited in order below
+    for (const { rel, full, info: pending } of chunk) {
+      let info = await pending;
+      if (info.isSymbolicLink()) {
+        const target = await realpath(full).catch(() => undefined);
+        if (!target || (target !== root && !target.startsWith(`${root}${sep}`))) {
+          throw new ArtefactError(ref, `${rel} is a symlink that escapes the artefact directory (to ${target ?? 'a missing target'})`, 'a backup must not reference files outside itself; remove the link');
+        }
+        info = await stat(full);
       }
-      info = await stat(full);
+      if (info.isDirectory()) yield* walkFiles(root, ref, rel);
+      else if (info.isFile()) yield { path: full, relative: rel, size: info.size, mtimeMs: info.mtimeMs };
     }
-    if (info.isDirectory()) yield* walkFiles(root, ref, rel);
-    else if (info.isFile()) yield { path: full, relative: rel, size: info.size, mtimeMs: info.mtimeMs };
   }
 }
