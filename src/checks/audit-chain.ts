@@ -8,6 +8,7 @@ import type { AuditChainCheckSpec, AuditChainFormat } from '../drill/types.ts';
 import { rowTarget, type CellValue, type RowSource } from '../engines/rows.ts';
 import type { CheckOutcome } from './types.ts';
 import { keyRanges, verifyRanges } from './audit-chain-ranges.ts';
+import { HmacSha256 } from './hmac-sha256.ts';
 
 /** A MAC input template: text and `{name}` placeholders; `{{` and `}}` are literal braces. */
 export type MacTemplatePart = string | { name: string };
@@ -125,34 +126,63 @@ export interface ChainBreak {
   reason: string;
 }
 
-/** The MAC of one row's input; `prev` is the previous MAC as stored (encoded). */
-export type MacFunction = (prev: string, row: CellValue[]) => string;
+/** Whether a row's MAC, computed over its input with `prev` (the previous MAC as stored), equals `stored` (as stored, encoded). */
+export type MacCheck = (prev: string, row: CellValue[], stored: string) => boolean;
 
-/** Builds the per-row MAC function from the check (template or canonical JSON); columns name each row cell. */
-export function macFunction(check: AuditChainCheckSpec, key: KeyObject, columns: string[]): MacFunction {
-  const algorithm = check.algorithm === 'HMAC-SHA512' ? 'sha512' : 'sha256';
+const utf8 = new TextEncoder();
+
+/** Writes `text` as UTF-8 into the HMAC's message at `at`; returns the end. */
+function writeUtf8(hmac: HmacSha256, at: number, text: string): number {
+  // At most 3 bytes per UTF-16 unit; ASCII is copied byte by byte, cheaper than a native call for short text.
+  const message = hmac.reserve(at + 3 * text.length, at);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return at + utf8.encodeInto(text.slice(i), message.subarray(at)).written;
+    message[at++] = c;
+  }
+  return at;
+}
+
+/**
+ * Builds the per-row MAC check from the check (template or canonical JSON); columns name each row cell.
+ * HMAC-SHA256 runs from the key's cached inner and outer states (hmac-sha256.ts), the input written
+ * straight into its buffer and the MAC compared without encoding it; HMAC-SHA512 uses createHmac.
+ */
+export function macFunction(check: AuditChainCheckSpec, key: KeyObject, columns: string[]): MacCheck {
   const encoding = check.encoding ?? 'hex';
   const index = (name: string) => columns.indexOf(name);
-  let input: (prev: string, row: CellValue[]) => string;
+  let writeInput: (hmac: HmacSha256, prev: string, row: CellValue[]) => number;
   if ('template' in check.input) {
     const text = textFormatter(check.format);
     const parts = parseMacTemplate(check.input.template).map((p) => (typeof p === 'string' ? p : p.name === 'prev' ? -1 : index(p.name)));
-    input = (prev, row) => {
-      let s = '';
-      for (const p of parts) s += typeof p === 'string' ? p : p === -1 ? prev : text(row[p]!);
-      return s;
+    // Part by part, so no string of the whole input is built.
+    writeInput = (hmac, prev, row) => {
+      let at = 0;
+      for (const p of parts) at = writeUtf8(hmac, at, typeof p === 'string' ? p : p === -1 ? prev : text(row[p]!));
+      return at;
     };
   } else {
     const json = jsonFormatter(check.format);
     const fields = check.input.canonicalJson.map((f) => [f, index(f)] as const);
     const separator = check.input.separator ?? '';
-    input = (prev, row) => {
+    writeInput = (hmac, prev, row) => {
       const doc: Record<string, unknown> = {};
       for (const [name, i] of fields) doc[name] = json(row[i]!);
-      return prev + separator + canonicalJson(doc);
+      return writeUtf8(hmac, 0, prev + separator + canonicalJson(doc));
     };
   }
-  return (prev, row) => createHmac(algorithm, key).update(input(prev, row), 'utf8').digest(encoding);
+  const hmac = new HmacSha256(key.export());
+  if (check.algorithm === 'HMAC-SHA512') {
+    // The SHA-256 instance only lends its message buffer here.
+    return (prev, row, stored) => {
+      const length = writeInput(hmac, prev, row); // first: writing may grow the buffer
+      return createHmac('sha512', key).update(hmac.message.subarray(0, length)).digest(encoding) === stored;
+    };
+  }
+  return (prev, row, stored) => {
+    hmac.compute(writeInput(hmac, prev, row));
+    return encoding === 'hex' ? hmac.equalsHex(stored) : hmac.base64() === stored;
+  };
 }
 
 /** The MAC as stored, in the check's encoding (a bytea column arrives as hex). */
@@ -198,12 +228,12 @@ export class ChainVerifier {
   private pending: { chainBreak: ChainBreak; link: string } | undefined;
 
   private readonly check: AuditChainCheckSpec;
-  private readonly mac: MacFunction;
+  private readonly mac: MacCheck;
 
   /** False: breaks are counted but not told apart (no window of recent MACs kept), for a range that stops at its first break. */
   private readonly classify: boolean;
 
-  constructor(columns: string[], check: AuditChainCheckSpec, mac: MacFunction, options: { classify?: boolean } = {}) {
+  constructor(columns: string[], check: AuditChainCheckSpec, mac: MacCheck, options: { classify?: boolean } = {}) {
     this.classify = options.classify ?? true;
     this.check = check;
     this.mac = mac;
@@ -245,11 +275,11 @@ export class ChainVerifier {
       this.pending = undefined;
     }
     const linkOk = link === prev;
-    if (linkOk && this.mac(prev, row) === stored) {
+    if (linkOk && this.mac(prev, row, stored)) {
       result.rowsVerified++;
     } else if (linkOk) {
       this.addBreak({ key, kind: 'changed', reason: iLink >= 0 ? 'the row does not verify: its fields were changed' : 'the row does not verify: its fields were changed, or a row before it was deleted (declare linkColumn to tell them apart)' });
-    } else if (this.mac(link, row) !== stored) {
+    } else if (!this.mac(link, row, stored)) {
       this.addBreak({ key, kind: 'changed', reason: 'neither the row nor its link verifies' });
     } else if (this.recent.has(link)) {
       this.addBreak({ key, kind: 'reordered', reason: 'links to the MAC of an earlier row that is not the one before it' });
@@ -287,7 +317,7 @@ export class ChainVerifier {
   }
 }
 
-export async function verifyChain(rows: AsyncIterable<CellValue[]>, columns: string[], check: AuditChainCheckSpec, mac: MacFunction, signal?: AbortSignal): Promise<ChainResult> {
+export async function verifyChain(rows: AsyncIterable<CellValue[]>, columns: string[], check: AuditChainCheckSpec, mac: MacCheck, signal?: AbortSignal): Promise<ChainResult> {
   const verifier = new ChainVerifier(columns, check, mac);
   let n = 0;
   for await (const row of rows) {

@@ -1,0 +1,166 @@
+// HMAC-SHA256 for many short messages under one key, in plain JavaScript. createHmac builds an
+// object and sets up the key on every call, which costs more than hashing a ~150-byte row; here the
+// key's inner and outer blocks are compressed once, and a row costs only its own blocks and one
+// outer block, written and padded in one preallocated buffer (RFC 2104 over FIPS 180-4).
+
+const K = Int32Array.from([
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
+  0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+  0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
+  0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+]);
+const initialState = Int32Array.from([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+const blockSize = 64;
+
+/** Compresses one block into `state`; the block's 16 words are already in w[0..15]. */
+function compress(state: Int32Array, w: Int32Array): void {
+  for (let t = 16; t < 64; t++) {
+    const x = w[t - 15]!;
+    const y = w[t - 2]!;
+    const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+    const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+    w[t] = (w[t - 16]! + s0 + w[t - 7]! + s1) | 0;
+  }
+  let a = state[0]!, b = state[1]!, c = state[2]!, d = state[3]!, e = state[4]!, f = state[5]!, g = state[6]!, h = state[7]!;
+  for (let t = 0; t < 64; t++) {
+    const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+    const t1 = (h + S1 + ((e & f) ^ (~e & g)) + K[t]! + w[t]!) | 0;
+    const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+    const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+    h = g;
+    g = f;
+    f = e;
+    e = (d + t1) | 0;
+    d = c;
+    c = b;
+    b = a;
+    a = (t1 + t2) | 0;
+  }
+  state[0] = (state[0]! + a) | 0;
+  state[1] = (state[1]! + b) | 0;
+  state[2] = (state[2]! + c) | 0;
+  state[3] = (state[3]! + d) | 0;
+  state[4] = (state[4]! + e) | 0;
+  state[5] = (state[5]! + f) | 0;
+  state[6] = (state[6]! + g) | 0;
+  state[7] = (state[7]! + h) | 0;
+}
+
+function loadBlock(w: Int32Array, bytes: Uint8Array, at: number): void {
+  for (let i = 0; i < 16; i++, at += 4) w[i] = (bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!;
+}
+
+/** The state after compressing the key block XORed with `pad` (0x36 inner, 0x5c outer). */
+function padState(key: Uint8Array, pad: number, w: Int32Array): Int32Array {
+  const block = new Uint8Array(blockSize).fill(pad);
+  for (let i = 0; i < key.length; i++) block[i] = key[i]! ^ pad;
+  const state = initialState.slice();
+  loadBlock(w, block, 0);
+  compress(state, w);
+  return state;
+}
+
+const hexDigits = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+
+/**
+ * One key's HMAC-SHA256. Write a message into `message` from offset 0 (grow it with `reserve`), then
+ * `compute(length)`; the MAC is in `digest` as 8 big-endian words until the next call.
+ */
+export class HmacSha256 {
+  /** Where a message is written; its tail is overwritten by the padding. */
+  message: Uint8Array = new Uint8Array(1024);
+  readonly digest = new Int32Array(8);
+  private readonly inner: Int32Array;
+  private readonly outer: Int32Array;
+  private readonly w = new Int32Array(64);
+
+  constructor(key: Uint8Array) {
+    if (key.length > blockSize) key = new HmacSha256(new Uint8Array(0)).hashOnly(key);
+    this.inner = padState(key, 0x36, this.w);
+    this.outer = padState(key, 0x5c, this.w);
+  }
+
+  /** Room for a message of `length` bytes (and its padding), keeping the first `keep` bytes written. */
+  reserve(length: number, keep = 0): Uint8Array {
+    if (length + blockSize + 8 > this.message.length) {
+      const grown = new Uint8Array(Math.max(2 * this.message.length, length + blockSize + 8));
+      grown.set(this.message.subarray(0, keep));
+      this.message = grown;
+    }
+    return this.message;
+  }
+
+  /** The HMAC of message[0, length). */
+  compute(length: number): Int32Array {
+    const { w, digest } = this;
+    digest.set(this.inner);
+    this.padAndCompress(digest, length, blockSize + length);
+    // Outer: one block holding the inner digest and its padding.
+    for (let i = 0; i < 8; i++) w[i] = digest[i]!;
+    w[8] = 0x80000000 | 0;
+    w.fill(0, 9, 15);
+    w[15] = (blockSize + 32) * 8;
+    digest.set(this.outer);
+    compress(digest, w);
+    return digest;
+  }
+
+  /** The MAC as lowercase hex. */
+  hex(): string {
+    let s = '';
+    for (let i = 0; i < 8; i++) s += (this.digest[i]! >>> 0).toString(16).padStart(8, '0');
+    return s;
+  }
+
+  /** The MAC as base64. */
+  base64(): string {
+    const bytes = Buffer.allocUnsafe(32);
+    for (let i = 0; i < 8; i++) bytes.writeInt32BE(this.digest[i]!, 4 * i);
+    return bytes.toString('base64');
+  }
+
+  /** Whether `text` (hex, either case) spells the MAC just computed. */
+  equalsHex(text: string): boolean {
+    if (text.length !== 64) return false;
+    const digest = this.digest;
+    for (let i = 0; i < 64; i++) {
+      const nibble = (digest[i >> 3]! >>> (28 - 4 * (i & 7))) & 15;
+      const c = text.charCodeAt(i);
+      // A letter digit may be upper case: 'A' | 0x20 is 'a'; a decimal digit must match exactly.
+      if (c !== hexDigits[nibble] && (nibble < 10 || (c | 0x20) !== hexDigits[nibble])) return false;
+    }
+    return true;
+  }
+
+  /** Pads message[0, length) in place and compresses it into `state`; `total` counts bytes hashed before it too. */
+  private padAndCompress(state: Int32Array, length: number, total: number): void {
+    const message = this.reserve(length, length);
+    const { w } = this;
+    message[length] = 0x80;
+    const end = Math.ceil((length + 9) / blockSize) * blockSize;
+    message.fill(0, length + 1, end - 8);
+    const bits = total * 8;
+    const high = Math.floor(bits / 0x100000000);
+    for (let i = 0; i < 4; i++) {
+      message[end - 8 + i] = (high >>> (24 - 8 * i)) & 0xff;
+      message[end - 4 + i] = (bits >>> (24 - 8 * i)) & 0xff;
+    }
+    for (let at = 0; at < end; at += blockSize) {
+      loadBlock(w, message, at);
+      compress(state, w);
+    }
+  }
+
+  /** Plain SHA-256 of `bytes` (for a key longer than a block). */
+  private hashOnly(bytes: Uint8Array): Uint8Array {
+    this.reserve(bytes.length).set(bytes);
+    const state = initialState.slice();
+    this.padAndCompress(state, bytes.length, bytes.length);
+    const out = new Uint8Array(32);
+    for (let i = 0; i < 32; i++) out[i] = (state[i >> 2]! >>> (24 - 8 * (i & 3))) & 0xff;
+    return out;
+  }
+}
+
