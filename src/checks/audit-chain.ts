@@ -5,7 +5,7 @@ import { RestoreproofError } from '../errors.ts';
 import type { StartedStore } from '../runtimes/types.ts';
 import { resolveSecret } from '../drill/secrets.ts';
 import type { AuditChainCheckSpec, AuditChainFormat } from '../drill/types.ts';
-import { rowTarget, type CellValue, type RowSource } from '../engines/rows.ts';
+import { rowBatches, rowTarget, utf8Of, type CellValue, type RowSource, type RowStream } from '../engines/rows.ts';
 import type { CheckOutcome } from './types.ts';
 import { keyRanges, verifyRanges } from './audit-chain-ranges.ts';
 import { HmacSha256 } from './hmac-sha256.ts';
@@ -143,6 +143,51 @@ function writeUtf8(hmac: HmacSha256, at: number, text: string): number {
   return at;
 }
 
+function writeBytes(hmac: HmacSha256, at: number, bytes: Uint8Array, start: number, end: number): number {
+  const message = hmac.reserve(at + end - start, at);
+  for (let i = start; i < end; i++) message[at++] = bytes[i]!;
+  return at;
+}
+
+const isDigit = (byte: number | undefined) => byte !== undefined && byte >= 48 && byte <= 57;
+/** Where a digit, `-` or `:` must stand in `YYYY-MM-DD HH:MM:SS`: 0 digit, else that character. */
+const timestampShape = [0, 0, 0, 0, 45, 0, 0, 45, 0, 0, -1, 0, 0, 58, 0, 0, 58, 0, 0];
+
+const utcZones = ['Z', '+00', '+00:00'].map((zone) => Buffer.from(zone));
+/** Whether bytes[at, end) are exactly `expected`. */
+function isAt(bytes: Uint8Array, at: number, end: number, expected: Uint8Array): boolean {
+  if (end - at !== expected.length) return false;
+  for (let k = 0; k < expected.length; k++) if (bytes[at + k] !== expected[k]) return false;
+  return true;
+}
+
+/**
+ * isoFromText over bytes: writes `YYYY-MM-DDTHH:MM:SS.mmmZ` at `at` and returns its end, or -1 when
+ * the text has another shape (then isoFromText decides).
+ */
+function writeIsoTimestamp(out: Uint8Array, at: number, bytes: Uint8Array, start: number, end: number): number {
+  if (end - start < 19) return -1;
+  for (let i = 0; i < 19; i++) {
+    const want = timestampShape[i]!;
+    const c = bytes[start + i]!;
+    if (want === 0 ? !isDigit(c) : want > 0 ? c !== want : c !== 32 && c !== 84) return -1;
+  }
+  let i = start + 19;
+  const fraction = i < end && bytes[i] === 46 ? ++i : -1;
+  if (fraction >= 0) {
+    if (i >= end || !isDigit(bytes[i])) return -1;
+    while (i < end && isDigit(bytes[i])) i++;
+  }
+  const fractionEnd = i;
+  // The zone: none, Z, +00 or +00:00.
+  if (i < end && !utcZones.some((zone) => isAt(bytes, i, end, zone))) return -1;
+  for (let k = 0; k < 19; k++) out[at++] = k === 10 ? 84 : bytes[start + k]!;
+  out[at++] = 46;
+  for (let k = 0; k < 3; k++) out[at++] = fraction >= 0 && fraction + k < fractionEnd ? bytes[fraction + k]! : 48;
+  out[at++] = 90;
+  return at;
+}
+
 /**
  * Builds the per-row MAC check from the check (template or canonical JSON); columns name each row cell.
  * HMAC-SHA256 runs from the key's cached inner and outer states (hmac-sha256.ts), the input written
@@ -155,10 +200,25 @@ export function macFunction(check: AuditChainCheckSpec, key: KeyObject, columns:
   if ('template' in check.input) {
     const text = textFormatter(check.format);
     const parts = parseMacTemplate(check.input.template).map((p) => (typeof p === 'string' ? p : p.name === 'prev' ? -1 : index(p.name)));
-    // Part by part, so no string of the whole input is built.
+    const isoTimestamps = (check.format?.timestamp ?? 'iso') === 'iso';
+    // Part by part, so no string of the whole input is built; a cell whose text is at hand as bytes
+    // and goes in unchanged (or an ISO timestamp, rewritten byte by byte) is copied without a string.
     writeInput = (hmac, prev, row) => {
       let at = 0;
-      for (const p of parts) at = writeUtf8(hmac, at, typeof p === 'string' ? p : p === -1 ? prev : text(row[p]!));
+      for (const p of parts) {
+        if (typeof p === 'string') at = writeUtf8(hmac, at, p);
+        else if (p === -1) at = writeUtf8(hmac, at, prev);
+        else {
+          const cell = row[p]!;
+          const bytes = cell.kind === 'text' || cell.kind === 'number' || (cell.kind === 'timestamp' && isoTimestamps) ? utf8Of(cell) : undefined;
+          if (!bytes) at = writeUtf8(hmac, at, text(cell));
+          else if (cell.kind !== 'timestamp') at = writeBytes(hmac, at, bytes.utf8!, bytes.start, bytes.end);
+          else {
+            const end = writeIsoTimestamp(hmac.reserve(at + 24, at), at, bytes.utf8!, bytes.start, bytes.end);
+            at = end >= 0 ? end : writeUtf8(hmac, at, text(cell));
+          }
+        }
+      }
       return at;
     };
   } else {
@@ -265,19 +325,23 @@ export class ChainVerifier {
       return;
     }
     result.rowsRead++;
-    const key = row[this.iKey]!.text;
+    const keyCell = row[this.iKey]!; // its text only when a row breaks
     const stored = storedMac(row[this.iMac]!, encoding);
     const prev = this.prev;
     const link = iLink >= 0 ? (row[iLink]!.kind === 'null' ? check.genesis ?? '' : storedMac(row[iLink]!, encoding)) : prev;
     if (this.pending && stored === this.pending.link) {
       this.pending.chainBreak.kind = 'reordered';
-      this.pending.chainBreak.reason = `links to the MAC of row ${key}, which comes after it`;
+      this.pending.chainBreak.reason = `links to the MAC of row ${keyCell.text}, which comes after it`;
       this.pending = undefined;
     }
     const linkOk = link === prev;
     if (linkOk && this.mac(prev, row, stored)) {
       result.rowsVerified++;
-    } else if (linkOk) {
+      this.remember(stored);
+      return;
+    }
+    const key = keyCell.text;
+    if (linkOk) {
       this.addBreak({ key, kind: 'changed', reason: iLink >= 0 ? 'the row does not verify: its fields were changed' : 'the row does not verify: its fields were changed, or a row before it was deleted (declare linkColumn to tell them apart)' });
     } else if (!this.mac(link, row, stored)) {
       this.addBreak({ key, kind: 'changed', reason: 'neither the row nor its link verifies' });
@@ -317,12 +381,11 @@ export class ChainVerifier {
   }
 }
 
-export async function verifyChain(rows: AsyncIterable<CellValue[]>, columns: string[], check: AuditChainCheckSpec, mac: MacCheck, signal?: AbortSignal): Promise<ChainResult> {
-  const verifier = new ChainVerifier(columns, check, mac);
-  let n = 0;
-  for await (const row of rows) {
-    if ((++n & 0xfff) === 0) signal?.throwIfAborted();
-    verifier.push(row);
+export async function verifyChain(source: RowStream, check: AuditChainCheckSpec, mac: MacCheck, signal?: AbortSignal): Promise<ChainResult> {
+  const verifier = new ChainVerifier(source.columns, check, mac);
+  for await (const batch of rowBatches(source)) {
+    signal?.throwIfAborted();
+    for (const row of batch) verifier.push(row);
   }
   return verifier.result;
 }
@@ -351,7 +414,7 @@ export async function loadMacKey(check: Pick<AuditChainCheckSpec, 'key' | 'keyEn
 async function verifyInOnePass(check: AuditChainCheckSpec, context: AuditChainContext, relation: string, columns: string[], key: KeyObject): Promise<ChainResult> {
   const source = await context.rows.stream(context.store, { database: context.database, relation, columns, orderBy: check.orderBy, signal: context.signal });
   try {
-    return await verifyChain(source.rows, source.columns, check, macFunction(check, key, source.columns), context.signal);
+    return await verifyChain(source, check, macFunction(check, key, source.columns), context.signal);
   } finally {
     await source.close();
   }

@@ -23,6 +23,21 @@ export interface CellValue {
 export const nullCell: CellValue = { kind: 'null', text: '' };
 
 /**
+ * A cell that may have its text at hand as UTF-8 bytes, `utf8[start, end)`, so a reader can copy
+ * them without decoding a string; valid until the next row. `utf8` undefined: read `text`.
+ */
+export interface Utf8Cell extends CellValue {
+  readonly utf8: Uint8Array | undefined;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** The UTF-8 bytes of a cell's text, when the engine has them at hand. */
+export function utf8Of(cell: CellValue): Utf8Cell | undefined {
+  return (cell as Partial<Utf8Cell>).utf8 ? (cell as Utf8Cell) : undefined;
+}
+
+/**
  * A table or collection streamed in order, columns by name. Memory stays flat: rows are yielded as read.
  * A yielded row (and its cells) may be reused for the next one: read it before taking the next.
  */
@@ -30,7 +45,16 @@ export interface RowStream {
   /** Columns in the order of each yielded row. */
   columns: string[];
   rows: AsyncIterable<CellValue[]>;
+  /** The same rows grouped as they arrive, when the engine can: no await per row. Read either this or `rows`. */
+  batches?: AsyncIterable<Iterable<CellValue[]>>;
   close(): Promise<void>;
+}
+
+/** A stream's rows in batches: its own, or one row a batch. */
+export function rowBatches(stream: RowStream): AsyncIterable<Iterable<CellValue[]>> {
+  return stream.batches ?? (async function* () {
+    for await (const row of stream.rows) yield [row];
+  })();
 }
 
 export class MissingColumnError extends RestoreproofError {

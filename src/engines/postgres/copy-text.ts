@@ -2,6 +2,8 @@
 // are separated by \t, `\N` is null, and a backslash escapes the byte after it (\b \f \n \r \t \v,
 // octal \ooo, hex \xhh, anything else stands for itself). Field text is what a query returns as text.
 
+import { nullCell, type CellValue, type Utf8Cell, type ValueKind } from '../rows.ts';
+
 const backslash = 92;
 const tab = 9;
 const newline = 10;
@@ -45,28 +47,75 @@ function unescapeField(buf: Buffer, start: number, end: number, scratch: Buffer)
 }
 
 /**
- * Turns COPY text chunks into rows. The fields array is reused from row to row (no object per row):
- * read it before asking for the next row. A row split across chunks is carried over.
+ * One column's field of the current row, decoded only when its text is read: a check that needs a
+ * few fields (or only the bytes of some) pays for no others. The bytes stay valid until the next row.
+ */
+export class CopyTextCell implements Utf8Cell {
+  readonly kind: ValueKind;
+  /** The field's bytes when they are its text (no escapes); undefined otherwise. */
+  utf8: Uint8Array | undefined;
+  start = 0;
+  end = 0;
+  private buf: Buffer = Buffer.alloc(0);
+  private escaped = false;
+  private decoded: string | undefined;
+  private readonly scratch: { buffer: Buffer };
+
+  constructor(kind: ValueKind, scratch: { buffer: Buffer }) {
+    this.kind = kind;
+    this.scratch = scratch;
+  }
+
+  /** Points the cell at field bytes [start, end) of `buf`. */
+  set(buf: Buffer, start: number, end: number, escaped: boolean): void {
+    this.buf = buf;
+    this.start = start;
+    this.end = end;
+    this.escaped = escaped;
+    // A bytea's text is its hex without the \x prefix, so its bytes are never the text.
+    this.utf8 = escaped || this.kind === 'bytes' ? undefined : buf;
+    this.decoded = undefined;
+  }
+
+  get text(): string {
+    if (this.decoded === undefined) {
+      const { buf, start, end } = this;
+      let text: string;
+      if (!this.escaped) text = buf.toString('utf8', start, end);
+      else {
+        if (end - start > this.scratch.buffer.length) this.scratch.buffer = Buffer.allocUnsafe(end - start);
+        text = unescapeField(buf, start, end, this.scratch.buffer);
+      }
+      this.decoded = this.kind === 'bytes' ? text.slice(2) : text;
+    }
+    return this.decoded;
+  }
+}
+
+/**
+ * Turns COPY text chunks into rows of cells. The row array and its cells are reused from row to row
+ * (no object per row): read a row before asking for the next. A row split across chunks is carried over.
  */
 export class CopyTextParser {
   private carry: Buffer | undefined;
-  private readonly fields: (string | null)[];
-  private scratch = Buffer.allocUnsafe(4096);
+  private readonly row: CellValue[];
+  private readonly cells: CopyTextCell[];
 
-  private readonly columns: number;
-
-  constructor(columns: number) {
-    this.columns = columns;
-    this.fields = new Array<string | null>(columns).fill(null);
+  constructor(kinds: ValueKind[]) {
+    const scratch = { buffer: Buffer.allocUnsafe(4096) };
+    this.cells = kinds.map((kind) => new CopyTextCell(kind, scratch));
+    this.row = [...this.cells];
   }
 
-  *rows(chunk: Buffer): Generator<(string | null)[]> {
+  /** The rows complete in `chunk` (with what was carried over), one after another in the same array. */
+  *rows(chunk: Buffer): Generator<CellValue[]> {
     const buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
     this.carry = undefined;
-    const fields = this.fields;
-    const columns = this.columns;
+    const { row, cells } = this;
+    const columns = cells.length;
     // Data never holds a raw tab or newline (COPY writes them as \t and \n), so the separators are
-    // found with native searches; the next backslash is looked up once per chunk position, not per field.
+    // found with native searches (faster than a byte loop here); the next backslash is looked up once
+    // per chunk position, not per field.
     let backslashAt = buf.indexOf(backslash);
     let rowStart = 0;
     for (let end = buf.indexOf(newline); end >= 0; end = buf.indexOf(newline, rowStart)) {
@@ -77,13 +126,19 @@ export class CopyTextParser {
         const stop = field === columns - 1 ? end : buf.indexOf(tab, start);
         if (stop < 0 || stop > end) throw new Error(`COPY row has ${field + 1} fields, expected ${columns}`);
         if (backslashAt >= 0 && backslashAt < start) backslashAt = buf.indexOf(backslash, start);
-        fields[field] = this.field(buf, start, stop, backslashAt >= 0 && backslashAt < stop);
+        const escaped = backslashAt >= 0 && backslashAt < stop;
+        if (escaped && stop - start === 2 && buf[start + 1] === 78 && buf[start] === backslash) row[field] = nullCell;
+        else {
+          const cell = cells[field]!;
+          cell.set(buf, start, stop, escaped);
+          row[field] = cell;
+        }
         start = stop + 1;
       }
       const extraTab = buf.indexOf(tab, lastStart);
       if (extraTab >= 0 && extraTab < end) throw new Error(`COPY row has more than ${columns} fields`);
       rowStart = end + 1;
-      yield fields;
+      yield row;
     }
     if (rowStart < buf.length) this.carry = Buffer.from(buf.subarray(rowStart));
   }
@@ -91,12 +146,5 @@ export class CopyTextParser {
   /** Throws when the output stopped inside a row. */
   end(): void {
     if (this.carry?.length) throw new Error('COPY output ends inside a row');
-  }
-
-  private field(buf: Buffer, start: number, end: number, escaped: boolean): string | null {
-    if (!escaped) return buf.toString('utf8', start, end);
-    if (end - start === 2 && buf[start] === backslash && buf[start + 1] === 78) return null;
-    if (end - start > this.scratch.length) this.scratch = Buffer.allocUnsafe(end - start);
-    return unescapeField(buf, start, end, this.scratch);
   }
 }

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { RestoreproofError } from '../../errors.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
-import { MissingColumnError, nullCell, type CellValue, type KeySplitRequest, type RowRequest, type RowSource, type RowStream, type ValueKind } from '../rows.ts';
+import { MissingColumnError, type KeySplitRequest, type RowRequest, type RowSource, type RowStream, type ValueKind } from '../rows.ts';
 import { connectPostgres } from './connect.ts';
 import { CopyTextParser } from './copy-text.ts';
 import { quoteQualifiedName } from './identifiers.ts';
@@ -70,31 +70,19 @@ async function streamPostgres(store: StartedStore, request: RowRequest): Promise
     else if (request.orderBy) sql += ` order by ${q(request.orderBy)} ${request.descending ? 'desc nulls last' : 'asc'}`;
     if (request.limit !== undefined) sql += ` limit ${Number(request.limit)}`;
     const copy = client.query(copyTo(`copy (${sql}) to stdout`));
-    const n = kinds.length;
-    // One row array and one cell per column, reused: consumers read a row before taking the next.
-    const cells = kinds.map((kind) => ({ kind, text: '' }));
-    const row = new Array<CellValue>(n);
     let finished = false;
+    // One row array and one lazily decoded cell per column, reused: consumers read a row before taking the next.
+    const parser = new CopyTextParser(kinds);
+    const batches = (async function* () {
+      for await (const chunk of copy as AsyncIterable<Buffer>) yield parser.rows(chunk);
+      parser.end();
+      finished = true;
+    })();
     return {
       columns: request.columns,
+      batches,
       rows: (async function* () {
-        const parser = new CopyTextParser(n);
-        for await (const chunk of copy as AsyncIterable<Buffer>) {
-          for (const fields of parser.rows(chunk)) {
-            for (let i = 0; i < n; i++) {
-              const v = fields[i];
-              if (v === null || v === undefined) row[i] = nullCell;
-              else {
-                const cell = cells[i]!;
-                cell.text = cell.kind === 'bytes' ? v.slice(2) : v;
-                row[i] = cell;
-              }
-            }
-            yield row;
-          }
-        }
-        parser.end();
-        finished = true;
+        for await (const batch of batches) yield* batch;
       })(),
       close: async () => {
         if (finished) await client.query('rollback').catch(() => {});
@@ -108,31 +96,50 @@ async function streamPostgres(store: StartedStore, request: RowRequest): Promise
   }
 }
 
+const integerOids = new Set([20, 21, 23]);
+
 /**
  * Keys that cut the table into `parts` ranges of about equal row count, read with its ordering; [] when
  * the key cannot cut it safely: no single-column unique index without a predicate, a nullable column
- * (nulls sort outside any range), or fewer than `minRowsPerRange` rows a part.
+ * (nulls sort outside any range), or fewer than `minRowsPerRange` rows a part. Cheap next to the
+ * verification it splits: the row count is the planner's (exact count only when there is none), and an
+ * integer key is cut by value between its min and max (index lookups), at the first key at or above
+ * each cut; other keys by position.
  */
 async function splitPostgres(store: StartedStore, request: KeySplitRequest): Promise<string[]> {
   const client = await readingSession(store, request.database, request.signal);
   try {
     const table = tableName(request.relation);
-    const { rows: unique } = await client.query(
-      `select 1 from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+    const { rows: unique } = await client.query<{ oid: number; estimate: number }>(
+      `select a.atttypid::int as oid, c.reltuples::float8 as estimate
+         from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0] join pg_class c on c.oid = i.indrelid
         where i.indrelid = to_regclass($1) and i.indisunique and i.indnkeyatts = 1 and i.indpred is null and i.indexprs is null
           and a.attname = $2 and a.attnotnull limit 1`,
       [table, request.orderBy],
     );
     if (unique.length === 0) return [];
-    const { rows: counted } = await client.query<{ n: string }>(`select count(*)::text as n from ${table}`);
-    const rows = Number(counted[0]!.n);
+    let rows = unique[0]!.estimate;
+    if (!(rows > 0)) rows = Number((await client.query<{ n: string }>(`select count(*)::text as n from ${table}`)).rows[0]!.n);
     const parts = Math.min(request.parts, Math.floor(rows / request.minRowsPerRange));
     if (parts < 2) return [];
     const key = pg.escapeIdentifier(request.orderBy);
     const keys: string[] = [];
+    if (integerOids.has(unique[0]!.oid)) {
+      const { rows: bounds } = await client.query<{ low: string; high: string }>(`select min(${key})::text as low, max(${key})::text as high from ${table}`);
+      const low = BigInt(bounds[0]!.low);
+      const span = BigInt(bounds[0]!.high) - low + 1n;
+      for (let i = 1; i < parts; i++) {
+        // As by position when the keys are dense: the (span·i/parts)-th key.
+        const cut = low + (span * BigInt(i) + BigInt(parts) / 2n) / BigInt(parts) - 1n;
+        const { rows: at } = await client.query<{ k: string }>(`select ${key}::text as k from ${table} where ${key} >= $1 order by ${key} limit 1`, [cut.toString()]);
+        const found = at[0]?.k;
+        if (found !== undefined && found !== keys.at(-1)) keys.push(found);
+      }
+      return keys;
+    }
     for (let i = 1; i < parts; i++) {
       const { rows: at } = await client.query<{ k: string }>(`select ${key}::text as k from ${table} order by ${key} offset $1 limit 1`, [Math.round((i * rows) / parts) - 1]);
-      keys.push(at[0]!.k);
+      if (at[0]) keys.push(at[0].k);
     }
     return keys;
   } finally {
