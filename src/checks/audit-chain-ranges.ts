@@ -1,14 +1,15 @@
 // Verifies an audit chain on every core: the table is cut into ranges of its ordering key, and each
-// range is read and verified in its own worker thread over its own connection. Row n verifies with
-// row n−1's stored MAC, so a range also reads the row just before it (the last row of the range
-// before), only for that MAC.
+// range is read and verified over its own connection, by the calling thread and by worker threads,
+// each taking the next range from one queue as it finishes one: the calling thread starts at once,
+// and the workers join as soon as they have started. Row n verifies with row n−1's stored MAC, so
+// a range also reads the row just before it (the last row of the range before), only for that MAC.
 import type { KeyObject } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { AuditChainCheckSpec } from '../drill/types.ts';
 import type { KeyRange } from '../engines/rows.ts';
 import type { StoreEndpoint } from '../runtimes/types.ts';
 
-/** What one worker verifies. Plain data: it crosses to the worker thread by structured clone. */
+/** What one range's verification needs. Plain data: it crosses to a worker thread by structured clone. */
 export interface RangeJob {
   /** RowSource.module of the store's engine. */
   module: string;
@@ -30,6 +31,9 @@ export interface RangeOutcome {
   firstBreakKey?: string;
 }
 
+/** Verifies one range in the calling thread; undefined when `stop` is aborted before the range ends. */
+export type VerifyRange = (job: RangeJob, stop: AbortSignal) => Promise<RangeOutcome | undefined>;
+
 /** n cut keys → n + 1 ranges; each range after the first starts at the previous range's last key. */
 export function keyRanges(keys: string[]): KeyRange[] {
   if (keys.length === 0) return [{}];
@@ -38,50 +42,79 @@ export function keyRanges(keys: string[]): KeyRange[] {
 
 const workerUrl = new URL(`./audit-chain-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
-function runWorker(job: RangeJob, workers: Set<Worker>): Promise<RangeOutcome | undefined> {
-  return new Promise((resolve) => {
-    const worker = new Worker(workerUrl, { workerData: job });
-    workers.add(worker);
-    let outcome: RangeOutcome | undefined;
-    worker.on('message', (m: RangeOutcome) => (outcome = m));
-    worker.on('error', () => {}); // the one-pass verification that follows reports the cause
-    worker.on('exit', () => {
-      workers.delete(worker);
-      resolve(outcome);
+/**
+ * Runs every job on `verifiers` verifiers, the calling thread and `verifiers - 1` workers, and returns
+ * each job's outcome in job order (undefined: its verifier failed or was stopped). With `stopOnBreak`,
+ * the first break or failure stops everything.
+ */
+async function runJobs(jobs: RangeJob[], verifiers: number, verifyHere: VerifyRange, options: { stopOnBreak: boolean; signal?: AbortSignal }): Promise<(RangeOutcome | undefined)[]> {
+  const outcomes = new Array<RangeOutcome | undefined>(jobs.length);
+  let next = 0;
+  const stop = new AbortController();
+  const workers = new Set<Worker>();
+  const stopAll = () => {
+    stop.abort();
+    for (const w of workers) void w.terminate();
+  };
+  const finished = (outcome: RangeOutcome | undefined) => {
+    if (options.stopOnBreak && (!outcome || outcome.breaks > 0)) stopAll();
+  };
+  options.signal?.addEventListener('abort', stopAll, { once: true });
+  const inThisThread = (async () => {
+    while (next < jobs.length && !stop.signal.aborted) {
+      const at = next++;
+      const outcome = await verifyHere(jobs[at]!, stop.signal);
+      outcomes[at] = outcome;
+      finished(outcome);
+    }
+  })();
+  const inWorker = () =>
+    new Promise<void>((resolve) => {
+      if (next >= jobs.length || stop.signal.aborted) return resolve();
+      const worker = new Worker(workerUrl);
+      workers.add(worker);
+      let at = -1;
+      const give = () => {
+        if (next >= jobs.length || stop.signal.aborted) return void worker.terminate();
+        at = next++;
+        worker.postMessage(jobs[at]);
+      };
+      worker.on('online', give);
+      worker.on('message', (outcome: RangeOutcome) => {
+        outcomes[at] = outcome;
+        at = -1;
+        finished(outcome);
+        give();
+      });
+      worker.on('error', () => {}); // the one-pass verification that follows reports the cause
+      worker.on('exit', () => {
+        workers.delete(worker);
+        if (at >= 0) finished(undefined); // died or was stopped inside a range
+        resolve();
+      });
     });
-  });
+  try {
+    await Promise.all([inThisThread, ...Array.from({ length: verifiers - 1 }, inWorker)]);
+  } finally {
+    options.signal?.removeEventListener('abort', stopAll);
+    stopAll();
+  }
+  return outcomes;
 }
 
 /**
  * Verifies every range in parallel. Returns the outcomes in key order when every range finished;
- * undefined as soon as one range breaks or a worker fails, after stopping the others: the caller
+ * undefined as soon as one range breaks or a verifier fails, after stopping the others: the caller
  * then verifies in one pass, so a broken chain is reported exactly as the one-pass check reports it
  * (the first break in key order, its kind judged with the rows around it).
  */
-export async function verifyRanges(jobs: RangeJob[], signal: AbortSignal): Promise<RangeOutcome[] | undefined> {
-  const workers = new Set<Worker>();
-  const stopAll = () => {
-    for (const w of workers) void w.terminate();
-  };
-  signal.addEventListener('abort', stopAll, { once: true });
-  try {
-    const outcomes = await Promise.all(
-      jobs.map(async (job) => {
-        const outcome = await runWorker(job, workers);
-        if (!outcome || outcome.breaks > 0) stopAll();
-        return outcome;
-      }),
-    );
-    signal.throwIfAborted();
-    return outcomes.every((o): o is RangeOutcome => o !== undefined && o.breaks === 0) ? outcomes : undefined;
-  } finally {
-    signal.removeEventListener('abort', stopAll);
-    stopAll();
-  }
+export async function verifyRanges(jobs: RangeJob[], verifiers: number, verifyHere: VerifyRange, signal: AbortSignal): Promise<RangeOutcome[] | undefined> {
+  const outcomes = await runJobs(jobs, verifiers, verifyHere, { stopOnBreak: true, signal });
+  signal.throwIfAborted();
+  return outcomes.every((o): o is RangeOutcome => o !== undefined && o.breaks === 0) ? outcomes : undefined;
 }
 
-/** Like verifyRanges, but returns every range's outcome (undefined for a failed or stopped worker): for tests. */
-export async function verifyEachRange(jobs: RangeJob[]): Promise<(RangeOutcome | undefined)[]> {
-  const workers = new Set<Worker>();
-  return Promise.all(jobs.map((job) => runWorker(job, workers)));
+/** Like verifyRanges, but returns every range's outcome (undefined for a failed verifier): for tests. */
+export function verifyEachRange(jobs: RangeJob[], verifiers: number, verifyHere: VerifyRange): Promise<(RangeOutcome | undefined)[]> {
+  return runJobs(jobs, verifiers, verifyHere, { stopOnBreak: false });
 }

@@ -2,7 +2,7 @@ import { RestoreproofError } from '../errors.ts';
 import { formatDuration, parseDuration } from '../util/duration.ts';
 import type { StartedStore } from '../runtimes/types.ts';
 import type { FreshnessCheckSpec } from '../drill/types.ts';
-import { isoFromText } from './audit-chain.ts';
+import { isoFromText } from './audit-chain-verify.ts';
 import { rowTarget, type RowSource } from '../engines/rows.ts';
 import type { CheckOutcome } from './types.ts';
 

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { createSecretKey } from 'node:crypto';
 import { runAuditChain } from '../../src/checks/audit-chain.ts';
 import { keyRanges, verifyEachRange } from '../../src/checks/audit-chain-ranges.ts';
+import { verifyKeyRange } from '../../src/checks/audit-chain-verify.ts';
 import type { AuditChainCheckSpec } from '../../src/drill/types.ts';
 import { startLocalPostgres } from '../../src/engines/postgres/local.ts';
 import { postgresRows } from '../../src/engines/postgres/rows.ts';
@@ -38,7 +39,7 @@ describe('auditChain in parallel key ranges (real PostgreSQL)', function () {
     assert.equal(tableCuts.length, 3, `${table} is cut into 4 ranges`);
     const columns = ['seq', 'mac', 'prev_mac', 'id', 'actor', 'action', 'created_at'];
     const job = { module: postgresRows.module!, store: { name: store.name, engine: store.engine, endpoint: store.endpoint }, database: 'chain', relation: table, columns, check: check(table), key: createSecretKey(Buffer.from(auditKey)) };
-    return verifyEachRange(keyRanges(tableCuts).map((range) => ({ ...job, range })));
+    return verifyEachRange(keyRanges(tableCuts).map((range) => ({ ...job, range })), 4, verifyKeyRange);
   };
 
   async function createChainTable(table: string, chain: AuditRow[]) {

@@ -2,7 +2,7 @@
 // and the chain's MAC check against createHmac for each algorithm and encoding.
 import assert from 'node:assert/strict';
 import { createHmac, createSecretKey, randomBytes, randomInt } from 'node:crypto';
-import { macFunction } from '../../src/checks/audit-chain.ts';
+import { macFunction } from '../../src/checks/audit-chain-verify.ts';
 import { HmacSha256 } from '../../src/checks/hmac-sha256.ts';
 import type { AuditChainCheckSpec } from '../../src/drill/types.ts';
 import type { CellValue } from '../../src/engines/rows.ts';

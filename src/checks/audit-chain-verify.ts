@@ -1,0 +1,409 @@
+// The audit chain's verification, row by row: the MAC input of each row, its HMAC, and the verdict
+// (ChainVerifier). What a worker thread needs to verify a key range, and nothing more: no secrets,
+// no drill, no check outcome.
+import { createHmac, type KeyObject } from 'node:crypto';
+import { canonicalJson } from '../evidence/canonical.ts';
+import type { AuditChainCheckSpec, AuditChainFormat } from '../drill/types.ts';
+import { rowBatches, utf8Of, type CellValue, type RowSource, type RowStream } from '../engines/rows.ts';
+import type { StartedStore } from '../runtimes/types.ts';
+import type { RangeJob, RangeOutcome } from './audit-chain-ranges.ts';
+import { HmacSha256 } from './hmac-sha256.ts';
+
+/** A MAC input template: text and `{name}` placeholders; `{{` and `}}` are literal braces. */
+export type MacTemplatePart = string | { name: string };
+
+const placeholderName = /^[A-Za-z_][A-Za-z0-9_.$-]*$/;
+
+/** Parses `{prev}|{id}|{actor}`; throws an Error saying where the syntax is wrong. */
+export function parseMacTemplate(template: string): MacTemplatePart[] {
+  const parts: MacTemplatePart[] = [];
+  let text = '';
+  for (let i = 0; i < template.length; i++) {
+    const c = template[i]!;
+    if (c === '{' && template[i + 1] === '{') (text += '{'), i++;
+    else if (c === '}' && template[i + 1] === '}') (text += '}'), i++;
+    else if (c === '}') throw new Error(`unmatched "}" at offset ${i} (write "}}" for a literal brace)`);
+    else if (c === '{') {
+      const end = template.indexOf('}', i + 1);
+      if (end < 0) throw new Error(`unterminated "{" at offset ${i}`);
+      const name = template.slice(i + 1, end);
+      if (name.includes('{')) throw new Error(`"{" inside a placeholder at offset ${i}`);
+      if (!placeholderName.test(name)) throw new Error(`invalid placeholder {${name}} at offset ${i}: expected {prev} or {<column>}`);
+      if (text) parts.push(text);
+      text = '';
+      parts.push({ name });
+      i = end;
+    } else text += c;
+  }
+  if (text) parts.push(text);
+  return parts;
+}
+
+
+/** `YYYY-MM-DD HH:MM:SS[.ffffff][+00]` → what JavaScript's toISOString prints (ms precision). */
+export function isoFromText(text: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d+))?(?:\+00(?::00)?|Z)?$/.exec(text);
+  if (!m) return text;
+  return `${m[1]}T${m[2]}.${(m[3] ?? '').padEnd(3, '0').slice(0, 3)}Z`;
+}
+
+type Formatter = (cell: CellValue) => string;
+
+function timestampFormatter(format: AuditChainFormat['timestamp']): (text: string) => string | number {
+  switch (format ?? 'iso') {
+    case 'iso':
+      return isoFromText;
+    case 'text':
+      return (t) => t;
+    case 'epochMillis':
+      return (t) => Date.parse(isoFromText(t));
+    case 'epochSeconds':
+      return (t) => Math.floor(Date.parse(isoFromText(t)) / 1000);
+  }
+}
+
+function textFormatter(format: AuditChainFormat = {}): Formatter {
+  const ts = timestampFormatter(format.timestamp);
+  const nullText = format.null ?? '';
+  return (cell) => {
+    switch (cell.kind) {
+      case 'null':
+        return nullText;
+      case 'timestamp':
+        return String(ts(cell.text));
+      case 'boolean':
+        return cell.text === 't' || cell.text === 'true' ? 'true' : 'false';
+      default:
+        return cell.text;
+    }
+  };
+}
+
+function jsonFormatter(format: AuditChainFormat = {}): (cell: CellValue) => unknown {
+  const ts = timestampFormatter(format.timestamp);
+  return (cell) => {
+    switch (cell.kind) {
+      case 'null':
+        return format.null ?? null;
+      case 'timestamp':
+        return ts(cell.text);
+      case 'boolean':
+        return cell.text === 't' || cell.text === 'true';
+      case 'number':
+        return format.numbers === 'text' ? cell.text : Number(cell.text);
+      default:
+        return cell.text;
+    }
+  };
+}
+
+export type BreakKind = 'changed' | 'deleted' | 'reordered';
+export interface ChainBreak {
+  /** The ordering key of the row where the chain breaks. */
+  key: string;
+  kind: BreakKind;
+  reason: string;
+}
+
+/** Whether a row's MAC, computed over its input with `prev` (the previous MAC as stored), equals `stored` (as stored, encoded). */
+export type MacCheck = (prev: string, row: CellValue[], stored: string) => boolean;
+
+const utf8 = new TextEncoder();
+
+/** Writes `text` as UTF-8 into the HMAC's message at `at`; returns the end. */
+function writeUtf8(hmac: HmacSha256, at: number, text: string): number {
+  // At most 3 bytes per UTF-16 unit; ASCII is copied byte by byte, cheaper than a native call for short text.
+  const message = hmac.reserve(at + 3 * text.length, at);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return at + utf8.encodeInto(text.slice(i), message.subarray(at)).written;
+    message[at++] = c;
+  }
+  return at;
+}
+
+function writeBytes(hmac: HmacSha256, at: number, bytes: Uint8Array, start: number, end: number): number {
+  const message = hmac.reserve(at + end - start, at);
+  for (let i = start; i < end; i++) message[at++] = bytes[i]!;
+  return at;
+}
+
+const isDigit = (byte: number | undefined) => byte !== undefined && byte >= 48 && byte <= 57;
+/** Where a digit, `-` or `:` must stand in `YYYY-MM-DD HH:MM:SS`: 0 digit, else that character. */
+const timestampShape = [0, 0, 0, 0, 45, 0, 0, 45, 0, 0, -1, 0, 0, 58, 0, 0, 58, 0, 0];
+
+const utcZones = ['Z', '+00', '+00:00'].map((zone) => Buffer.from(zone));
+/** Whether bytes[at, end) are exactly `expected`. */
+function isAt(bytes: Uint8Array, at: number, end: number, expected: Uint8Array): boolean {
+  if (end - at !== expected.length) return false;
+  for (let k = 0; k < expected.length; k++) if (bytes[at + k] !== expected[k]) return false;
+  return true;
+}
+
+/**
+ * isoFromText over bytes: writes `YYYY-MM-DDTHH:MM:SS.mmmZ` at `at` and returns its end, or -1 when
+ * the text has another shape (then isoFromText decides).
+ */
+function writeIsoTimestamp(out: Uint8Array, at: number, bytes: Uint8Array, start: number, end: number): number {
+  if (end - start < 19) return -1;
+  for (let i = 0; i < 19; i++) {
+    const want = timestampShape[i]!;
+    const c = bytes[start + i]!;
+    if (want === 0 ? !isDigit(c) : want > 0 ? c !== want : c !== 32 && c !== 84) return -1;
+  }
+  let i = start + 19;
+  const fraction = i < end && bytes[i] === 46 ? ++i : -1;
+  if (fraction >= 0) {
+    if (i >= end || !isDigit(bytes[i])) return -1;
+    while (i < end && isDigit(bytes[i])) i++;
+  }
+  const fractionEnd = i;
+  // The zone: none, Z, +00 or +00:00.
+  if (i < end && !utcZones.some((zone) => isAt(bytes, i, end, zone))) return -1;
+  for (let k = 0; k < 19; k++) out[at++] = k === 10 ? 84 : bytes[start + k]!;
+  out[at++] = 46;
+  for (let k = 0; k < 3; k++) out[at++] = fraction >= 0 && fraction + k < fractionEnd ? bytes[fraction + k]! : 48;
+  out[at++] = 90;
+  return at;
+}
+
+/**
+ * Builds the per-row MAC check from the check (template or canonical JSON); columns name each row cell.
+ * HMAC-SHA256 runs from the key's cached inner and outer states (hmac-sha256.ts), the input written
+ * straight into its buffer and the MAC compared without encoding it; HMAC-SHA512 uses createHmac.
+ */
+export function macFunction(check: AuditChainCheckSpec, key: KeyObject, columns: string[]): MacCheck {
+  const encoding = check.encoding ?? 'hex';
+  const index = (name: string) => columns.indexOf(name);
+  let writeInput: (hmac: HmacSha256, prev: string, row: CellValue[]) => number;
+  if ('template' in check.input) {
+    const text = textFormatter(check.format);
+    const parts = parseMacTemplate(check.input.template).map((p) => (typeof p === 'string' ? p : p.name === 'prev' ? -1 : index(p.name)));
+    const isoTimestamps = (check.format?.timestamp ?? 'iso') === 'iso';
+    // Part by part, so no string of the whole input is built; a cell whose text is at hand as bytes
+    // and goes in unchanged (or an ISO timestamp, rewritten byte by byte) is copied without a string.
+    writeInput = (hmac, prev, row) => {
+      let at = 0;
+      for (const p of parts) {
+        if (typeof p === 'string') at = writeUtf8(hmac, at, p);
+        else if (p === -1) at = writeUtf8(hmac, at, prev);
+        else {
+          const cell = row[p]!;
+          const bytes = cell.kind === 'text' || cell.kind === 'number' || (cell.kind === 'timestamp' && isoTimestamps) ? utf8Of(cell) : undefined;
+          if (!bytes) at = writeUtf8(hmac, at, text(cell));
+          else if (cell.kind !== 'timestamp') at = writeBytes(hmac, at, bytes.utf8!, bytes.start, bytes.end);
+          else {
+            const end = writeIsoTimestamp(hmac.reserve(at + 24, at), at, bytes.utf8!, bytes.start, bytes.end);
+            at = end >= 0 ? end : writeUtf8(hmac, at, text(cell));
+          }
+        }
+      }
+      return at;
+    };
+  } else {
+    const json = jsonFormatter(check.format);
+    const fields = check.input.canonicalJson.map((f) => [f, index(f)] as const);
+    const separator = check.input.separator ?? '';
+    writeInput = (hmac, prev, row) => {
+      const doc: Record<string, unknown> = {};
+      for (const [name, i] of fields) doc[name] = json(row[i]!);
+      return writeUtf8(hmac, 0, prev + separator + canonicalJson(doc));
+    };
+  }
+  const hmac = new HmacSha256(key.export());
+  if (check.algorithm === 'HMAC-SHA512') {
+    // The SHA-256 instance only lends its message buffer here.
+    return (prev, row, stored) => {
+      const length = writeInput(hmac, prev, row); // first: writing may grow the buffer
+      return createHmac('sha512', key).update(hmac.message.subarray(0, length)).digest(encoding) === stored;
+    };
+  }
+  return (prev, row, stored) => {
+    hmac.compute(writeInput(hmac, prev, row));
+    return encoding === 'hex' ? hmac.equalsHex(stored) : hmac.base64() === stored;
+  };
+}
+
+/** The MAC as stored, in the check's encoding (a bytea column arrives as hex). */
+function storedMac(cell: CellValue, encoding: 'hex' | 'base64'): string {
+  if (cell.kind === 'bytes') return encoding === 'hex' ? cell.text : Buffer.from(cell.text, 'hex').toString('base64');
+  return encoding === 'hex' ? cell.text.toLowerCase() : cell.text;
+}
+
+export interface ChainResult {
+  rowsRead: number;
+  rowsVerified: number;
+  rowsExcluded: number;
+  breaks: number;
+  firstBreak?: ChainBreak;
+  /** Up to 10 breaks after the first. */
+  moreBreaks: ChainBreak[];
+}
+
+/**
+ * Verifies a chain row by row. Each row's MAC is recomputed over its input with the previous row's
+ * stored MAC; with a link column, the link must equal that MAC. A break is classified:
+ * - changed: the row's own MAC does not verify (its fields, or its link, were altered);
+ * - reordered: the row verifies with its own link, and that link is the MAC of another row seen before or after;
+ * - deleted: the row verifies with its own link, and no row carries the MAC it links to (a gap).
+ * Without a link column a deleted row looks like a changed one. After a break the chain resynchronises
+ * on the stored MACs, so one tampered row is one break. Memory: a window of recent MACs, not the table.
+ * Rows are pushed one at a time and not kept, so a source may reuse its row objects.
+ */
+export class ChainVerifier {
+  readonly result: ChainResult = { rowsRead: 0, rowsVerified: 0, rowsExcluded: 0, breaks: 0, moreBreaks: [] };
+  private readonly encoding: 'hex' | 'base64';
+  private readonly iKey: number;
+  private readonly iMac: number;
+  private readonly iLink: number;
+  private readonly iExclude: number;
+  private readonly excludeValue: string | undefined;
+  private readonly windowSize = 10_000;
+  private readonly recent = new Set<string>();
+  private readonly ring: (string | undefined)[];
+  private ringAt = 0;
+  private prev: string;
+  /** Link of a row that verified on its own but linked to a MAC not seen yet: deleted, unless a later row has it. */
+  private pending: { chainBreak: ChainBreak; link: string } | undefined;
+
+  private readonly check: AuditChainCheckSpec;
+  private readonly mac: MacCheck;
+
+  /** False: breaks are counted but not told apart (no window of recent MACs kept), for a range that stops at its first break. */
+  private readonly classify: boolean;
+
+  constructor(columns: string[], check: AuditChainCheckSpec, mac: MacCheck, options: { classify?: boolean } = {}) {
+    this.classify = options.classify ?? true;
+    this.check = check;
+    this.mac = mac;
+    this.encoding = check.encoding ?? 'hex';
+    const at = (name: string) => columns.indexOf(name);
+    this.iKey = at(check.orderBy);
+    this.iMac = at(check.macColumn);
+    this.iLink = check.linkColumn ? at(check.linkColumn) : -1;
+    this.iExclude = check.exclude ? at(check.exclude.column) : -1;
+    this.excludeValue = check.exclude?.equals === undefined ? undefined : String(check.exclude.equals);
+    this.ring = new Array<string | undefined>(this.windowSize);
+    this.prev = check.genesis ?? '';
+  }
+
+  /** The ordering key of a row, as text. */
+  key(row: CellValue[]): string {
+    return row[this.iKey]!.text;
+  }
+
+  /** Takes a row's stored MAC as the previous one without verifying the row: the row before a range. */
+  seed(row: CellValue[]): void {
+    this.remember(storedMac(row[this.iMac]!, this.encoding));
+  }
+
+  push(row: CellValue[]): void {
+    const { check, result, iLink, encoding } = this;
+    if (this.isExcluded(row)) {
+      result.rowsExcluded++;
+      return;
+    }
+    result.rowsRead++;
+    const keyCell = row[this.iKey]!; // its text only when a row breaks
+    const stored = storedMac(row[this.iMac]!, encoding);
+    const prev = this.prev;
+    const link = iLink >= 0 ? (row[iLink]!.kind === 'null' ? check.genesis ?? '' : storedMac(row[iLink]!, encoding)) : prev;
+    if (this.pending && stored === this.pending.link) {
+      this.pending.chainBreak.kind = 'reordered';
+      this.pending.chainBreak.reason = `links to the MAC of row ${keyCell.text}, which comes after it`;
+      this.pending = undefined;
+    }
+    const linkOk = link === prev;
+    if (linkOk && this.mac(prev, row, stored)) {
+      result.rowsVerified++;
+      this.remember(stored);
+      return;
+    }
+    const key = keyCell.text;
+    if (linkOk) {
+      this.addBreak({ key, kind: 'changed', reason: iLink >= 0 ? 'the row does not verify: its fields were changed' : 'the row does not verify: its fields were changed, or a row before it was deleted (declare linkColumn to tell them apart)' });
+    } else if (!this.mac(link, row, stored)) {
+      this.addBreak({ key, kind: 'changed', reason: 'neither the row nor its link verifies' });
+    } else if (this.recent.has(link)) {
+      this.addBreak({ key, kind: 'reordered', reason: 'links to the MAC of an earlier row that is not the one before it' });
+    } else {
+      const b: ChainBreak = { key, kind: 'deleted', reason: 'links to a MAC no row before it has: a row is missing (link gap)' };
+      this.addBreak(b);
+      if (!this.pending) this.pending = { chainBreak: b, link };
+    }
+    this.remember(stored);
+  }
+
+  private remember(stored: string): void {
+    this.prev = stored;
+    if (!this.classify) return;
+    const evicted = this.ring[this.ringAt];
+    if (evicted !== undefined) this.recent.delete(evicted);
+    this.ring[this.ringAt] = stored;
+    this.ringAt = (this.ringAt + 1) % this.windowSize;
+    this.recent.add(stored);
+  }
+
+  private isExcluded(row: CellValue[]): boolean {
+    if (this.iExclude < 0) return false;
+    const cell = row[this.iExclude]!;
+    if (this.excludeValue === undefined) return cell.kind !== 'null';
+    if (cell.kind === 'boolean') return (cell.text === 't' || cell.text === 'true') === (this.excludeValue === 'true');
+    return cell.kind !== 'null' && cell.text === this.excludeValue;
+  }
+
+  private addBreak(b: ChainBreak): void {
+    const result = this.result;
+    result.breaks++;
+    if (!result.firstBreak) result.firstBreak = b;
+    else if (result.moreBreaks.length < 10) result.moreBreaks.push(b);
+  }
+}
+
+export async function verifyChain(source: RowStream, check: AuditChainCheckSpec, mac: MacCheck, signal?: AbortSignal): Promise<ChainResult> {
+  const verifier = new ChainVerifier(source.columns, check, mac);
+  for await (const batch of rowBatches(source)) {
+    signal?.throwIfAborted();
+    for (const row of batch) verifier.push(row);
+  }
+  return verifier.result;
+}
+
+/**
+ * Verifies one key range of the chain over its own connection (RangeJob.module's row source), and
+ * stops at its first break; undefined when `stop` is aborted first. A range that starts at a cut key
+ * reads that row only for its stored MAC.
+ */
+export async function verifyKeyRange(job: RangeJob, stop: AbortSignal): Promise<RangeOutcome | undefined> {
+  const { rowSource } = (await import(job.module)) as { rowSource: RowSource };
+  const source = await rowSource.stream(job.store as unknown as StartedStore, {
+    database: job.database,
+    relation: job.relation,
+    columns: job.columns,
+    orderBy: job.check.orderBy,
+    range: job.range,
+    signal: stop,
+  });
+  try {
+    const verifier = new ChainVerifier(source.columns, job.check, macFunction(job.check, job.key, source.columns), { classify: false });
+    let seeded = job.range.from === undefined;
+    verifying: for await (const batch of rowBatches(source)) {
+      if (stop.aborted) return undefined;
+      for (const row of batch) {
+        if (!seeded) {
+          const key = verifier.key(row);
+          if (key !== job.range.from) throw new Error(`range starts at ${key}, not at its cut key ${job.range.from}`);
+          verifier.seed(row);
+          seeded = true;
+          continue;
+        }
+        verifier.push(row);
+        if (verifier.result.breaks > 0) break verifying;
+      }
+    }
+    const { rowsRead, rowsVerified, rowsExcluded, breaks, firstBreak } = verifier.result;
+    return { rowsRead, rowsVerified, rowsExcluded, breaks, ...(firstBreak ? { firstBreakKey: firstBreak.key } : {}) };
+  } finally {
+    await source.close();
+  }
+}
