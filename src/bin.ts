@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // The installed package's `restoreproof` command (dist/bin.js); in the repository bin/restoreproof.js runs the sources.
-import { enableCompileCache } from 'node:module';
+import { useCompileCache } from './util/compile-cache.ts';
 
 // As bin/restoreproof.js: the compile cache first, then the imports it speeds up.
-enableCompileCache();
+useCompileCache();
 const { preferSmallHeap } = await import('./util/heap.ts');
 const { main } = await import('./cli.ts');
 

@@ -1,7 +1,7 @@
 // Shared by drill-vs-raw, scaling and startup: the drill file over the bench backups, the child that
 // runs it (so the harness's peak RSS is its own), and the raw tools run by hand.
 import { spawn } from 'node:child_process';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { readdir, mkdir, stat, writeFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -9,6 +9,7 @@ import { auditKey, mongoCollections, type BenchBackups } from '../../scripts/lib
 import { s3Client } from '../../src/engines/s3/client.ts';
 import { runDrill } from '../../src/run/run.ts';
 import { preferSmallHeap } from '../../src/util/heap.ts';
+import { compileCacheDir } from '../../src/util/compile-cache.ts';
 import { startLocalMinio } from '../../src/engines/s3/local.ts';
 import { startLocalMongo } from '../../src/engines/mongodb/local.ts';
 import { startLocalPostgres } from '../../src/engines/postgres/local.ts';
@@ -139,7 +140,7 @@ export async function measureDrill(script: string, drill: string, reportDir: str
   // The command enables Node's compile cache (bin/restoreproof.js); the child uses the same one, warmed
   // first, as it is on a machine that ran restoreproof before (a first run after an install or
   // upgrade pays ~0.5 s more to fill it).
-  const env = { BENCH_DRILL: drill, BENCH_REPORT_DIR: reportDir, BENCH_AUDIT_KEY: auditKey, NODE_COMPILE_CACHE: join(tmpdir(), 'node-compile-cache') };
+  const env = { BENCH_DRILL: drill, BENCH_REPORT_DIR: reportDir, BENCH_AUDIT_KEY: auditKey, NODE_COMPILE_CACHE: compileCacheDir() };
   await new Promise<void>((resolve, reject) => {
     const warm = spawn(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(new URL('./drill.ts', import.meta.url).href)})`], { env: { ...process.env, ...env }, stdio: 'inherit' });
     warm.once('error', reject).once('close', (code) => (code === 0 ? resolve() : reject(new Error(`warming the compile cache exited ${code}`))));
