@@ -105,8 +105,65 @@ export interface ChainBreak {
   reason: string;
 }
 
-/** Whether a row's MAC, computed over its input with `prev` (the previous MAC as stored), equals `stored` (as stored, encoded). */
-export type MacCheck = (prev: string, row: CellValue[], stored: string) => boolean;
+/** A previous MAC held as bytes (lower-case ASCII, as the stored text lowercased): bytes[0, length). */
+export class MacBytes {
+  bytes = new Uint8Array(128);
+  length = 0;
+
+  /** Holds `text` as it is; false when it is not ASCII. */
+  setText(text: string): boolean {
+    const bytes = this.room(text.length);
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) return false;
+      bytes[i] = c;
+    }
+    this.length = text.length;
+    return true;
+  }
+
+  /** Holds bytes[start, end) lowercased, as storedMac lowercases a stored MAC; false when they are not ASCII. */
+  setLower(text: Uint8Array, start: number, end: number): boolean {
+    const bytes = this.room(end - start);
+    for (let i = start; i < end; i++) {
+      const c = text[i]!;
+      if (c >= 0x80) return false;
+      bytes[i - start] = c >= 65 && c <= 90 ? c | 0x20 : c;
+    }
+    this.length = end - start;
+    return true;
+  }
+
+  private room(length: number): Uint8Array {
+    if (length > this.bytes.length) this.bytes = new Uint8Array(2 * length);
+    return this.bytes;
+  }
+
+  /** Whether bytes[start, end), lowercased, are the bytes held. */
+  equalsLower(text: Uint8Array, start: number, end: number): boolean {
+    if (end - start !== this.length) return false;
+    const bytes = this.bytes;
+    for (let i = start; i < end; i++) {
+      const c = text[i]!;
+      if ((c >= 65 && c <= 90 ? c | 0x20 : c) !== bytes[i - start]) return false;
+    }
+    return true;
+  }
+
+  text(): string {
+    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.length).toString('latin1');
+  }
+}
+
+/**
+ * Whether a row's MAC, computed over its input with `prev` (the previous MAC as stored), equals
+ * `stored` (as stored, encoded). `bytes`, for HMAC-SHA256 in hex: the same over the previous MAC's
+ * bytes and the stored MAC's bytes, without a string.
+ */
+export interface MacCheck {
+  (prev: string, row: CellValue[], stored: string): boolean;
+  bytes?: (prev: MacBytes, row: CellValue[], stored: Uint8Array, start: number, end: number) => boolean;
+}
 
 const utf8 = new TextEncoder();
 
@@ -175,7 +232,7 @@ function writeIsoTimestamp(out: Uint8Array, at: number, bytes: Uint8Array, start
 export function macFunction(check: AuditChainCheckSpec, key: KeyObject, columns: string[]): MacCheck {
   const encoding = check.encoding ?? 'hex';
   const index = (name: string) => columns.indexOf(name);
-  let writeInput: (hmac: HmacSha256, prev: string, row: CellValue[]) => number;
+  let writeInput: (hmac: HmacSha256, prev: string | MacBytes, row: CellValue[]) => number;
   if ('template' in check.input) {
     const text = textFormatter(check.format);
     const parts = parseMacTemplate(check.input.template).map((p) => (typeof p === 'string' ? p : p.name === 'prev' ? -1 : index(p.name)));
@@ -186,7 +243,7 @@ export function macFunction(check: AuditChainCheckSpec, key: KeyObject, columns:
       let at = 0;
       for (const p of parts) {
         if (typeof p === 'string') at = writeUtf8(hmac, at, p);
-        else if (p === -1) at = writeUtf8(hmac, at, prev);
+        else if (p === -1) at = typeof prev === 'string' ? writeUtf8(hmac, at, prev) : writeBytes(hmac, at, prev.bytes, 0, prev.length);
         else {
           const cell = row[p]!;
           const bytes = cell.kind === 'text' || cell.kind === 'number' || (cell.kind === 'timestamp' && isoTimestamps) ? utf8Of(cell) : undefined;
@@ -207,7 +264,7 @@ export function macFunction(check: AuditChainCheckSpec, key: KeyObject, columns:
     writeInput = (hmac, prev, row) => {
       const doc: Record<string, unknown> = {};
       for (const [name, i] of fields) doc[name] = json(row[i]!);
-      return writeUtf8(hmac, 0, prev + separator + canonicalJson(doc));
+      return writeUtf8(hmac, 0, (typeof prev === 'string' ? prev : prev.text()) + separator + canonicalJson(doc));
     };
   }
   const hmac = new HmacSha256(key.export());
@@ -218,10 +275,17 @@ export function macFunction(check: AuditChainCheckSpec, key: KeyObject, columns:
       return createHmac('sha512', key).update(hmac.message.subarray(0, length)).digest(encoding) === stored;
     };
   }
-  return (prev, row, stored) => {
+  const macCheck: MacCheck = (prev, row, stored) => {
     hmac.compute(writeInput(hmac, prev, row));
     return encoding === 'hex' ? hmac.equalsHex(stored) : hmac.base64() === stored;
   };
+  if (encoding === 'hex') {
+    macCheck.bytes = (prev, row, stored, start, end) => {
+      hmac.compute(writeInput(hmac, prev, row));
+      return hmac.equalsHexBytes(stored, start, end);
+    };
+  }
+  return macCheck;
 }
 
 /** The MAC as stored, in the check's encoding (a bytea column arrives as hex). */
@@ -262,7 +326,11 @@ export class ChainVerifier {
   private readonly recent = new Set<string>();
   private readonly ring: (string | undefined)[];
   private ringAt = 0;
-  private prev: string;
+  /** The previous row's stored MAC; undefined while only `prevBytes` holds it. */
+  private prevText: string | undefined;
+  /** The same as bytes, for rows verified without strings; `prevBytesHeld` false: only `prevText` holds it. */
+  private readonly prevBytes = new MacBytes();
+  private prevBytesHeld = false;
   /** Link of a row that verified on its own but linked to a MAC not seen yet: deleted, unless a later row has it. */
   private pending: { chainBreak: ChainBreak; link: string } | undefined;
 
@@ -284,7 +352,34 @@ export class ChainVerifier {
     this.iExclude = check.exclude ? at(check.exclude.column) : -1;
     this.excludeValue = check.exclude?.equals === undefined ? undefined : String(check.exclude.equals);
     this.ring = new Array<string | undefined>(this.windowSize);
-    this.prev = check.genesis ?? '';
+    this.prevText = check.genesis ?? '';
+  }
+
+  private get prev(): string {
+    return (this.prevText ??= this.prevBytes.text());
+  }
+
+  /**
+   * Verifies a row from its MAC and link bytes, without a string, when it can (a range verifier, HMAC-SHA256
+   * in hex, text columns read as bytes, no break pending) and the row verifies; false: push() decides.
+   */
+  private verifiedFromBytes(row: CellValue[]): boolean {
+    const bytesCheck = this.mac.bytes;
+    if (!bytesCheck || this.classify || this.pending) return false;
+    const mac = row[this.iMac]!;
+    const stored = mac.kind === 'text' ? utf8Of(mac) : undefined;
+    if (!stored) return false;
+    if (!this.prevBytesHeld && !(this.prevBytesHeld = this.prevBytes.setText(this.prevText!))) return false;
+    if (this.iLink >= 0) {
+      const linkCell = row[this.iLink]!;
+      const link = linkCell.kind === 'text' ? utf8Of(linkCell) : undefined;
+      if (!link || !this.prevBytes.equalsLower(link.utf8!, link.start, link.end)) return false;
+    }
+    if (!bytesCheck(this.prevBytes, row, stored.utf8!, stored.start, stored.end)) return false;
+    // A MAC that verified is hex, so ASCII: it is held as bytes.
+    this.prevBytes.setLower(stored.utf8!, stored.start, stored.end);
+    this.prevText = undefined;
+    return true;
   }
 
   /** The ordering key of a row, as text. */
@@ -304,6 +399,10 @@ export class ChainVerifier {
       return;
     }
     result.rowsRead++;
+    if (this.verifiedFromBytes(row)) {
+      result.rowsVerified++;
+      return;
+    }
     const keyCell = row[this.iKey]!; // its text only when a row breaks
     const stored = storedMac(row[this.iMac]!, encoding);
     const prev = this.prev;
@@ -335,7 +434,8 @@ export class ChainVerifier {
   }
 
   private remember(stored: string): void {
-    this.prev = stored;
+    this.prevText = stored;
+    this.prevBytesHeld = false;
     if (!this.classify) return;
     const evicted = this.ring[this.ringAt];
     if (evicted !== undefined) this.recent.delete(evicted);

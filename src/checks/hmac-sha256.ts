@@ -53,6 +53,11 @@ function padState(key: Uint8Array, pad: number, w: Int32Array): Int32Array {
 }
 
 const hexDigits = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+/** A byte's value as a hex digit, either case; -1 for any other byte. */
+const hexValues = Int8Array.from({ length: 256 }, (_, c) => {
+  const digit = '0123456789abcdef'.indexOf(String.fromCharCode(c).toLowerCase());
+  return c < 128 && digit >= 0 ? digit : -1;
+});
 
 /**
  * One key's HMAC-SHA256. Write a message into `message` from offset 0 (grow it with `reserve`), then
@@ -114,14 +119,30 @@ export class HmacSha256 {
   /** Whether `text` (hex, either case) spells the MAC just computed. */
   equalsHex(text: string): boolean {
     if (text.length !== 64) return false;
-    const digest = this.digest;
-    for (let i = 0; i < 64; i++) {
-      const nibble = (digest[i >> 3]! >>> (28 - 4 * (i & 7))) & 15;
-      const c = text.charCodeAt(i);
-      // A letter digit may be upper case: 'A' | 0x20 is 'a'; a decimal digit must match exactly.
-      if (c !== hexDigits[nibble] && (nibble < 10 || (c | 0x20) !== hexDigits[nibble])) return false;
+    for (let i = 0; i < 64; i++) if (!this.hexDigitIs(i, text.charCodeAt(i))) return false;
+    return true;
+  }
+
+  /** equalsHex over bytes[start, end) (ASCII hex as stored), without a string: eight hex digits a word. */
+  equalsHexBytes(bytes: Uint8Array, start: number, end: number): boolean {
+    if (end - start !== 64) return false;
+    for (let word = 0, at = start; word < 8; word++) {
+      let value = 0;
+      for (let k = 0; k < 8; k++, at++) {
+        const nibble = hexValues[bytes[at]!]!;
+        if (nibble < 0) return false;
+        value = (value << 4) | nibble;
+      }
+      if (value !== this.digest[word]) return false;
     }
     return true;
+  }
+
+  /** Whether character code `c` is hex digit `i` of the MAC; a letter digit may be upper case. */
+  private hexDigitIs(i: number, c: number): boolean {
+    const nibble = (this.digest[i >> 3]! >>> (28 - 4 * (i & 7))) & 15;
+    // 'A' | 0x20 is 'a'; a decimal digit must match exactly.
+    return c === hexDigits[nibble] || (nibble >= 10 && (c | 0x20) === hexDigits[nibble]);
   }
 
   /** Pads message[0, length) in place and compresses it into `state`; `total` counts bytes hashed before it too. */

@@ -11,6 +11,7 @@ import { verifyKeyRange } from '../../src/checks/audit-chain-verify.ts';
 import type { AuditChainCheckSpec } from '../../src/drill/types.ts';
 import { startLocalPostgres } from '../../src/engines/postgres/local.ts';
 import { postgresRows } from '../../src/engines/postgres/rows.ts';
+import { CopyOut } from '../../src/engines/postgres/copy-out.ts';
 import type { StartedStore } from '../../src/runtimes/types.ts';
 import { requireBackends, useTestbedBinaries } from '../support/backends.ts';
 import { buildChain, type AuditRow } from '../support/audit-chain.ts';
@@ -156,5 +157,21 @@ describe('auditChain in parallel key ranges (real PostgreSQL)', function () {
     } finally {
       await raw.end();
     }
+  });
+
+  it('COPY read off the socket: every row of many reads once, a server error mid-COPY thrown, and the connection usable after both', async () => {
+    const rowsOf = async (sql: string) => {
+      const copy = client.query(new CopyOut(`copy (${sql}) to stdout`));
+      const seen: string[] = [];
+      for await (const batch of copy.batches((buf, start, end) => buf.toString('utf8', start, end))) for (const row of batch) seen.push(row);
+      return seen;
+    };
+    const many = await rowsOf("select i, repeat('x', i % 300) from generate_series(1, 100000) i");
+    assert.equal(many.length, 100_000);
+    assert.equal(many[99_999], `100000\t${'x'.repeat(100_000 % 300)}\n`);
+    assert.ok(many.every((row, i) => row.startsWith(`${i + 1}\t`)));
+    assert.equal((await client.query('select 41 + 1 as n')).rows[0].n, 42);
+    await assert.rejects(rowsOf('select 1 / (i - 50000) from generate_series(1, 100000) i'), /division by zero/);
+    assert.equal((await client.query('select 41 + 1 as n')).rows[0].n, 42);
   });
 });

@@ -2,7 +2,7 @@
 // copied from those cells' bytes: the same MAC as from their text (timestamps of every shape included).
 import assert from 'node:assert/strict';
 import { createHmac, createSecretKey } from 'node:crypto';
-import { isoFromText, macFunction } from '../../src/checks/audit-chain-verify.ts';
+import { ChainVerifier, isoFromText, macFunction } from '../../src/checks/audit-chain-verify.ts';
 import type { AuditChainCheckSpec } from '../../src/drill/types.ts';
 import { CopyTextParser } from '../../src/engines/postgres/copy-text.ts';
 import { utf8Of, type CellValue, type ValueKind } from '../../src/engines/rows.ts';
@@ -69,5 +69,55 @@ describe('the MAC input copied from COPY bytes', () => {
       return verifies('prev', row, createHmac('sha256', key).update(expected).digest('hex'));
     });
     assert.deepEqual(results, timestamps.map(() => true));
+  });
+});
+
+describe('ChainVerifier over COPY bytes (a range verifier: MACs and links compared without strings)', () => {
+  const key = Buffer.from('chain-key');
+  const check = { orderBy: 'seq', macColumn: 'mac', linkColumn: 'prev_mac', algorithm: 'HMAC-SHA256', input: { template: '{prev}|{id}|{at}' } } as AuditChainCheckSpec;
+  const columns = ['seq', 'id', 'at', 'prev_mac', 'mac'];
+  const kinds: ValueKind[] = ['number', 'text', 'timestamp', 'text', 'text'];
+
+  /** COPY text of a valid chain of `n` rows; `upper`: the MACs stored in upper case (both columns). */
+  function chainCopy(n: number, upper: (seq: number) => boolean): string[] {
+    let prev = '';
+    const lines: string[] = [];
+    for (let seq = 1; seq <= n; seq++) {
+      const at = `2026-01-01 00:00:${String(seq % 60).padStart(2, '0')}.25+00`;
+      const mac = createHmac('sha256', key).update(`${prev}|evt-${seq}|${isoFromText(at)}`).digest('hex');
+      const show = (m: string) => (upper(seq) ? m.toUpperCase() : m);
+      lines.push(`${seq}\tevt-${seq}\t${at}\t${seq === 1 ? '\\N' : show(prev)}\t${show(mac)}\n`);
+      prev = mac;
+    }
+    return lines;
+  }
+
+  function verify(lines: string[], classify: boolean) {
+    const verifier = new ChainVerifier(columns, check, macFunction(check, createSecretKey(key), columns), { classify });
+    parse(lines.join(''), kinds, 97, (row) => verifier.push(row));
+    return verifier.result;
+  }
+
+  it('verifies a chain with MACs in either case, as the string path does', () => {
+    const lines = chainCopy(300, (seq) => seq % 7 === 0);
+    const fromBytes = verify(lines, false);
+    assert.deepEqual(fromBytes, { rowsRead: 300, rowsVerified: 300, rowsExcluded: 0, breaks: 0, moreBreaks: [] });
+    assert.deepEqual(fromBytes, verify(lines, true));
+  });
+
+  it('finds a changed field, a changed link and a changed MAC at the same row as the string path', () => {
+    const tamper: [string, (line: string) => string][] = [
+      ['field', (line) => line.replace('evt-', 'EVT-')],
+      ['link', (line) => line.replace(/\t([0-9a-f])/, (_, d: string) => `\t${d === '0' ? '1' : '0'}`)],
+      ['mac', (line) => line.replace(/[0-9a-f]\n$/, (d) => `${d[0] === '0' ? '1' : '0'}\n`)],
+    ];
+    for (const [what, change] of tamper) {
+      const lines = chainCopy(120, () => false);
+      lines[49] = change(lines[49]!);
+      const fromBytes = verify(lines, false);
+      assert.equal(fromBytes.firstBreak?.key, '50', `${what} changed`);
+      assert.equal(fromBytes.breaks > 0, true);
+      assert.equal(fromBytes.firstBreak?.key, verify(lines, true).firstBreak?.key);
+    }
   });
 });

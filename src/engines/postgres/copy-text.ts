@@ -98,49 +98,60 @@ export class CopyTextCell implements Utf8Cell {
  */
 export class CopyTextParser {
   private carry: Buffer | undefined;
-  private readonly row: CellValue[];
+  private readonly current: CellValue[];
   private readonly cells: CopyTextCell[];
+  /** The buffer last searched for a backslash, and the next one's offset in it (-1: none). */
+  private scanned: Buffer | undefined;
+  private backslashAt = -1;
 
   constructor(kinds: ValueKind[]) {
     const scratch = { buffer: Buffer.allocUnsafe(4096) };
     this.cells = kinds.map((kind) => new CopyTextCell(kind, scratch));
-    this.row = [...this.cells];
+    this.current = [...this.cells];
   }
 
   /** The rows complete in `chunk` (with what was carried over), one after another in the same array. */
   *rows(chunk: Buffer): Generator<CellValue[]> {
     const buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
     this.carry = undefined;
-    const { row, cells } = this;
+    let rowStart = 0;
+    for (let end = buf.indexOf(newline); end >= 0; end = buf.indexOf(newline, rowStart)) {
+      yield this.row(buf, rowStart, end);
+      rowStart = end + 1;
+    }
+    if (rowStart < buf.length) this.carry = Buffer.from(buf.subarray(rowStart));
+  }
+
+  /** One row from its bytes [start, end) of `buf`, its newline left out; the same array every time. */
+  row(buf: Buffer, rowStart: number, end: number): CellValue[] {
+    const { current: row, cells } = this;
     const columns = cells.length;
     // Data never holds a raw tab or newline (COPY writes them as \t and \n), so the separators are
     // found with native searches (faster than a byte loop here); the next backslash is looked up once
-    // per chunk position, not per field.
-    let backslashAt = buf.indexOf(backslash);
-    let rowStart = 0;
-    for (let end = buf.indexOf(newline); end >= 0; end = buf.indexOf(newline, rowStart)) {
-      let start = rowStart;
-      let lastStart = rowStart;
-      for (let field = 0; field < columns; field++) {
-        lastStart = start;
-        const stop = field === columns - 1 ? end : buf.indexOf(tab, start);
-        if (stop < 0 || stop > end) throw new Error(`COPY row has ${field + 1} fields, expected ${columns}`);
-        if (backslashAt >= 0 && backslashAt < start) backslashAt = buf.indexOf(backslash, start);
-        const escaped = backslashAt >= 0 && backslashAt < stop;
-        if (escaped && stop - start === 2 && buf[start + 1] === 78 && buf[start] === backslash) row[field] = nullCell;
-        else {
-          const cell = cells[field]!;
-          cell.set(buf, start, stop, escaped);
-          row[field] = cell;
-        }
-        start = stop + 1;
-      }
-      const extraTab = buf.indexOf(tab, lastStart);
-      if (extraTab >= 0 && extraTab < end) throw new Error(`COPY row has more than ${columns} fields`);
-      rowStart = end + 1;
-      yield row;
+    // per position in a buffer, not per field or row.
+    if (buf !== this.scanned || (this.backslashAt >= 0 && this.backslashAt < rowStart)) {
+      this.scanned = buf;
+      this.backslashAt = buf.indexOf(backslash, rowStart);
     }
-    if (rowStart < buf.length) this.carry = Buffer.from(buf.subarray(rowStart));
+    let start = rowStart;
+    let lastStart = rowStart;
+    for (let field = 0; field < columns; field++) {
+      lastStart = start;
+      const stop = field === columns - 1 ? end : buf.indexOf(tab, start);
+      if (stop < 0 || stop > end) throw new Error(`COPY row has ${field + 1} fields, expected ${columns}`);
+      if (this.backslashAt >= 0 && this.backslashAt < start) this.backslashAt = buf.indexOf(backslash, start);
+      const escaped = this.backslashAt >= 0 && this.backslashAt < stop;
+      if (escaped && stop - start === 2 && buf[start + 1] === 78 && buf[start] === backslash) row[field] = nullCell;
+      else {
+        const cell = cells[field]!;
+        cell.set(buf, start, stop, escaped);
+        row[field] = cell;
+      }
+      start = stop + 1;
+    }
+    const extraTab = buf.indexOf(tab, lastStart);
+    if (extraTab >= 0 && extraTab < end) throw new Error(`COPY row has more than ${columns} fields`);
+    return row;
   }
 
   /** Throws when the output stopped inside a row. */

@@ -1,9 +1,9 @@
 import pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import { RestoreproofError } from '../../errors.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
 import { MissingColumnError, type KeySplitRequest, type RowRequest, type RowSource, type RowStream, type ValueKind } from '../rows.ts';
 import { connectPostgres } from './connect.ts';
+import { CopyOut } from './copy-out.ts';
 import { CopyTextParser } from './copy-text.ts';
 import { quoteQualifiedName } from './identifiers.ts';
 
@@ -69,13 +69,15 @@ async function streamPostgres(store: StartedStore, request: RowRequest): Promise
     if (request.sample) sql += ' order by random()';
     else if (request.orderBy) sql += ` order by ${q(request.orderBy)} ${request.descending ? 'desc nulls last' : 'asc'}`;
     if (request.limit !== undefined) sql += ` limit ${Number(request.limit)}`;
-    const copy = client.query(copyTo(`copy (${sql}) to stdout`));
+    const copy = client.query(new CopyOut(`copy (${sql}) to stdout`));
     let finished = false;
     // One row array and one lazily decoded cell per column, reused: consumers read a row before taking the next.
     const parser = new CopyTextParser(kinds);
     const batches = (async function* () {
-      for await (const chunk of copy as AsyncIterable<Buffer>) yield parser.rows(chunk);
-      parser.end();
+      yield* copy.batches((buf, start, end) => {
+        if (buf[end - 1] !== 10) throw new Error('a COPY row does not end with a newline');
+        return parser.row(buf, start, end - 1);
+      });
       finished = true;
     })();
     return {
@@ -86,7 +88,7 @@ async function streamPostgres(store: StartedStore, request: RowRequest): Promise
       })(),
       close: async () => {
         if (finished) await client.query('rollback').catch(() => {});
-        else copy.destroy();
+        else copy.abandon();
         await client.end().catch(() => {});
       },
     };
