@@ -1,8 +1,13 @@
 // A worker thread of audit-chain-ranges.ts: verifies the key ranges it is sent, one after another,
 // each over its own connection, and posts each range's RangeOutcome.
 import { parentPort } from 'node:worker_threads';
-import { verifyKeyRange } from './audit-chain-verify.ts';
+import { useCompileCache } from '../util/compile-cache.ts';
 import type { RangeJob } from './audit-chain-ranges.ts';
+
+// A worker is a Node instance of its own: as the command does, the compile cache first, so the
+// modules the verification imports are not type-stripped and compiled again in every worker.
+useCompileCache();
+const { verifyKeyRange } = await import('./audit-chain-verify.ts');
 
 const never = new AbortController().signal; // the parent stops a worker by terminating it
 parentPort!.on('message', (job: RangeJob) => {
