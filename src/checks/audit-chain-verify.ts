@@ -7,7 +7,7 @@ import type { AuditChainCheckSpec, AuditChainFormat } from '../drill/types.ts';
 import { rowBatches, utf8Of, type CellValue, type RowSource, type RowStream } from '../engines/rows.ts';
 import type { StartedStore } from '../runtimes/types.ts';
 import type { RangeJob, RangeOutcome } from './audit-chain-ranges.ts';
-import { HmacSha256 } from './hmac-sha256.ts';
+import { HmacSha256, hexSpellsWords, writeHex } from './hmac-sha256.ts';
 
 /** A MAC input template: text and `{name}` placeholders; `{{` and `}}` are literal braces. */
 export type MacTemplatePart = string | { name: string };
@@ -105,42 +105,42 @@ export interface ChainBreak {
   reason: string;
 }
 
-/** A previous MAC held as bytes (lower-case ASCII, as the stored text lowercased): bytes[0, length). */
+/**
+ * A previous MAC held as bytes (ASCII, as the verifier holds it: a stored MAC lowercased): bytes[0,
+ * length). After a row verified from bytes it is that row's MAC digest (`words`), its hex written out.
+ */
 export class MacBytes {
   bytes = new Uint8Array(128);
   length = 0;
+  readonly words = new Int32Array(8);
+  /** Whether `words` hold the MAC (then `bytes` are its lower-case hex). */
+  private isDigest = false;
 
   /** Holds `text` as it is; false when it is not ASCII. */
   setText(text: string): boolean {
-    const bytes = this.room(text.length);
+    if (text.length > this.bytes.length) this.bytes = new Uint8Array(2 * text.length);
+    const bytes = this.bytes;
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
       if (c >= 0x80) return false;
       bytes[i] = c;
     }
     this.length = text.length;
+    this.isDigest = false;
     return true;
   }
 
-  /** Holds bytes[start, end) lowercased, as storedMac lowercases a stored MAC; false when they are not ASCII. */
-  setLower(text: Uint8Array, start: number, end: number): boolean {
-    const bytes = this.room(end - start);
-    for (let i = start; i < end; i++) {
-      const c = text[i]!;
-      if (c >= 0x80) return false;
-      bytes[i - start] = c >= 65 && c <= 90 ? c | 0x20 : c;
-    }
-    this.length = end - start;
-    return true;
+  /** Holds a MAC that verified: its digest, and its hex (what storedMac makes of the stored MAC). */
+  setDigest(digest: Int32Array): void {
+    this.words.set(digest);
+    writeHex(digest, this.bytes);
+    this.length = 64;
+    this.isDigest = true;
   }
 
-  private room(length: number): Uint8Array {
-    if (length > this.bytes.length) this.bytes = new Uint8Array(2 * length);
-    return this.bytes;
-  }
-
-  /** Whether bytes[start, end), lowercased, are the bytes held. */
+  /** Whether bytes[start, end), lowercased as storedMac does, are the MAC held. */
   equalsLower(text: Uint8Array, start: number, end: number): boolean {
+    if (this.isDigest) return hexSpellsWords(text, start, end, this.words);
     if (end - start !== this.length) return false;
     const bytes = this.bytes;
     for (let i = start; i < end; i++) {
@@ -162,6 +162,7 @@ export class MacBytes {
  */
 export interface MacCheck {
   (prev: string, row: CellValue[], stored: string): boolean;
+  /** On a match, `prev` then holds the row's MAC, the previous one for the next row. */
   bytes?: (prev: MacBytes, row: CellValue[], stored: Uint8Array, start: number, end: number) => boolean;
 }
 
@@ -282,7 +283,9 @@ export function macFunction(check: AuditChainCheckSpec, key: KeyObject, columns:
   if (encoding === 'hex') {
     macCheck.bytes = (prev, row, stored, start, end) => {
       hmac.compute(writeInput(hmac, prev, row));
-      return hmac.equalsHexBytes(stored, start, end);
+      if (!hmac.equalsHexBytes(stored, start, end)) return false;
+      prev.setDigest(hmac.digest);
+      return true;
     };
   }
   return macCheck;
@@ -376,9 +379,7 @@ export class ChainVerifier {
       if (!link || !this.prevBytes.equalsLower(link.utf8!, link.start, link.end)) return false;
     }
     if (!bytesCheck(this.prevBytes, row, stored.utf8!, stored.start, stored.end)) return false;
-    // A MAC that verified is hex, so ASCII: it is held as bytes.
-    this.prevBytes.setLower(stored.utf8!, stored.start, stored.end);
-    this.prevText = undefined;
+    this.prevText = undefined; // prevBytes now hold this row's MAC
     return true;
   }
 

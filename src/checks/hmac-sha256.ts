@@ -59,6 +59,26 @@ const hexValues = Int8Array.from({ length: 256 }, (_, c) => {
   return c < 128 && digit >= 0 ? digit : -1;
 });
 
+/** Whether bytes[start, end) spell the 8 big-endian `words` in hex, either case: eight digits a word. */
+export function hexSpellsWords(bytes: Uint8Array, start: number, end: number, words: Int32Array): boolean {
+  if (end - start !== 64) return false;
+  for (let word = 0, at = start; word < 8; word++) {
+    let value = 0;
+    for (let k = 0; k < 8; k++, at++) {
+      const nibble = hexValues[bytes[at]!]!;
+      if (nibble < 0) return false;
+      value = (value << 4) | nibble;
+    }
+    if (value !== words[word]) return false;
+  }
+  return true;
+}
+
+/** Writes the 8 big-endian `words` as 64 lower-case hex digits at out[0, 64). */
+export function writeHex(words: Int32Array, out: Uint8Array): void {
+  for (let i = 0; i < 64; i++) out[i] = hexDigits[(words[i >> 3]! >>> (28 - 4 * (i & 7))) & 15]!;
+}
+
 /**
  * One key's HMAC-SHA256. Write a message into `message` from offset 0 (grow it with `reserve`), then
  * `compute(length)`; the MAC is in `digest` as 8 big-endian words until the next call.
@@ -123,19 +143,9 @@ export class HmacSha256 {
     return true;
   }
 
-  /** equalsHex over bytes[start, end) (ASCII hex as stored), without a string: eight hex digits a word. */
+  /** equalsHex over bytes[start, end) (ASCII hex as stored), without a string. */
   equalsHexBytes(bytes: Uint8Array, start: number, end: number): boolean {
-    if (end - start !== 64) return false;
-    for (let word = 0, at = start; word < 8; word++) {
-      let value = 0;
-      for (let k = 0; k < 8; k++, at++) {
-        const nibble = hexValues[bytes[at]!]!;
-        if (nibble < 0) return false;
-        value = (value << 4) | nibble;
-      }
-      if (value !== this.digest[word]) return false;
-    }
-    return true;
+    return hexSpellsWords(bytes, start, end, this.digest);
   }
 
   /** Whether character code `c` is hex digit `i` of the MAC; a letter digit may be upper case. */
