@@ -8,6 +8,8 @@ export { capturePostgresBaseline } from './engines/postgres/index.ts';
 export { engines } from './engines/index.ts';
 export { runtimes } from './runtimes/index.ts';
 export { consoleReporter } from './report/console.ts';
+export { preferSmallHeap } from './util/heap.ts';
+export { useCompileCache } from './util/compile-cache.ts';
 export { inventory, renderInventory, inventoryMongoArchive, inventoryPgDump, inventoryBucketMirror, type Inventory } from './inventory/index.ts';
 export type { MongoArchiveInventory, PgDumpInventory, BucketMirrorInventory } from './inventory/index.ts';
 export * from './errors.ts';
