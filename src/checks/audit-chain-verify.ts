@@ -186,9 +186,9 @@ function writeBytes(hmac: HmacSha256, at: number, bytes: Uint8Array, start: numb
   return at;
 }
 
-const isDigit = (byte: number | undefined) => byte !== undefined && byte >= 48 && byte <= 57;
-/** Where a digit, `-` or `:` must stand in `YYYY-MM-DD HH:MM:SS`: 0 digit, else that character. */
-const timestampShape = [0, 0, 0, 0, 45, 0, 0, 45, 0, 0, -1, 0, 0, 58, 0, 0, 58, 0, 0];
+/** Where a digit, `-` or `:` must stand in `YYYY-MM-DD HH:MM:SS`: 0 digit, -1 space or T, else that character. */
+const timestampShape = Int8Array.from([0, 0, 0, 0, 45, 0, 0, 45, 0, 0, -1, 0, 0, 58, 0, 0, 58, 0, 0]);
+const isDigit = (byte: number) => byte >= 48 && byte <= 57;
 
 const utcZones = ['Z', '+00', '+00:00'].map((zone) => Buffer.from(zone));
 /** Whether bytes[at, end) are exactly `expected`. */
@@ -200,27 +200,37 @@ function isAt(bytes: Uint8Array, at: number, end: number, expected: Uint8Array):
 
 /**
  * isoFromText over bytes: writes `YYYY-MM-DDTHH:MM:SS.mmmZ` at `at` and returns its end, or -1 when
- * the text has another shape (then isoFromText decides).
+ * the text has another shape (then isoFromText decides; what was written is overwritten).
  */
 function writeIsoTimestamp(out: Uint8Array, at: number, bytes: Uint8Array, start: number, end: number): number {
   if (end - start < 19) return -1;
-  for (let i = 0; i < 19; i++) {
-    const want = timestampShape[i]!;
-    const c = bytes[start + i]!;
-    if (want === 0 ? !isDigit(c) : want > 0 ? c !== want : c !== 32 && c !== 84) return -1;
+  // Checked and copied in one pass.
+  for (let k = 0; k < 19; k++) {
+    const want = timestampShape[k]!;
+    const c = bytes[start + k]!;
+    if (want === 0) {
+      if (!isDigit(c)) return -1;
+      out[at + k] = c;
+    } else if (want > 0) {
+      if (c !== want) return -1;
+      out[at + k] = c;
+    } else {
+      if (c !== 32 && c !== 84) return -1;
+      out[at + k] = 84;
+    }
   }
+  at += 19;
   let i = start + 19;
-  const fraction = i < end && bytes[i] === 46 ? ++i : -1;
-  if (fraction >= 0) {
-    if (i >= end || !isDigit(bytes[i])) return -1;
-    while (i < end && isDigit(bytes[i])) i++;
-  }
-  const fractionEnd = i;
-  // The zone: none, Z, +00 or +00:00.
-  if (i < end && !utcZones.some((zone) => isAt(bytes, i, end, zone))) return -1;
-  for (let k = 0; k < 19; k++) out[at++] = k === 10 ? 84 : bytes[start + k]!;
   out[at++] = 46;
-  for (let k = 0; k < 3; k++) out[at++] = fraction >= 0 && fraction + k < fractionEnd ? bytes[fraction + k]! : 48;
+  let digits = 0;
+  if (i < end && bytes[i] === 46) {
+    i++;
+    if (i >= end || !isDigit(bytes[i]!)) return -1;
+    for (; i < end && isDigit(bytes[i]!); i++) if (digits < 3) (out[at++] = bytes[i]!), digits++;
+  }
+  for (; digits < 3; digits++) out[at++] = 48;
+  // The zone: none, Z, +00 or +00:00.
+  if (i < end && !isAt(bytes, i, end, utcZones[0]!) && !isAt(bytes, i, end, utcZones[1]!) && !isAt(bytes, i, end, utcZones[2]!)) return -1;
   out[at++] = 90;
   return at;
 }
@@ -236,14 +246,16 @@ export function macFunction(check: AuditChainCheckSpec, key: KeyObject, columns:
   let writeInput: (hmac: HmacSha256, prev: string | MacBytes, row: CellValue[]) => number;
   if ('template' in check.input) {
     const text = textFormatter(check.format);
-    const parts = parseMacTemplate(check.input.template).map((p) => (typeof p === 'string' ? p : p.name === 'prev' ? -1 : index(p.name)));
+    // Literal text pre-encoded; a column by its index; -1 for {prev}.
+    const parts = parseMacTemplate(check.input.template).map((p) => (typeof p === 'string' ? Buffer.from(p) : p.name === 'prev' ? -1 : index(p.name)));
     const isoTimestamps = (check.format?.timestamp ?? 'iso') === 'iso';
     // Part by part, so no string of the whole input is built; a cell whose text is at hand as bytes
     // and goes in unchanged (or an ISO timestamp, rewritten byte by byte) is copied without a string.
     writeInput = (hmac, prev, row) => {
       let at = 0;
-      for (const p of parts) {
-        if (typeof p === 'string') at = writeUtf8(hmac, at, p);
+      for (let i = 0; i < parts.length; i++) {
+        const p = parts[i]!;
+        if (typeof p !== 'number') at = writeBytes(hmac, at, p, 0, p.length);
         else if (p === -1) at = typeof prev === 'string' ? writeUtf8(hmac, at, prev) : writeBytes(hmac, at, prev.bytes, 0, prev.length);
         else {
           const cell = row[p]!;
