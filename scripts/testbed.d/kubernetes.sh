@@ -346,9 +346,28 @@ start_kubernetes() {
     --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false --profiling=false
   _k8s_start containerd /usr/bin/containerd --config "$K8S_DIR/containerd.toml"
   _k8s_wait 30 "containerd answering" ctr --address "$K8S_RUN/containerd.sock" version || { tail -n 5 "$K8S_RUN/containerd.log" >&2; return 1; }
-  _k8s_start kubelet "$CACHE/bin/kubelet" --config "$K8S_DIR/kubelet.yaml" --kubeconfig "$K8S_DIR/kubelet.kubeconfig" \
-    --root-dir "$K8S_DIR/kubelet" --hostname-override "$K8S_NODE" --node-ip "$ip"
+  _k8s_start_kubelet "$ip" || return 1
   start_kube_router
+}
+
+# containerd answers `ctr version` before its CRI service has initialised; a kubelet started in
+# between exits at once ("validate CRI v1 runtime API ... server is not initialized yet", seen in a
+# clean-clone CI), so it is started again until it stays up for 10 s.
+_k8s_start_kubelet() {
+  local ip=$1 starts up_since
+  for starts in 1 2 3 4 5 6; do
+    ((starts == 1)) || warn "kubernetes: the kubelet exited at start (containerd's CRI not ready yet); starting it again"
+    _k8s_start kubelet "$CACHE/bin/kubelet" --config "$K8S_DIR/kubelet.yaml" --kubeconfig "$K8S_DIR/kubelet.kubeconfig" \
+      --root-dir "$K8S_DIR/kubelet" --hostname-override "$K8S_NODE" --node-ip "$ip"
+    up_since=$SECONDS
+    while _k8s_pid kubelet >/dev/null; do
+      ((SECONDS - up_since < 10)) || return 0
+      sleep 1
+    done
+    sleep 2
+  done
+  warn "kubernetes: the kubelet keeps exiting at start; see $K8S_RUN/kubelet.log"
+  return 1
 }
 
 # The NetworkPolicy enforcer, once the kubelet has registered the node (kube-router reads the
