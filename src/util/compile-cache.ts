@@ -2,9 +2,14 @@ import { enableCompileCache } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
+/** `$XDG_CACHE_HOME/restoreproof`: what the command keeps between runs, never a run's data. */
+export function userCacheDir(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'restoreproof');
+}
+
 /** Where the command keeps Node's compile cache: the user's cache dir, not a run's temp dir. */
 export function compileCacheDir(): string {
-  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'restoreproof', 'node-compile-cache');
+  return join(userCacheDir(), 'node-compile-cache');
 }
 
 /**
