@@ -320,7 +320,7 @@ async function gcCommand({ positionals, values }: ParsedArgs<{ runtime?: string;
   } else if (runtime === 'local') {
     const { collectLocalLeftovers } = await import('./runtimes/local/gc.ts');
     actions = await collectLocalLeftovers(options);
-    where = `in ${(await import('node:os')).tmpdir()}`;
+    where = `in ${(await (await import('./runtimes/local/data-root.ts')).localRunRoots()).join(' and ')}`;
   } else if (runtime === 'containers') {
     const { probeDockerEngine, collectGarbage } = await import('./runtimes/containers/docker.ts');
     const probe = await probeDockerEngine();

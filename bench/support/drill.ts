@@ -181,8 +181,10 @@ export class Servers {
   private readonly starting = new Set<Promise<StartedStore>>();
   private readonly started = new Set<StartedStore>();
 
-  async start(runId: string, storeName: string, engine: 'postgres' | 'mongodb' | 's3', provision: (request: never) => Promise<StartedStore>): Promise<StartedStore> {
-    const p = provision({ runId, drillName: 'bench-raw', storeName, spec: { engine, restore: [] }, drillDir: '/', signal: this.controller.signal } as never);
+  /** With the artefact's size, so the server's data dir is placed as the drill's is (storeDataRoot). */
+  async start(runId: string, storeName: string, engine: 'postgres' | 'mongodb' | 's3', provision: (request: never) => Promise<StartedStore>, artefactBytes: number): Promise<StartedStore> {
+    const artefacts = [{ info: { size: artefactBytes } }];
+    const p = provision({ runId, drillName: 'bench-raw', storeName, spec: { engine, restore: [] }, drillDir: '/', signal: this.controller.signal, artefacts } as never);
     this.starting.add(p);
     try {
       const store = await p;
@@ -212,7 +214,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 }
 
 export async function rawPostgres(b: BenchBackups, runId: string, servers: Servers): Promise<RawResult> {
-  const [store, serverStartSeconds] = await timed(() => servers.start(runId, 'pg', 'postgres', startLocalPostgres));
+  const [store, serverStartSeconds] = await timed(() => servers.start(runId, 'pg', 'postgres', startLocalPostgres, b.bytes.postgresDump));
   const args = ['--no-owner', '--no-privileges', '--exit-on-error', `--jobs=${options.pgJobs}`, '--dbname', b.database, b.postgresDump];
   const [, seconds] = await timed(async () => {
     const created = await store.exec('createdb', [b.database], { signal: servers.signal });
@@ -225,7 +227,7 @@ export async function rawPostgres(b: BenchBackups, runId: string, servers: Serve
 }
 
 export async function rawMongo(b: BenchBackups, runId: string, servers: Servers): Promise<RawResult> {
-  const [store, serverStartSeconds] = await timed(() => servers.start(runId, 'mongo', 'mongodb', startLocalMongo));
+  const [store, serverStartSeconds] = await timed(() => servers.start(runId, 'mongo', 'mongodb', startLocalMongo, b.bytes.mongoArchive));
   const args = [`--archive=${b.mongoArchive}`, '--gzip', '--drop', `--numParallelCollections=${options.mongoParallelCollections}`];
   const [, seconds] = await timed(async () => {
     const run = await store.exec('mongorestore', [`--uri=${store.url()}`, ...args], { signal: servers.signal });
@@ -237,7 +239,7 @@ export async function rawMongo(b: BenchBackups, runId: string, servers: Servers)
 
 /** A parallel copy of the mirror into a fresh bucket (what `mc mirror`/`aws s3 sync` do), with the same S3 client the product uses. */
 export async function rawBucket(b: BenchBackups, runId: string, servers: Servers): Promise<RawResult> {
-  const [store, serverStartSeconds] = await timed(() => servers.start(runId, 'bucket', 's3', startLocalMinio));
+  const [store, serverStartSeconds] = await timed(() => servers.start(runId, 'bucket', 's3', startLocalMinio, b.bytes.bucketMirror));
   const [, seconds] = await timed(async () => {
     const client = await s3Client(store.endpoint);
     await client.makeBucket(b.bucket, 'us-east-1');

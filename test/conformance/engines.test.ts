@@ -2,13 +2,14 @@
 // engine adds its rows here without a new test. Kubernetes: test/kubernetes/conformance.test.ts.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RuntimeName } from '../../src/drill/types.ts';
 import { requireBackends, testbedImageEnv, useRuntimeBackends, useTestbedBinaries } from '../support/backends.ts';
 import { engineBackends, engineNames, hostedBy, runEngineConformance } from '../support/engine-conformance.ts';
 import { processesMatching } from '../support/fixtures.ts';
+import { runDirsNamed } from '../support/run-dirs.ts';
 
 const docker = (args: string[]) => execFileSync('docker', ['-H', testbedImageEnv().DOCKER_HOST!, ...args], { encoding: 'utf8' }).trim();
 
@@ -40,7 +41,7 @@ describe('conformance: every engine on every runtime that hosts it', function ()
               assert.equal(docker(['ps', '-aq', '--filter', `label=restoreproof.run=${report.runId}`]), '');
               assert.equal(docker(['network', 'ls', '-q', '--filter', `label=restoreproof.run=${report.runId}`]), '');
             } else {
-              assert.deepEqual((await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${report.runId}`)), []);
+              assert.deepEqual(await runDirsNamed(`restoreproof-${report.runId}`), []);
               assert.deepEqual(await processesMatching(`restoreproof-${report.runId}`), []);
             }
           }

@@ -3,7 +3,7 @@
 // images). Each runtime restores real backups into real servers; nothing is mocked.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makePlatformBackups, type PlatformBackups } from '../../scripts/lib/platform-backups.ts';
@@ -12,6 +12,7 @@ import type { RuntimeName } from '../../src/drill/types.ts';
 import { requireBackends, testbedImageEnv, useRuntimeBackends, useTestbedBinaries } from '../support/backends.ts';
 import { conformanceDrills, outcomeOf, type Outcome } from '../support/conformance.ts';
 import { assertValidReport, demoBackups, fixtureDrill, processesMatching } from '../support/fixtures.ts';
+import { runDirsNamed } from '../support/run-dirs.ts';
 
 const runtimeNames: RuntimeName[] = ['local', 'containers'];
 // kubernetes: test/kubernetes/conformance.test.ts runs the same drills once the cluster is up.
@@ -63,7 +64,7 @@ describe('conformance: the same drills on every runtime', function () {
             assert.deepEqual(docker(['ps', '-aq', '--filter', `label=restoreproof.run=${report.runId}`]), '');
             assert.deepEqual(docker(['network', 'ls', '-q', '--filter', `label=restoreproof.run=${report.runId}`]), '');
           } else {
-            assert.deepEqual((await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${report.runId}`)), []);
+            assert.deepEqual(await runDirsNamed(`restoreproof-${report.runId}`), []);
             assert.deepEqual(await processesMatching(`restoreproof-${report.runId}`), []);
           }
         });

@@ -8,6 +8,7 @@ import { startLocalPostgres } from '../../src/engines/postgres/local.ts';
 import type { StartedStore } from '../../src/runtimes/types.ts';
 import { requireBackends, repoRoot } from '../support/backends.ts';
 import { demoBackups, fixtureDrill, processesMatching, readReport, runCli } from '../support/fixtures.ts';
+import { runDirsNamed } from '../support/run-dirs.ts';
 
 describe('CLI end to end', function () {
   let reportDir: string;
@@ -27,7 +28,7 @@ describe('CLI end to end', function () {
   const runIdOf = (output: string) => /restoreproof run (\S+):/.exec(output)?.[1] ?? assert.fail(`no run id in:\n${output}`);
 
   async function assertNothingLeft(runId: string) {
-    assert.deepEqual((await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${runId}`)), []);
+    assert.deepEqual(await runDirsNamed(`restoreproof-${runId}`), []);
     assert.deepEqual(await processesMatching(`restoreproof-${runId}`), []);
   }
 

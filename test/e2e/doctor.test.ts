@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { freePort, requireBackends, testbed, testbedImageEnv } from '../support/backends.ts';
 import { demoBackups, fixtureDrill, processesMatching, readReport, runCli, type CliResult } from '../support/fixtures.ts';
+import { runDirsNamed } from '../support/run-dirs.ts';
 
 const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
@@ -54,7 +55,7 @@ describe('doctor and the run preflight: exit 3 when the drill cannot run', funct
     const junit = await readFile(join(work, 'reports', report.reports.junit!), 'utf8');
     assert.match(junit, /<testsuites [^>]*errors="1"/);
     assert.match(junit, /<testcase classname="[^"]+" name="drill">\n\s*<error message="[^"]+">/);
-    assert.deepEqual((await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${runId}`)), [], 'no temp dir of the run');
+    assert.deepEqual(await runDirsNamed(`restoreproof-${runId}`), [], 'no temp dir of the run');
     assert.deepEqual(await processesMatching(`restoreproof-${runId}`), [], 'no process of the run');
     return runId;
   }
@@ -157,7 +158,7 @@ describe('doctor and the run preflight: exit 3 when the drill cannot run', funct
     assert.deepEqual([report.status, report.exitCode], ['could-not-run', 3]);
     assert.equal(report.phases.find((p) => p.name === 'provision')!.status, 'skipped');
     assert.deepEqual(report.teardown.resources, []);
-    assert.deepEqual((await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${runId}`)), []);
+    assert.deepEqual(await runDirsNamed(`restoreproof-${runId}`), []);
   });
 
   it('a cluster whose API does not answer: doctor and run (kubernetes runtime) exit 3 naming the API server', async () => {

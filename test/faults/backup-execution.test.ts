@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makePlatformBackups } from '../../scripts/lib/platform-backups.ts';
@@ -16,12 +16,13 @@ import { requireBackends, useTestbedBinaries, useTestbedImages } from '../suppor
 import { clearErrorProblems, recordFault } from '../support/faults.ts';
 import { assertValidReport, fixtureDrill, processesMatching, runCli } from '../support/fixtures.ts';
 import { forEachRuntime } from '../support/runtimes.ts';
+import { runDirsNamed } from '../support/run-dirs.ts';
 
 const header = (name: string) => ['apiVersion: restoreproof/v1', 'kind: RestoreDrill', `metadata: { name: ${name} }`, 'spec:'];
 
 /** What a run left in the temp dir and the process list. */
 async function leftovers(runId: string): Promise<number> {
-  const dirs = (await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${runId}`));
+  const dirs = await runDirsNamed(`restoreproof-${runId}`);
   return dirs.length + (await processesMatching(`restoreproof-${runId}`)).length;
 }
 

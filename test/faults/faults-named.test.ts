@@ -7,7 +7,7 @@
 // No timing is asserted: a CLI still running after `hungAfterMs` is killed and fails as hung.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunReport } from '../../src/report/types.ts';
@@ -15,6 +15,7 @@ import { requireBackends, testbedImageEnv, useTestbedBinaries, useTestbedImages 
 import { containerProcesses, docker, leftovers } from '../support/docker.ts';
 import { clearErrorProblems, recordFault } from '../support/faults.ts';
 import { assertValidReport, demoBackups, fixtureDrill, processesMatching, runCli, type CliResult } from '../support/fixtures.ts';
+import { runDirsNamed } from '../support/run-dirs.ts';
 
 /** Generous: a CLI still running after this is killed and fails as hung. */
 const hungAfterMs = 120_000;
@@ -36,7 +37,7 @@ async function leftoverCount(runtime: Runtime, runId: string): Promise<number> {
   }
   // Backends of a killed postmaster exit on their own once they notice; wait for that, bounded.
   for (let i = 0; i < 100 && (await processesMatching(`restoreproof-${runId}`)).length; i++) await new Promise((r) => setTimeout(r, 100));
-  const dirs = (await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${runId}`));
+  const dirs = await runDirsNamed(`restoreproof-${runId}`);
   return dirs.length + (await processesMatching(`restoreproof-${runId}`)).length;
 }
 

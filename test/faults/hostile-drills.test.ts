@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { requireBackends, useTestbedBinaries } from '../support/backends.ts';
 import { clearErrorProblems, recordFault } from '../support/faults.ts';
 import { processesMatching, runCli, type CliResult } from '../support/fixtures.ts';
+import { runDirsNamed } from '../support/run-dirs.ts';
 
 /** Generous: a CLI still running after this is killed and the input fails as hung (no timed assertion). */
 const hungAfterMs = 60_000;
@@ -189,7 +190,7 @@ describe('faults: hostile drills', function () {
       }
       // What the run left behind: server processes and temp dirs carry its run id.
       const runId = /restoreproof run (\S+):/.exec(result.stderr)?.[1];
-      const leftovers = runId ? (await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${runId}`)).length + (await processesMatching(`restoreproof-${runId}`)).length : 0;
+      const leftovers = runId ? (await runDirsNamed(`restoreproof-${runId}`)).length + (await processesMatching(`restoreproof-${runId}`)).length : 0;
       if (!runId) problems.push('no run id printed');
       if (leftovers) problems.push(`${leftovers} leftovers`);
       recordFault('hostile drill: run', { clearError: problems.length === 0, leftovers });

@@ -3,20 +3,21 @@
 // close and removes the run's server processes, temp dirs, containers and networks, then exits.
 // 5 kills on the local runtime and 5 on containers, each at a slightly different point of the restore.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireBackends, testbedImageEnv, useTestbedBinaries } from '../support/backends.ts';
 import { labelledWith, removeDockerObjects } from '../support/docker-cli.ts';
 import { recordFault } from '../support/faults.ts';
 import { demoBackups, fixtureDrill, processesMatching, runCli } from '../support/fixtures.ts';
+import { runDirsNamed } from '../support/run-dirs.ts';
 
 /** Everything of the run still there: its processes (the reaper included), temp dirs, and on containers its labelled containers, networks and volumes. */
 async function leftoversOf(runId: string, runtime: 'local' | 'containers'): Promise<string[]> {
   const found = [
     ...(await processesMatching(`restoreproof-${runId}-`)).map((p) => `process ${p}`),
     ...(await processesMatching(`process.ts ${runId}`)).map((p) => `reaper ${p}`),
-    ...(await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${runId}-`)).map((d) => `temp ${d}`),
+    ...(await runDirsNamed(`restoreproof-${runId}-`)).map((d) => `temp ${d}`),
   ];
   if (runtime === 'containers') {
     const { containers, networks, volumes } = labelledWith(runId);
@@ -45,7 +46,7 @@ async function removeByHand(runId: string): Promise<void> {
       // gone
     }
   }
-  for (const d of (await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${runId}-`))) await rm(join(tmpdir(), d), { recursive: true, force: true });
+  for (const d of await runDirsNamed(`restoreproof-${runId}-`)) await rm(d, { recursive: true, force: true });
   try {
     removeDockerObjects(labelledWith(runId));
   } catch {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDrill } from '../../src/run/run.ts';
@@ -10,6 +10,7 @@ import { assertValidReport, processesMatching, readReport, runCli } from '../sup
 import { forEachRuntime, type TestRuntime } from '../support/runtimes.ts';
 import { docker } from '../../src/runtimes/containers/docker.ts';
 import { LABEL_RUN } from '../../src/runtimes/shared/labels.ts';
+import { runDirsNamed } from '../support/run-dirs.ts';
 
 const appScript = join(repoRoot, 'test/fixtures/app/server.ts');
 
@@ -65,7 +66,7 @@ describe('app, http, auditChain, decrypt and freshness (real PostgreSQL)', funct
     const report = await runDrill(file, { reportDir, runtime: 'local' });
     assertValidReport(report);
     await readReport(reportDir, report.runId);
-    assert.deepEqual((await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${report.runId}`)), [], 'temp dirs left behind');
+    assert.deepEqual(await runDirsNamed(`restoreproof-${report.runId}`), [], 'temp dirs left behind');
     assert.deepEqual(await processesMatching(`restoreproof-${report.runId}`), [], 'processes left behind');
     return report;
   }
@@ -218,7 +219,7 @@ forEachRuntime('the sample app on restored data', { backends: ['postgres'] }, (r
     assertValidReport(report);
     await readReport(reportDir, report.runId);
     assert.equal(report.runtime, runtime);
-    assert.deepEqual((await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${report.runId}`)), [], 'temp dirs left behind');
+    assert.deepEqual(await runDirsNamed(`restoreproof-${report.runId}`), [], 'temp dirs left behind');
     assert.deepEqual(await processesMatching(`restoreproof-${report.runId}`), [], 'processes left behind');
     if (runtime === 'containers') {
       const left = await docker().listContainers({ all: true, filters: { label: [`${LABEL_RUN}=${report.runId}`] } });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as Minio from 'minio';
@@ -9,6 +9,7 @@ import { startLocalMinio } from '../../src/engines/s3/local.ts';
 import type { StartedStore } from '../../src/runtimes/types.ts';
 import { requireBackends, useTestbedBinaries } from '../support/backends.ts';
 import { assertValidReport, processesMatching } from '../support/fixtures.ts';
+import { runDirsNamed } from '../support/run-dirs.ts';
 
 const header = (name: string) => ['apiVersion: restoreproof/v1', 'kind: RestoreDrill', `metadata: { name: ${name} }`, 'spec:'];
 
@@ -34,7 +35,7 @@ describe('engines: bad input fails clearly, still reports, and leaves nothing be
     const report = await runDrill(file, { reportDir });
     assertValidReport(report);
     assert.ok(report.reports.json);
-    assert.deepEqual((await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${report.runId}`)), []);
+    assert.deepEqual(await runDirsNamed(`restoreproof-${report.runId}`), []);
     assert.deepEqual(await processesMatching(`restoreproof-${report.runId}`), []);
     return report;
   }

@@ -8,6 +8,7 @@ import { requireBackends, testbedImageEnv, useTestbedBinaries } from '../support
 import { labelledWith } from '../support/docker-cli.ts';
 import { assertValidReport, processesMatching, runCli } from '../support/fixtures.ts';
 import { makeMariadbPitrFixture, treeDigest, type MariadbPitrFixture } from '../support/mariadb-source.ts';
+import { runDirsNamed } from '../support/run-dirs.ts';
 
 /** Physical backups and binlogs of a real source server (test/support/mariadb-source.ts), restored through the real CLI. */
 describe('mariadb: mariadb-backup physical restores and binlog point-in-time recovery', function () {
@@ -40,7 +41,7 @@ describe('mariadb: mariadb-backup physical restores and binlog point-in-time rec
     const report = JSON.parse(result.stdout) as RunReport;
     assertValidReport(report);
     assert.ok((await readdir(join(work, 'reports'))).includes(`${report.runId}.json`), 'the JSON report is written');
-    assert.deepEqual((await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${report.runId}`)), [], 'no server dir is left');
+    assert.deepEqual(await runDirsNamed(`restoreproof-${report.runId}`), [], 'no server dir is left');
     assert.deepEqual(await processesMatching(`restoreproof-${report.runId}`), [], 'no server is left running');
     if (runtime === 'containers') assert.deepEqual(labelledWith(report.runId), { containers: [], networks: [], volumes: [] }, 'no container is left');
     return { code: result.code, report, stderr: result.stderr };

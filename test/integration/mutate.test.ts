@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { opensslEncrypt } from '../support/source-backups.ts';
 import { requireBackends } from '../support/backends.ts';
 import { assertValidReport, demoBackups, processesMatching } from '../support/fixtures.ts';
 import type { DemoBackups } from '../../scripts/lib/demo-backups.ts';
+import { runDirsNamed } from '../support/run-dirs.ts';
 
 /** sha256 and modification time: what a mutation run must leave exactly as it was. */
 async function fingerprint(path: string): Promise<{ sha256: string; mtimeMs: number; size: number }> {
@@ -39,7 +40,7 @@ describe('mutate: a mutation score over real PostgreSQL (local runtime)', functi
     await writeFile(file, ['apiVersion: restoreproof/v1', 'kind: RestoreDrill', `metadata: { name: ${name} }`, 'spec:', '  runtime: local', ...spec].join('\n'));
     const report = await mutateDrill(file, { reportDir: join(work, 'reports'), env });
     assertValidReport(report);
-    assert.deepEqual((await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${report.runId}`)), [], 'no server or staging dir is left, the damaged copies included');
+    assert.deepEqual(await runDirsNamed(`restoreproof-${report.runId}`), [], 'no server or staging dir is left, the damaged copies included');
     assert.deepEqual(await processesMatching(`restoreproof-${report.runId}`), [], 'no server is left, the artefact mutants\' included');
     return report;
   }

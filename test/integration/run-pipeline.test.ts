@@ -4,13 +4,14 @@
 // out its loop and the fast store's check ends after it.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDrill } from '../../src/run/run.ts';
 import type { Reporter } from '../../src/report/types.ts';
 import { requireBackends, useTestbedBinaries } from '../support/backends.ts';
 import { assertValidReport, processesMatching } from '../support/fixtures.ts';
+import { runDirsNamed } from '../support/run-dirs.ts';
 
 describe('run: a pipeline per store, digests read alongside the restore (local runtime, real PostgreSQL)', function () {
   let work: string;
@@ -88,7 +89,7 @@ describe('run: a pipeline per store, digests read alongside the restore (local r
     const drill = await writeTwoStoreDrill('pipeline-teardown', gate, [
       '    - { id: fast-rows, type: count, store: faststore, database: app, table: quick, expect: { equals: 2 } }',
     ]);
-    const gone = async () => (await processesMatching(`restoreproof-${runId}-faststore-`)).length === 0 && (await readdir(tmpdir())).every((f) => !f.startsWith(`restoreproof-${runId}-faststore-`));
+    const gone = async () => (await processesMatching(`restoreproof-${runId}-faststore-`)).length === 0 && (await runDirsNamed(`restoreproof-${runId}-faststore-`)).length === 0;
     let openedAfterStop = false;
     const reporter: Reporter = {
       onCheckEnd: (result) => {

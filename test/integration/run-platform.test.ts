@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makePlatformBackups, type PlatformBackups } from '../../scripts/lib/platform-backups.ts';
 import { runDrill } from '../../src/run/run.ts';
 import { requireBackends, useTestbedBinaries } from '../support/backends.ts';
 import { assertValidReport, fixtureDrill, processesMatching } from '../support/fixtures.ts';
+import { runDirsNamed } from '../support/run-dirs.ts';
 
 describe('run: four stores together on the local runtime (PostgreSQL, MongoDB-wire server, MinIO, Redis)', function () {
   let clean: PlatformBackups;
@@ -26,7 +27,7 @@ describe('run: four stores together on the local runtime (PostgreSQL, MongoDB-wi
   });
 
   async function assertNothingLeft(runId: string) {
-    assert.deepEqual((await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${runId}`)), []);
+    assert.deepEqual(await runDirsNamed(`restoreproof-${runId}`), []);
     assert.deepEqual(await processesMatching(`restoreproof-${runId}`), []);
   }
 

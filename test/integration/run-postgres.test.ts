@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDrill } from '../../src/run/run.ts';
 import { requireBackends } from '../support/backends.ts';
 import { assertValidReport, demoBackups, fixtureDrill, processesMatching, readReport } from '../support/fixtures.ts';
 import type { DemoBackups } from '../../scripts/lib/demo-backups.ts';
+import { runDirsNamed } from '../support/run-dirs.ts';
 
 describe('run: local runtime, postgres engine (real PostgreSQL)', function () {
   let fixtures: DemoBackups;
@@ -26,7 +27,7 @@ describe('run: local runtime, postgres engine (real PostgreSQL)', function () {
   });
 
   async function assertNothingLeft(runId: string) {
-    const dirs = (await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${runId}`));
+    const dirs = await runDirsNamed(`restoreproof-${runId}`);
     assert.deepEqual(dirs, [], 'temp dirs left behind');
     assert.deepEqual(await processesMatching(`restoreproof-${runId}`), [], 'server processes left behind');
   }

@@ -15,6 +15,7 @@ import type { StartedStore } from '../../src/runtimes/types.ts';
 import { requireBackends, testbed, useTestbedBinaries } from '../support/backends.ts';
 import { assertValidReport, demoBackups, processesMatching } from '../support/fixtures.ts';
 import { ageEncryptTo, ageEncryptWithPassphrase, datedBackup, opensslEncrypt, sh } from '../support/source-backups.ts';
+import { runDirsNamed } from '../support/run-dirs.ts';
 
 const passphrase = 'correct horse battery staple';
 const header = (name: string) => ['apiVersion: restoreproof/v1', 'kind: RestoreDrill', `metadata: { name: ${name} }`, 'spec:', '  runtime: local'];
@@ -51,7 +52,7 @@ describe('sources: fetch, verify, decrypt and unpack backups as they exist in th
     const report = await runDrill(file, { reportDir, env: { ...process.env, ...pass, ...env } as Record<string, string> });
     assertValidReport(report);
     assert.ok(report.reports.json, 'the JSON report is written');
-    assert.deepEqual((await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${report.runId}`)), [], 'no staging or server dir is left');
+    assert.deepEqual(await runDirsNamed(`restoreproof-${report.runId}`), [], 'no staging or server dir is left');
     assert.deepEqual(await processesMatching(`restoreproof-${report.runId}`), []);
     JSON.stringify(report).includes(passphrase) && assert.fail('the passphrase leaked into the report');
     return report;

@@ -3,7 +3,7 @@
 // expired namespaces, and a kubeconfig whose RBAC forbids namespace creation. Nothing is mocked.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, KubernetesObjectApi, loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
@@ -12,6 +12,7 @@ import { runDrill } from '../../src/run/run.ts';
 import { repoRoot, requireBackends, testbed, testbedImageEnv, useTestbedBinaries } from '../support/backends.ts';
 import { recordFault } from '../support/faults.ts';
 import { assertValidReport, demoBackups, fixtureDrill, processesMatching, runCli } from '../support/fixtures.ts';
+import { runDirsNamed } from '../support/run-dirs.ts';
 
 describe('kubernetes runtime on the test bed cluster', function () {
   let work: string;
@@ -118,7 +119,7 @@ describe('kubernetes runtime on the test bed cluster', function () {
     // A generous poll (namespace deletion waits for its pods): only what is still there after it fails.
     const leftovers = async () => [
       ...(await namespacesOf(runId)),
-      ...(await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${runId}-`)),
+      ...await runDirsNamed(`restoreproof-${runId}-`),
       ...(await processesMatching(`process.ts ${runId}`)),
     ];
     let left = await leftovers();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeClusterScenario } from '../../scripts/scenarios/cluster.ts';
@@ -12,6 +12,7 @@ import { runInlineDrill } from '../support/inline-drill.ts';
 import { useReportPages } from '../support/report-pages.ts';
 import { forEachRuntime } from '../support/runtimes.ts';
 import { assertMutationPassed } from '../support/mutation.ts';
+import { runDirsNamed } from '../support/run-dirs.ts';
 
 const drill = join(repoRoot, 'drills/examples/cluster.yaml');
 
@@ -163,6 +164,6 @@ forEachRuntime('etcd kubeApi: kube-apiserver started on the restored cluster sna
     assert.equal(report.exitCode, 130);
     assert.equal(report.checks[0]!.status, 'skipped');
     assert.deepEqual(await processesMatching(`restoreproof-${report.runId}`), []);
-    assert.deepEqual((await readdir(tmpdir())).filter((d) => d.startsWith(`restoreproof-${report.runId}-`)), []);
+    assert.deepEqual(await runDirsNamed(`restoreproof-${report.runId}-`), []);
   });
 });

@@ -11,6 +11,7 @@ import { findOnPath, isExecutable, listDir } from '../../util/tools.ts';
 import type { ProvisionRequest, StartedStore, StoreEndpoint } from '../../runtimes/types.ts';
 import type { LocalServerDeclaration, LocalTool } from '../../runtimes/servers.ts';
 import { freePort, LocalServer, LocalStore } from '../../runtimes/local/server.ts';
+import { MEMORY_ROOT } from '../../runtimes/local/data-root.ts';
 import { finishRecovery, pgbackrestBinary, pgbackrestStep, restorePgbackrest } from './pgbackrest-restore.ts';
 import { readPgbackrestRepo } from './pgbackrest.ts';
 
@@ -57,7 +58,7 @@ export async function describeLocalPostgres(spec: PostgresStoreSpec): Promise<st
     return [`!! ${(err as Error).message}`];
   }
   return [
-    `create temp dir ${tmpdir()}/restoreproof-<run-id>-<store>-*`,
+    `create temp dir ${tmpdir()}/restoreproof-<run-id>-<store>-* (in ${MEMORY_ROOT} when the data fits, RESTOREPROOF_LOCAL_DATA)`,
     `${binDir}/initdb --auth=scram-sha-256 -U restoreproof_<random> (generated password)`,
     `${binDir}/postgres on 127.0.0.1:<free port>, fsync off (ephemeral)`,
   ];

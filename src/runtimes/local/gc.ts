@@ -1,12 +1,13 @@
 import { readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseIdentity, processIdentity } from '../../util/owner.ts';
 import { defaultExpiry, expiresAt, gcDecision, runStartedAt, type GcOptions } from '../shared/ownership.ts';
 import type { GcAction } from '../types.ts';
+import { localRunRoots } from './data-root.ts';
 import { STOP_SIGNAL_FILE } from './server.ts';
 
-/** `restoreproof-<run id>-…`: every temp dir of a local run (servers' data dirs, staging) is named so. */
+/** `restoreproof-<run id>-…`: every temp dir of a local run (servers' data dirs, staging) is named so, in any of localRunRoots. */
 const runDir = /^restoreproof-(\d{8}T\d{6}Z-[0-9a-f]{6})-/;
 
 export type LocalGcAction = GcAction<'directory' | 'file' | 'process'>;
@@ -23,9 +24,11 @@ export async function writeOwnerFile(runId: string, dir = tmpdir()): Promise<str
   return file;
 }
 
-async function readOwnerFile(runId: string, dir: string) {
+async function readOwnerFile(runId: string, paths: string[]) {
   try {
-    const owner = JSON.parse(await readFile(ownerFile(runId, dir), 'utf8')) as { expiresAt?: unknown; harness?: Record<string, unknown> };
+    const file = paths.find((p) => basename(p) === basename(ownerFile(runId)));
+    if (!file) throw new Error('no owner file');
+    const owner = JSON.parse(await readFile(file, 'utf8')) as { expiresAt?: unknown; harness?: Record<string, unknown> };
     return { expiresAt: typeof owner.expiresAt === 'string' ? owner.expiresAt : defaultExpiry(runId), harness: parseIdentity(owner.harness) };
   } catch {
     // A run from before the owner file, or a harness killed before writing it.
@@ -45,7 +48,7 @@ interface RunProcess {
  * --data-root …, and initdb) and those whose environment carries RESTOREPROOF_RUN_ID=<run id>
  * (the app, and every process it started).
  */
-async function processesOf(runId: string, dir: string): Promise<RunProcess[]> {
+async function processesOf(runId: string, roots: string[]): Promise<RunProcess[]> {
   const marker = `restoreproof-${runId}-`;
   const env = `RESTOREPROOF_RUN_ID=${runId}\0`;
   const out: RunProcess[] = [];
@@ -54,18 +57,21 @@ async function processesOf(runId: string, dir: string): Promise<RunProcess[]> {
     const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
     if (!cmdline) continue; // gone, or a kernel thread
     if (!cmdline.includes(marker) && !(await runsInRunDir(entry, marker)) && !(await readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '')).includes(env)) continue;
-    out.push({ pid: Number(entry), command: cmdline.split('\0').filter(Boolean).join(' ').slice(0, 200), stopSignal: await declaredStopSignal(entry, cmdline, marker, dir) });
+    out.push({ pid: Number(entry), command: cmdline.split('\0').filter(Boolean).join(' ').slice(0, 200), stopSignal: await declaredStopSignal(entry, cmdline, marker, roots) });
   }
   return out;
 }
 
 /** The stop signal the server in the run dir it works in (its cwd) or names (its command line) declared. */
-async function declaredStopSignal(pid: string, cmdline: string, marker: string, dir: string): Promise<NodeJS.Signals> {
+async function declaredStopSignal(pid: string, cmdline: string, marker: string, roots: string[]): Promise<NodeJS.Signals> {
   const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => '');
   const runDirName = [cwd, cmdline].map((text) => new RegExp(`${marker}[^/\\s\\0]+`).exec(text)?.[0]).find(Boolean);
   if (!runDirName) return 'SIGTERM';
-  const declared = (await readFile(join(dir, runDirName, STOP_SIGNAL_FILE), 'utf8').catch(() => '')).trim();
-  return /^SIG[A-Z0-9]+$/.test(declared) ? (declared as NodeJS.Signals) : 'SIGTERM';
+  for (const root of roots) {
+    const declared = (await readFile(join(root, runDirName, STOP_SIGNAL_FILE), 'utf8').catch(() => '')).trim();
+    if (/^SIG[A-Z0-9]+$/.test(declared)) return declared as NodeJS.Signals;
+  }
+  return 'SIGTERM';
 }
 
 /** redis-server rewrites its title over argv and environ; its working dir (`dir`) still names the run. */
@@ -104,24 +110,24 @@ async function stopProcess(p: RunProcess, graceMs: number): Promise<boolean> {
 }
 
 interface SweepOptions {
-  dir: string;
+  roots: string[];
   dryRun?: boolean;
   graceMs?: number;
   reason: string;
 }
 
 /** Stops a run's processes (all at once), then removes its dirs and owner file; a dir stays while a process of the run still runs. */
-async function sweepRun(run: string, names: string[], base: Omit<LocalGcAction, 'kind' | 'id' | 'name' | 'action' | 'reason'>, options: SweepOptions): Promise<LocalGcAction[]> {
+async function sweepRun(run: string, paths: string[], base: Omit<LocalGcAction, 'kind' | 'id' | 'name' | 'action' | 'reason'>, options: SweepOptions): Promise<LocalGcAction[]> {
   const { reason } = options;
-  const processes = await processesOf(run, options.dir);
+  const processes = await processesOf(run, options.roots);
   const actions: LocalGcAction[] = [];
   const stopped = await Promise.all(processes.map(async (p) => {
     const ok = options.dryRun || (await stopProcess(p, options.graceMs ?? 10_000));
     actions.push({ ...base, kind: 'process', id: String(p.pid), name: p.command, action: ok ? 'removed' : 'failed', reason: ok ? reason : `${reason}; still running after SIGKILL` });
     return ok;
   }));
-  for (const name of names) {
-    const path = join(options.dir, name);
+  for (const path of paths) {
+    const name = basename(path);
     const record = { ...base, kind: kindOf(name), id: path, name };
     if (options.dryRun) actions.push({ ...record, action: 'removed', reason });
     else if (!stopped.every(Boolean)) actions.push({ ...record, action: 'kept', reason: `${reason}, but a process of the run still runs` });
@@ -137,12 +143,14 @@ async function sweepRun(run: string, names: string[], base: Omit<LocalGcAction, 
   return actions;
 }
 
-/** `restoreproof-<run id>-*` names in `dir`, by run. */
-async function runsIn(dir: string): Promise<Map<string, string[]>> {
+/** Paths of `restoreproof-<run id>-*` in `roots`, by run. */
+async function runsIn(roots: string[]): Promise<Map<string, string[]>> {
   const byRun = new Map<string, string[]>();
-  for (const name of await readdir(dir)) {
-    const run = runDir.exec(name)?.[1];
-    if (run) byRun.set(run, [...(byRun.get(run) ?? []), name]);
+  for (const root of roots) {
+    for (const name of await readdir(root).catch(() => [] as string[])) {
+      const run = runDir.exec(name)?.[1];
+      if (run) byRun.set(run, [...(byRun.get(run) ?? []), join(root, name)]);
+    }
   }
   return byRun;
 }
@@ -154,25 +162,26 @@ async function runsIn(dir: string): Promise<Map<string, string[]>> {
  * harness runs); anything not named `restoreproof-<run id>-…` is left alone.
  */
 export async function collectLocalLeftovers(options: GcOptions & { dir?: string; graceMs?: number } = {}): Promise<LocalGcAction[]> {
-  const dir = options.dir ?? tmpdir();
+  const roots = options.dir ? [options.dir] : await localRunRoots();
   const actions: LocalGcAction[] = [];
-  for (const [run, names] of [...(await runsIn(dir))].sort()) {
-    const owner = await readOwnerFile(run, dir);
+  for (const [run, paths] of [...(await runsIn(roots))].sort(([a], [b]) => a.localeCompare(b))) {
+    const owner = await readOwnerFile(run, paths);
     const base = { run, expiresAt: owner.expiresAt };
     const decision = gcDecision({ runId: run, expiresAt: owner.expiresAt, startedAt: runStartedAt(run), harness: owner.harness }, options);
     if (decision.remove) {
-      actions.push(...(await sweepRun(run, names, base, { dir, reason: decision.reason, ...(options.dryRun ? { dryRun: true } : {}), ...(options.graceMs ? { graceMs: options.graceMs } : {}) })));
+      actions.push(...(await sweepRun(run, paths, base, { roots, reason: decision.reason, ...(options.dryRun ? { dryRun: true } : {}), ...(options.graceMs ? { graceMs: options.graceMs } : {}) })));
       continue;
     }
-    for (const name of names) actions.push({ ...base, kind: kindOf(name), id: join(dir, name), name, action: 'kept', reason: decision.reason });
-    for (const p of await processesOf(run, dir)) actions.push({ ...base, kind: 'process', id: String(p.pid), name: p.command, action: 'kept', reason: decision.reason });
+    for (const path of paths) actions.push({ ...base, kind: kindOf(basename(path)), id: path, name: basename(path), action: 'kept', reason: decision.reason });
+    for (const p of await processesOf(run, roots)) actions.push({ ...base, kind: 'process', id: String(p.pid), name: p.command, action: 'kept', reason: decision.reason });
   }
   return actions;
 }
 
-/** Everything of one run, now (the reaper, once the run's harness died); returns how many it found and what could not be removed. */
+/** Everything of one run, now (the reaper, once the run's harness died, with the harness's temp dir); returns how many it found and what could not be removed. */
 export async function removeLocalRun(runId: string, dir = tmpdir()): Promise<{ found: number; left: string[] }> {
-  const names = (await runsIn(dir)).get(runId) ?? [];
-  const actions = await sweepRun(runId, names, { run: runId, expiresAt: '' }, { dir, reason: 'its harness died', graceMs: 5_000 });
+  const roots = [...new Set([dir, ...(await localRunRoots())])];
+  const paths = (await runsIn(roots)).get(runId) ?? [];
+  const actions = await sweepRun(runId, paths, { run: runId, expiresAt: '' }, { roots, reason: 'its harness died', graceMs: 5_000 });
   return { found: actions.length, left: actions.filter((a) => a.action !== 'removed').map((a) => `${a.kind} ${a.name}: ${a.reason}`) };
 }

@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RestoreproofError } from '../../errors.ts';
+import { MEMORY_ROOT, storeDataRoot } from './data-root.ts';
 import { childEnv, runTool, type ToolResult } from '../../util/process.ts';
 import { redact } from '../../util/redact.ts';
 import { answers, settledDeath } from '../shared/settle.ts';
@@ -25,7 +26,7 @@ export async function freePort(): Promise<number> {
 
 /** The plan's line for a server started from `find()`'s binary in a run temp dir (or why it cannot be), then `detail`. */
 export async function describeLocalBinary(find: () => Promise<string>, detail?: string): Promise<string[]> {
-  const where = `temp dir ${tmpdir()}/restoreproof-<run-id>-<store>-*, a free 127.0.0.1 port`;
+  const where = `temp dir ${tmpdir()}/restoreproof-<run-id>-<store>-* (in ${MEMORY_ROOT} when the data fits, RESTOREPROOF_LOCAL_DATA), a free 127.0.0.1 port`;
   const binary = await find().then((b) => `${b} in ${where}`, (err: Error) => `!! ${err.message}`);
   return [detail ? `${binary}, ${detail}` : binary];
 }
@@ -138,15 +139,19 @@ export class LocalServer {
     this.resources = [{ kind: 'directory', id: dir, store }];
   }
 
-  static async create(request: Pick<ProvisionRequest, 'runId' | 'storeName'>, account?: Account, defaultStopSignal: NodeJS.Signals = 'SIGTERM'): Promise<LocalServer> {
-    const dir = await mkdtemp(join(tmpdir(), `restoreproof-${request.runId}-${request.storeName}-`));
+  static async create(request: Pick<ProvisionRequest, 'runId' | 'storeName'>, account?: Account, defaultStopSignal: NodeJS.Signals = 'SIGTERM', root = tmpdir()): Promise<LocalServer> {
+    const dir = await mkdtemp(join(root, `restoreproof-${request.runId}-${request.storeName}-`));
     if (account) await chown(dir, account.uid, account.gid);
     return new LocalServer(dir, request.storeName, account, defaultStopSignal);
   }
 
-  /** A store's server: its dir and process belong to the unprivileged account when we are root; it is killed, not shut down. */
-  static async forStore(request: Pick<ProvisionRequest, 'runId' | 'storeName'>): Promise<LocalServer> {
-    return LocalServer.create(request, await unprivilegedAccount(), 'SIGKILL');
+  /**
+   * A store's server: its dir and process belong to the unprivileged account when we are root; it
+   * is killed, not shut down. Its dir is in memory when its data fits (storeDataRoot).
+   */
+  static async forStore(request: Pick<ProvisionRequest, 'runId' | 'storeName' | 'artefacts'>): Promise<LocalServer> {
+    const artefactBytes = (request.artefacts ?? []).reduce((sum, a) => sum + a.info.size, 0);
+    return LocalServer.create(request, await unprivilegedAccount(), 'SIGKILL', await storeDataRoot(artefactBytes));
   }
 
   /** Gives a file or directory the server needs to the server's account. */
