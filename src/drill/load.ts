@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { dirname, resolve, basename } from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parse, parseDocument, visit, type Document, type Node } from 'yaml';
 import { DrillConfigError, specPath, type SpecIssue } from '../errors.ts';
 import { sha256 } from '../util/hash.ts';
+import { validate as validateDrillSchema } from './drill-validator.generated.ts';
 import { interpolate } from './interpolate.ts';
 import { appIssues, extraCheckIssues } from './validate-app.ts';
 import type { ArtefactSourceSpec, Drill, DrillDocument, Expectation, StoreSpec } from './types.ts';
@@ -14,13 +14,9 @@ import { drillLimits, readDrillBytes, tooDeep } from './read.ts';
 import { artefactSourceOf } from '../sources/artefact-source.ts';
 
 export const drillSchemaPath = new URL('../../schemas/drill.schema.json', import.meta.url);
-const drillSchema = JSON.parse(readFileSync(drillSchemaPath, 'utf8')) as Record<string, unknown>;
 
-let compiled: ReturnType<Ajv['compile']> | undefined;
-function validator() {
-  compiled ??= new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true, discriminator: true, useDefaults: false }).compile(drillSchema);
-  return compiled;
-}
+/** schemas/drill.schema.json, compiled by Ajv when it was generated (npm run generate). */
+const validateSchema = validateDrillSchema as unknown as ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
 export interface LoadOptions {
   /** Variables for `${VAR}` interpolation. Defaults to process.env. */
@@ -85,10 +81,9 @@ function* parseSteps(text: string, file: string, digest: string, options: LoadOp
   yield;
 
   // An oversized list is reported at the list; the schema is not run over a hundred thousand items.
-  const validate = validator();
-  if (!walked.oversized && !validate(document)) {
+  if (!walked.oversized && !validateSchema(document)) {
     // Locating an error walks the document: only as many as will be shown (a 64k key flood stays linear).
-    const errors = validate.errors ?? [];
+    const errors = validateSchema.errors ?? [];
     const shown = Math.max(0, drillLimits.issues * 2 - issues.length);
     for (const err of errors.slice(0, shown)) issues.push(ajvIssue(err, doc, file, at));
     uncounted += Math.max(0, errors.length - shown);

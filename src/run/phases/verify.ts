@@ -27,29 +27,41 @@ export async function verifyPhase(ctx: RunContext): Promise<void> {
   const artefacts = await phase(ctx, 'verify', async () => {
     const found: VerifiedArtefact[] = [];
     const problems: unknown[] = [];
-    for (const [name, store] of Object.entries(ctx.stores)) {
+    // Stores are inspected side by side (a bucket mirror's listing is most of the phase); results are recorded in the drill's order.
+    const inspected = await Promise.all(Object.entries(ctx.stores).map(async ([name, store]) => {
+      const steps: Array<{ index: number; verified?: VerifiedArtefact | undefined; error?: unknown }> = [];
       for (const index of store.restore.keys()) {
+        const known = ctx.staged.find((s) => s.store === name && s.step === index)?.info;
         try {
-          const fetched = ctx.staged.find((s) => s.store === name && s.step === index);
-          const known = fetched?.info;
           // A local artefact's digest is read while the stores start and restore (ctx.digests), not here.
           const verified = await inspectStep(name, store, index, drill.dir, known ? { known } : { hash: false });
-          if (!verified) continue;
-          found.push(verified);
-          if (!known && !verified.info.fetchedInPod && !verified.info.sha256) ctx.digests.start(verified, ctx.signal);
-          const { info } = verified;
-          report.artefact({
-            store: name, step: index, ref: info.ref, path: fetched ? fetched.ref : pathFromDrill(drill.dir, info.path), host: report.report.host.hostname, kind: info.kind, size: info.size, sha256: info.sha256, modifiedAt: info.modifiedAt,
-            compression: info.compression, format: verified.format, pointInTime: verified.pointInTime!, ...(info.entries !== undefined ? { entries: info.entries } : {}), ...stagedFields(fetched),
-          });
-        } catch (err) {
-          if (!(err instanceof StepConfigError)) problems.push(err);
+          if (verified && !known && !verified.info.fetchedInPod && !verified.info.sha256) ctx.digests.start(verified, ctx.signal);
+          steps.push({ index, verified });
+        } catch (error) {
+          steps.push({ index, error });
+        }
+      }
+      return { name, steps };
+    }));
+    for (const { name, steps } of inspected) {
+      for (const { index, verified, error } of steps) {
+        if (error !== undefined) {
+          if (!(error instanceof StepConfigError)) problems.push(error);
           else {
             ctx.configError = true;
-            const path = ['spec', 'stores', name, 'restore', index, err.field];
-            problems.push(new DrillConfigError([{ file: drill.file, path: specPath(path), ...drill.locate(path), message: err.message }], err.hint));
+            const path = ['spec', 'stores', name, 'restore', index, error.field];
+            problems.push(new DrillConfigError([{ file: drill.file, path: specPath(path), ...drill.locate(path), message: error.message }], error.hint));
           }
+          continue;
         }
+        if (!verified) continue;
+        const fetched = ctx.staged.find((s) => s.store === name && s.step === index);
+        found.push(verified);
+        const { info } = verified;
+        report.artefact({
+          store: name, step: index, ref: info.ref, path: fetched ? fetched.ref : pathFromDrill(drill.dir, info.path), host: report.report.host.hostname, kind: info.kind, size: info.size, sha256: info.sha256, modifiedAt: info.modifiedAt,
+          compression: info.compression, format: verified.format, pointInTime: verified.pointInTime!, ...(info.entries !== undefined ? { entries: info.entries } : {}), ...stagedFields(fetched),
+        });
       }
     }
     for (const check of drill.document.spec.checks ?? []) {
