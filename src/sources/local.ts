@@ -1,6 +1,6 @@
-import { close as fsClose, createReadStream, lstatSync, open as fsOpen, read as fsRead } from 'node:fs';
+import { close as fsClose, createReadStream, lstatSync, open as fsOpen, read as fsRead, readdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { open, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { open, readFile, realpath, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { Readable, pipeline } from 'node:stream';
@@ -173,12 +173,14 @@ export async function inspectLocalDirectory(ref: string, root: string, options: 
   let entries = 0;
   let newest = 0;
   const realRoot = await realpath(root);
-  for await (const file of walkFiles(realRoot, ref)) {
-    size += file.size;
-    entries++;
-    newest = Math.max(newest, file.mtimeMs);
-    if (options.hash === false) files.push({ relative: file.relative, size: file.size });
-    else await manifest.add(file, sha256File(file.path, options.signal));
+  for await (const batch of walkFileBatches(realRoot, ref)) {
+    for (const file of batch) {
+      size += file.size;
+      entries++;
+      newest = Math.max(newest, file.mtimeMs);
+      if (options.hash === false) files.push({ relative: file.relative, size: file.size });
+      else await manifest.add(file, sha256File(file.path, options.signal));
+    }
   }
   return {
     kind: 'directory', ref, path: root, size, entries, sha256: options.hash === false ? '' : await manifest.digest(),
@@ -291,16 +293,20 @@ export interface WalkedFile {
 }
 
 /**
- * Entries of one directory stated in one go, synchronously, before the event loop gets a turn:
- * 10k files list in ~55 ms so against 165-250 ms with one promise per lstat (64 at a time), and
+ * A directory read, and its entries stated, in one go, synchronously, before the event loop gets a turn:
+ * 10k files in 257 dirs list in 45-70 ms against 165-250 ms with a promise per readdir and lstat, and
  * one lstat after another was most of verify's time for a 100k-file mirror.
  */
 const ENTRIES_STATED_AT_ONCE = 256;
 
 /** Depth-first, entries sorted by name so the order (and the manifest digest) is stable. */
-export async function* walkFiles(root: string, ref: string, relative = ''): AsyncGenerator<WalkedFile> {
-  const dir = relative ? join(root, relative) : root;
-  const names = (await readdir(dir)).sort();
+export async function* walkFiles(root: string, ref: string): AsyncGenerator<WalkedFile> {
+  for await (const batch of walkFileBatches(root, ref)) yield* batch;
+}
+
+/** walkFiles' files a directory chunk at a time: a caller that only lists saves a generator step per file (~80 ms per 10k files). */
+export async function* walkFileBatches(root: string, ref: string, relative = ''): AsyncGenerator<WalkedFile[]> {
+  const names = readdirSync(relative ? join(root, relative) : root).sort();
   for (let at = 0; at < names.length; at += ENTRIES_STATED_AT_ONCE) {
     if (at > 0) await new Promise((resolveTurn) => setImmediate(resolveTurn));
     const chunk = names.slice(at, at + ENTRIES_STATED_AT_ONCE).map((name) => {
@@ -308,6 +314,7 @@ export async function* walkFiles(root: string, ref: string, relative = ''): Asyn
       const full = join(root, rel);
       return { rel, full, info: lstatSync(full) };
     });
+    let files: WalkedFile[] = [];
     for (const { rel, full, info: listed } of chunk) {
       let info = listed;
       if (info.isSymbolicLink()) {
@@ -317,8 +324,12 @@ export async function* walkFiles(root: string, ref: string, relative = ''): Asyn
         }
         info = await stat(full);
       }
-      if (info.isDirectory()) yield* walkFiles(root, ref, rel);
-      else if (info.isFile()) yield { path: full, relative: rel, size: info.size, mtimeMs: info.mtimeMs };
+      if (info.isDirectory()) {
+        if (files.length) yield files;
+        files = [];
+        yield* walkFileBatches(root, ref, rel);
+      } else if (info.isFile()) files.push({ path: full, relative: rel, size: info.size, mtimeMs: info.mtimeMs });
     }
+    if (files.length) yield files;
   }
 }

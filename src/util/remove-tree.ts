@@ -44,7 +44,8 @@ export async function removeTree(dir: string): Promise<void> {
     let removed = true;
     if (entries.length >= PARALLEL_FROM) {
       const chunks: string[][] = [];
-      const size = Math.min(PATHS_PER_RM, Math.ceil(entries.length / (REMOVERS * 4)));
+      // One `rm` per remover where the paths allow: each spawn of a large harness costs some 5-10 ms.
+      const size = Math.min(PATHS_PER_RM, Math.ceil(entries.length / REMOVERS));
       for (let i = 0; i < entries.length; i += size) chunks.push(entries.slice(i, i + size));
       await Promise.all(Array.from({ length: REMOVERS }, async () => {
         for (let chunk = chunks.shift(); chunk; chunk = chunks.shift()) removed = (await rmRf(chunk)) && removed;
