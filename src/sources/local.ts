@@ -306,13 +306,15 @@ export async function* walkFiles(root: string, ref: string): AsyncGenerator<Walk
 
 /** walkFiles' files a directory chunk at a time: a caller that only lists saves a generator step per file (~80 ms per 10k files). */
 export async function* walkFileBatches(root: string, ref: string, relative = ''): AsyncGenerator<WalkedFile[]> {
-  const names = readdirSync(relative ? join(root, relative) : root).sort();
+  // An entry's name has no separator, so concatenation is the join (path.join per entry cost ~10% of the listing).
+  const dir = relative ? join(root, relative) : root;
+  const prefix = dir.endsWith(sep) ? dir : `${dir}${sep}`;
+  const names = readdirSync(dir).sort();
   for (let at = 0; at < names.length; at += ENTRIES_STATED_AT_ONCE) {
     if (at > 0) await new Promise((resolveTurn) => setImmediate(resolveTurn));
     const chunk = names.slice(at, at + ENTRIES_STATED_AT_ONCE).map((name) => {
-      const rel = relative ? `${relative}/${name}` : name;
-      const full = join(root, rel);
-      return { rel, full, info: lstatSync(full) };
+      const full = `${prefix}${name}`;
+      return { rel: relative ? `${relative}/${name}` : name, full, info: lstatSync(full) };
     });
     let files: WalkedFile[] = [];
     for (const { rel, full, info: listed } of chunk) {

@@ -33,10 +33,7 @@ export async function verifyPhase(ctx: RunContext): Promise<void> {
       for (const index of store.restore.keys()) {
         const known = ctx.staged.find((s) => s.store === name && s.step === index)?.info;
         try {
-          // A local artefact's digest is read while the stores start and restore (ctx.digests), not here.
-          const verified = await inspectStep(name, store, index, drill.dir, known ? { known } : { hash: false });
-          if (verified && !known && !verified.info.fetchedInPod && !verified.info.sha256) ctx.digests.start(verified, ctx.signal);
-          steps.push({ index, verified });
+          steps.push({ index, verified: await inspectStep(name, store, index, drill.dir, known ? { known } : { hash: false }) });
         } catch (error) {
           steps.push({ index, error });
         }
@@ -57,6 +54,8 @@ export async function verifyPhase(ctx: RunContext): Promise<void> {
         if (!verified) continue;
         const fetched = ctx.staged.find((s) => s.store === name && s.step === index);
         found.push(verified);
+        // Read while the stores start and restore, once the listings above no longer share the thread with the hashing.
+        if (!fetched && !verified.info.fetchedInPod && !verified.info.sha256) ctx.digests.start(verified, ctx.signal);
         const { info } = verified;
         report.artefact({
           store: name, step: index, ref: info.ref, path: fetched ? fetched.ref : pathFromDrill(drill.dir, info.path), host: report.report.host.hostname, kind: info.kind, size: info.size, sha256: info.sha256, modifiedAt: info.modifiedAt,
