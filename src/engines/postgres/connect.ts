@@ -1,11 +1,19 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { AuthenticationError, InterruptedError, RestoreproofError } from '../../errors.ts';
 import { redact } from '../../util/redact.ts';
 import type { StoreEndpoint } from '../../runtimes/types.ts';
 
 export type PgConnection = pg.ClientConfig;
 
-/** bigint counts come back as numbers when they fit, so reports show 0, not "0". */
+let driver: typeof pg | undefined;
+
+/** The pg driver, imported on first use rather than with the engine: ~40 ms of every run's start. */
+export async function pgDriver(): Promise<typeof pg> {
+  driver ??= (await import('pg')).default;
+  return driver;
+}
+
+/** bigint counts come back as numbers when they fit, so reports show 0, not "0". Only called once pgDriver has loaded. */
 const types = {
   getTypeParser: ((oid: number, format?: string) => {
     if (oid === 20 && format !== 'binary') {
@@ -14,7 +22,7 @@ const types = {
         return Number.isSafeInteger(n) ? n : text;
       };
     }
-    return pg.types.getTypeParser(oid, format as 'text');
+    return driver!.types.getTypeParser(oid, format as 'text');
   }) as typeof pg.types.getTypeParser,
 };
 
@@ -25,7 +33,8 @@ const types = {
  */
 export async function connectPostgres(config: PgConnection, label: string, signal?: AbortSignal): Promise<pg.Client> {
   if (signal?.aborted) throw new InterruptedError(signal, `before connecting to ${label}`);
-  const client = new pg.Client({ connectionTimeoutMillis: 10_000, types, ...config });
+  const { Client } = await pgDriver();
+  const client = new Client({ connectionTimeoutMillis: 10_000, types, ...config });
   client.on('error', () => {}); // a server going away mid-check surfaces on the pending query
   try {
     await client.connect();
@@ -45,7 +54,7 @@ export async function connectPostgres(config: PgConnection, label: string, signa
 function cancelOnAbort(client: pg.Client, config: PgConnection, signal: AbortSignal): void {
   const backend = (client as unknown as { processID: number | null }).processID;
   const onAbort = async () => {
-    const canceller = new pg.Client({ ...config, connectionTimeoutMillis: 2000 });
+    const canceller = new driver!.Client({ ...config, connectionTimeoutMillis: 2000 });
     canceller.on('error', () => {});
     try {
       await canceller.connect();
@@ -75,7 +84,8 @@ export async function readOnly<T>(client: pg.ClientBase, fn: () => Promise<T>, i
 
 /** Readiness probe shared by the runtimes: a query answers, and says the server's version. */
 export async function postgresServerVersion(endpoint: StoreEndpoint): Promise<string> {
-  const client = new pg.Client({ ...endpoint, database: 'postgres', connectionTimeoutMillis: 2000 });
+  const { Client } = await pgDriver();
+  const client = new Client({ ...endpoint, database: 'postgres', connectionTimeoutMillis: 2000 });
   try {
     await client.connect();
     return (await client.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]?.v ?? '';

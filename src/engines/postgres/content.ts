@@ -3,7 +3,6 @@
 // and on the restored database in the baseline check, so equal digests mean equal rows.
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 
 /** Output settings every type's text depends on; SET LOCAL, so the caller's transaction scopes them. */
 const canonicalText = [
@@ -48,6 +47,7 @@ export async function contentDigest(client: pg.ClientBase, table: string): Promi
   for (const setting of canonicalText) await client.query(setting);
   const order = await orderBy(client, table);
   const hash = createHash('sha256');
+  const { to: copyTo } = await import('pg-copy-streams');
   for await (const chunk of client.query(copyTo(`copy (select * from ${table} ${alias} order by ${order}) to stdout`)) as AsyncIterable<Buffer>) hash.update(chunk);
   return `sha256:${hash.digest('hex')}`;
 }

@@ -1,4 +1,7 @@
-import pg from 'pg';
+/** An identifier quoted as pg's escapeIdentifier and PostgreSQL's quote_ident do, without loading the driver. */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
 
 /** Splits `schema.table`, honouring double quotes; unquoted parts fold to lower case as PostgreSQL does. */
 export function parseQualifiedName(name: string): string[] {
@@ -32,7 +35,7 @@ export function parseQualifiedName(name: string): string[] {
 }
 
 export function quoteQualifiedName(name: string): string {
-  return parseQualifiedName(name).map((p) => pg.escapeIdentifier(p)).join('.');
+  return parseQualifiedName(name).map((p) => quoteIdentifier(p)).join('.');
 }
 
 /** The key a baseline uses for a table: what PostgreSQL's format('%I.%I') prints. */
@@ -42,5 +45,5 @@ export function tableKey(schema: string, table: string): string {
 
 /** One identifier as format('%I') prints it: quoted only when it must be. */
 export function printedIdentifier(name: string): string {
-  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : pg.escapeIdentifier(name);
+  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : quoteIdentifier(name);
 }

@@ -1,8 +1,7 @@
 import type { PostgresStoreSpec } from '../../drill/types.ts';
-import pg from 'pg';
-import QueryStream from 'pg-query-stream';
 import type { Engine, ObjectReference } from '../types.ts';
 import { connectPostgres } from './connect.ts';
+import { quoteIdentifier } from './identifiers.ts';
 import { postgresChecks } from './checks.ts';
 import { inspectLocalArtefact } from '../../sources/local.ts';
 import { customDumpTime, describePostgresRestore, detectPostgresFormat, restorePostgres, restoreStreamsArtefact } from './restore.ts';
@@ -50,10 +49,11 @@ export const postgresEngine: Engine<PostgresStoreSpec> = {
       try {
         await client.query('begin isolation level repeatable read read only');
         const columns = [`refs.key::text as key`];
-        if (spec.sha256Field) columns.push(`refs.${pg.escapeIdentifier(spec.sha256Field)}::text as sha256`);
-        if (spec.sizeField) columns.push(`refs.${pg.escapeIdentifier(spec.sizeField)}::bigint as size`);
+        if (spec.sha256Field) columns.push(`refs.${quoteIdentifier(spec.sha256Field)}::text as sha256`);
+        if (spec.sizeField) columns.push(`refs.${quoteIdentifier(spec.sizeField)}::bigint as size`);
         // COLLATE "C" orders by bytes, which is the order ListObjectsV2 returns keys in.
         const sql = `select ${columns.join(', ')} from (${spec.sql}) as refs where refs.key is not null order by refs.key::text collate "C"`;
+        const { default: QueryStream } = await import('pg-query-stream');
         const stream = client.query(new QueryStream(sql, [], { batchSize: 5000 }));
         for await (const row of stream as AsyncIterable<{ key: string; sha256?: string | null; size?: number | string | null }>) {
           signal.throwIfAborted();

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import type { PostgresStoreSpec } from '../../drill/types.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
 import type { EngineMutants, MutantContext, StateMutant, StateMutantKind } from '../types.ts';
 import { connectPostgres } from './connect.ts';
 import { forgetCounts } from '../counts.ts';
-import { printedIdentifier, tableKey } from './identifiers.ts';
+import { printedIdentifier, quoteIdentifier, tableKey } from './identifiers.ts';
 
-const q = (name: string) => pg.escapeIdentifier(name);
+const q = quoteIdentifier;
 const DAY_MS = 86_400_000;
 /** Where a mutant keeps the rows it took away: a temp table of its own session, which no check's listing sees. */
 const SAVED = 'pg_temp.restoreproof_saved';

@@ -2,8 +2,8 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { access, chown, mkdir, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { ArtefactError, RestoreproofError } from '../../errors.ts';
+import { pgDriver } from './connect.ts';
 import { pgbackrestRestoreArgs, setOfFormat } from './pgbackrest.ts';
 import type { VerifiedArtefact } from '../types.ts';
 import type { PostgresRestoreStep, PostgresStoreSpec } from '../../drill/types.ts';
@@ -76,6 +76,7 @@ export async function finishRecovery(options: { server: LocalServer; port: numbe
   const { server, port, superuser, password, ref, signal } = options;
   const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000);
   const users = [...new Set(['postgres', userInfo().username])];
+  const pg = await pgDriver();
   let last = '';
   while (Date.now() < deadline) {
     signal.throwIfAborted();

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { pipeline, Readable } from 'node:stream';
-import pg from 'pg';
 import { ArtefactError, RestoreproofError, StepConfigError } from '../../errors.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
 import { openArtefact, type ArtefactInfo } from '../../sources/local.ts';
 import type { PostgresRestoreStep, PostgresStoreSpec } from '../../drill/types.ts';
 import type { RestoreContext, RestoreStepResult, VerifiedArtefact } from '../types.ts';
 import { connectPostgres } from './connect.ts';
+import { quoteIdentifier } from './identifiers.ts';
 import { pgbackrestRestoreArgs, setOfFormat } from './pgbackrest.ts';
 import { runRestoreSteps, type RestoreStep, type StepOutcome } from '../steps.ts';
 import { toolErrorLine, toolStderrTail } from '../../util/tool-output.ts';
@@ -74,7 +74,7 @@ export function describePostgresRestore(spec: PostgresStoreSpec, artefacts: Veri
       return `pgbackrest ${pgbackrestRestoreArgs(step, setOfFormat(a.format), '<temp dir>/pgbackrest.conf').join(' ')} (repo1-path ${a.info.path}, read only) into the server's fresh data dir, then start postgres on it and wait for recovery to finish`;
     }
     const { tool, args } = commandFor(step, a.format as ResolvedFormat, a.info);
-    const create = step.database ? `create database ${pg.escapeIdentifier(step.database)}; ` : '';
+    const create = step.database ? `create database ${quoteIdentifier(step.database)}; ` : '';
     const gunzip = a.info.compression === 'gzip' ? `gunzip < ${a.info.path} | ` : '';
     const input = tool === 'psql' && !a.info.fetchedInPod ? `${gunzip || `${a.info.path} | `}meta-command guard (only \\connect, \\encoding, \\restrict, \\unrestrict) | ` : gunzip;
     return `${create}${input}${tool} ${args.join(' ')}`;
@@ -175,10 +175,10 @@ async function prepareTarget(store: StartedStore, step: PostgresRestoreStep) {
   try {
     for (const role of step.roles ?? []) {
       const exists = await client.query('select 1 from pg_roles where rolname = $1', [role]);
-      if (exists.rowCount === 0) await client.query(`create role ${pg.escapeIdentifier(role)} nologin`);
+      if (exists.rowCount === 0) await client.query(`create role ${quoteIdentifier(role)} nologin`);
     }
     // Only ever into the server this run created; template0 so the dump's own objects do not clash.
-    if (step.database) await client.query(`create database ${pg.escapeIdentifier(step.database)} template template0 encoding 'UTF8'`);
+    if (step.database) await client.query(`create database ${quoteIdentifier(step.database)} template template0 encoding 'UTF8'`);
   } finally {
     await client.end().catch(() => {});
   }

@@ -1,11 +1,11 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { RestoreproofError } from '../../errors.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
 import { MissingColumnError, type KeySplitRequest, type RowRequest, type RowSource, type RowStream, type ValueKind } from '../rows.ts';
 import { connectPostgres } from './connect.ts';
 import { CopyOut } from './copy-out.ts';
 import { CopyTextParser } from './copy-text.ts';
-import { quoteQualifiedName } from './identifiers.ts';
+import { quoteIdentifier, quoteQualifiedName } from './identifiers.ts';
 
 const numberOids = new Set([20, 21, 23, 26, 700, 701, 1700]);
 const timestampOids = new Set([1114, 1184]);
@@ -59,7 +59,7 @@ async function streamPostgres(store: StartedStore, request: RowRequest): Promise
     const missing = request.columns.filter((c) => !types.has(c));
     if (missing.length) throw new MissingColumnError(`table ${request.relation}`, missing);
     const kinds = request.columns.map((c) => pgKind(types.get(c)!));
-    const q = pg.escapeIdentifier;
+    const q = quoteIdentifier;
     let sql = `select ${request.columns.map((c) => q(c)).join(', ')} from ${table}`;
     const bounds: string[] = [];
     if (request.range?.from !== undefined) bounds.push(`${q(request.orderBy!)} >= ${client.escapeLiteral(request.range.from)}`);
@@ -124,7 +124,7 @@ async function splitPostgres(store: StartedStore, request: KeySplitRequest): Pro
     if (!(rows > 0)) rows = Number((await client.query<{ n: string }>(`select count(*)::text as n from ${table}`)).rows[0]!.n);
     const parts = Math.min(request.parts, Math.floor(rows / request.minRowsPerRange));
     if (parts < 2) return [];
-    const key = pg.escapeIdentifier(request.orderBy);
+    const key = quoteIdentifier(request.orderBy);
     const keys: string[] = [];
     if (integerOids.has(unique[0]!.oid)) {
       const { rows: bounds } = await client.query<{ low: string; high: string }>(`select min(${key})::text as low, max(${key})::text as high from ${table}`);
