@@ -11,10 +11,8 @@ import { benchBackups, benchCacheDir } from '../scripts/lib/bench-backups.ts';
 import { useTestbedBinaries } from '../test/support/backends.ts';
 import { flag, onSignals, report, stopChildren, type Figure } from './lib.ts';
 import { ratioFigures } from './support/ratios.ts';
-import { drillChild, measureDrill, options, phaseMs, rawBucket, rawMongo, rawPostgres, Servers, writeBenchDrill, type RawResult } from './support/drill.ts';
+import { measureDrill, options, phaseMs, rawBucket, rawMongo, rawPostgres, Servers, writeBenchDrill, type RawResult } from './support/drill.ts';
 
-const script = new URL(import.meta.url).pathname;
-if (process.argv[2] === '--drill-child') await drillChild();
 
 useTestbedBinaries();
 const scale = flag('scale', 1);
@@ -40,7 +38,7 @@ try {
 
   // The whole drill, in a child so its peak RSS is the harness's own.
   const drillFile = await writeBenchDrill(b, join(cacheDir, 'drill'));
-  const { seconds: drillWall, maxRssMiB, m } = await measureDrill(script, drillFile, join(cacheDir, 'drill', 'reports'));
+  const { seconds: drillWall, maxRssMiB, m } = await measureDrill(drillFile, join(cacheDir, 'drill', 'reports'));
   const restoreWall = phaseMs(m, 'restore') / 1000;
   console.error(`drill: ${drillWall.toFixed(1)}s, restore phase ${restoreWall.toFixed(1)}s, peak RSS ${maxRssMiB.toFixed(0)} MiB`);
 

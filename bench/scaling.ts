@@ -6,11 +6,9 @@ import { join } from 'node:path';
 import { benchBackups, benchCacheDir } from '../scripts/lib/bench-backups.ts';
 import { useTestbedBinaries } from '../test/support/backends.ts';
 import { flag, onSignals, report, stopChildren, type Figure } from './lib.ts';
-import { drillChild, measureDrill, phaseMs, writeBenchDrill } from './support/drill.ts';
+import { measureDrill, phaseMs, writeBenchDrill } from './support/drill.ts';
 import { phaseShares } from './support/ratios.ts';
 
-const script = new URL(import.meta.url).pathname;
-if (process.argv[2] === '--drill-child') await drillChild();
 
 useTestbedBinaries();
 const base = flag('base', 0.01);
@@ -23,7 +21,7 @@ for (const k of multiples) {
   const dir = benchCacheDir('drill-vs-raw', scale);
   const b = await benchBackups(dir, scale);
   const drill = await writeBenchDrill(b, join(dir, 'drill'));
-  const { seconds, maxRssMiB, m } = await measureDrill(script, drill, join(dir, 'drill', 'reports'));
+  const { seconds, maxRssMiB, m } = await measureDrill(drill, join(dir, 'drill', 'reports'));
   const restore = phaseMs(m, 'restore') / 1000;
   const { overheadSeconds: overhead, checksExposedSeconds } = phaseShares(seconds, m);
   console.error(`x${k} (scale ${scale}): drill ${seconds.toFixed(1)}s, restore ${restore.toFixed(1)}s, peak RSS ${maxRssMiB.toFixed(0)} MiB`);

@@ -8,10 +8,8 @@ import { join } from 'node:path';
 import { benchBackups, benchCacheDir, auditKey } from '../scripts/lib/bench-backups.ts';
 import { useTestbedBinaries } from '../test/support/backends.ts';
 import { flag, liveChildren, onSignals, report, stopChildren, type Figure } from './lib.ts';
-import { drillChild, measureDrill, phaseMs, writeBenchDrill } from './support/drill.ts';
+import { measureDrill, phaseMs, writeBenchDrill } from './support/drill.ts';
 
-const script = new URL(import.meta.url).pathname;
-if (process.argv[2] === '--drill-child') await drillChild();
 
 const bin = new URL('../bin/restoreproof.js', import.meta.url).pathname;
 
@@ -66,7 +64,7 @@ const hook: { total: number; importMs: number; load: number; verify: number; gap
 for (let i = 0; i < runs; i++) {
   const c = await cliRun(drill, join(dir, 'drill', 'reports'));
   cli.push(c.firstRestoreMs - c.provisionMs);
-  const { m } = await measureDrill(script, drill, join(dir, 'drill', 'reports'));
+  const { m } = await measureDrill(drill, join(dir, 'drill', 'reports'));
   const provisionEnd = m.phases.find((p) => p.name === 'provision')!.endMs;
   hook.push({ total: m.firstStepMs! - phaseMs(m, 'provision'), importMs: m.runDrillCalledMs, load: phaseMs(m, 'load'), verify: phaseMs(m, 'verify'), gap: m.firstStepMs! - provisionEnd, provision: phaseMs(m, 'provision') });
   console.error(`run ${i + 1}: CLI ${(cli.at(-1)! / 1000).toFixed(2)}s; hook ${(hook.at(-1)!.total / 1000).toFixed(2)}s (import ${hook.at(-1)!.importMs.toFixed(0)}ms, load ${hook.at(-1)!.load}ms, verify ${hook.at(-1)!.verify}ms, gap ${hook.at(-1)!.gap.toFixed(0)}ms; provision ${hook.at(-1)!.provision}ms excluded)`);

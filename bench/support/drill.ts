@@ -7,13 +7,12 @@ import { createReadStream } from 'node:fs';
 import { join, relative } from 'node:path';
 import { auditKey, mongoCollections, type BenchBackups } from '../../scripts/lib/bench-backups.ts';
 import { s3Client } from '../../src/engines/s3/client.ts';
-import { runDrill } from '../../src/run/run.ts';
-import { preferSmallHeap } from '../../src/util/heap.ts';
 import { compileCacheDir } from '../../src/util/compile-cache.ts';
 import { startLocalMinio } from '../../src/engines/s3/local.ts';
 import { startLocalMongo } from '../../src/engines/mongodb/local.ts';
 import { startLocalPostgres } from '../../src/engines/postgres/local.ts';
 import type { StartedStore } from '../../src/runtimes/types.ts';
+import type { DrillMeasurement } from './drill-child.ts';
 import { measureInChild } from '../lib.ts';
 
 export const cores = availableParallelism();
@@ -66,97 +65,36 @@ ${withChecks ? `  checks:\n${checks.join('\n')}\n` : ''}`;
   return file;
 }
 
-export interface DrillMeasurement {
-  status: string;
-  errors: unknown[];
-  /** Milliseconds since the child process started, from the harness's own clock. */
-  runDrillCalledMs: number;
-  firstStepMs: number | null;
-  runEndMs: number;
-  reportDurationMs: number;
-  phases: { name: string; status: string; durationMs: number; startMs: number; endMs: number }[];
-  stores: { name: string; restoreDurationMs: number; steps: { tool: string; durationMs: number }[] }[];
-  checks: { id: string; status: string; durationMs: number; message: string }[];
-  /** The highest memory sampled (every 100 ms) while each phase was the latest to start, in MiB: where RSS grows, and in which part. */
-  memoryByPhase: Record<string, { rss: number; heapUsed: number; external: number; arrayBuffers: number }>;
-}
+export type { DrillMeasurement } from './drill-child.ts';
 
-/** The child side: runs the drill once and prints one JSON line (seconds since process start, peak RSS, measurement). */
-export async function drillChild(): Promise<never> {
-  // As the `restoreproof` command does (bin/restoreproof.js), so the memory measured is the command's.
-  preferSmallHeap();
-  const file = process.env.BENCH_DRILL!;
-  const controller = new AbortController();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => controller.abort());
-  const phaseStart = new Map<string, number>();
-  const phases: DrillMeasurement['phases'] = [];
-  let firstStepMs: number | null = null;
-  const memoryByPhase: DrillMeasurement['memoryByPhase'] = {};
-  let current = 'start-up';
-  const sample = () => {
-    const u = process.memoryUsage();
-    const peak = (memoryByPhase[current] ??= { rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0 });
-    for (const k of ['rss', 'heapUsed', 'external', 'arrayBuffers'] as const) peak[k] = Math.max(peak[k], Math.round(u[k] / 2 ** 20));
-  };
-  const sampler = setInterval(sample, 100).unref();
-  const runDrillCalledMs = performance.now();
-  const report = await runDrill(file, {
-    runtime: 'local',
-    reportDir: process.env.BENCH_REPORT_DIR!,
-    formats: ['json'],
-    signal: controller.signal,
-    runId: `bench-${process.pid}`,
-    reporters: [{
-      onPhaseStart: (name) => {
-        sample();
-        current = name;
-        phaseStart.set(name, performance.now());
-      },
-      onPhaseEnd: (p) => phases.push({ name: p.name, status: p.status, durationMs: p.durationMs, startMs: phaseStart.get(p.name) ?? performance.now(), endMs: performance.now() }),
-      onStepStart: () => (firstStepMs ??= performance.now()),
-    }],
-  });
-  const runEndMs = performance.now();
-  sample();
-  clearInterval(sampler);
-  const result: DrillMeasurement = {
-    status: report.status,
-    errors: report.errors,
-    runDrillCalledMs,
-    firstStepMs,
-    runEndMs,
-    reportDurationMs: report.durationMs,
-    phases,
-    stores: report.stores.map((s) => ({ name: s.name, restoreDurationMs: s.restoreDurationMs, steps: s.steps.map((x) => ({ tool: x.tool, durationMs: x.durationMs })) })),
-    checks: report.checks.map((c) => ({ id: c.id, status: c.status, durationMs: c.durationMs, message: c.message })),
-    memoryByPhase,
-  };
-  process.stdout.write(`${JSON.stringify({ seconds: runEndMs / 1000, maxRssMiB: process.resourceUsage().maxRSS / 1024, result })}\n`);
-  process.exit(0);
-}
-
-/** Runs the drill in a child of `script` (which must call drillChild() on `--drill-child`). */
-export async function measureDrill(script: string, drill: string, reportDir: string): Promise<{ seconds: number; maxRssMiB: number; m: DrillMeasurement }> {
+/**
+ * Runs the drill in a child process (drill-child.ts) that imports what the `restoreproof` command
+ * imports and nothing else: the benchmark's own modules (the seeding's pg and mongodb drivers,
+ * 0.1-0.2 s and tens of MiB) must not count as the harness's start or memory.
+ */
+export async function measureDrill(drill: string, reportDir: string): Promise<{ seconds: number; maxRssMiB: number; m: DrillMeasurement }> {
   // The command enables Node's compile cache (bin/restoreproof.js); the child uses the same one, warmed
   // first, as it is on a machine that ran restoreproof before (a first run after an install or
   // upgrade pays ~0.5 s more to fill it).
   const env = { BENCH_DRILL: drill, BENCH_REPORT_DIR: reportDir, BENCH_AUDIT_KEY: auditKey, NODE_COMPILE_CACHE: compileCacheDir() };
   await new Promise<void>((resolve, reject) => {
-    const warm = spawn(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(new URL('./drill.ts', import.meta.url).href)})`], { env: { ...process.env, ...env }, stdio: 'inherit' });
+    const warm = spawn(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(new URL('../../src/run/run.ts', import.meta.url).href)})`], { env: { ...process.env, ...env }, stdio: 'inherit' });
     warm.once('error', reject).once('close', (code) => (code === 0 ? resolve() : reject(new Error(`warming the compile cache exited ${code}`))));
   });
-  let r = await measureInChild(script, ['--drill-child'], env);
+  let r = await measureInChild(childScript, [], env);
   let m = r.result as unknown as DrillMeasurement;
   // freePort() closes its probe before the server binds, so on a busy shared machine another
   // process can take the port in between; that says nothing about the harness, so try once more.
   if (m.status !== 'passed' && JSON.stringify(m.errors).includes('port is already in use')) {
     console.error('a server lost its port to another process during start-up; running the drill again');
-    r = await measureInChild(script, ['--drill-child'], env);
+    r = await measureInChild(childScript, [], env);
     m = r.result as unknown as DrillMeasurement;
   }
   if (m.status !== 'passed') throw new Error(`the bench drill ${m.status}: ${JSON.stringify(m.errors).slice(0, 2000)} ${JSON.stringify(m.checks.filter((c) => c.status !== 'passed')).slice(0, 2000)}`);
   return { seconds: r.seconds, maxRssMiB: r.maxRssMiB, m };
 }
+
+const childScript = new URL('./drill-child.ts', import.meta.url).pathname;
 
 export const phaseMs = (m: DrillMeasurement, name: string) => m.phases.find((p) => p.name === name)?.durationMs ?? 0;
 
