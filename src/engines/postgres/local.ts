@@ -101,7 +101,10 @@ export async function startLocalPostgres(request: ProvisionRequest): Promise<Sta
       ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${server.dir}`,
         '-c', `cluster_name=restoreproof-${request.runId}-${request.storeName}`,
         // Ephemeral: durability buys nothing here and costs restore time.
-        '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', ...restoredArgs],
+        '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+        // In memory, dynamic shared memory lives in the data dir rather than as /dev/shm/PostgreSQL.*
+        // segments, which a server that dies unclean leaves behind; the dir goes with the run.
+        ...(server.dir.startsWith(`${MEMORY_ROOT}/`) ? ['-c', 'dynamic_shared_memory_type=mmap'] : []), ...restoredArgs],
       // Immediate shutdown: no checkpoint of data about to be deleted, and the postmaster still takes its backends and shared memory with it.
       { stopSignal: 'SIGQUIT' },
     );
