@@ -146,7 +146,7 @@ describe('CLI end to end', function () {
       for (let i = 0; i < 100 && (await processesMatching(`restoreproof-${report.runId}`)).length; i++) await new Promise((r) => setTimeout(r, 100));
       await rm(dir, { recursive: true, force: true });
       // A kept run's record of its harness and expiry (for gc) goes with it.
-      await rm(join(tmpdir(), `restoreproof-${report.runId}-owner.json`));
+      for (const owner of await runDirsNamed(`restoreproof-${report.runId}-owner.json`)) await rm(owner, { force: true });
     }
     await assertNothingLeft(report.runId);
   });

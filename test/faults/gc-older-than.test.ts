@@ -1,8 +1,8 @@
 // Issue 14, deliverable 4: `gc --older-than` removes the leftovers of a run whose harness is gone
 // and never those of a run whose harness still runs; the expiry is the one recorded when the
 // resource was created, whatever RESTOREPROOF_CONTAINER_TTL says when gc runs.
-// Local: a real run in progress and planted dead runs, in a TMPDIR of the test's own, so gc sees
-// nothing of other suites. Containers: planted resources whose run ids date from 2019, so an
+// Local: a real run in progress and planted dead runs, in a TMPDIR of the test's own (gc also
+// sweeps /dev/shm, where runs keep data that fits in memory, so only this test's runs are judged). Containers: planted resources whose run ids date from 2019, so an
 // --older-than of 2500 days matches nothing a real run made.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -16,6 +16,7 @@ import { requireBackends, testbed, testbedImageEnv, useTestbedBinaries } from '.
 import { dockerCli, removeDockerObjects } from '../support/docker-cli.ts';
 import { recordFault } from '../support/faults.ts';
 import { demoBackups, fixtureDrill, processesMatching, runCli, type CliResult } from '../support/fixtures.ts';
+import { runDirsNamed } from '../support/run-dirs.ts';
 
 interface Action {
   kind: string;
@@ -95,8 +96,10 @@ describe('faults: gc --older-than and a harness that still runs', function () {
     });
     await restoring;
     if (!harnessPid) assert.fail(`the live run never reached its restore:\n${(await live!).stderr}`);
-    const liveRun = (await readdir(scratch)).map((n) => /^restoreproof-(\d{8}T\d{6}Z-[0-9a-f]{6})-app-/.exec(n)?.[1]).find(Boolean)!;
-    assert.ok(liveRun, 'the live run has its server dir in the scratch TMPDIR');
+    // The live run's owner file is in the scratch TMPDIR; its server dir there or in /dev/shm (where its data fits).
+    const liveRun = (await readdir(scratch)).map((n) => /^restoreproof-(\d{8}T\d{6}Z-[0-9a-f]{6})-owner\.json$/.exec(n)?.[1]).find((run) => run && run !== keptRun && run !== expiredRun)!;
+    assert.ok(liveRun, 'the live run has its owner file in the scratch TMPDIR');
+    assert.ok((await runDirsNamed(`restoreproof-${liveRun}-app-`)).length > 0, 'the live run has its server dir');
 
     try {
       // Without --older-than, a TTL of 1s in gc's environment changes nothing: each run keeps the expiry it recorded.
@@ -111,8 +114,10 @@ describe('faults: gc --older-than and a harness that still runs', function () {
       const byAge = await runCli(['gc', '--runtime', 'local', '--older-than', '1s', '--json'], { env });
       assert.equal(byAge.code, 0, byAge.stderr);
       const second = actionsOf(byAge);
-      const removed = second.filter((a) => a.action === 'removed');
-      assert.deepEqual([...new Set(removed.map((a) => a.run))], [keptRun], JSON.stringify(second, null, 2));
+      // gc also sweeps /dev/shm, where other runs' leftovers may be: only this test's runs are judged.
+      const ours = second.filter((a) => [keptRun, expiredRun, liveRun].includes(a.run));
+      const removed = ours.filter((a) => a.action === 'removed');
+      assert.deepEqual([...new Set(removed.map((a) => a.run))], [keptRun], JSON.stringify(ours, null, 2));
       assert.deepEqual(removed.map((a) => a.kind).sort(), ['directory', 'file', 'process']);
       assert.match(removed[0]!.reason, /started \d+s ago \(--older-than\), and its harness is gone/);
       assert.ok(second.filter((a) => a.run === liveRun).every((a) => a.action === 'kept' && a.reason === `its harness (pid ${harnessPid}) still runs`));
@@ -132,6 +137,7 @@ describe('faults: gc --older-than and a harness that still runs', function () {
     assert.equal(interrupted.code, 130, interrupted.stderr);
     assert.equal(JSON.parse(interrupted.stdout).teardown.status, 'completed', 'the live run tore down what gc left it');
     assert.deepEqual((await readdir(scratch)).filter((n) => n.startsWith('restoreproof-')), []);
+    assert.deepEqual(await runDirsNamed(`restoreproof-${liveRun}-`), []);
   });
 
   it('containers: --older-than removes a dead harness\'s containers and network, keeps a live harness\'s, whatever the TTL', async function () {

@@ -9,6 +9,7 @@ import { repoRoot, requireBackends, testbedImageEnv, useTestbedBinaries } from '
 import { dockerCli, labelledWith, removeDockerObjects } from '../support/docker-cli.ts';
 import { recordFault } from '../support/faults.ts';
 import { runCli } from '../support/fixtures.ts';
+import { runDirsNamed } from '../support/run-dirs.ts';
 
 describe('faults: --keep with an app on containers', function () {
   let work: string;
@@ -23,7 +24,7 @@ describe('faults: --keep with an app on containers', function () {
     if (runId) {
       // The kept app and store, as a person would remove them.
       removeDockerObjects(labelledWith(runId));
-      await rm(join(tmpdir(), `restoreproof-${runId}-owner.json`), { force: true });
+      for (const owner of await runDirsNamed(`restoreproof-${runId}-owner.json`)) await rm(owner, { force: true });
     }
     if (work) await rm(work, { recursive: true, force: true });
   });

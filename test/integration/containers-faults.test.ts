@@ -16,6 +16,7 @@ import { runtimes } from '../../src/runtimes/index.ts';
 import { requireBackends, testbed, testbedImageEnv, useTestbedBinaries, useTestbedImages } from '../support/backends.ts';
 import { containerProcesses, docker, leftovers } from '../support/docker.ts';
 import { assertValidReport, demoBackups, fixtureDrill, runCli } from '../support/fixtures.ts';
+import { runDirsNamed } from '../support/run-dirs.ts';
 
 describe('containers runtime: interruption, leftovers and faults', function () {
   let work: string;
@@ -278,7 +279,7 @@ describe('containers runtime: interruption, leftovers and faults', function () {
       for (const id of leftovers(runId).containers.split('\n').filter(Boolean)) docker(['rm', '-f', id]);
       for (const id of leftovers(runId).networks.split('\n').filter(Boolean)) docker(['network', 'rm', id]);
       // The kept run's record of its harness and expiry (for gc) goes with it.
-      await rm(join(tmpdir(), `restoreproof-${runId}-owner.json`), { force: true });
+      for (const owner of await runDirsNamed(`restoreproof-${runId}-owner.json`)) await rm(owner, { force: true });
     }
     assert.deepEqual(leftovers(runId), { containers: '', networks: '' });
   });

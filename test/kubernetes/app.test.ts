@@ -11,6 +11,7 @@ import { runDrill } from '../../src/run/run.ts';
 import { makeAppFixture, type AppFixture } from '../support/audit-chain.ts';
 import { repoRoot, requireBackends, useTestbedBinaries, useTestbedCluster } from '../support/backends.ts';
 import { assertValidReport } from '../support/fixtures.ts';
+import { runDirsNamed } from '../support/run-dirs.ts';
 
 describe('spec.app on the kubernetes runtime (test bed cluster)', function () {
   let work: string;
@@ -104,7 +105,7 @@ describe('spec.app on the kubernetes runtime (test bed cluster)', function () {
       assert.deepEqual((await core.listNamespacedPod({ namespace, labelSelector: 'restoreproof.role=app' })).items.map((p) => p.status?.phase), ['Running']);
     } finally {
       await core.deleteNamespace({ name: namespace });
-      await rm(join(tmpdir(), `restoreproof-${report.runId}-owner.json`), { force: true });
+      for (const owner of await runDirsNamed(`restoreproof-${report.runId}-owner.json`)) await rm(owner, { force: true });
     }
   });
 

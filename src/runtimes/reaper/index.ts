@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { ownerFile, writeOwnerFile } from '../local/gc.ts';
+import { localRunRoots } from '../local/data-root.ts';
+import { writeOwnerFile } from '../local/gc.ts';
 
 /** What a run holds while it runs: its owner file, and (unless kept) the reaper watching the harness. */
 export interface RunGuard {
@@ -40,7 +41,10 @@ function startReaper(runId: string, runtime: string, dir: string): ChildProcess 
 
 export async function guardRun(options: { runId: string; runtime: string; keep: boolean }): Promise<RunGuard> {
   const dir = tmpdir();
-  const owner = await writeOwnerFile(options.runId, dir).catch(() => undefined);
+  // In every place the run may leave a dir (the temp dir, /dev/shm), so a gc run with another
+  // TMPDIR still finds who owns the run's dirs there, and leaves a running harness's alone.
+  const written = await Promise.all((await localRunRoots()).map((root) => writeOwnerFile(options.runId, root).catch(() => undefined)));
+  const owners = written.filter((f): f is string => Boolean(f));
   const reaper = options.keep ? undefined : startReaper(options.runId, options.runtime, dir);
   return {
     async finish(teardown) {
@@ -52,7 +56,7 @@ export async function guardRun(options: { runId: string; runtime: string; keep: 
         reaper?.stdin?.end();
         return;
       }
-      if (owner) await rm(ownerFile(options.runId, dir), { force: true }).catch(() => {});
+      await Promise.all(owners.map((file) => rm(file, { force: true }).catch(() => {})));
       reaper?.stdin?.end('done\n');
     },
   };
