@@ -9,7 +9,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { benchBackups, benchCacheDir, type BenchBackups } from '../scripts/lib/bench-backups.ts';
 import { useTestbedBinaries } from '../test/support/backends.ts';
-import { flag, onSignals, report, stopChildren, type Figure } from './lib.ts';
+import { flag, medianOfRounds, onSignals, report, stopChildren, type Figure } from './lib.ts';
 import { ratioFigures } from './support/ratios.ts';
 import { measureDrill, options, phaseMs, rawBucket, rawMongo, rawPostgres, Servers, writeBenchDrill, type DrillMeasurement, type RawResult } from './support/drill.ts';
 
@@ -17,11 +17,6 @@ import { measureDrill, options, phaseMs, rawBucket, rawMongo, rawPostgres, Serve
 /** The figures a round is judged by, printed as each round ends. */
 const headline = ['drill_vs_by_hand', 'drill_restore_vs_raw_sequential', 'harness_overhead_excluding_checks_and_provision_vs_restore', 'checks_exposed_vs_restore', 'teardown_vs_drill'];
 
-const median = (...values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 const value = (figures: Figure[], name: string) => figures.find((f) => f.name === name)?.value ?? Number.NaN;
 
 /** One round's figures: the raw tools' results against the drill's measurement. */
@@ -101,7 +96,7 @@ try {
     console.error(`round ${round}: ${figures.filter((f) => headline.includes(f.name)).map((f) => `${f.name} ${f.value.toFixed(3)}`).join(', ')}`);
     rounds.push({ figures, raw, drill: m });
   }
-  const figures: Figure[] = [{ name: 'rounds', value: repeat, unit: 'rounds' }, ...rounds[0]!.figures.map((f) => ({ ...f, value: (f.name.endsWith('_rss') ? Math.max : median)(...rounds.map((r) => r.figures.find((x) => x.name === f.name)?.value ?? Number.NaN)) }))];
+  const figures: Figure[] = [{ name: 'rounds', value: repeat, unit: 'rounds' }, ...medianOfRounds(rounds.map((r) => r.figures))];
   // raw and drill: the median round's (by drill_vs_by_hand), for `node bench/support/ratios.ts`; every round is in `rounds`.
   const middle = [...rounds].sort((x, y) => value(x.figures, 'drill_vs_by_hand') - value(y.figures, 'drill_vs_by_hand'))[Math.floor((rounds.length - 1) / 2)]!;
   await report(`drill-vs-raw`, figures, { scale, repeat, loadAverageAtStart, counts: b.counts, bytes: b.bytes, seedSeconds: b.seedSeconds, options, raw: middle.raw, drill: middle.drill, rounds: rounds.map((r) => ({ figures: r.figures, raw: r.raw, drill: r.drill })) });

@@ -68,6 +68,24 @@ export function onSignals(cleanup: () => Promise<unknown>): void {
   process.on('SIGTERM', handler);
 }
 
+export const median = (...values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/**
+ * One figure list from several rounds' (same names, same order): each ratio is taken within its round,
+ * so a round disturbed by the shared machine moves one sample, not the result. The median of the
+ * rounds, except peak RSS (`*_rss`, and names in `highest`): the highest.
+ */
+export function medianOfRounds(rounds: Figure[][], highest: string[] = []): Figure[] {
+  return rounds[0]!.map((f) => {
+    const values = rounds.map((r) => r.find((x) => x.name === f.name)?.value ?? Number.NaN);
+    return { ...f, value: f.name.endsWith('_rss') || highest.includes(f.name) ? Math.max(...values) : median(...values) };
+  });
+}
+
 export function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;

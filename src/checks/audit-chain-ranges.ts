@@ -31,8 +31,12 @@ export interface RangeOutcome {
   firstBreakKey?: string;
 }
 
-/** Verifies one range in the calling thread; undefined when `stop` is aborted before the range ends. */
-export type VerifyRange = (job: RangeJob, stop: AbortSignal) => Promise<RangeOutcome | undefined>;
+/** Verifies ranges one after another in one thread; closed when that thread has no more. */
+export interface RangeVerifying {
+  /** Undefined when `stop` is aborted before the range ends. */
+  verify(job: RangeJob, stop: AbortSignal): Promise<RangeOutcome | undefined>;
+  close(): Promise<void>;
+}
 
 /** n cut keys → n + 1 ranges; each range after the first starts at the previous range's last key. */
 export function keyRanges(keys: string[]): KeyRange[] {
@@ -47,7 +51,7 @@ const workerUrl = new URL(`./audit-chain-worker${import.meta.url.endsWith('.ts')
  * each job's outcome in job order (undefined: its verifier failed or was stopped). With `stopOnBreak`,
  * the first break or failure stops everything.
  */
-async function runJobs(jobs: RangeJob[], verifiers: number, verifyHere: VerifyRange, options: { stopOnBreak: boolean; signal?: AbortSignal }): Promise<(RangeOutcome | undefined)[]> {
+async function runJobs(jobs: RangeJob[], verifiers: number, here: RangeVerifying, options: { stopOnBreak: boolean; signal?: AbortSignal }): Promise<(RangeOutcome | undefined)[]> {
   const outcomes = new Array<RangeOutcome | undefined>(jobs.length);
   let next = 0;
   const stop = new AbortController();
@@ -61,11 +65,15 @@ async function runJobs(jobs: RangeJob[], verifiers: number, verifyHere: VerifyRa
   };
   options.signal?.addEventListener('abort', stopAll, { once: true });
   const inThisThread = (async () => {
-    while (next < jobs.length && !stop.signal.aborted) {
-      const at = next++;
-      const outcome = await verifyHere(jobs[at]!, stop.signal);
-      outcomes[at] = outcome;
-      finished(outcome);
+    try {
+      while (next < jobs.length && !stop.signal.aborted) {
+        const at = next++;
+        const outcome = await here.verify(jobs[at]!, stop.signal);
+        outcomes[at] = outcome;
+        finished(outcome);
+      }
+    } finally {
+      await here.close();
     }
   })();
   const inWorker = () =>
@@ -75,7 +83,13 @@ async function runJobs(jobs: RangeJob[], verifiers: number, verifyHere: VerifyRa
       workers.add(worker);
       let at = -1;
       const give = () => {
-        if (next >= jobs.length || stop.signal.aborted) return void worker.terminate();
+        if (stop.signal.aborted) return void worker.terminate();
+        if (next >= jobs.length) {
+          // No more: the worker closes its connection and exits (or is ended, if that hangs).
+          worker.postMessage(null);
+          setTimeout(() => void worker.terminate(), 5000).unref();
+          return;
+        }
         at = next++;
         worker.postMessage(jobs[at]);
       };
@@ -108,13 +122,13 @@ async function runJobs(jobs: RangeJob[], verifiers: number, verifyHere: VerifyRa
  * then verifies in one pass, so a broken chain is reported exactly as the one-pass check reports it
  * (the first break in key order, its kind judged with the rows around it).
  */
-export async function verifyRanges(jobs: RangeJob[], verifiers: number, verifyHere: VerifyRange, signal: AbortSignal): Promise<RangeOutcome[] | undefined> {
-  const outcomes = await runJobs(jobs, verifiers, verifyHere, { stopOnBreak: true, signal });
+export async function verifyRanges(jobs: RangeJob[], verifiers: number, here: RangeVerifying, signal: AbortSignal): Promise<RangeOutcome[] | undefined> {
+  const outcomes = await runJobs(jobs, verifiers, here, { stopOnBreak: true, signal });
   signal.throwIfAborted();
   return outcomes.every((o): o is RangeOutcome => o !== undefined && o.breaks === 0) ? outcomes : undefined;
 }
 
 /** Like verifyRanges, but returns every range's outcome (undefined for a failed verifier): for tests. */
-export function verifyEachRange(jobs: RangeJob[], verifiers: number, verifyHere: VerifyRange): Promise<(RangeOutcome | undefined)[]> {
-  return runJobs(jobs, verifiers, verifyHere, { stopOnBreak: false });
+export function verifyEachRange(jobs: RangeJob[], verifiers: number, here: RangeVerifying): Promise<(RangeOutcome | undefined)[]> {
+  return runJobs(jobs, verifiers, here, { stopOnBreak: false });
 }

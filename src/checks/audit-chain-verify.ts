@@ -4,9 +4,9 @@
 import { createHmac, type KeyObject } from 'node:crypto';
 import { canonicalJson } from '../evidence/canonical.ts';
 import type { AuditChainCheckSpec, AuditChainFormat } from '../drill/types.ts';
-import { rowBatches, utf8Of, type CellValue, type RowSource, type RowStream } from '../engines/rows.ts';
+import { rowBatches, utf8Of, type CellValue, type RowReader, type RowSource, type RowStream } from '../engines/rows.ts';
 import type { StartedStore } from '../runtimes/types.ts';
-import type { RangeJob, RangeOutcome } from './audit-chain-ranges.ts';
+import type { RangeJob, RangeOutcome, RangeVerifying } from './audit-chain-ranges.ts';
 import { HmacSha256, hexSpellsWords, writeHex } from './hmac-sha256.ts';
 
 /** A MAC input template: text and `{name}` placeholders; `{{` and `}}` are literal braces. */
@@ -483,40 +483,57 @@ export async function verifyChain(source: RowStream, check: AuditChainCheckSpec,
 }
 
 /**
- * Verifies one key range of the chain over its own connection (RangeJob.module's row source), and
- * stops at its first break; undefined when `stop` is aborted first. A range that starts at a cut key
- * reads that row only for its stored MAC.
+ * Verifies key ranges of the chain one after another (one verifier a thread), each stopping at its
+ * first break. Over one connection while the store and database stay the same, when the engine has
+ * a reader (RowSource.reader): a range then costs a query, not a session. A range that starts at a
+ * cut key reads that row only for its stored MAC.
  */
-export async function verifyKeyRange(job: RangeJob, stop: AbortSignal): Promise<RangeOutcome | undefined> {
-  const { rowSource } = (await import(job.module)) as { rowSource: RowSource };
-  const source = await rowSource.stream(job.store as unknown as StartedStore, {
-    database: job.database,
-    relation: job.relation,
-    columns: job.columns,
-    orderBy: job.check.orderBy,
-    range: job.range,
-    signal: stop,
-  });
-  try {
-    const verifier = new ChainVerifier(source.columns, job.check, macFunction(job.check, job.key, source.columns), { classify: false });
-    let seeded = job.range.from === undefined;
-    verifying: for await (const batch of rowBatches(source)) {
-      if (stop.aborted) return undefined;
-      for (const row of batch) {
-        if (!seeded) {
-          const key = verifier.key(row);
-          if (key !== job.range.from) throw new Error(`range starts at ${key}, not at its cut key ${job.range.from}`);
-          verifier.seed(row);
-          seeded = true;
-          continue;
-        }
-        verifier.push(row);
-        if (verifier.result.breaks > 0) break verifying;
+export class RangeVerifier implements RangeVerifying {
+  private session: { of: string; reader: Promise<RowReader> } | undefined;
+
+  /** The outcome of one range; undefined when `stop` is aborted before the range ends. */
+  async verify(job: RangeJob, stop: AbortSignal): Promise<RangeOutcome | undefined> {
+    const { rowSource } = (await import(job.module)) as { rowSource: RowSource };
+    const request = { relation: job.relation, columns: job.columns, orderBy: job.check.orderBy, range: job.range, signal: stop };
+    let source: RowStream;
+    if (rowSource.reader) {
+      const of = JSON.stringify([job.module, job.store.endpoint, job.database]);
+      if (this.session?.of !== of) {
+        await this.close();
+        const reader = rowSource.reader(job.store as unknown as StartedStore, job.database, stop);
+        reader.catch(() => {}); // awaited below; a failed open is that range's error
+        this.session = { of, reader };
       }
+      source = await (await this.session.reader).stream(request);
+    } else source = await rowSource.stream(job.store as unknown as StartedStore, { ...request, database: job.database });
+    try {
+      const verifier = new ChainVerifier(source.columns, job.check, macFunction(job.check, job.key, source.columns), { classify: false });
+      let seeded = job.range.from === undefined;
+      verifying: for await (const batch of rowBatches(source)) {
+        if (stop.aborted) return undefined;
+        for (const row of batch) {
+          if (!seeded) {
+            const key = verifier.key(row);
+            if (key !== job.range.from) throw new Error(`range starts at ${key}, not at its cut key ${job.range.from}`);
+            verifier.seed(row);
+            seeded = true;
+            continue;
+          }
+          verifier.push(row);
+          if (verifier.result.breaks > 0) break verifying;
+        }
+      }
+      const { rowsRead, rowsVerified, rowsExcluded, breaks, firstBreak } = verifier.result;
+      return { rowsRead, rowsVerified, rowsExcluded, breaks, ...(firstBreak ? { firstBreakKey: firstBreak.key } : {}) };
+    } finally {
+      await source.close();
     }
-    const { rowsRead, rowsVerified, rowsExcluded, breaks, firstBreak } = verifier.result;
-    return { rowsRead, rowsVerified, rowsExcluded, breaks, ...(firstBreak ? { firstBreakKey: firstBreak.key } : {}) };
-  } finally {
-    await source.close();
+  }
+
+  /** Ends the connection kept between ranges. */
+  async close(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    await session?.reader.then((reader) => reader.close(), () => {});
   }
 }

@@ -6,7 +6,7 @@ import type { AuditChainCheckSpec } from '../drill/types.ts';
 import { rowTarget } from '../engines/rows.ts';
 import type { CheckOutcome } from './types.ts';
 import { keyRanges, verifyRanges } from './audit-chain-ranges.ts';
-import { macFunction, parseMacTemplate, verifyChain, verifyKeyRange, type ChainResult } from './audit-chain-verify.ts';
+import { macFunction, parseMacTemplate, RangeVerifier, verifyChain, type ChainResult } from './audit-chain-verify.ts';
 import type { StartedStore } from '../runtimes/types.ts';
 import type { RowSource } from '../engines/rows.ts';
 
@@ -62,7 +62,7 @@ async function verifyInOnePass(check: AuditChainCheckSpec, context: AuditChainCo
   }
 }
 
-const rangesPerVerifier = 4;
+const rangesPerVerifier = 8;
 
 /**
  * The chain verified in key ranges on every core, when the engine can cut the table and it is large;
@@ -77,7 +77,7 @@ async function verifyInRanges(check: AuditChainCheckSpec, context: AuditChainCon
   const cuts = await rows.splitKeys(store, { database, relation, orderBy: check.orderBy, parts: parallelism * rangesPerVerifier, minRowsPerRange: context.minRowsPerRange ?? 50_000, signal });
   if (cuts.length === 0) return undefined;
   const job = { module: rows.module, store: { name: store.name, engine: store.engine, endpoint: store.endpoint }, database, relation, columns, check, key };
-  const outcomes = await verifyRanges(keyRanges(cuts).map((range) => ({ ...job, range })), parallelism, verifyKeyRange, signal);
+  const outcomes = await verifyRanges(keyRanges(cuts).map((range) => ({ ...job, range })), parallelism, new RangeVerifier(), signal);
   if (!outcomes) return undefined;
   const sum = (field: 'rowsRead' | 'rowsVerified' | 'rowsExcluded') => outcomes.reduce((n, o) => n + o[field], 0);
   return { rowsRead: sum('rowsRead'), rowsVerified: sum('rowsVerified'), rowsExcluded: sum('rowsExcluded'), breaks: 0, moreBreaks: [] };

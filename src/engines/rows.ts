@@ -50,6 +50,12 @@ export interface RowStream {
   close(): Promise<void>;
 }
 
+/** Streams over one connection, one at a time; `close` ends the connection. */
+export interface RowReader {
+  stream(request: Omit<RowRequest, 'database'>): Promise<RowStream>;
+  close(): Promise<void>;
+}
+
 /** A stream's rows in batches: its own, or one row a batch. */
 export function rowBatches(stream: RowStream): AsyncIterable<Iterable<CellValue[]>> {
   return stream.batches ?? (async function* () {
@@ -106,6 +112,8 @@ export interface RowSource {
   /** How messages name a relation of a database (a collection is named with its database). */
   describe(database: string, relation: string): string;
   stream(store: StartedStore, request: RowRequest): Promise<RowStream>;
+  /** One connection to a database for streams one after another (close each stream before the next). Optional. */
+  reader?(store: StartedStore, database: string, signal: AbortSignal): Promise<RowReader>;
   /**
    * The keys that cut a relation into ranges of about equal size (n keys, n + 1 ranges), or [] when its
    * ordering key cannot be cut safely (not unique, nullable) or the relation is small. Optional.

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { createSecretKey } from 'node:crypto';
 import { runAuditChain } from '../../src/checks/audit-chain.ts';
 import { keyRanges, verifyEachRange } from '../../src/checks/audit-chain-ranges.ts';
-import { verifyKeyRange } from '../../src/checks/audit-chain-verify.ts';
+import { RangeVerifier } from '../../src/checks/audit-chain-verify.ts';
 import type { AuditChainCheckSpec } from '../../src/drill/types.ts';
 import { startLocalPostgres } from '../../src/engines/postgres/local.ts';
 import { postgresRows } from '../../src/engines/postgres/rows.ts';
@@ -40,7 +40,7 @@ describe('auditChain in parallel key ranges (real PostgreSQL)', function () {
     assert.equal(tableCuts.length, 3, `${table} is cut into 4 ranges`);
     const columns = ['seq', 'mac', 'prev_mac', 'id', 'actor', 'action', 'created_at'];
     const job = { module: postgresRows.module!, store: { name: store.name, engine: store.engine, endpoint: store.endpoint }, database: 'chain', relation: table, columns, check: check(table), key: createSecretKey(Buffer.from(auditKey)) };
-    return verifyEachRange(keyRanges(tableCuts).map((range) => ({ ...job, range })), 4, verifyKeyRange);
+    return verifyEachRange(keyRanges(tableCuts).map((range) => ({ ...job, range })), 4, new RangeVerifier());
   };
 
   async function createChainTable(table: string, chain: AuditRow[]) {
@@ -99,6 +99,21 @@ describe('auditChain in parallel key ranges (real PostgreSQL)', function () {
     assert.equal(parallel.passed, true);
     assert.match(parallel.message, /^1200 rows verify \(\d+ rows\/s\)$/);
     assert.equal(parallel.message.replace(/\(\d+ rows\/s\)/, ''), single.message.replace(/\(\d+ rows\/s\)/, ''));
+  });
+
+  it("a verifier's ranges share one connection, which it ends when closed; a range given up midway does not stop the next", async () => {
+    const job = { module: postgresRows.module!, store: { name: store.name, engine: store.engine, endpoint: store.endpoint }, database: 'chain', relation: 'ok', columns: ['seq', 'mac', 'prev_mac', 'id', 'actor', 'action', 'created_at'], check: check('ok'), key: createSecretKey(Buffer.from(auditKey)) };
+    const backends = async () => Number((await client.query<{ n: string }>("select count(*)::text as n from pg_stat_activity where datname = 'chain' and backend_type = 'client backend' and pid <> pg_backend_pid()")).rows[0]!.n);
+    const verifier = new RangeVerifier();
+    const ranges = keyRanges(cuts);
+    for (const range of ranges) assert.equal((await verifier.verify({ ...job, range }, signal))?.rowsVerified, 300);
+    assert.equal(await backends(), 1, 'four ranges, one session');
+    const stop = new AbortController();
+    stop.abort();
+    assert.equal(await verifier.verify({ ...job, range: ranges[0]! }, stop.signal), undefined, 'a stopped range has no outcome');
+    assert.equal((await verifier.verify({ ...job, range: ranges[1]! }, signal))?.rowsVerified, 300, 'the range after it still verifies');
+    await verifier.close();
+    assert.equal(await backends(), 0, 'closed: no session left');
   });
 
   const breaks: [string, string, RegExp][] = [

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { RestoreproofError } from '../../errors.ts';
 import type { StartedStore } from '../../runtimes/types.ts';
-import { MissingColumnError, type KeySplitRequest, type RowRequest, type RowSource, type RowStream, type ValueKind } from '../rows.ts';
+import { MissingColumnError, type KeySplitRequest, type RowReader, type RowRequest, type RowSource, type RowStream, type ValueKind } from '../rows.ts';
 import { connectPostgres } from './connect.ts';
 import { CopyOut } from './copy-out.ts';
 import { CopyTextParser } from './copy-text.ts';
@@ -49,53 +49,98 @@ async function columnTypes(client: pg.Client, table: string, relation: string, d
   return new Map(found.map((c) => [c.name, c.oid]));
 }
 
-/** Streams `COPY (select …) TO STDOUT` in text format: the server's text for every type, parsed from the bytes. */
+/**
+ * `COPY (select …) TO STDOUT` in text format over `client`: the server's text for every type, parsed
+ * from the bytes. `close(finished)`: whether the COPY ran to its end (the connection is then free).
+ */
+async function copyRows(client: pg.Client, request: Omit<RowRequest, 'database'>, types: Map<string, number>, close: (finished: boolean) => Promise<void>): Promise<RowStream> {
+  const table = tableName(request.relation);
+  const missing = request.columns.filter((c) => !types.has(c));
+  if (missing.length) throw new MissingColumnError(`table ${request.relation}`, missing);
+  const kinds = request.columns.map((c) => pgKind(types.get(c)!));
+  const q = quoteIdentifier;
+  let sql = `select ${request.columns.map((c) => q(c)).join(', ')} from ${table}`;
+  const bounds: string[] = [];
+  if (request.range?.from !== undefined) bounds.push(`${q(request.orderBy!)} >= ${client.escapeLiteral(request.range.from)}`);
+  if (request.range?.to !== undefined) bounds.push(`${q(request.orderBy!)} <= ${client.escapeLiteral(request.range.to)}`);
+  if (request.sample) bounds.push(`${q(request.columns[0]!)} is not null`);
+  if (bounds.length) sql += ` where ${bounds.join(' and ')}`;
+  if (request.sample) sql += ' order by random()';
+  else if (request.orderBy) sql += ` order by ${q(request.orderBy)} ${request.descending ? 'desc nulls last' : 'asc'}`;
+  if (request.limit !== undefined) sql += ` limit ${Number(request.limit)}`;
+  const copy = client.query(new CopyOut(`copy (${sql}) to stdout`));
+  let finished = false;
+  // One row array and one lazily decoded cell per column, reused: consumers read a row before taking the next.
+  const parser = new CopyTextParser(kinds);
+  const batches = (async function* () {
+    yield* copy.batches((buf, start, end) => {
+      if (buf[end - 1] !== 10) throw new Error('a COPY row does not end with a newline');
+      return parser.row(buf, start, end - 1);
+    });
+    finished = true;
+  })();
+  return {
+    columns: request.columns,
+    batches,
+    rows: (async function* () {
+      for await (const batch of batches) yield* batch;
+    })(),
+    close: async () => {
+      if (!finished) copy.abandon();
+      await close(finished);
+    },
+  };
+}
+
 async function streamPostgres(store: StartedStore, request: RowRequest): Promise<RowStream> {
   const { database } = request;
   const client = await readingSession(store, database, request.signal);
   try {
-    const table = tableName(request.relation);
-    const types = await columnTypes(client, table, request.relation, database);
-    const missing = request.columns.filter((c) => !types.has(c));
-    if (missing.length) throw new MissingColumnError(`table ${request.relation}`, missing);
-    const kinds = request.columns.map((c) => pgKind(types.get(c)!));
-    const q = quoteIdentifier;
-    let sql = `select ${request.columns.map((c) => q(c)).join(', ')} from ${table}`;
-    const bounds: string[] = [];
-    if (request.range?.from !== undefined) bounds.push(`${q(request.orderBy!)} >= ${client.escapeLiteral(request.range.from)}`);
-    if (request.range?.to !== undefined) bounds.push(`${q(request.orderBy!)} <= ${client.escapeLiteral(request.range.to)}`);
-    if (request.sample) bounds.push(`${q(request.columns[0]!)} is not null`);
-    if (bounds.length) sql += ` where ${bounds.join(' and ')}`;
-    if (request.sample) sql += ' order by random()';
-    else if (request.orderBy) sql += ` order by ${q(request.orderBy)} ${request.descending ? 'desc nulls last' : 'asc'}`;
-    if (request.limit !== undefined) sql += ` limit ${Number(request.limit)}`;
-    const copy = client.query(new CopyOut(`copy (${sql}) to stdout`));
-    let finished = false;
-    // One row array and one lazily decoded cell per column, reused: consumers read a row before taking the next.
-    const parser = new CopyTextParser(kinds);
-    const batches = (async function* () {
-      yield* copy.batches((buf, start, end) => {
-        if (buf[end - 1] !== 10) throw new Error('a COPY row does not end with a newline');
-        return parser.row(buf, start, end - 1);
-      });
-      finished = true;
-    })();
-    return {
-      columns: request.columns,
-      batches,
-      rows: (async function* () {
-        for await (const batch of batches) yield* batch;
-      })(),
-      close: async () => {
-        if (finished) await client.query('rollback').catch(() => {});
-        else copy.abandon();
-        await client.end().catch(() => {});
-      },
-    };
+    const types = await columnTypes(client, tableName(request.relation), request.relation, database);
+    return await copyRows(client, request, types, async (finished) => {
+      if (finished) await client.query('rollback').catch(() => {});
+      await client.end().catch(() => {});
+    });
   } catch (err) {
     await client.end().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * One session for streams one after another (RowSource.reader), in one snapshot: a range verifier's
+ * ranges cost a query each, not a connection, authentication and session setup. A stream given up
+ * midway ends the session; the next one opens another.
+ */
+async function postgresReader(store: StartedStore, database: string, signal: AbortSignal): Promise<RowReader> {
+  let session: pg.Client | undefined = await readingSession(store, database, signal);
+  const tableTypes = new Map<string, Map<string, number>>();
+  const end = async (client: pg.Client) => {
+    if (session === client) session = undefined;
+    await client.end().catch(() => {});
+  };
+  return {
+    async stream(request) {
+      const client = (session ??= await readingSession(store, database, request.signal));
+      try {
+        const table = tableName(request.relation);
+        let types = tableTypes.get(table);
+        if (!types) tableTypes.set(table, (types = await columnTypes(client, table, request.relation, database)));
+        return await copyRows(client, request, types, async (finished) => {
+          if (!finished) await end(client);
+        });
+      } catch (err) {
+        await end(client);
+        throw err;
+      }
+    },
+    async close() {
+      if (!session) return;
+      const client = session;
+      await client.query('rollback').catch(() => {});
+      await end(client);
+    },
+  };
 }
 
 const integerOids = new Set([20, 21, 23]);
@@ -155,6 +200,7 @@ export const postgresRows: RowSource = {
   relation: 'table',
   describe: (_database, table) => table,
   stream: streamPostgres,
+  reader: postgresReader,
   splitKeys: splitPostgres,
   module: import.meta.url,
 };
