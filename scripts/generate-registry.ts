@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { compile } from 'json-schema-to-typescript';
 import { Ajv } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
+import { hmacSha256x4Wasm, layout } from './lib/hmac-sha256-x4.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -189,6 +190,19 @@ function drillValidator(schemaText: string): string {
   return [header.replace('the folders beside it', 'schemas/drill.schema.json').trimEnd(), '// @ts-nocheck', ...[...helpers.values()].sort(), code.replace(/^"use strict";\n?/, ''), ''].join('\n');
 }
 
+/** src/checks/hmac-sha256-x4.generated.ts: the four-lane HMAC-SHA256 module, its bytes in base64 and its memory layout. */
+async function hmacSha256x4Module(): Promise<string> {
+  const base64 = Buffer.from(await hmacSha256x4Wasm()).toString('base64');
+  return [
+    header.replace('the folders beside it', 'scripts/lib/hmac-sha256-x4.ts').trimEnd(),
+    `export const layout = ${JSON.stringify(layout)} as const;`,
+    '',
+    '/** The WebAssembly module (SIMD). */',
+    `export const wasm = '${base64}';`,
+    '',
+  ].join('\n');
+}
+
 /** Every generated file, path (relative to the repository) to content. Reads, writes nothing. */
 export async function generate(): Promise<Map<string, string>> {
   const engines = await folders('src/engines', 'Engine');
@@ -201,6 +215,7 @@ export async function generate(): Promise<Map<string, string>> {
     ['schemas/drill.schema.json', schema],
     ['src/drill/types.generated.ts', await drillTypes(withoutAliases(schema, engines))],
     ['src/drill/drill-validator.generated.ts', drillValidator(schema)],
+    ['src/checks/hmac-sha256-x4.generated.ts', await hmacSha256x4Module()],
   ]);
 }
 

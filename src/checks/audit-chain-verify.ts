@@ -7,7 +7,8 @@ import type { AuditChainCheckSpec, AuditChainFormat } from '../drill/types.ts';
 import { rowBatches, utf8Of, type CellValue, type RowReader, type RowSource, type RowStream } from '../engines/rows.ts';
 import type { StartedStore } from '../runtimes/types.ts';
 import type { RangeJob, RangeOutcome, RangeVerifying } from './audit-chain-ranges.ts';
-import { HmacSha256, hexSpellsWords, writeHex } from './hmac-sha256.ts';
+import { HexMatch, HmacSha256, hexMatch, hexSpellsWords, writeHex } from './hmac-sha256.ts';
+import { HmacSha256x4, lanes } from './hmac-sha256-x4.ts';
 
 /** A MAC input template: text and `{name}` placeholders; `{{` and `}}` are literal braces. */
 export type MacTemplatePart = string | { name: string };
@@ -110,7 +111,7 @@ export interface ChainBreak {
  * length). After a row verified from bytes it is that row's MAC digest (`words`), its hex written out.
  */
 export class MacBytes {
-  bytes = new Uint8Array(128);
+  bytes: Buffer = Buffer.alloc(128);
   length = 0;
   readonly words = new Int32Array(8);
   /** Whether `words` hold the MAC (then `bytes` are its lower-case hex). */
@@ -118,7 +119,7 @@ export class MacBytes {
 
   /** Holds `text` as it is; false when it is not ASCII. */
   setText(text: string): boolean {
-    if (text.length > this.bytes.length) this.bytes = new Uint8Array(2 * text.length);
+    if (text.length > this.bytes.length) this.bytes = Buffer.alloc(2 * text.length);
     const bytes = this.bytes;
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
@@ -128,6 +129,12 @@ export class MacBytes {
     this.length = text.length;
     this.isDigest = false;
     return true;
+  }
+
+  /** Holds `bytes[0, length)` as written there by the caller: a stored MAC, lowercased. */
+  holdLower(length: number): void {
+    this.length = length;
+    this.isDigest = false;
   }
 
   /** Holds a MAC that verified: its digest, and its hex (what storedMac makes of the stored MAC). */
@@ -164,12 +171,24 @@ export interface MacCheck {
   (prev: string, row: CellValue[], stored: string): boolean;
   /** On a match, `prev` then holds the row's MAC, the previous one for the next row. */
   bytes?: (prev: MacBytes, row: CellValue[], stored: Uint8Array, start: number, end: number) => boolean;
+  /** HMAC-SHA256 in hex, where WebAssembly SIMD runs: four rows' MACs at once (MacLanes). */
+  lanes?: { x4: HmacSha256x4; writeInput: WriteInput };
 }
 
 const utf8 = new TextEncoder();
 
+/** Where a MAC input is written: HmacSha256's message, or a lane of HmacSha256x4. */
+interface MessageBuffer {
+  reserve(length: number, keep?: number): Uint8Array;
+  /** When present, the offset of each {prev} written is added. */
+  prevAt?: number[];
+}
+
+/** Writes a row's MAC input (with `prev` as {prev}) into `buffer` from offset 0; returns its length. */
+type WriteInput = (buffer: MessageBuffer, prev: string | MacBytes, row: CellValue[]) => number;
+
 /** Writes `text` as UTF-8 into the HMAC's message at `at`; returns the end. */
-function writeUtf8(hmac: HmacSha256, at: number, text: string): number {
+function writeUtf8(hmac: MessageBuffer, at: number, text: string): number {
   // At most 3 bytes per UTF-16 unit; ASCII is copied byte by byte, cheaper than a native call for short text.
   const message = hmac.reserve(at + 3 * text.length, at);
   for (let i = 0; i < text.length; i++) {
@@ -180,8 +199,12 @@ function writeUtf8(hmac: HmacSha256, at: number, text: string): number {
   return at;
 }
 
-function writeBytes(hmac: HmacSha256, at: number, bytes: Uint8Array, start: number, end: number): number {
+/** Below this many bytes a loop copies faster than a native call. */
+const nativeCopyFrom = 24;
+
+function writeBytes(hmac: MessageBuffer, at: number, bytes: Uint8Array, start: number, end: number): number {
   const message = hmac.reserve(at + end - start, at);
+  if (end - start >= nativeCopyFrom && bytes instanceof Buffer) return at + bytes.copy(message, at, start, end);
   for (let i = start; i < end; i++) message[at++] = bytes[i]!;
   return at;
 }
@@ -243,7 +266,7 @@ function writeIsoTimestamp(out: Uint8Array, at: number, bytes: Uint8Array, start
 export function macFunction(check: AuditChainCheckSpec, key: KeyObject, columns: string[]): MacCheck {
   const encoding = check.encoding ?? 'hex';
   const index = (name: string) => columns.indexOf(name);
-  let writeInput: (hmac: HmacSha256, prev: string | MacBytes, row: CellValue[]) => number;
+  let writeInput: WriteInput;
   if ('template' in check.input) {
     const text = textFormatter(check.format);
     // Literal text pre-encoded; a column by its index; -1 for {prev}.
@@ -256,7 +279,10 @@ export function macFunction(check: AuditChainCheckSpec, key: KeyObject, columns:
       for (let i = 0; i < parts.length; i++) {
         const p = parts[i]!;
         if (typeof p !== 'number') at = writeBytes(hmac, at, p, 0, p.length);
-        else if (p === -1) at = typeof prev === 'string' ? writeUtf8(hmac, at, prev) : writeBytes(hmac, at, prev.bytes, 0, prev.length);
+        else if (p === -1) {
+          hmac.prevAt?.push(at);
+          at = typeof prev === 'string' ? writeUtf8(hmac, at, prev) : writeBytes(hmac, at, prev.bytes, 0, prev.length);
+        }
         else {
           const cell = row[p]!;
           const bytes = cell.kind === 'text' || cell.kind === 'number' || (cell.kind === 'timestamp' && isoTimestamps) ? utf8Of(cell) : undefined;
@@ -293,6 +319,8 @@ export function macFunction(check: AuditChainCheckSpec, key: KeyObject, columns:
     return encoding === 'hex' ? hmac.equalsHex(stored) : hmac.base64() === stored;
   };
   if (encoding === 'hex') {
+    const x4 = HmacSha256x4.create(key.export());
+    if (x4) macCheck.lanes = { x4, writeInput };
     macCheck.bytes = (prev, row, stored, start, end) => {
       hmac.compute(writeInput(hmac, prev, row));
       if (!hmac.equalsHexBytes(stored, start, end)) return false;
@@ -320,6 +348,109 @@ export interface ChainResult {
 }
 
 /**
+ * Rows verified four at a time, for a range verifier (HmacSha256x4): each row's input goes into a
+ * lane with the stored MAC of the row before it as {prev}, and four MACs are computed together. A row
+ * that cannot go into a lane (its MAC or link not at hand as bytes, its link not the MAC before it,
+ * its input longer than a lane) is left to the row-by-row path once the rows before it are settled.
+ */
+class MacLanes {
+  /** The stored MAC of the last row taken, lowercased; `held` false: take it from the verifier. */
+  prev = new MacBytes();
+  held = false;
+  private next = new MacBytes();
+  private used = 0;
+  private readonly lengths = new Int32Array(lanes);
+  /** Each lane's stored MAC (64 bytes a lane), compared with its computed one. */
+  private readonly stored = Buffer.alloc(64 * lanes);
+  /** Each lane's ordering key: its bytes (up to 64 a lane), or its text when not at hand as bytes. */
+  private readonly keyBytes = Buffer.alloc(64 * lanes);
+  private readonly keyLengths = new Int32Array(lanes);
+  private readonly keyTexts: (string | undefined)[] = new Array(lanes);
+  private readonly words = new Int32Array(8);
+  private readonly x4: HmacSha256x4;
+  private readonly writeInput: WriteInput;
+  /** Column indexes in a row. */
+  private readonly at: { key: number; mac: number; link: number };
+
+  constructor(x4: HmacSha256x4, writeInput: WriteInput, at: { key: number; mac: number; link: number }) {
+    this.x4 = x4;
+    this.writeInput = writeInput;
+    this.at = at;
+  }
+
+  /**
+   * Whether `row` was taken (verified at the next settle); false: settle, then verify it row by row.
+   * The MACs are copied as stored, not lowercased (a byte loop costs more here than the rest of a
+   * row): a stored MAC in upper case is lowercased when it settles, and the lanes after it hashed again.
+   */
+  take(row: CellValue[], prevText: () => string, settle: () => void): boolean {
+    if (!this.held && !(this.held = this.prev.setText(prevText()))) return false;
+    const mac = utf8Of(row[this.at.mac]!);
+    if (!mac || mac.end - mac.start !== 64) return false;
+    const { prev, next } = this;
+    if (this.at.link >= 0) {
+      // As stored on both sides: equal then, and left to the row-by-row path when they differ (in case only, or a break).
+      const link = utf8Of(row[this.at.link]!);
+      if (!link || link.end - link.start !== prev.length || (link.utf8 as Buffer).compare(prev.bytes, 0, prev.length, link.start, link.end) !== 0) return false;
+    }
+    const lane = this.used;
+    const buffer = this.x4.lanes[lane]!;
+    buffer.prevAt.length = 0;
+    const length = this.writeInput(buffer, prev, row);
+    if (buffer.overflowed) {
+      this.x4.clear(lane);
+      return false;
+    }
+    const bytes = mac.utf8 as Buffer;
+    bytes.copy(this.stored, 64 * lane, mac.start, mac.end);
+    bytes.copy(next.bytes, 0, mac.start, mac.end);
+    next.holdLower(64);
+    this.lengths[lane] = length;
+    const key = row[this.at.key]!;
+    const keyCell = utf8Of(key);
+    if (keyCell && keyCell.end - keyCell.start <= 64) {
+      const keyBytes = this.keyBytes;
+      for (let i = keyCell.start, at = 64 * lane; i < keyCell.end; i++, at++) keyBytes[at] = keyCell.utf8![i]!;
+      this.keyLengths[lane] = keyCell.end - keyCell.start;
+      this.keyTexts[lane] = undefined;
+    } else this.keyTexts[lane] = key.text;
+    this.next = prev;
+    this.prev = next;
+    if (++this.used === lanes) settle();
+    return true;
+  }
+
+  /** The rows taken since the last settle, in order: how many verify before the first that does not, and that one's key. */
+  settle(): { verified: number; breakKey?: string } {
+    const used = this.used;
+    if (used === 0) return { verified: 0 };
+    this.used = 0;
+    const { x4, stored, words } = this;
+    x4.compute(this.lengths, used);
+    for (let lane = 0; lane < used; lane++) {
+      // Stored as computed, in lower case (one native compare); otherwise, digit by digit.
+      const at = 64 * lane;
+      const match = stored.compare(x4.hex, at, at + 64, at, at + 64) === 0 ? HexMatch.lowerCase : hexMatch(stored, at, x4.digest(lane, words));
+      if (match === HexMatch.none) return { verified: lane, breakKey: this.keyTexts[lane] ?? this.keyBytes.toString('utf8', 64 * lane, 64 * lane + this.keyLengths[lane]!) };
+      if (match === HexMatch.upperCase) {
+        // Its MAC went on as the next row's {prev} in upper case: lowercased, and what followed hashed again.
+        if (lane === used - 1) lowercase(this.prev.bytes, 0, 64);
+        else {
+          for (let after = lane + 1; after < used; after++) for (const at of x4.lanes[after]!.prevAt) lowercase(x4.lanes[after]!.message, at, at + 64);
+          x4.compute(this.lengths, used);
+        }
+      }
+    }
+    return { verified: used };
+  }
+}
+
+/** ASCII upper-case letters in bytes[start, end) lowercased in place. */
+function lowercase(bytes: Uint8Array, start: number, end: number): void {
+  for (let i = start; i < end; i++) if (bytes[i]! >= 65 && bytes[i]! <= 90) bytes[i] = bytes[i]! | 0x20;
+}
+
+/**
  * Verifies a chain row by row. Each row's MAC is recomputed over its input with the previous row's
  * stored MAC; with a link column, the link must equal that MAC. A break is classified:
  * - changed: the row's own MAC does not verify (its fields, or its link, were altered);
@@ -327,7 +458,8 @@ export interface ChainResult {
  * - deleted: the row verifies with its own link, and no row carries the MAC it links to (a gap).
  * Without a link column a deleted row looks like a changed one. After a break the chain resynchronises
  * on the stored MACs, so one tampered row is one break. Memory: a window of recent MACs, not the table.
- * Rows are pushed one at a time and not kept, so a source may reuse its row objects.
+ * Rows are pushed one at a time and not kept, so a source may reuse its row objects; finish() after
+ * the last (a range verifier holds up to four rows until their MACs are computed together).
  */
 export class ChainVerifier {
   readonly result: ChainResult = { rowsRead: 0, rowsVerified: 0, rowsExcluded: 0, breaks: 0, moreBreaks: [] };
@@ -354,6 +486,8 @@ export class ChainVerifier {
 
   /** False: breaks are counted but not told apart (no window of recent MACs kept), for a range that stops at its first break. */
   private readonly classify: boolean;
+  /** Rows verified four at a time: only where breaks are not told apart, as a row is verified before the ones before it settle. */
+  private readonly lanes: MacLanes | undefined;
 
   constructor(columns: string[], check: AuditChainCheckSpec, mac: MacCheck, options: { classify?: boolean } = {}) {
     this.classify = options.classify ?? true;
@@ -368,6 +502,23 @@ export class ChainVerifier {
     this.excludeValue = check.exclude?.equals === undefined ? undefined : String(check.exclude.equals);
     this.ring = new Array<string | undefined>(this.windowSize);
     this.prevText = check.genesis ?? '';
+    if (!this.classify && mac.lanes && this.iExclude < 0) this.lanes = new MacLanes(mac.lanes.x4, mac.lanes.writeInput, { key: this.iKey, mac: this.iMac, link: this.iLink });
+  }
+
+  private readonly prevForLanes = () => this.prev;
+  private readonly settleForLanes = () => this.settleLanes();
+
+  /** Settles the rows taken into lanes: verified up to the first that does not verify, a break. */
+  private settleLanes(): void {
+    const lanes = this.lanes!;
+    const { verified, breakKey } = lanes.settle();
+    this.result.rowsVerified += verified;
+    if (breakKey !== undefined) this.addBreak({ key: breakKey, kind: 'changed', reason: 'the row does not verify: its fields were changed' });
+  }
+
+  /** After the last row: verifies what is still pending. */
+  finish(): void {
+    if (this.lanes) this.settleLanes();
   }
 
   private get prev(): string {
@@ -412,6 +563,17 @@ export class ChainVerifier {
       return;
     }
     result.rowsRead++;
+    if (this.lanes) {
+      if (this.lanes.take(row, this.prevForLanes, this.settleForLanes)) return;
+      this.settleLanes();
+      if (result.breaks > 0) return; // a range stops at its first break
+      // The row-by-row path goes on from the last row taken, and moves the previous MAC on.
+      if (this.lanes.held) {
+        this.prevText = this.lanes.prev.text();
+        this.prevBytesHeld = false;
+        this.lanes.held = false;
+      }
+    }
     if (this.verifiedFromBytes(row)) {
       result.rowsVerified++;
       return;
@@ -479,6 +641,7 @@ export async function verifyChain(source: RowStream, check: AuditChainCheckSpec,
     signal?.throwIfAborted();
     for (const row of batch) verifier.push(row);
   }
+  verifier.finish();
   return verifier.result;
 }
 
@@ -523,6 +686,7 @@ export class RangeVerifier implements RangeVerifying {
           if (verifier.result.breaks > 0) break verifying;
         }
       }
+      verifier.finish();
       const { rowsRead, rowsVerified, rowsExcluded, breaks, firstBreak } = verifier.result;
       return { rowsRead, rowsVerified, rowsExcluded, breaks, ...(firstBreak ? { firstBreakKey: firstBreak.key } : {}) };
     } finally {

@@ -3,7 +3,8 @@
 // key's inner and outer blocks are compressed once, and a row costs only its own blocks and one
 // outer block, written and padded in one preallocated buffer (RFC 2104 over FIPS 180-4).
 
-const K = Int32Array.from([
+/** SHA-256's round constants (FIPS 180-4, 4.2.2). */
+export const K = Int32Array.from([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
   0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
   0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
@@ -74,6 +75,31 @@ export function hexSpellsWords(bytes: Uint8Array, start: number, end: number, wo
   return true;
 }
 
+export const HexMatch = {
+  none: 0,
+  lowerCase: 1,
+  /** The same digits, some letters in upper case. */
+  upperCase: 2,
+} as const;
+export type HexMatch = (typeof HexMatch)[keyof typeof HexMatch];
+
+/** hexSpellsWords over bytes[start, start + 64), and whether a letter is in upper case. */
+export function hexMatch(bytes: Uint8Array, start: number, words: Int32Array): HexMatch {
+  let upper = 0;
+  for (let word = 0, at = start; word < 8; word++) {
+    let value = 0;
+    for (let k = 0; k < 8; k++, at++) {
+      const c = bytes[at]!;
+      const nibble = hexValues[c]!;
+      if (nibble < 0) return HexMatch.none;
+      upper |= c >= 65 && c <= 70 ? 1 : 0;
+      value = (value << 4) | nibble;
+    }
+    if (value !== words[word]) return HexMatch.none;
+  }
+  return upper ? HexMatch.upperCase : HexMatch.lowerCase;
+}
+
 /** Writes the 8 big-endian `words` as 64 lower-case hex digits at out[0, 64). */
 export function writeHex(words: Int32Array, out: Uint8Array): void {
   for (let i = 0; i < 64; i++) out[i] = hexDigits[(words[i >> 3]! >>> (28 - 4 * (i & 7))) & 15]!;
@@ -87,8 +113,9 @@ export class HmacSha256 {
   /** Where a message is written; its tail is overwritten by the padding. */
   message: Uint8Array = new Uint8Array(1024);
   readonly digest = new Int32Array(8);
-  private readonly inner: Int32Array;
-  private readonly outer: Int32Array;
+  /** The states after the key block XOR ipad and XOR opad. */
+  readonly inner: Int32Array;
+  readonly outer: Int32Array;
   private readonly w = new Int32Array(64);
 
   constructor(key: Uint8Array) {

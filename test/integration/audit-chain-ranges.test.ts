@@ -81,6 +81,11 @@ describe('auditChain in parallel key ranges (real PostgreSQL)', function () {
       await createChainTable(table, chain);
       await client.query(tamper);
     }
+    // MACs stored in upper case, all of them or some (links too): the check lowercases a stored MAC.
+    await createChainTable('upper_case', chain.map((r) => ({ ...r, mac: r.mac.toUpperCase(), prevMac: r.prevMac.toUpperCase() })));
+    await createChainTable('mixed_case', chain.map((r) => ({ ...r, mac: r.seq % 3 === 0 ? r.mac.toUpperCase() : r.mac, prevMac: r.seq % 5 === 0 ? r.prevMac.toUpperCase() : r.prevMac })));
+    await createChainTable('upper_case_changed', chain.map((r) => ({ ...r, mac: r.mac.toUpperCase(), prevMac: r.prevMac.toUpperCase() })));
+    await client.query(`update upper_case_changed set action = 'tampered' where seq = 777`);
     // A chain whose key is not unique cannot be cut: it verifies in one pass.
     await client.query('create table no_unique_key as select * from ok');
   });
@@ -116,7 +121,19 @@ describe('auditChain in parallel key ranges (real PostgreSQL)', function () {
     assert.equal(await backends(), 0, 'closed: no session left');
   });
 
+  for (const table of ['upper_case', 'mixed_case']) {
+    it(`${table}: MACs and links stored in upper case verify in every range, four rows at a time, as in one pass`, async () => {
+      const ranges = await eachRange(table);
+      assert.deepEqual(ranges.map((r) => r?.breaks), [0, 0, 0, 0]);
+      assert.equal(ranges.reduce((n, r) => n + r!.rowsVerified, 0), rows);
+      const [parallel, single] = [await run(table, 4), await run(table, 1)];
+      assert.equal(parallel.passed, true, parallel.message);
+      assert.equal(parallel.message.replace(/\(\d+ rows\/s\)/, ''), single.message.replace(/\(\d+ rows\/s\)/, ''));
+    });
+  }
+
   const breaks: [string, string, RegExp][] = [
+    ['upper_case_changed', '777', /^chain breaks at seq = 777: changed row \(the row does not verify: its fields were changed\); 1199 of 1200 rows verify, 1 break\(s\)$/],
     ['changed_mid', '555', /^chain breaks at seq = 555: changed row \(the row does not verify: its fields were changed\); 1199 of 1200 rows verify, 1 break\(s\)$/],
     ['deleted_mid', '556', /^chain breaks at seq = 556: deleted row \(links to a MAC no row before it has: a row is missing \(link gap\)\); 1198 of 1199 rows verify, 1 break\(s\)$/],
     ['reordered_mid', '555', /^chain breaks at seq = 555: reordered row \(links to the MAC of row 556, which comes after it\); 1197 of 1200 rows verify, 3 break\(s\)$/],

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { createHmac, createSecretKey, randomBytes, randomInt } from 'node:crypto';
 import { macFunction } from '../../src/checks/audit-chain-verify.ts';
 import { HmacSha256 } from '../../src/checks/hmac-sha256.ts';
+import { HmacSha256x4, lanes } from '../../src/checks/hmac-sha256-x4.ts';
 import type { AuditChainCheckSpec } from '../../src/drill/types.ts';
 import type { CellValue } from '../../src/engines/rows.ts';
 
@@ -24,6 +25,49 @@ function hmacOf(hmac: HmacSha256, message: Uint8Array): HmacSha256 {
   hmac.compute(message.length);
   return hmac;
 }
+
+describe('HmacSha256x4 (WebAssembly SIMD, four messages at once)', () => {
+  it('equals createHmac in every lane, as words and as lower-case hex, for lanes of different lengths and fewer than four in use', () => {
+    const lengths = new Int32Array(lanes);
+    const words = new Int32Array(8);
+    for (const keyLength of keyLengths) {
+      const key = randomBytes(keyLength);
+      const x4 = HmacSha256x4.create(key);
+      assert.ok(x4, 'WebAssembly SIMD runs on every Node this supports');
+      for (let round = 0; round < 40; round++) {
+        const used = 1 + (round % lanes);
+        const messages = Array.from({ length: used }, () => randomBytes(messageLengths[randomInt(messageLengths.length)]!));
+        messages.forEach((message, lane) => {
+          x4.clear(lane);
+          x4.lanes[lane]!.reserve(message.length).set(message);
+          lengths[lane] = message.length;
+        });
+        x4.compute(lengths, used);
+        messages.forEach((message, lane) => {
+          const expected = createHmac('sha256', key).update(message).digest();
+          const digest = Buffer.alloc(32);
+          x4.digest(lane, words).forEach((word, i) => digest.writeInt32BE(word, 4 * i));
+          assert.equal(digest.toString('hex'), expected.toString('hex'), `key ${keyLength} bytes, lane ${lane} of ${used}, message ${message.length} bytes`);
+          assert.equal(x4.hex.toString('latin1', 64 * lane, 64 * lane + 64), expected.toString('hex'));
+        });
+      }
+    }
+  });
+
+  it('a message longer than a lane is written to a scratch buffer and marked overflowed, and the lane is its own again once cleared', () => {
+    const x4 = HmacSha256x4.create(Buffer.from('k'))!;
+    const lane = x4.lanes[1]!;
+    const own = lane.message;
+    lane.reserve(100);
+    assert.equal(lane.overflowed, false);
+    const big = lane.reserve(own.length + 10, 50);
+    assert.equal(lane.overflowed, true);
+    assert.notEqual(big, own);
+    x4.clear(1);
+    assert.equal(lane.overflowed, false);
+    assert.equal(lane.message, own);
+  });
+});
 
 describe('HmacSha256', () => {
   it('equals createHmac for keys shorter and longer than a block and messages across block boundaries', () => {

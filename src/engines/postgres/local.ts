@@ -8,7 +8,7 @@ import type { PostgresStoreSpec, StoreSpec } from '../../drill/types.ts';
 import { runTool } from '../../util/process.ts';
 import { registerSecret } from '../../util/redact.ts';
 import { findOnPath, isExecutable, listDir } from '../../util/tools.ts';
-import type { ProvisionRequest, StartedStore, StoreEndpoint } from '../../runtimes/types.ts';
+import type { ProvisionRequest, StartedStore } from '../../runtimes/types.ts';
 import type { LocalServerDeclaration, LocalTool } from '../../runtimes/servers.ts';
 import { freePort, LocalServer, LocalStore } from '../../runtimes/local/server.ts';
 import { MEMORY_ROOT } from '../../runtimes/local/data-root.ts';
