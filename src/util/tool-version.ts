@@ -28,11 +28,14 @@ export const toolVersionCacheFile = () => join(userCacheDir(), 'tool-versions.js
 
 type Remembered = Record<string, { stdout: string; stderr: string }>;
 
+/** The file as this process first read it: looked up for every binary (a write reads it afresh). */
+let rememberedAtStart: Promise<Remembered> | undefined;
+
 async function rememberedOrAsked(binary: string, args: string[]): Promise<ToolResult> {
   const identity = await stat(binary).then((s) => `${s.dev}:${s.ino}:${s.size}:${s.ctimeMs}`, () => undefined);
   const key = identity && [binary, identity, ...args].join('\u0000');
   if (key && process.env.RESTOREPROOF_TOOL_VERSION_CACHE !== 'off') {
-    const remembered = (await readRemembered())[key];
+    const remembered = (await (rememberedAtStart ??= readRemembered()))[key];
     if (remembered) return { exitCode: 0, signal: null, durationMs: 0, ...remembered };
   }
   const answer = await runTool({ command: binary, args, captureStdout: true, signal: AbortSignal.timeout(10_000) });

@@ -104,7 +104,7 @@ export async function startLocalPostgres(request: ProvisionRequest): Promise<Sta
         '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
         // In memory, dynamic shared memory lives in the data dir rather than as /dev/shm/PostgreSQL.*
         // segments, which a server that dies unclean leaves behind; the dir goes with the run.
-        ...(server.dir.startsWith(`${MEMORY_ROOT}/`) ? ['-c', 'dynamic_shared_memory_type=mmap'] : []), ...restoredArgs],
+        ...(server.inMemory ? ['-c', 'dynamic_shared_memory_type=mmap'] : []), ...restoredArgs],
       // Immediate shutdown: no checkpoint of data about to be deleted, and the postmaster still takes its backends and shared memory with it.
       { stopSignal: 'SIGQUIT' },
     );

@@ -111,6 +111,8 @@ export const STOP_SIGNAL_FILE = '.restoreproof-stop-signal';
  */
 export class LocalServer {
   readonly dir: string;
+  /** Whether `dir` is in memory (storeDataRoot chose MEMORY_ROOT): what is written there takes RAM. */
+  readonly inMemory: boolean;
   readonly resources: ResourceRecord[];
   private child: ChildProcess | undefined;
   private log = '';
@@ -131,8 +133,9 @@ export class LocalServer {
    */
   private readonly defaultStopSignal: NodeJS.Signals;
 
-  private constructor(dir: string, store: string, account: Account | undefined, defaultStopSignal: NodeJS.Signals) {
+  private constructor(dir: string, inMemory: boolean, store: string, account: Account | undefined, defaultStopSignal: NodeJS.Signals) {
     this.dir = dir;
+    this.inMemory = inMemory;
     this.store = store;
     this.account = account;
     this.defaultStopSignal = defaultStopSignal;
@@ -142,7 +145,7 @@ export class LocalServer {
   static async create(request: Pick<ProvisionRequest, 'runId' | 'storeName'>, account?: Account, defaultStopSignal: NodeJS.Signals = 'SIGTERM', root = tmpdir()): Promise<LocalServer> {
     const dir = await mkdtemp(join(root, `restoreproof-${request.runId}-${request.storeName}-`));
     if (account) await chown(dir, account.uid, account.gid);
-    return new LocalServer(dir, request.storeName, account, defaultStopSignal);
+    return new LocalServer(dir, root === MEMORY_ROOT, request.storeName, account, defaultStopSignal);
   }
 
   /**
