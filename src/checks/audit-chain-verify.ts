@@ -389,9 +389,10 @@ class MacLanes {
     if (!mac || mac.end - mac.start !== 64) return false;
     const { prev, next } = this;
     if (this.at.link >= 0) {
-      // As stored on both sides: equal then, and left to the row-by-row path when they differ (in case only, or a break).
+      // As stored (one native compare), else ignoring case, as storedMac lowercases both sides.
       const link = utf8Of(row[this.at.link]!);
-      if (!link || link.end - link.start !== prev.length || (link.utf8 as Buffer).compare(prev.bytes, 0, prev.length, link.start, link.end) !== 0) return false;
+      if (!link || link.end - link.start !== prev.length) return false;
+      if ((link.utf8 as Buffer).compare(prev.bytes, 0, prev.length, link.start, link.end) !== 0 && !sameIgnoringCase(link.utf8!, link.start, prev.bytes, prev.length)) return false;
     }
     const lane = this.used;
     const buffer = this.x4.lanes[lane]!;
@@ -443,6 +444,16 @@ class MacLanes {
     }
     return { verified: used };
   }
+}
+
+/** Whether a[start, start + length) and b[0, length) are the same but for the case of ASCII letters. */
+function sameIgnoringCase(a: Uint8Array, start: number, b: Uint8Array, length: number): boolean {
+  for (let i = 0; i < length; i++) {
+    const x = a[start + i]!;
+    const y = b[i]!;
+    if (x !== y && ((x | 0x20) !== (y | 0x20) || (x | 0x20) < 97 || (x | 0x20) > 122)) return false;
+  }
+  return true;
 }
 
 /** ASCII upper-case letters in bytes[start, end) lowercased in place. */
