@@ -120,6 +120,21 @@ describe('artefact digests taken from the restore\'s own read', () => {
     assert.equal(artefact.info.sha256, expected);
   });
 
+  it('a mirror file that grew after verify is uploaded whole, and the store fails naming the artefact', async () => {
+    const mirror = join(work, 'grown-mirror');
+    await mkdir(mirror);
+    for (let i = 0; i < 4; i++) await writeFile(join(mirror, `${i}.txt`), `object ${i}\n`);
+    const artefact = await verified('grown-mirror', true);
+    const digests = new ArtefactDigests();
+    digests.start(artefact, signal);
+    await appendFile(join(mirror, '2.txt'), 'and more after verify\n');
+    const read = new Map<string, string>();
+    for await (const file of readArtefactFiles(artefact.info, () => true, signal)) read.set(file.relative, (await file.readAll()).content.toString());
+    assert.equal(read.get('2.txt'), 'object 2\nand more after verify\n', 'read to its end, not cut at the listed size');
+    assert.equal(read.get('1.txt'), 'object 1\n');
+    await assert.rejects(digests.forStore('grown-mirror'), /^grown-mirror: changed while the run read it: 58 bytes read, 36 when it was verified$/);
+  });
+
   it('a directory the tool reads itself: its background digest reads the files verify listed, without walking again', async () => {
     const dump = join(work, 'dumpdir');
     await mkdir(join(dump, 'shop'), { recursive: true });
