@@ -154,6 +154,38 @@ describe('mutate: a mutation score over real PostgreSQL (local runtime)', functi
       assert.ok(report.mutation!.score! > 0.4 && report.mutation!.score! < 1, `score ${report.mutation!.score}`);
     });
   });
+  describe('a drill whose check reads what no undo puts back (a row\'s physical place)', () => {
+    let report: RunReport;
+
+    before(async () => {
+      // A deleted row put back by an undo gets a new ctid: the check passes on the restore and fails
+      // once the store was damaged and undone, so the mutation must stop and say so.
+      report = await mutate('undo-unseen', [
+        '  stores:',
+        '    app:',
+        '      engine: postgres',
+        '      restore:',
+        `        - { artefact: ${fixtures.shopDump}, database: shop }`,
+        '  checks:',
+        "    - { id: first-customer-in-place, type: query, store: app, database: shop, sql: \"select ctid::text from public.customers where id = 1\", expect: { equals: '(0,1)' } }",
+      ]);
+    });
+
+    it('stops with E_MUTANT_UNDO naming the store and the check, runs no further mutant, and still tears down', () => {
+      assert.deepEqual(report.checks.map((c) => [c.id, c.status]), [['first-customer-in-place', 'passed']]);
+      const undo = report.errors.find((e) => e.code === 'E_MUTANT_UNDO');
+      assert.ok(undo, JSON.stringify(report.errors));
+      assert.match(undo.message, /store app fails check first-customer-in-place that passed before: an undo did not put back what was there/);
+      const m = report.mutation!;
+      assert.equal(m.status, 'stopped');
+      assert.match(m.reason ?? '', /first-customer-in-place/);
+      assert.equal(m.verdict, 'failed', 'a stopped mutation has not proved the drill');
+      assert.deepEqual(m.stores.map((s) => [s.name, s.checksAfterUndo]), [['app', 'failed']]);
+      assert.ok(!m.mutants.some((x) => x.kind.endsWith('-artefact')), 'no artefact mutant ran after the stop');
+      assert.equal(report.exitCode, 1, 'mutate fails: the score was not finished');
+    });
+  });
+
   describe('a drill whose source picks the latest night', () => {
     let report: RunReport;
     let newest: Awaited<ReturnType<typeof fingerprint>>;
