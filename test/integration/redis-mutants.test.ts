@@ -1,8 +1,9 @@
 // Redis's state mutants and integrity check against real servers: deleting one key of each class
 // changes what the keys and key checks read, DUMP/RESTORE puts it back with its value and expiry,
-// and redis-check-rdb gives its verdict on a truncated RDB the server refuses to start on.
+// and redis-check-rdb gives its verdict on a truncated RDB the server refuses to start on, and
+// redis-check-aof on a cut AOF the server loads without a word.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -97,5 +98,38 @@ describe('redis: state mutants and the integrity check', function () {
     assert.equal(rdb?.status, 'failed', JSON.stringify(report.checks));
     assert.match(rdb!.message, /redis-check-rdb found .*truncated\.rdb damaged: Unexpected EOF reading RDB file/);
     assert.ok(!report.checks.some((c) => c.id === 'n' && c.status === 'passed'));
+  });
+
+  it('integrity: redis-check-aof passes an AOF directory (Redis 7 manifest) and fails one cut inside a command, in the report', async () => {
+    // The restored store turns AOF on (a rewrite writes its base and manifest), takes more writes into
+    // its incremental file, and its appendonlydir is copied: an AOF the server itself wrote.
+    const c = await redisClient(restored.store.endpoint, 0);
+    try {
+      await c.sendCommand(['CONFIG', 'SET', 'appendfsync', 'always']);
+      await c.sendCommand(['CONFIG', 'SET', 'appendonly', 'yes']);
+      for (let i = 0; i < 50 && !/aof_rewrite_in_progress:0[\s\S]*aof_enabled:1|aof_enabled:1[\s\S]*aof_rewrite_in_progress:0/.test(String(await c.sendCommand(['INFO', 'persistence']))); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 20; i++) await c.sendCommand(['SET', `aof:${i}`, 'x'.repeat(40)]);
+    } finally {
+      await c.close();
+    }
+    const serverDir = restored.store.resources.find((r) => r.kind === 'directory')!.id;
+    const aof = join(work, 'aof');
+    await cp(join(serverDir, 'appendonlydir'), aof, { recursive: true });
+    const files = (await readdir(aof)).sort();
+    assert.ok(files.some((f) => f.endsWith('.manifest')) && files.some((f) => f.includes('.incr.')), files.join(', '));
+    const good = await runInlineDrill(work, 'redis-aof', ['  stores:', '    cache:', '      engine: redis', `      restore: [ { artefact: ${aof} } ]`, '  checks:', '    - { id: aof, type: integrity, store: cache }', '    - { id: n, type: keys, store: cache, pattern: "aof:*", expect: { equals: 20 } }']);
+    assert.equal(good.exitCode, 0, JSON.stringify([good.errors, good.checks]));
+    assert.match(good.checks.find((x) => x.id === 'aof')!.message, /^redis-check-aof .*aof: .*looks OK/);
+    // Cut the incremental file inside its last command: the check fails, naming the artefact.
+    const incr = join(aof, files.find((f) => f.includes('.incr.'))!);
+    const bytes = await readFile(incr);
+    await writeFile(incr, bytes.subarray(0, bytes.length - 7));
+    const cut = await runInlineDrill(work, 'redis-aof-cut', ['  stores:', '    cache:', '      engine: redis', `      restore: [ { artefact: ${aof} } ]`, '  checks:', '    - { id: aof, type: integrity, store: cache }']);
+    assert.equal(cut.exitCode, 1, JSON.stringify(cut.errors));
+    const verdict = cut.checks.find((x) => x.id === 'aof')!;
+    assert.equal(verdict.status, 'failed', JSON.stringify(cut.checks));
+    assert.match(verdict.message, /^redis-check-aof found .*aof damaged: AOF appendonly\.aof\.\d+\.incr\.aof is not valid/);
+    // redis-server loads a cut AOF by default (aof-load-truncated yes): only this check saw the damage.
+    assert.equal(cut.phases.find((p) => p.name === 'restore')?.status, 'passed');
   });
 });
