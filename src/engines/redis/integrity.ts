@@ -41,7 +41,12 @@ async function checkedFile(a: VerifiedArtefact): Promise<string> {
 /** The checker's own words: the error it found (the line after its ERROR banner), else what it read. */
 function verdictLine(output: string, ok: boolean): string {
   const lines = output.split(/\r?\n/).map((l) => l.replace(/^\[(offset \d+|info)\]\s*/, '').trim()).filter(Boolean);
-  if (ok) return [lines.find((l) => /looks OK|is valid/i.test(l))?.replace(/\\o\/\s*/g, '').trim(), lines.find((l) => /keys read/.test(l))].filter(Boolean).join(', ') || (lines.at(-1) ?? 'OK');
+  if (ok) {
+    // A multi-part AOF's summary over its parts' verdicts (stdout and stderr interleave, so by what
+    // it says, not where); the keys read belong to an RDB only.
+    const verdict = (lines.find((l) => /^All AOF files .*valid/i.test(l)) ?? lines.find((l) => /looks OK|is valid/i.test(l)))?.replace(/\\o\/\s*/g, '').trim();
+    return [verdict, verdict && /RDB looks OK/.test(verdict) ? lines.find((l) => /keys read/.test(l)) : undefined].filter(Boolean).join(', ') || (lines.at(-1) ?? 'OK');
+  }
   const banner = lines.findIndex((l) => /ERROR DETECTED/.test(l));
   return (banner >= 0 ? lines[banner + 1] : lines.find((l) => /error|unexpected|bad|invalid/i.test(l))) ?? lines.at(-1) ?? '(no output)';
 }
