@@ -171,8 +171,8 @@ export interface MacCheck {
   (prev: string, row: CellValue[], stored: string): boolean;
   /** On a match, `prev` then holds the row's MAC, the previous one for the next row. */
   bytes?: (prev: MacBytes, row: CellValue[], stored: Uint8Array, start: number, end: number) => boolean;
-  /** HMAC-SHA256 in hex, where WebAssembly SIMD runs: four rows' MACs at once (MacLanes). */
-  lanes?: { x4: HmacSha256x4; writeInput: WriteInput };
+  /** HMAC-SHA256 in hex: four rows' MACs at once (MacLanes), made when asked; undefined where WebAssembly SIMD does not run. */
+  lanes?: () => { x4: HmacSha256x4; writeInput: WriteInput } | undefined;
 }
 
 const utf8 = new TextEncoder();
@@ -319,8 +319,10 @@ export function macFunction(check: AuditChainCheckSpec, key: KeyObject, columns:
     return encoding === 'hex' ? hmac.equalsHex(stored) : hmac.base64() === stored;
   };
   if (encoding === 'hex') {
-    const x4 = HmacSha256x4.create(key.export());
-    if (x4) macCheck.lanes = { x4, writeInput };
+    macCheck.lanes = () => {
+      const x4 = HmacSha256x4.create(key.export());
+      return x4 && { x4, writeInput };
+    };
     macCheck.bytes = (prev, row, stored, start, end) => {
       hmac.compute(writeInput(hmac, prev, row));
       if (!hmac.equalsHexBytes(stored, start, end)) return false;
@@ -513,7 +515,8 @@ export class ChainVerifier {
     this.excludeValue = check.exclude?.equals === undefined ? undefined : String(check.exclude.equals);
     this.ring = new Array<string | undefined>(this.windowSize);
     this.prevText = check.genesis ?? '';
-    if (!this.classify && mac.lanes && this.iExclude < 0) this.lanes = new MacLanes(mac.lanes.x4, mac.lanes.writeInput, { key: this.iKey, mac: this.iMac, link: this.iLink });
+    const lanes = !this.classify && this.iExclude < 0 ? mac.lanes?.() : undefined;
+    if (lanes) this.lanes = new MacLanes(lanes.x4, lanes.writeInput, { key: this.iKey, mac: this.iMac, link: this.iLink });
   }
 
   private readonly prevForLanes = () => this.prev;

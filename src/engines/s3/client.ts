@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type * as Minio from 'minio';
 import { loadMinio } from '../../util/drivers.ts';
 import type { StoreEndpoint } from '../../runtimes/types.ts';
+import { unquoteETag, uriEscape } from './put-object.ts';
 
 /** `probe`: no retries (and none of the client's retry warnings on stderr) while a starting server answers 503. */
 export async function s3Client(endpoint: StoreEndpoint, options: { probe?: boolean } = {}): Promise<Minio.Client> {
@@ -13,9 +14,6 @@ export async function clientForUrl(url: string, accessKey: string, secretKey: st
   const useSSL = u.protocol === 'https:';
   return new (await loadMinio()).Client({ endPoint: u.hostname, port: Number(u.port || (useSSL ? 443 : 80)), useSSL, accessKey, secretKey, ...(region ? { region } : {}) });
 }
-
-/** RFC 3986 escaping, as the client signs a query (encodeURIComponent leaves !'()* alone). */
-const uriEscape = (text: string) => encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 const xmlEntities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 /** An XML element's text with its entity and character references decoded. */
@@ -58,9 +56,9 @@ export async function* listAll(clientOrPromise: Minio.Client | Promise<Minio.Cli
       if (end < 0) throw new Error(`ListObjectsV2 on bucket ${bucket}: a <Contents> element is not closed`);
       const key = element(xml, 'Key', at, end);
       if (key === undefined) continue;
-      const etag = element(xml, 'ETag', at, end)?.replace(/^"|"$/g, '');
+      const etag = element(xml, 'ETag', at, end);
       const lastModified = element(xml, 'LastModified', at, end);
-      yield { key: urlEncoded ? decodeURIComponent(key.replace(/\+/g, ' ')) : key, size: Number(element(xml, 'Size', at, end) ?? 0), ...(etag ? { etag } : {}), ...(lastModified ? { lastModified: new Date(lastModified) } : {}) };
+      yield { key: urlEncoded ? decodeURIComponent(key.replace(/\+/g, ' ')) : key, size: Number(element(xml, 'Size', at, end) ?? 0), ...(etag ? { etag: unquoteETag(etag) } : {}), ...(lastModified ? { lastModified: new Date(lastModified) } : {}) };
       at = end;
     }
   } while (token);

@@ -12,9 +12,15 @@ const signedHeaders = 'host;x-amz-content-sha256;x-amz-date';
 /** Attempts for a request the server turned away while busy (503) or whose connection dropped. */
 const attempts = 3;
 
+/** RFC 3986 escaping, as S3 signs a path or query (encodeURIComponent leaves !'()* alone). */
+export const uriEscape = (text: string) => encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/** An ETag without the quotes S3 puts around it. */
+export const unquoteETag = (etag: string) => etag.replace(/^"|"$/g, '');
+
 /** An object key as S3 signs it: every byte but the unreserved ones and "/" percent-encoded. */
 export function encodeKey(key: string): string {
-  return encodeURIComponent(key).replace(/%2F/g, '/').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return uriEscape(key).replace(/%2F/g, '/');
 }
 
 /** S3's answer to a failed request: its error code and message, as the minio client reports them. */
@@ -84,7 +90,7 @@ export class ObjectPutter {
         const status = response.statusCode ?? 0;
         if (status === 200) {
           response.resume();
-          response.on('end', () => resolve(String(response.headers.etag ?? '').replace(/^"|"$/g, '')));
+          response.on('end', () => resolve(unquoteETag(String(response.headers.etag ?? ''))));
           return;
         }
         let text = '';
